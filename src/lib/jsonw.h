@@ -1,0 +1,4 @@
+#ifndef ES_JSONW_H
+#define ES_JSONW_H
+/* Filled in by its module owner. */
+#endif

@@ -1,0 +1,4 @@
+#include "config.h"
+
+/* Filled in by its module owner. */
+typedef int es_payload_placeholder;

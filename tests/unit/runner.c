@@ -1,0 +1,134 @@
+/*
+ * runner.c - runs the unit test registry, each test in its own process.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#define UNIT_MAX 1024
+#define UNIT_TIMEOUT_S 120
+
+struct unit_test { const char *name; unit_fn fn; };
+
+/* The registry is filled by constructors before main() and only read afterwards. */
+static struct unit_test unit_tests[UNIT_MAX];
+static int unit_count;
+static char unit_tmp[4096];
+
+void unit_register(const char *name, unit_fn fn)
+{
+	if (unit_count == UNIT_MAX) {
+		fprintf(stderr, "too many unit tests (limit %d)\n", UNIT_MAX);
+		abort();
+	}
+	unit_tests[unit_count].name = name;
+	unit_tests[unit_count].fn = fn;
+	unit_count++;
+}
+
+void unit_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stdout, "# %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	_exit(1);
+}
+
+const char *unit_data(const char *rel)
+{
+	static char bufs[8][4096];
+	static int slot;
+	const char *dir = getenv("ES_TESTDATA");
+	char *b = bufs[slot++ % 8];
+	snprintf(b, sizeof bufs[0], "%s/%s", dir ? dir : "tests/data", rel);
+	return b;
+}
+
+const char *unit_tmpdir(void)
+{
+	return unit_tmp;
+}
+
+static int unit_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct unit_test *)a)->name, ((const struct unit_test *)b)->name);
+}
+
+static int unit_run_one(const struct unit_test *t)
+{
+	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	snprintf(unit_tmp, sizeof unit_tmp, "%s/es-unit-%s-XXXXXX", base, t->name);
+	if (!mkdtemp(unit_tmp)) {
+		printf("# mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		printf("# fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		alarm(UNIT_TIMEOUT_S);
+		t->fn();
+		fflush(stdout);
+		_exit(0);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", unit_tmp);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", unit_tmp);
+	if (WIFSIGNALED(status)) {
+		printf("# killed by signal %d%s\n", WTERMSIG(status),
+		       WTERMSIG(status) == SIGALRM ? " (timeout)" : "");
+		return 1;
+	}
+	return WEXITSTATUS(status) != 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct unit_test *sel[UNIT_MAX];
+	int n = 0, failed = 0;
+
+	qsort(unit_tests, unit_count, sizeof unit_tests[0], unit_cmp);
+	if (argc > 1 && strcmp(argv[1], "--list") == 0) {
+		for (int i = 0; i < unit_count; i++)
+			puts(unit_tests[i].name);
+		return 0;
+	}
+	for (int i = 0; i < unit_count; i++) {
+		int want = argc == 1;
+		for (int a = 1; a < argc && !want; a++)
+			want = strcmp(argv[a], unit_tests[i].name) == 0 ||
+			       (strchr(argv[a], '*') && strncmp(argv[a], unit_tests[i].name,
+			                                         strcspn(argv[a], "*")) == 0);
+		if (want)
+			sel[n++] = &unit_tests[i];
+	}
+	if (n == 0) {
+		fprintf(stderr, "run-tests: no test matches\n");
+		return 1;
+	}
+	printf("1..%d\n", n);
+	for (int i = 0; i < n; i++) {
+		int bad = unit_run_one(sel[i]);
+		printf("%s %d - %s\n", bad ? "not ok" : "ok", i + 1, sel[i]->name);
+		failed += bad;
+	}
+	return failed ? 1 : 0;
+}
