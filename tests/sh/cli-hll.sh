@@ -100,9 +100,11 @@ expect_error 1 'out of range' eidastats hll add 9223372036854775808
 expect_error 1 '"" is not a signed' eidastats hll add ""
 expect_error 1 '" 5" is not a signed' eidastats hll add " 5"
 printf '1 2\n3 abc 4\n' | eidastats hll add - >"$TMP/out" 2>"$TMP/err"
-[ $? -eq 1 ] && grep -q 'stdin: "abc"' "$TMP/err" || fail "bad stdin value: $(cat "$TMP/err")"
+status=$?
+{ [ "$status" -eq 1 ] && grep -q 'stdin: "abc"' "$TMP/err"; } || fail "bad stdin value: $(cat "$TMP/err")"
 head -c 200 /dev/zero | tr '\0' '7' | eidastats hll add - >"$TMP/out" 2>"$TMP/err"
-[ $? -eq 1 ] && grep -q 'longer than' "$TMP/err" || fail "overlong stdin value: $(cat "$TMP/err")"
+status=$?
+{ [ "$status" -eq 1 ] && grep -q 'longer than' "$TMP/err"; } || fail "overlong stdin value: $(cat "$TMP/err")"
 expect_error 1 'not a hex digit' eidastats hll inspect '\x118B7F' 'zz'
 expect_error 1 'odd number of hex digits' eidastats hll inspect '\x118B7'
 expect_error 1 'log2m and regwidth' eidastats hll inspect '\x118C7F'
