@@ -23,6 +23,9 @@
 
 #include "server.h"
 
+/* How much of an oversized body is read and dropped so that the client gets its 413. */
+#define DISCARD_MAX ((size_t)16 << 20)
+
 #define MSG_OK "Statistic successfully ingested to database!"
 #define MSG_DUPLICATE "This statistic already exists on the server. Refusing to merge"
 #define MSG_NO_TOKEN "No token provided. Permission denied"
@@ -46,6 +49,8 @@ struct request {
 	bool overwrite;
 	bool gzip;
 	bool responded;
+	bool too_large;         /* The body passed max_body: the rest is dropped. */
+	size_t discarded;
 	unsigned status;
 	int node_id;
 	char method[8];
@@ -303,9 +308,22 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		*upload_data_size = 0;
 		if (rq->responded)
 			return MHD_YES;
-		if (n > s->cfg->max_body - rq->len)
-			return respond(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
-			               "The body is larger than %zu bytes", s->cfg->max_body);
+		/*
+		 * libmicrohttpd cannot answer in the middle of a body: drop the rest
+		 * and answer 413 at its end, or close the connection when the
+		 * client keeps sending far beyond the limit.
+		 */
+		if (rq->too_large || n > s->cfg->max_body - rq->len) {
+			rq->too_large = true;
+			rq->discarded += n;
+			if (rq->discarded > s->cfg->max_body + DISCARD_MAX) {
+				snprintf(rq->note, sizeof rq->note, "body far beyond %zu bytes: connection closed",
+				         s->cfg->max_body);
+				rq->status = MHD_HTTP_CONTENT_TOO_LARGE;
+				return MHD_NO;
+			}
+			return MHD_YES;
+		}
 		if (rq->len + n > rq->cap) {
 			size_t cap = rq->cap ? rq->cap : 64 * 1024;
 			while (cap < rq->len + n)
@@ -319,6 +337,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	}
 	if (rq->responded)
 		return MHD_YES;
+	if (rq->too_large)
+		return respond(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+		               "The body is larger than %zu bytes", s->cfg->max_body);
 	return finish_submit(s, conn, rq);
 }
 
