@@ -97,5 +97,12 @@ expect_status 200 "$(submit "$T/day.json")" "day rows"
 db_expect "$NODE_ID" "$T/day.json" || fail "day rows"
 days=$(pg_psql -c "SELECT DISTINCT date FROM dataselect_stats WHERE node_id = $NODE_ID")
 [ "$days" = 2020-09-18 ] || fail "day rows stored under $days"
+# A plain INSERT, as the upstream service does it, still creates the network.
+pg_psql -c "INSERT INTO dataselect_stats (node_id, date, network, station, location, channel, country,
+	bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
+	VALUES ($NODE_ID, '2020-09-01', 'ZZ9', 'S', '', 'HHZ', '', 1, 1, 1, 0, hll_empty(11, 5))" ||
+	fail "plain INSERT"
+[ "$(pg_psql -c "SELECT inverted_policy FROM networks WHERE node_id = $NODE_ID AND name = 'ZZ9'")" = f ] ||
+	fail "the trigger did not create the network of a plain INSERT"
 ingestd_stop
 exit 0
