@@ -147,7 +147,7 @@ static void pg_error(PGconn *pg, const PGresult *res, const char *what, char *er
 	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
 		err[--n] = '\0';
 	for (char *p = err; *p; p++)
-		if (*p == '\n')
+		if (*p == '\n' || *p == '\t')
 			*p = ' ';
 }
 

@@ -297,16 +297,19 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			rq->route = ROUTE_SUBMIT;
 		else if (strcmp(url, s->health_path) == 0)
 			rq->route = ROUTE_HEALTH;
+		/*
+		 * A submission can be refused before its body is read (the
+		 * connection is then closed); everything else is answered once the
+		 * request is complete, which keeps the connection open.
+		 */
 		if (rq->route == ROUTE_SUBMIT)
 			return begin_submit(s, conn, rq);
-		if (rq->route == ROUTE_HEALTH)
-			return health(s, conn, rq);
-		return respond(conn, rq, MHD_HTTP_NOT_FOUND, NULL, "Not found");
+		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (rq->responded)
+		if (rq->responded || rq->route != ROUTE_SUBMIT)
 			return MHD_YES;
 		/*
 		 * libmicrohttpd cannot answer in the middle of a body: drop the rest
@@ -337,6 +340,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	}
 	if (rq->responded)
 		return MHD_YES;
+	if (rq->route == ROUTE_HEALTH)
+		return health(s, conn, rq);
+	if (rq->route == ROUTE_NONE)
+		return respond(conn, rq, MHD_HTTP_NOT_FOUND, NULL, "Not found");
 	if (rq->too_large)
 		return respond(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
 		               "The body is larger than %zu bytes", s->cfg->max_body);
