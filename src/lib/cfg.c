@@ -190,9 +190,9 @@ int cfg_parse_size(const char *text, uint64_t *bytes)
 		}
 		p++;
 		if (unit > 1) {
-			if (*p == 'i')
-				p++;
-			if (*p == 'B')
+			if (p[0] == 'i' && p[1] == 'B')
+				p += 2;
+			else if (p[0] == 'B')
 				p++;
 		}
 		if (*p)
