@@ -165,6 +165,25 @@ static int agg_one(agg_t *a, struct agg_cli *cli, const char *path, int fd)
 	return rc ? agg_input_error(path, rc) : 0;
 }
 
+/*
+ * Creates dir and its missing parents (mode 0700: the cache is per user).
+ * A failure is reported by netx_init(), which cannot open the directory then.
+ */
+static void agg_mkdirs(const char *dir)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof p, "%s", dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(p, 0700);
+			*s = '/';
+		}
+	}
+	mkdir(p, 0700);
+}
+
 static netx_t *agg_open_registry(const char *spec, int *status)
 {
 	netx_opts_t o = {0};
@@ -180,6 +199,7 @@ static netx_t *agg_open_registry(const char *spec, int *status)
 		else
 			snprintf(cache, sizeof cache, "%s/.cache/eidastats/networks", home ? home : "/tmp");
 		o.cache_dir = cache;
+		agg_mkdirs(cache);
 	} else {
 		o.file = spec;
 	}
