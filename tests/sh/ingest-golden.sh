@@ -16,14 +16,15 @@ else
 	echo "# eidastats aggregate is not available: sending the golden expected.json payloads"
 fi
 
-# payload SET EXPECTED INPUT... : makes $T/SET.json, the payload to send.
+# payload NAME SET EXPECTED INPUT... : makes $T/NAME.json, the payload to send,
+# with the network registry of the golden folder SET.
 payload() {
-	_set=$1 _expected=$2
-	shift 2
+	_set=$1 _dir=$2 _expected=$3
+	shift 3
 	if [ "$have_cli" = yes ]; then
 		rm -rf "$T/agg-$_set"
 		mkdir -p "$T/agg-$_set"
-		eidastats aggregate --networks "$DATA/$_set/networks.json" -o "$T/agg-$_set" "$@" \
+		eidastats aggregate --networks "$DATA/$_dir/networks.json" -o "$T/agg-$_set" "$@" \
 			>"$T/agg-$_set.log" 2>&1 || { cat "$T/agg-$_set.log" >&2; fail "eidastats aggregate $_set"; }
 		gzip -dc "$T/agg-$_set"/*.json.gz >"$T/$_set.json" || fail "no payload from eidastats aggregate $_set"
 	else
@@ -33,19 +34,19 @@ payload() {
 
 n=0
 check_set() {
-	_set=$1 _expected=$2
-	shift 2
+	_set=$1 _dir=$2 _expected=$3
+	shift 3
 	n=$((n + 1))
 	new_node "golden$n"
 	ES_TOKEN=$NODE_TOKEN
-	payload "$_set" "$_expected" "$@"
+	payload "$_set" "$_dir" "$_expected" "$@"
 	code=$(submit "$T/$_set.json")
 	[ "$code" = 200 ] || fail "$_set: status $code: $(cat "$T/response")"
 	db_expect "$NODE_ID" "$_expected" || fail "$_set: the database does not hold the expected statistics"
 	echo "# $_set: stored and equal to $(basename "$_expected")"
 }
 
-check_set upstream-sample "$DATA/upstream-sample/expected.json" "$DATA/upstream-sample/test.log"
+check_set upstream-sample upstream-sample "$DATA/upstream-sample/expected.json" "$DATA/upstream-sample/test.log"
 # The comparison is not vacuous: one byte more, or one client less, in one
 # statistic of the expectation makes it fail.
 sed '7s/"bytes": \([0-9]*\)/"bytes": 1\1/' "$DATA/upstream-sample/expected.json" >"$T/wrong-bytes.json"
@@ -58,11 +59,11 @@ sed "$(cat "$T/line")"'s/"clients": "\\\\x128B7F\([0-9A-F]\{16\}\)[0-9A-F]\{16\}
 cmp -s "$T/wrong-clients.json" "$DATA/upstream-sample/expected.json" && fail "could not alter the clients"
 db_expect "$NODE_ID" "$T/wrong-clients.json" 2>/dev/null && fail "db_expect accepted wrong clients"
 
-check_set synthetic-small "$DATA/synthetic-small/expected.json" "$DATA/synthetic-small/small.log.bz2"
-check_set edge-cases "$DATA/edge-cases/expected.json" "$DATA/edge-cases/edge.log"
-check_set hll-edges "$DATA/hll-edges/expected.json" "$DATA/hll-edges/hll-edges.log.bz2"
-check_set null-country "$DATA/null-country/expected.json" "$DATA/null-country/null-country.log"
-check_set multi "$DATA/synthetic-small/expected-multi.json" \
+check_set synthetic-small synthetic-small "$DATA/synthetic-small/expected.json" "$DATA/synthetic-small/small.log.bz2"
+check_set edge-cases edge-cases "$DATA/edge-cases/expected.json" "$DATA/edge-cases/edge.log"
+check_set hll-edges hll-edges "$DATA/hll-edges/expected.json" "$DATA/hll-edges/hll-edges.log.bz2"
+check_set null-country null-country "$DATA/null-country/expected.json" "$DATA/null-country/null-country.log"
+check_set multi synthetic-small "$DATA/synthetic-small/expected-multi.json" \
 	"$DATA/synthetic-small/multi/"*
 
 # Upstream's own bytes (insertion order, real timestamp, null countries).
