@@ -24,6 +24,9 @@ refuses "unexpected argument 'extra'" --db x extra
 refuses "workers: not a number" --db x --workers 0
 refuses "max_body: not a size" --db x --max-body 12parsecs
 refuses "max_stats: not a positive number" --db x --max-stats -3
+refuses "max_decompressed: not a size" --db x --max-decompressed 0
+refuses "timeout: not a number of seconds" --db x --timeout 0
+refuses "max_connections: not a number" --db x --max-connections 1x
 refuses "listen: not ADDR:PORT" --db x --listen nonsense
 refuses "listen: '[::1]8080' is not ADDR:PORT" --db x --listen '[::1]8080'
 refuses "listen:" --db x --listen 192.0.2.1:0
@@ -80,6 +83,10 @@ payload_from_expected "$DATA/upstream-sample/expected.json" "$T/p.json"
 [ "$(submit "$T/p.json")" = 413 ] || fail "max_stats from the file: $(cat "$T/response")"
 payload_from_expected "$DATA/null-country/expected.json" "$T/small.json"
 [ "$(submit "$T/small.json")" = 200 ] || fail "POST with --config: $(cat "$T/response")"
+# SIGHUP is logged and changes nothing.
+kill -HUP "$ES_INGESTD_PID"
+wait_until 5 grep -q 'SIGHUP' "$T/ingestd.log" || fail "SIGHUP was not logged"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/stats/v1/health")" = 200 ] || fail "health after SIGHUP"
 ingestd_stop
 
 # IPv6 loopback, when the machine has it.
