@@ -101,7 +101,7 @@ int cfg_parse_size(const char *text, uint64_t *bytes);
 /*
  * Reads the token (whitespace trimmed). Refuses (ES_ECONFIG, message in err)
  * a file that is group- or world-readable, empty, not a regular file, larger
- * than 4 KiB or containing control characters inside the token; -errno when
+ * than 4 KiB or with a space or control character inside the token; -errno when
  * it cannot be opened.  The token itself never appears in err.  *token is
  * malloc()ed; the caller frees it.
  */

@@ -17,6 +17,10 @@
  * records its file; at start-up the daemon records spooled entries whose
  * source digest is not yet in the ledger.
  *
+ * Crash point (only with ./configure --enable-crashpoints): with
+ * EIDASTATS_CRASHPOINT=ledger-mid-append, ledger_add() writes and syncs half
+ * of its line, then _exit(ES_CRASH_EXIT)s (a torn record).
+ *
  * Thread safety: every function takes the ledger's mutex.
  * Ownership: ledger_init() allocates, ledger_fini() frees (NULL is fine).
  */
@@ -26,7 +30,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LEDGER_MAX_RECORDS 10000000
+#ifndef ES_CRASH_EXIT
+#define ES_CRASH_EXIT 99   /* Exit status of a crash point (tests only). */
+#endif
+
+#define LEDGER_MAX_RECORDS 1000000   /* About 2700 years of one file a day. */
 
 typedef struct ledger ledger_t;
 

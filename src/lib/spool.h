@@ -29,6 +29,14 @@
  * Thread safety: every function takes the spool's mutex, so spool_put() may
  * run in worker threads while the loop thread lists, loads and completes.
  *
+ * Crash points (only with ./configure --enable-crashpoints): when the
+ * environment variable EIDASTATS_CRASHPOINT names one of these, the process
+ * writes one line on stderr and _exit(ES_CRASH_EXIT)s there:
+ *   spool-mid-write      spool_put(): header and half the body written, no fsync
+ *   spool-before-rename  spool_put(): temp file complete and fsynced, not renamed
+ *   spool-after-rename   spool_put(): payload durable, before spool_put() returns
+ *   spool-after-unlink   spool_done(): file unlinked, directory not yet fsynced
+ *
  * Ownership: spool_init() allocates the spool_t, spool_fini() frees it (NULL
  * is fine).  Bodies from spool_load() are malloc()ed and freed by the caller.
  */
@@ -37,6 +45,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifndef ES_CRASH_EXIT
+#define ES_CRASH_EXIT 99   /* Exit status of a crash point (tests only). */
+#endif
 
 #define SPOOL_HEADER_SIZE 392
 #define SPOOL_MAX_BODY ((uint64_t)1 << 32)   /* 4 GiB: a larger body is refused (ES_ELIMIT). */
@@ -87,8 +99,10 @@ size_t spool_list(spool_t *sp, spool_entry_t *out, size_t max);
 int spool_get(spool_t *sp, uint64_t id, spool_entry_t *out);
 /*
  * Reads and verifies a body (malloc()ed, caller frees).  -ENOENT if the id
- * is not pending; ES_ECHECKSUM (or ES_EFORMAT for a torn file) → the file was
- * moved to bad/ and is no longer pending.
+ * is not pending (or its file has vanished: it is then no longer pending);
+ * ES_ECHECKSUM for any damage (torn, truncated, checksum or header mismatch):
+ * the file was moved to bad/ and is no longer pending.  Other -errno (EIO):
+ * the entry stays pending.
  */
 int spool_load(spool_t *sp, uint64_t id, void **body, size_t *len);
 /* Delivered: unlink, fsync dir.  -ENOENT if not pending. */
