@@ -71,19 +71,28 @@ size_t hll_to_hex(const hll_t *h, char *out);
  * SPARSE (any order, any count, repeated index keeps the max, zero values
  * ignored; more than 512 registers are kept SPARSE as python-hll does until
  * the next change) or FULL (exactly 1280 data bytes).  h must be initialised;
- * on error it is left EMPTY.
+ * on error it is left EMPTY.  Two normalisations keep every set within
+ * HLL_MAX_BYTES: SPARSE data with more than 640 non-zero registers (which
+ * neither python-hll nor PostgreSQL writes) becomes FULL, and an EXPLICIT
+ * payload with no values (3 bytes) stays an EXPLICIT set of none.
  */
 int hll_parse(hll_t *h, const uint8_t *buf, size_t len, const char **why);
 /* Same, from hex text with or without a "\x" prefix, either case. */
 int hll_parse_hex(hll_t *h, const char *hex, size_t len, const char **why);
 
-/* Unrounded estimate as PostgreSQL's hll_cardinality() returns it. */
+/*
+ * Unrounded estimate as PostgreSQL's hll_cardinality() returns it, bit for
+ * bit (hll-format.md §7).  Beyond the large-range correction's domain, which
+ * only 64-bit raw values reach, it is NaN or +inf as in PostgreSQL.
+ */
 double hll_estimate(const hll_t *h);
-/* python-hll's cardinality(): ceil(estimate), exact count for EXPLICIT. */
+/* python-hll's cardinality(): ceil(estimate), exact count for EXPLICIT; 0 where the estimate is NaN/inf. */
 uint64_t hll_cardinality(const hll_t *h);
 /* Number of non-zero registers (EXPLICIT: registers its values would set). */
 unsigned hll_nonzero_registers(const hll_t *h);
 /* "EMPTY", "EXPLICIT", "SPARSE" or "FULL". */
 const char *hll_type_name(const hll_t *h);
+/* Bytes of heap that h owns now (its capacity, not its serialized size). */
+size_t hll_heap_bytes(const hll_t *h);
 
 #endif
