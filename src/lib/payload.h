@@ -41,9 +41,9 @@ uint64_t payload_score(uint64_t lines, uint64_t nstats);
 /*
  * Writes the payload of st's rows (in their order) with meta.  Dates of rows
  * are written as they are in the table (the first of the month for a
- * STATS_MONTH table).  Returns 0 with *json/*len, ES_ENOSTATS when st has no
- * row, ES_ELIMIT beyond PAYLOAD_MAX_TEXT, ES_EFORMAT for a string that is
- * not valid UTF-8.
+ * STATS_MONTH table).  Returns 0 with the text in *json and its length in
+ * *len, ES_ENOSTATS when st has no row, ES_ELIMIT beyond PAYLOAD_MAX_TEXT,
+ * ES_EFORMAT for a string that is not valid UTF-8.
  */
 int payload_json(const stats_t *st, const payload_meta_t *meta, char **json, size_t *len);
 
