@@ -1,4 +1,63 @@
+/*
+ * payload.h - the upstream aggregator's payload: its exact JSON text
+ * (upstream-semantics.md §7) and its gzip file.
+ *
+ * The text is what Python's json.dumps() writes for upstream's dict: keys in
+ * the order generated_at, version, days_coverage, aggregation_score, stats;
+ * separators ", " and ": "; no newline; each stat's keys month, network,
+ * station, location, channel, country (null for a null country), bytes,
+ * nb_requests, nb_successful_requests, nb_unsuccessful_requests, clients
+ * ("\\x" + upper-case hex of the HLL bytes); strings escaped as jsonw.h says.
+ *
+ * Ownership: payload_json() returns a malloc()ed NUL-terminated text that the
+ * caller frees with free().  payload_write_gz() only borrows its arguments.
+ */
 #ifndef ES_PAYLOAD_H
 #define ES_PAYLOAD_H
-/* Filled in by its module owner. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "stats.h"
+
+/* Largest payload text payload_json() writes (ES_ELIMIT beyond). */
+#define PAYLOAD_MAX_TEXT ((size_t)1 << 30)
+
+typedef struct payload_meta {
+	time_t generated_at;        /* Formatted in UTC as "YYYY-MM-DD HH:MM:SS". */
+	const char *version;        /* Written as a JSON string. */
+	const uint32_t *days;       /* days_coverage as YYYYMMDD, ascending and distinct. */
+	size_t ndays;
+	uint64_t aggregation_score;
+} payload_meta_t;
+
+/*
+ * Python's round(lines / nstats) with round-half-to-even, in exact integer
+ * arithmetic (2.5 → 2, 3.5 → 4).  nstats must not be 0.
+ */
+uint64_t payload_score(uint64_t lines, uint64_t nstats);
+
+/*
+ * Writes the payload of st's rows (in their order) with meta.  Dates of rows
+ * are written as they are in the table (the first of the month for a
+ * STATS_MONTH table).  Returns 0 with the text in *json and its length in
+ * *len, ES_ENOSTATS when st has no row, ES_ELIMIT beyond PAYLOAD_MAX_TEXT,
+ * ES_EFORMAT for a string that is not valid UTF-8.
+ */
+int payload_json(const stats_t *st, const payload_meta_t *meta, char **json, size_t *len);
+
+/*
+ * Writes json (len bytes) gzip-compressed at level 9 to path, atomically: a
+ * temporary file in the same directory is written, fsync()ed and renamed
+ * over path (an existing file is replaced), then the directory is fsync()ed.
+ * The gzip header carries the current time.  The file gets mode 0644.
+ * Returns 0 or -errno (nothing is left behind on error), ES_EINTERNAL if
+ * zlib fails.
+ */
+int payload_write_gz(const char *path, const char *json, size_t len);
+
+/* Formats YYYYMMDD as "YYYY-MM-DD" into out (11 bytes). */
+void payload_date_text(uint32_t date, char out[11]);
+
 #endif

@@ -1,4 +1,693 @@
 #include "config.h"
 
-/* Filled in by its module owner. */
-typedef int es_request_placeholder;
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "error.h"
+#include "hll.h"
+#include "jsonw.h"
+#include "mem.h"
+#include "request.h"
+
+/* A number token of the line, in document order (the order of cJSON's number nodes). */
+struct req_num {
+	uint32_t off;
+	uint32_t len;
+	int is_int;
+};
+
+struct req_parser {
+	cJSON *root;
+	const char *text;      /* What cJSON parsed; number offsets are relative to it. */
+	struct req_num *nums;
+	size_t nnums, cap_nums;
+	req_trace_t *traces;
+	size_t cap_traces;
+	req_event_t ev;
+	char msg[REQ_MSG_MAX];
+};
+
+req_parser_t *req_parser_new(void)
+{
+	req_parser_t *p = es_calloc(1, sizeof *p);
+	return p;
+}
+
+void req_parser_free(req_parser_t *p)
+{
+	if (!p)
+		return;
+	cJSON_Delete(p->root);
+	free(p->nums);
+	free(p->traces);
+	free(p);
+}
+
+int req_days_in_month(int year, int month)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
+		return 29;
+	return days[month - 1];
+}
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * The date parser mirrors the regular expressions CPython's _strptime builds
+ * for "%Y-%m-%dT%H:%M:%S.%f%z" and "%Y-%m-%dT%H:%M:%S%z".  Each field's
+ * alternatives are tried in the regex's order, each followed by the check of
+ * what must come next; since every field is followed by a non-digit, at most
+ * one alternative can succeed, so no deeper backtracking is needed.
+ */
+
+/* A field that is one or two digits: returns its width (1 or 2) and value, or 0. */
+static int date_field(const char *s, size_t len, size_t pos, const char *const alts[],
+                      int (*next_ok)(const char *, size_t, size_t, const void *),
+                      const void *arg, int *val)
+{
+	for (int a = 0; alts[a]; a++) {
+		const char *pat = alts[a];
+		size_t w = strlen(pat) / 2;  /* Each pattern character is a range "lo hi". */
+		if (pos + w > len)
+			continue;
+		int ok = 1, v = 0;
+		for (size_t k = 0; k < w; k++) {
+			char c = s[pos + k], lo = pat[2 * k], hi = pat[2 * k + 1];
+			if (c < lo || c > hi) {
+				ok = 0;
+				break;
+			}
+			if (c != ' ')
+				v = v * 10 + (c - '0');
+		}
+		if (ok && next_ok(s, len, pos + w, arg)) {
+			*val = v;
+			return (int)w;
+		}
+	}
+	return 0;
+}
+
+static int next_is_char(const char *s, size_t len, size_t pos, const void *arg)
+{
+	const char *set = arg;
+	return pos < len && strchr(set, s[pos]) != NULL && s[pos] != '\0';
+}
+
+/* Alternatives as pairs of range bounds per character, in the regex's order. */
+static const char *const alt_month[] = { "1102", "0019", "19", NULL };
+static const char *const alt_day[] = { "3301", "1209", "0019", "19", "  19", NULL };
+static const char *const alt_hour[] = { "2203", "0109", "09", NULL };
+static const char *const alt_minute[] = { "0509", "09", NULL };
+static const char *const alt_second[] = { "6601", "0509", "09", NULL };
+
+static int two_digits(const char *s, size_t len, size_t pos, int max_first)
+{
+	return pos + 2 <= len && s[pos] >= '0' && s[pos] <= '0' + max_first && is_digit(s[pos + 1]);
+}
+
+/* %z: 'Z' or [+-]\d\d:?[0-5]\d(:?[0-5]\d(\.\d{1,6})?)?, then the end of the string. */
+static int date_zone(const char *s, size_t len, size_t pos)
+{
+	if (pos >= len)
+		return -1;
+	if (s[pos] == 'Z')
+		return pos + 1 == len ? 0 : -1;
+	if (s[pos] != '+' && s[pos] != '-')
+		return -1;
+	pos++;
+	if (pos + 2 > len || !is_digit(s[pos]) || !is_digit(s[pos + 1]))
+		return -1;
+	int hours = (s[pos] - '0') * 10 + (s[pos + 1] - '0');
+	pos += 2;
+	int colon1 = 0;
+	if (pos < len && s[pos] == ':') {
+		colon1 = 1;
+		pos++;
+	}
+	if (!two_digits(s, len, pos, 5))
+		return -1;
+	pos += 2;
+	/* The optional seconds group is greedy; when it does not match it is absent. */
+	size_t g = pos;
+	int colon2 = 0, has_seconds = 0;
+	if (g < len && s[g] == ':') {
+		colon2 = 1;
+		g++;
+	}
+	if (two_digits(s, len, g, 5)) {
+		has_seconds = 1;
+		pos = g + 2;
+		if (pos + 1 < len && s[pos] == '.' && is_digit(s[pos + 1])) {
+			size_t f = pos + 1, n = 0;
+			while (f < len && is_digit(s[f]) && n < 6) {
+				f++;
+				n++;
+			}
+			pos = f;
+		}
+	}
+	if (pos != len)
+		return -1;  /* "unconverted data remains" */
+	/*
+	 * _strptime removes the first ':' only if it is there and then demands the
+	 * second; without the first, a second ':' makes int() fail.  Either way
+	 * the colons must be consistent.
+	 */
+	if (has_seconds && colon1 != colon2)
+		return -1;
+	/* datetime.timezone needs |offset| < 24 h; minutes and seconds are below 60. */
+	if (hours > 23)
+		return -1;
+	return 0;
+}
+
+static int next_is_zone_start(const char *s, size_t len, size_t pos, const void *arg)
+{
+	(void)arg;
+	return pos < len && (s[pos] == '+' || s[pos] == '-' || s[pos] == 'Z');
+}
+
+static int next_is_dot_or_zone(const char *s, size_t len, size_t pos, const void *arg)
+{
+	(void)arg;
+	return pos < len && (s[pos] == '.' || next_is_zone_start(s, len, pos, NULL));
+}
+
+int req_parse_date(const char *s, size_t len, int *year, int *month, int *day)
+{
+	size_t pos = 0;
+	int y = 0, m, d, hh, mi, ss, w;
+	if (len < 4)
+		return -1;
+	for (int k = 0; k < 4; k++) {
+		if (!is_digit(s[k]))
+			return -1;
+		y = y * 10 + (s[k] - '0');
+	}
+	pos = 4;
+	if (pos >= len || s[pos] != '-')
+		return -1;
+	pos++;
+	if (!(w = date_field(s, len, pos, alt_month, next_is_char, "-", &m)))
+		return -1;
+	pos += (size_t)w + 1;
+	if (!(w = date_field(s, len, pos, alt_day, next_is_char, "Tt", &d)))
+		return -1;
+	pos += (size_t)w + 1;
+	if (!(w = date_field(s, len, pos, alt_hour, next_is_char, ":", &hh)))
+		return -1;
+	pos += (size_t)w + 1;
+	if (!(w = date_field(s, len, pos, alt_minute, next_is_char, ":", &mi)))
+		return -1;
+	pos += (size_t)w + 1;
+	/* The first format wants '.' and 1-6 digits after the seconds, the second a zone. */
+	if (!(w = date_field(s, len, pos, alt_second, next_is_dot_or_zone, NULL, &ss)))
+		return -1;
+	pos += (size_t)w;
+	if (s[pos] == '.') {
+		size_t n = 0;
+		pos++;
+		while (pos < len && is_digit(s[pos])) {
+			pos++;
+			n++;
+		}
+		if (n < 1 || n > 6)
+			return -1;
+	}
+	if (date_zone(s, len, pos) != 0)
+		return -1;
+	(void)hh;
+	(void)mi;
+	/* datetime() refuses these values although the regular expressions let them through. */
+	if (y < 1 || ss > 59 || d > req_days_in_month(y, m))
+		return -1;
+	*year = y;
+	*month = m;
+	*day = d;
+	return 0;
+}
+
+/* ---- The lexical pass: what cJSON accepts but Python's json refuses. ---- */
+
+static int scan_push_num(req_parser_t *p, size_t off, size_t len, int is_int)
+{
+	if (p->nnums == p->cap_nums) {
+		size_t cap = p->cap_nums ? 2 * p->cap_nums : 64;
+		p->nums = es_reallocarray(p->nums, cap, sizeof *p->nums);
+		p->cap_nums = cap;
+	}
+	p->nums[p->nnums].off = (uint32_t)off;
+	p->nums[p->nnums].len = (uint32_t)len;
+	p->nums[p->nnums].is_int = is_int;
+	p->nnums++;
+	return 0;
+}
+
+/*
+ * Checks the lexical rules of Python's json that cJSON does not enforce and
+ * records every number token.  Returns NULL if the text passes, else why not.
+ * The text is valid UTF-8 already.
+ */
+static const char *scan_json(req_parser_t *p, const char *s, size_t n)
+{
+	size_t i = 0, values = 1;
+	p->nnums = 0;
+	if (n > UINT32_MAX)
+		return "the line is too long";
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		switch (c) {
+		case ' ': case '\t': case '\n': case '\r':
+		case ':': case '}': case ']':
+			i++;
+			break;
+		case '{': case '[': case ',':
+			if (++values > REQ_MAX_VALUES)
+				return "the line holds too many JSON values";
+			i++;
+			break;
+		case '"':
+			i++;
+			for (;;) {
+				while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+					i++;
+				if (i >= n)
+					return "unterminated string";
+				if (s[i] == '"') {
+					i++;
+					break;
+				}
+				if ((unsigned char)s[i] < 0x20)
+					return "control character in a string";
+				/* A backslash: cJSON checks the escape itself, except that it would cut \u0000. */
+				if (i + 1 >= n)
+					return "unterminated string";
+				if (s[i + 1] == 'u' && i + 6 <= n && memcmp(s + i + 2, "0000", 4) == 0)
+					return "a \\u0000 escape (not supported)";
+				i += 2;
+			}
+			break;
+		case '-': case '0': case '1': case '2': case '3': case '4':
+		case '5': case '6': case '7': case '8': case '9': {
+			size_t start = i;
+			int is_int = 1;
+			if (s[i] == '-')
+				i++;
+			if (i >= n || !is_digit(s[i]))
+				return "bad number";
+			if (s[i] == '0')
+				i++;
+			else
+				while (i < n && is_digit(s[i]))
+					i++;
+			if (i < n && s[i] == '.') {
+				is_int = 0;
+				i++;
+				if (i >= n || !is_digit(s[i]))
+					return "bad number";
+				while (i < n && is_digit(s[i]))
+					i++;
+			}
+			if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+				is_int = 0;
+				i++;
+				if (i < n && (s[i] == '+' || s[i] == '-'))
+					i++;
+				if (i >= n || !is_digit(s[i]))
+					return "bad number";
+				while (i < n && is_digit(s[i]))
+					i++;
+			}
+			/* strtod would read on ("01", "1.5.2"); Python stops and then fails. */
+			if (i < n && (is_digit(s[i]) || s[i] == '.' || s[i] == 'e' || s[i] == 'E'
+			              || s[i] == '+' || s[i] == '-'))
+				return "bad number";
+			scan_push_num(p, start, i - start, is_int);
+			break;
+		}
+		default:
+			/* Letters of true/false/null are checked by cJSON; nothing else may stand outside strings. */
+			if (c >= 'a' && c <= 'z') {
+				i++;
+				break;
+			}
+			return "unexpected character";
+		}
+	}
+	return NULL;
+}
+
+/* ---- Messages ---- */
+
+/* Appends up to max bytes of v to the message, cut at a character boundary with "...". */
+static void msg_value(char *out, size_t outsz, size_t *pos, const char *v, size_t vlen)
+{
+	size_t room = outsz - *pos - 1;
+	size_t max = room > 200 ? 200 : room;
+	size_t take = vlen;
+	int cut = 0;
+	if (take > max) {
+		take = max > 3 ? max - 3 : 0;
+		while (take > 0 && ((unsigned char)v[take] & 0xC0) == 0x80)
+			take--;
+		cut = 1;
+	}
+	memcpy(out + *pos, v, take);
+	*pos += take;
+	if (cut) {
+		size_t dots = room - take >= 3 ? 3 : room - take;
+		memcpy(out + *pos, "...", dots);
+		*pos += dots;
+	}
+	out[*pos] = '\0';
+}
+
+/* Formats "<before><value><after>" into the parser's message. */
+static const char *msg_with(req_parser_t *p, const char *before, const char *v, size_t vlen,
+                            const char *after)
+{
+	size_t pos = 0;
+	int n = snprintf(p->msg, sizeof p->msg, "%s", before);
+	pos = n < 0 ? 0 : (size_t)n >= sizeof p->msg ? sizeof p->msg - 1 : (size_t)n;
+	msg_value(p->msg, sizeof p->msg, &pos, v, vlen);
+	size_t alen = strlen(after);
+	if (alen > sizeof p->msg - 1 - pos)
+		alen = sizeof p->msg - 1 - pos;
+	memcpy(p->msg + pos, after, alen);
+	p->msg[pos + alen] = '\0';
+	return p->msg;
+}
+
+static enum req_verdict invalid(req_parser_t *p, uint64_t lineno, const char *what)
+{
+	snprintf(p->msg, sizeof p->msg, "Line %llu: %s (upstream crashes). Ignoring this line",
+	         (unsigned long long)lineno, what);
+	p->ev.msg = p->msg;
+	return REQ_INVALID;
+}
+
+/* ---- The walk over the parsed tree ---- */
+
+static size_t count_nums(const cJSON *v)
+{
+	if (cJSON_IsNumber(v))
+		return 1;
+	size_t n = 0;
+	if (cJSON_IsArray(v) || cJSON_IsObject(v))
+		for (const cJSON *c = v->child; c; c = c->next)
+			n += count_nums(c);
+	return n;
+}
+
+static int key_is(const cJSON *c, const char *key)
+{
+	return c->string && strcmp(c->string, key) == 0;
+}
+
+static req_str_t str_of(const cJSON *v)
+{
+	req_str_t r = { v->valuestring, strlen(v->valuestring) };
+	return r;
+}
+
+/* Parses an integer token (JSON grammar, so no '+', no leading zeros) into int64. */
+static int num_to_i64(const char *s, size_t len, int64_t *out)
+{
+	size_t i = 0;
+	int neg = 0;
+	uint64_t v = 0;
+	if (i < len && s[i] == '-') {
+		neg = 1;
+		i++;
+	}
+	for (; i < len; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (!neg && v > (uint64_t)INT64_MAX)
+		return -1;
+	if (neg && v > (uint64_t)INT64_MAX + 1)
+		return -1;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+static void judge_client(req_parser_t *p, const cJSON *uid, size_t numidx)
+{
+	req_event_t *ev = &p->ev;
+	ev->client_why = NULL;
+	if (!uid) {
+		ev->client_state = REQ_CLIENT_MISSING;
+		ev->client_why = "\"userID\" is missing";
+		return;
+	}
+	ev->client_state = REQ_CLIENT_OK;
+	/* str(userID) as Python prints it: the hash input is that text's UTF-8. */
+	if (cJSON_IsNumber(uid)) {
+		const struct req_num *num = &p->nums[numidx];
+		if (!num->is_int) {
+			ev->client_state = REQ_CLIENT_BAD;
+			ev->client_why = "\"userID\" is not an integer";
+			return;
+		}
+		const char *t = p->text + num->off;
+		size_t tl = num->len;
+		if (tl == 2 && t[0] == '-' && t[1] == '0') {
+			t = "0";
+			tl = 1;
+		}
+		ev->client_raw = hll_client_raw(t, tl);
+	} else if (cJSON_IsString(uid)) {
+		ev->client_raw = hll_client_raw(uid->valuestring, strlen(uid->valuestring));
+	} else if (cJSON_IsTrue(uid)) {
+		ev->client_raw = hll_client_raw("True", 4);
+	} else if (cJSON_IsFalse(uid)) {
+		ev->client_raw = hll_client_raw("False", 5);
+	} else if (cJSON_IsNull(uid)) {
+		ev->client_raw = hll_client_raw("None", 4);
+	} else {
+		ev->client_state = REQ_CLIENT_BAD;
+		ev->client_why = "\"userID\" is an object or an array";
+	}
+}
+
+/* The first 10 characters (code points, as Python slices) of a UTF-8 string. */
+static req_str_t first10(req_str_t s)
+{
+	size_t i = 0, chars = 0;
+	while (i < s.len && chars < 10) {
+		i++;
+		while (i < s.len && ((unsigned char)s.s[i] & 0xC0) == 0x80)
+			i++;
+		chars++;
+	}
+	s.len = i;
+	return s;
+}
+
+static enum req_verdict walk_traces(req_parser_t *p, const cJSON *trace, size_t numidx,
+                                    uint64_t lineno)
+{
+	req_event_t *ev = &p->ev;
+	size_t n = 0;
+	for (const cJSON *t = trace->child; t; t = t->next) {
+		if (!cJSON_IsObject(t))
+			return invalid(p, lineno, "a trace entry is not an object");
+		const cJSON *status = NULL, *net = NULL, *sta = NULL, *loc = NULL, *cha = NULL,
+		            *start = NULL, *bytes = NULL;
+		size_t bytes_idx = 0;
+		for (const cJSON *c = t->child; c; c = c->next) {
+			if (key_is(c, "status"))
+				status = c;
+			else if (key_is(c, "net"))
+				net = c;
+			else if (key_is(c, "sta"))
+				sta = c;
+			else if (key_is(c, "loc"))
+				loc = c;
+			else if (key_is(c, "cha"))
+				cha = c;
+			else if (key_is(c, "start"))
+				start = c;
+			else if (key_is(c, "bytes")) {
+				bytes = c;
+				bytes_idx = numidx;
+			}
+			numidx += count_nums(c);
+		}
+		if (!status)
+			return invalid(p, lineno, "a trace has no \"status\"");
+		if (!cJSON_IsString(status) || strcmp(status->valuestring, "OK") != 0)
+			continue;
+		if (!net || !sta || !loc || !cha || !start || !bytes)
+			return invalid(p, lineno, "an OK trace lacks one of net, sta, loc, cha, start, bytes");
+		if (!cJSON_IsString(net) || !cJSON_IsString(sta) || !cJSON_IsString(loc)
+		    || !cJSON_IsString(cha))
+			return invalid(p, lineno, "an OK trace has a net, sta, loc or cha that is not a string");
+		if (!cJSON_IsString(start))
+			return invalid(p, lineno, "an OK trace has a \"start\" that is not a string");
+		if (!cJSON_IsNumber(bytes) || !p->nums[bytes_idx].is_int)
+			return invalid(p, lineno, "an OK trace has \"bytes\" that are not an integer");
+		int64_t b;
+		if (num_to_i64(p->text + p->nums[bytes_idx].off, p->nums[bytes_idx].len, &b) != 0)
+			return invalid(p, lineno, "an OK trace has \"bytes\" beyond 64 bits");
+		if (n == p->cap_traces) {
+			size_t cap = p->cap_traces ? 2 * p->cap_traces : 16;
+			p->traces = es_reallocarray(p->traces, cap, sizeof *p->traces);
+			p->cap_traces = cap;
+		}
+		req_trace_t *tr = &p->traces[n++];
+		tr->net = str_of(net);
+		tr->sta = str_of(sta);
+		tr->loc = str_of(loc);
+		tr->cha = str_of(cha);
+		tr->start = first10(str_of(start));
+		tr->bytes = b;
+	}
+	ev->ntraces = n;
+	ev->traces = p->traces;
+	return REQ_OK;
+}
+
+enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64_t lineno,
+                           int allow_bom, const req_event_t **evp)
+{
+	req_event_t *ev = &p->ev;
+	memset(ev, 0, sizeof *ev);
+	ev->traces = p->traces;
+	*evp = ev;
+	cJSON_Delete(p->root);
+	p->root = NULL;
+
+	if (!jsonw_utf8_valid(line, len)) {
+		snprintf(p->msg, sizeof p->msg, "Line %llu is not valid UTF-8. Ignoring",
+		         (unsigned long long)lineno);
+		ev->msg = p->msg;
+		return REQ_JSON;
+	}
+	if (allow_bom && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+		line += 3;
+		len -= 3;
+	}
+	const char *why = scan_json(p, line, len);
+	if (!why) {
+		const char *end = NULL;
+		p->root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+		if (!p->root)
+			why = "cJSON";
+		else
+			/* cJSON stops after the value; Python refuses anything but whitespace after it. */
+			for (const char *q = end; q < line + len; q++)
+				if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '\r') {
+					why = "extra data";
+					break;
+				}
+	}
+	if (why) {
+		snprintf(p->msg, sizeof p->msg, "Line %llu could not be parsed as JSON. Ignoring",
+		         (unsigned long long)lineno);
+		ev->msg = p->msg;
+		return REQ_JSON;
+	}
+	p->text = line;
+	if (!cJSON_IsObject(p->root))
+		return invalid(p, lineno, "the JSON value is not an object");
+
+	const cJSON *finished = NULL, *loc = NULL, *status = NULL, *trace = NULL, *uid = NULL;
+	size_t numidx = 0, trace_idx = 0, uid_idx = 0;
+	for (const cJSON *c = p->root->child; c; c = c->next) {
+		const char *k = c->string;
+		switch (k[0]) {
+		case 'f':
+			if (strcmp(k, "finished") == 0)
+				finished = c;
+			break;
+		case 'u':
+			if (strcmp(k, "userLocation") == 0)
+				loc = c;
+			else if (strcmp(k, "userID") == 0) {
+				uid = c;
+				uid_idx = numidx;
+			}
+			break;
+		case 's':
+			if (strcmp(k, "status") == 0)
+				status = c;
+			break;
+		case 't':
+			if (strcmp(k, "trace") == 0) {
+				trace = c;
+				trace_idx = numidx;
+			}
+			break;
+		}
+		numidx += count_nums(c);
+	}
+
+	if (!finished)
+		return invalid(p, lineno, "\"finished\" is missing");
+	if (!cJSON_IsString(finished))
+		return invalid(p, lineno, "\"finished\" is not a string");
+	size_t flen = strlen(finished->valuestring);
+	if (req_parse_date(finished->valuestring, flen, &ev->year, &ev->month, &ev->day) != 0) {
+		ev->msg = msg_with(p, "Could not parse date ", finished->valuestring, flen, "");
+		return REQ_DATE;
+	}
+
+	if (!loc)
+		return invalid(p, lineno, "\"userLocation\" is missing");
+	if (!cJSON_IsObject(loc))
+		return invalid(p, lineno, "\"userLocation\" is not an object");
+	const cJSON *country = NULL;
+	for (const cJSON *c = loc->child; c; c = c->next)
+		if (key_is(c, "country"))
+			country = c;
+	if (!country) {
+		ev->country.s = "";
+		ev->country.len = 0;
+		ev->country_missing = 1;
+	} else if (cJSON_IsString(country)) {
+		ev->country = str_of(country);
+	} else if (cJSON_IsNull(country)) {
+		ev->country.s = NULL;
+		ev->country.len = 0;
+	} else {
+		return invalid(p, lineno, "\"country\" is neither a string nor null");
+	}
+
+	if (!status)
+		return invalid(p, lineno, "\"status\" is missing");
+	ev->ok = cJSON_IsString(status) && strcmp(status->valuestring, "OK") == 0;
+	if (ev->ok) {
+		if (!trace)
+			return invalid(p, lineno, "an OK request has no \"trace\"");
+		if (!cJSON_IsArray(trace))
+			return invalid(p, lineno, "\"trace\" is not a list");
+		enum req_verdict v = walk_traces(p, trace, trace_idx, lineno);
+		if (v != REQ_OK)
+			return v;
+	}
+	judge_client(p, uid, uid_idx);
+
+	if (ev->country_missing) {
+		char *text = cJSON_PrintUnformatted(loc);
+		const char *t = text ? text : "{}";
+		ev->msg = msg_with(p, "No country code found in ", t, strlen(t),
+		                   ", default to empty string");
+		cJSON_free(text);
+	} else {
+		ev->msg = "";
+	}
+	return REQ_OK;
+}

@@ -1,6 +1,516 @@
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hll.h"
+#include "request.h"
 #include "unit.h"
 
-/* Tests of the request module are added by its owner. */
-typedef int unit_request_placeholder;
+/*
+ * Every "finished" form of upstream-semantics.md §4 and quirks.log, with the
+ * date CPython 3.11's datetime.strptime() gives for upstream's two formats
+ * (checked by running it), or NULL where both formats fail.
+ */
+static const struct { const char *in; const char *want; } date_cases[] = {
+	{ "2024-10-15T10:00:00.123456Z", "2024-10-15" },
+	{ "2024-10-31T23:59:59Z", "2024-10-31" },             /* second format */
+	{ "2024-10-15T10:00:00.1Z", "2024-10-15" },           /* one fractional digit */
+	{ "2024-10-15T10:00:00.12345Z", "2024-10-15" },
+	{ "2024-11-01T00:30:00+02:00", "2024-11-01" },        /* offset not applied */
+	{ "2024-10-31T22:00:00-05:00", "2024-10-31" },
+	{ "2024-10-15T10:00:00+0530", "2024-10-15" },         /* offset without colon */
+	{ "2024-10-15T10:00:00.1234567Z", NULL },             /* 7 fractional digits */
+	{ "2024-10-15T10:00:00", NULL },                      /* no time zone */
+	{ "2024-10-15T10:00:00.123456", NULL },
+	{ "2024-10-15T10:00:00.123456z", NULL },              /* lower-case z */
+	{ "2023-02-29T10:00:00Z", NULL },                     /* impossible date */
+	{ "2024-02-29T10:00:00Z", "2024-02-29" },
+	{ "1900-02-29T10:00:00Z", NULL },
+	{ "2000-02-29T10:00:00Z", "2000-02-29" },
+	{ "2024-04-31T10:00:00Z", NULL },
+	{ "2024-10-15 10:00:00Z", NULL },                     /* space instead of T */
+	{ "2024-10-15X10:00:00Z", NULL },
+	{ "2024/10/15T10:00:00Z", NULL },
+	{ "2024-10-15T10:00:00.123456+01:00:30", "2024-10-15" }, /* QUIRK: offset seconds */
+	{ "2024-10-15t10:00:00.123456Z", "2024-10-15" },      /* QUIRK: lower-case t */
+	{ "2024-10-5T9:3:7Z", "2024-10-05" },                 /* QUIRK: one-digit fields */
+	{ "2024-10- 5T10:00:00Z", "2024-10-05" },             /* QUIRK: space + digit day */
+	{ "2024-10-  5T10:00:00Z", NULL },
+	{ "2024-10-1 T10:00:00Z", NULL },
+	{ "2024-1-05T10:00:00Z", "2024-01-05" },
+	{ "2024-10-15T1:2:3.5+00:00", "2024-10-15" },
+	{ "2024-10-15T10:00:0Z", "2024-10-15" },
+	{ "2024-10-15T10:0:00Z", "2024-10-15" },
+	{ "2024-10-15T9:00:00Z", "2024-10-15" },
+	{ "2024-10-15T010:00:00Z", NULL },
+	{ "2024-010-15T10:00:00Z", NULL },
+	{ "2024-10-015T10:00:00Z", NULL },
+	{ "0000-01-01T00:00:00Z", NULL },                     /* year 0 */
+	{ "0001-01-01T00:00:00Z", "0001-01-01" },
+	{ "9999-12-31T23:59:59Z", "9999-12-31" },
+	{ "24-10-15T10:00:00Z", NULL },
+	{ "20241-10-15T10:00:00Z", NULL },
+	{ "2024-13-15T10:00:00Z", NULL },
+	{ "2024-00-15T10:00:00Z", NULL },
+	{ "2024-10-32T10:00:00Z", NULL },
+	{ "2024-10-00T10:00:00Z", NULL },
+	{ "2024-10-15T24:00:00Z", NULL },
+	{ "2024-10-15T10:60:00Z", NULL },
+	{ "2024-10-15T10:00:60Z", NULL },                     /* leap seconds refused */
+	{ "2024-10-15T10:00:61Z", NULL },
+	{ "2024-10-15T10:00:62Z", NULL },
+	{ " 2024-10-15T10:00:00Z", NULL },                    /* blanks */
+	{ "2024-10-15T10:00:00Z ", NULL },
+	{ "2024-10-15T10:00:00.123456ZZ", NULL },
+	{ "2024-10-15T10:00:00Z+01:00", NULL },
+	{ "2024-10-15T10:00:00+02", NULL },                   /* no minutes */
+	{ "2024-10-15T10:00:00+1:00", NULL },
+	{ "2024-10-15T10:00:00.Z", NULL },                    /* '.' without digits */
+	{ "2024-10-15T10:00:00.+01:00", NULL },
+	{ "2024-10-15T10:00:00.123456 +01:00", NULL },
+	{ "2024-10-15T10:00:00+24:00", NULL },                /* |offset| >= 24 h */
+	{ "2024-10-15T10:00:00+23:59", "2024-10-15" },
+	{ "2024-10-15T10:00:00-23:59:59.999999", "2024-10-15" },
+	{ "2024-10-15T10:00:00+01:60", NULL },
+	{ "2024-10-15T10:00:00.000000-00:00", "2024-10-15" },
+	{ "2024-10-15T10:00:00-0000", "2024-10-15" },
+	{ "2024-10-15T10:00:00+00:00:00", "2024-10-15" },
+	{ "2024-10-15T10:00:00+01:0030", NULL },              /* inconsistent colons */
+	{ "2024-10-15T10:00:00+0100:30", NULL },
+	{ "2024-10-15T10:00:00+00:0000", NULL },
+	{ "2024-10-15T10:00:00+0000:00", NULL },
+	{ "2024-10-15T10:00:00+010030", "2024-10-15" },
+	{ "2024-10-15T10:00:00+01:00:30.5", "2024-10-15" },
+	{ "2024-10-15T10:00:00+010030.5", "2024-10-15" },
+	{ "2024-10-15T10:00:00+01:00:30.123456", "2024-10-15" },
+	{ "2024-10-15T10:00:00+01:00:30.1234567", NULL },
+	{ "2024-10-15T10:00:00+01:00:30.", NULL },
+	{ "2024-10-15T10:00:00+01:00:3", NULL },
+	{ "2024-10-15T10:00:00+01:00:", NULL },
+	{ "2024-10-15T10:00:00+01:00:60", NULL },
+	{ "2024-10-15T10:00:00+01:00.5", NULL },
+	{ "", NULL },
+	{ "2024", NULL },
+};
+
+TEST(request_date_table)
+{
+	for (size_t i = 0; i < sizeof date_cases / sizeof date_cases[0]; i++) {
+		int y = 0, m = 0, d = 0;
+		int rc = req_parse_date(date_cases[i].in, strlen(date_cases[i].in), &y, &m, &d);
+		if (!date_cases[i].want) {
+			if (rc == 0)
+				unit_fail(__FILE__, __LINE__, "\"%s\" parsed as %04d-%02d-%02d, expected a refusal",
+				          date_cases[i].in, y, m, d);
+			continue;
+		}
+		char got[16];
+		if (rc != 0)
+			unit_fail(__FILE__, __LINE__, "\"%s\" refused, expected %s", date_cases[i].in,
+			          date_cases[i].want);
+		snprintf(got, sizeof got, "%04d-%02d-%02d", y, m, d);
+		ASSERT_STREQ(got, date_cases[i].want);
+	}
+}
+
+TEST(request_date_reads_only_len_bytes)
+{
+	/* The value need not be NUL-terminated where len ends. */
+	const char buf[] = "2024-10-15T10:00:00ZGARBAGE";
+	int y, m, d;
+	ASSERT_OK(req_parse_date(buf, 20, &y, &m, &d));
+	ASSERT_EQ(y * 10000 + m * 100 + d, 20241015);
+	ASSERT(req_parse_date(buf, 19, &y, &m, &d) == -1);
+}
+
+TEST(request_days_in_month)
+{
+	ASSERT_EQ(req_days_in_month(2024, 2), 29);
+	ASSERT_EQ(req_days_in_month(2023, 2), 28);
+	ASSERT_EQ(req_days_in_month(2100, 2), 28);
+	ASSERT_EQ(req_days_in_month(2000, 2), 29);
+	ASSERT_EQ(req_days_in_month(2024, 12), 31);
+	ASSERT_EQ(req_days_in_month(2024, 11), 30);
+}
+
+#define LINE_OK                                                                               \
+	"{\"finished\": \"2024-10-15T10:00:00.123456Z\", \"userLocation\": {\"country\": \"FR\"}, " \
+	"\"status\": \"OK\", \"userID\": 1111111111, \"trace\": [{\"net\": \"FR\", \"sta\": \"CIEL\", " \
+	"\"loc\": \"00\", \"cha\": \"HHZ\", \"start\": \"2024-10-14T00:00:00.0000Z\", " \
+	"\"bytes\": 4096, \"status\": \"OK\"}]}"
+
+static enum req_verdict parse(req_parser_t *p, const char *line, const req_event_t **ev)
+{
+	return req_parse(p, line, strlen(line), 7, 0, ev);
+}
+
+TEST(request_canonical_line)
+{
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	ASSERT_EQ(parse(p, LINE_OK, &ev), REQ_OK);
+	ASSERT_EQ(ev->year, 2024);
+	ASSERT_EQ(ev->month, 10);
+	ASSERT_EQ(ev->day, 15);
+	ASSERT_STREQ(ev->country.s, "FR");
+	ASSERT_EQ(ev->country_missing, 0);
+	ASSERT_EQ(ev->ok, 1);
+	ASSERT_EQ(ev->client_state, REQ_CLIENT_OK);
+	/* upstream-semantics.md §8: userID 1111111111 → 0x47198F26. */
+	ASSERT_EQ(ev->client_raw, 0x47198F26);
+	ASSERT_EQ(ev->ntraces, 1);
+	ASSERT_STREQ(ev->traces[0].net.s, "FR");
+	ASSERT_STREQ(ev->traces[0].sta.s, "CIEL");
+	ASSERT_STREQ(ev->traces[0].loc.s, "00");
+	ASSERT_STREQ(ev->traces[0].cha.s, "HHZ");
+	ASSERT_EQ(ev->traces[0].start.len, 10);
+	ASSERT_MEMEQ(ev->traces[0].start.s, "2024-10-14", 10);
+	ASSERT_EQ(ev->traces[0].bytes, 4096);
+	ASSERT_STREQ(ev->msg, "");
+	req_parser_free(p);
+}
+
+TEST(request_json_errors)
+{
+	static const char *const bad[] = {
+		"", "   ", "not json", "{\"finished\": ", "{} {}", "{}x",
+		"{\"a\": 01}", "{\"a\": -01}", "{\"a\": 1.}", "{\"a\": 1.e5}", "{\"a\": -}",
+		"{\"a\": .5}", "{\"a\": +1}", "{\"a\": 1e}", "{\"a\": NaN}", "{\"a\": Infinity}",
+		"{\"a\": \"x\ty\"}",        /* raw control character in a string */
+		"\f{}", "{}\v", "{\"a\":\x01 1}",
+		"{\"a\": \"\\u0000\"}",    /* cJSON would cut the string: refused */
+		"{\"a\": \"\\ud800\"}",    /* lone surrogate: Python accepts, cJSON does not */
+		"{\"a\": 1,}", "[1,]", "{'a': 1}", "{\"a\": tru}", "{\"a\": nullx}",
+		"\xEF\xBB\xBF{}",          /* BOM in a plain-text line */
+	};
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (parse(p, bad[i], &ev) != REQ_JSON)
+			unit_fail(__FILE__, __LINE__, "line %zu (%s) was not a JSON error", i, bad[i]);
+		ASSERT_STREQ(ev->msg, "Line 7 could not be parsed as JSON. Ignoring");
+	}
+	req_parser_free(p);
+}
+
+TEST(request_invalid_utf8)
+{
+	static const char *const bad[] = {
+		"{\"a\": \"\xff\"}", "{\"a\": \"\xc3\"}", "{\"a\": \"\xc0\xaf\"}",
+		"{\"a\": \"\xed\xa0\x80\"}", "{\"a\": \"\xf4\x90\x80\x80\"}", "\x80",
+	};
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ASSERT_EQ(parse(p, bad[i], &ev), REQ_JSON);
+		ASSERT_STREQ(ev->msg, "Line 7 is not valid UTF-8. Ignoring");
+	}
+	req_parser_free(p);
+}
+
+TEST(request_bom_only_where_allowed)
+{
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	const char *line = "\xEF\xBB\xBF" LINE_OK;
+	ASSERT_EQ(req_parse(p, line, strlen(line), 1, 0, &ev), REQ_JSON);
+	ASSERT_EQ(req_parse(p, line, strlen(line), 1, 1, &ev), REQ_OK);
+	ASSERT_STREQ(ev->traces[0].sta.s, "CIEL");
+	req_parser_free(p);
+}
+
+TEST(request_whitespace_and_crlf)
+{
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	ASSERT_EQ(parse(p, " \t" LINE_OK " \r", &ev), REQ_OK);
+	ASSERT_EQ(ev->ntraces, 1);
+	req_parser_free(p);
+}
+
+/* Builds a line from LINE_OK with one substring replaced. */
+static char *edit(const char *from, const char *to)
+{
+	static char buf[4096];
+	const char *at = strstr(LINE_OK, from);
+	if (!at)
+		unit_fail(__FILE__, __LINE__, "edit: \"%s\" not in the line", from);
+	snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - LINE_OK), LINE_OK, to, at + strlen(from));
+	return buf;
+}
+
+TEST(request_invalid_fields)
+{
+	static const struct { const char *from, *to; } cases[] = {
+		{ "\"finished\": \"2024-10-15T10:00:00.123456Z\", ", "" },
+		{ "\"2024-10-15T10:00:00.123456Z\"", "null" },
+		{ "\"2024-10-15T10:00:00.123456Z\"", "20241015" },
+		{ "\"userLocation\": {\"country\": \"FR\"}, ", "" },
+		{ "{\"country\": \"FR\"}", "null" },
+		{ "{\"country\": \"FR\"}", "[\"FR\"]" },
+		{ "{\"country\": \"FR\"}", "{\"country\": 33}" },
+		{ "\"status\": \"OK\", \"userID\"", "\"userID\"" },
+		{ ", \"trace\": [{", ", \"nottrace\": [{" },
+		{ "\"trace\": [{", "\"trace\": {\"x\": 1}, \"y\": [{" },
+		{ "\"net\": \"FR\", ", "" },
+		{ "\"sta\": \"CIEL\", ", "" },
+		{ "\"loc\": \"00\", ", "" },
+		{ "\"cha\": \"HHZ\", ", "" },
+		{ "\"start\": \"2024-10-14T00:00:00.0000Z\", ", "" },
+		{ "\"bytes\": 4096, ", "" },
+		{ ", \"status\": \"OK\"}]", "}]" },
+		{ "\"net\": \"FR\"", "\"net\": 12" },
+		{ "\"loc\": \"00\"", "\"loc\": null" },
+		{ "\"start\": \"2024-10-14T00:00:00.0000Z\"", "\"start\": null" },
+		{ "\"bytes\": 4096", "\"bytes\": 4096.0" },
+		{ "\"bytes\": 4096", "\"bytes\": \"4096\"" },
+		{ "\"bytes\": 4096", "\"bytes\": 1e3" },
+		{ "\"bytes\": 4096", "\"bytes\": 9223372036854775808" },
+		{ "\"trace\": [{", "\"trace\": [7, {" },
+	};
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *line = edit(cases[i].from, cases[i].to);
+		if (parse(p, line, &ev) != REQ_INVALID)
+			unit_fail(__FILE__, __LINE__, "case %zu was not invalid: %s", i, line);
+		ASSERT(strstr(ev->msg, "Line 7: ") == ev->msg);
+		ASSERT(strstr(ev->msg, "Ignoring this line") != NULL);
+	}
+	/* Not JSON objects at all. */
+	static const char *const values[] = { "[]", "42", "\"x\"", "null", "[1, 2]" };
+	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+		ASSERT_EQ(parse(p, values[i], &ev), REQ_INVALID);
+	req_parser_free(p);
+}
+
+TEST(request_bad_date_verdict)
+{
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	/* A bad date wins over a missing userLocation: upstream skips before looking. */
+	const char *line = "{\"finished\": \"2024-10-15 10:00:00Z\", \"status\": \"OK\"}";
+	ASSERT_EQ(parse(p, line, &ev), REQ_DATE);
+	ASSERT_STREQ(ev->msg, "Could not parse date 2024-10-15 10:00:00Z");
+	req_parser_free(p);
+}
+
+TEST(request_country_forms)
+{
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	ASSERT_EQ(parse(p, edit("{\"country\": \"FR\"}", "{\"city\": \"Nice\"}"), &ev), REQ_OK);
+	ASSERT_EQ(ev->country_missing, 1);
+	ASSERT_STREQ(ev->country.s, "");
+	ASSERT_STREQ(ev->msg, "No country code found in {\"city\":\"Nice\"}, default to empty string");
+	ASSERT_EQ(parse(p, edit("\"FR\"}", "null}"), &ev), REQ_OK);
+	ASSERT(ev->country.s == NULL);
+	ASSERT_EQ(ev->country_missing, 0);
+	ASSERT_EQ(parse(p, edit("\"FR\"}", "\"\"}"), &ev), REQ_OK);
+	ASSERT_STREQ(ev->country.s, "");
+	ASSERT_EQ(ev->country_missing, 0);
+	/* Duplicate keys: the last one wins, as in Python. */
+	ASSERT_EQ(parse(p, edit("\"FR\"}", "\"FR\", \"country\": \"DE\"}"), &ev), REQ_OK);
+	ASSERT_STREQ(ev->country.s, "DE");
+	req_parser_free(p);
+}
+
+TEST(request_status_rules)
+{
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	/* A non-OK request never looks at "trace", even a broken one. */
+	ASSERT_EQ(parse(p, edit("\"status\": \"OK\", \"userID\"", "\"status\": \"NODATA\", \"userID\""),
+	                &ev), REQ_OK);
+	ASSERT_EQ(ev->ok, 0);
+	ASSERT_EQ(ev->ntraces, 0);
+	ASSERT_EQ(parse(p, edit("\"status\": \"OK\", \"userID\"", "\"status\": \"ok\", \"userID\""),
+	                &ev), REQ_OK);
+	ASSERT_EQ(ev->ok, 0);
+	ASSERT_EQ(parse(p, edit("\"status\": \"OK\", \"userID\"", "\"status\": null, \"userID\""),
+	                &ev), REQ_OK);
+	ASSERT_EQ(ev->ok, 0);
+	/* Traces whose status is not OK are skipped without checking their fields. */
+	ASSERT_EQ(parse(p, edit("\"trace\": [{", "\"trace\": [{\"status\": \"NODATA\"}, {\"status\": 5}, {"),
+	                &ev), REQ_OK);
+	ASSERT_EQ(ev->ntraces, 1);
+	ASSERT_EQ(parse(p, edit("\"trace\": [{", "\"trace\": [], \"x\": [{"), &ev), REQ_OK);
+	ASSERT_EQ(ev->ok, 1);
+	ASSERT_EQ(ev->ntraces, 0);
+	/* The last "status" wins (quirks.log line 6). */
+	ASSERT_EQ(parse(p, edit("\"status\": \"OK\", \"userID\"",
+	                        "\"status\": \"NODATA\", \"status\": \"OK\", \"userID\""), &ev), REQ_OK);
+	ASSERT_EQ(ev->ok, 1);
+	req_parser_free(p);
+}
+
+TEST(request_client_values)
+{
+	static const struct { const char *uid; const char *text; } cases[] = {
+		{ "1111111111", "1111111111" },
+		{ "589198147", "589198147" },
+		{ "-0", "0" },
+		{ "-42", "-42" },
+		{ "123456789012345678901234567890", "123456789012345678901234567890" },
+		{ "\"abc\"", "abc" },
+		{ "\"\\u00e9\"", "\xc3\xa9" },
+		{ "true", "True" },
+		{ "false", "False" },
+		{ "null", "None" },
+	};
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char to[128];
+		snprintf(to, sizeof to, "\"userID\": %s", cases[i].uid);
+		ASSERT_EQ(parse(p, edit("\"userID\": 1111111111", to), &ev), REQ_OK);
+		ASSERT_EQ(ev->client_state, REQ_CLIENT_OK);
+		ASSERT_EQ(ev->client_raw, hll_client_raw(cases[i].text, strlen(cases[i].text)));
+	}
+	/* §8's example: 589198147 hashes to -1132361014. */
+	ASSERT_EQ(parse(p, edit("1111111111", "589198147"), &ev), REQ_OK);
+	ASSERT_EQ(ev->client_raw, -1132361014);
+	static const char *const bad[] = { "1.0", "1e3", "{}", "[1]" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char to[64];
+		snprintf(to, sizeof to, "\"userID\": %s", bad[i]);
+		ASSERT_EQ(parse(p, edit("\"userID\": 1111111111", to), &ev), REQ_OK);
+		ASSERT_EQ(ev->client_state, REQ_CLIENT_BAD);
+		ASSERT(ev->client_why != NULL);
+	}
+	ASSERT_EQ(parse(p, edit("\"userID\": 1111111111, ", ""), &ev), REQ_OK);
+	ASSERT_EQ(ev->client_state, REQ_CLIENT_MISSING);
+	req_parser_free(p);
+}
+
+TEST(request_numbers_map_to_their_text)
+{
+	/* Numbers before userID (in other fields, nested) must not shift which token is hashed. */
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	const char *line = edit("\"status\": \"OK\", \"userID\": 1111111111",
+	                        "\"x\": [1, 2.5, {\"y\": -3e2}], \"status\": \"OK\", \"userID\": 77, "
+	                        "\"z\": 8");
+	ASSERT_EQ(parse(p, line, &ev), REQ_OK);
+	ASSERT_EQ(ev->client_raw, hll_client_raw("77", 2));
+	ASSERT_EQ(ev->traces[0].bytes, 4096);
+	/* A float before bytes must not make bytes look like a float. */
+	line = edit("\"bytes\": 4096", "\"w\": 0.5, \"bytes\": 9007199254740993");
+	ASSERT_EQ(parse(p, line, &ev), REQ_OK);
+	ASSERT_EQ(ev->traces[0].bytes, 9007199254740993LL);
+	req_parser_free(p);
+}
+
+TEST(request_start_first_ten_characters)
+{
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	ASSERT_EQ(parse(p, edit("2024-10-14T00:00:00.0000Z", "\\u00e9\\u00e9\\u00e9345678901"), &ev),
+	          REQ_OK);
+	/* Ten characters: three 2-byte ones and seven ASCII digits. */
+	ASSERT_EQ(ev->traces[0].start.len, 13);
+	ASSERT_EQ(parse(p, edit("2024-10-14T00:00:00.0000Z", "2019"), &ev), REQ_OK);
+	ASSERT_EQ(ev->traces[0].start.len, 4);
+	req_parser_free(p);
+}
+
+TEST(request_non_ascii_codes)
+{
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	ASSERT_EQ(parse(p, edit("CIEL", "\\u00c9CH\\ud83d\\ude00"), &ev), REQ_OK);
+	ASSERT_STREQ(ev->traces[0].sta.s, "\xc3\x89" "CH\xf0\x9f\x98\x80");
+	req_parser_free(p);
+}
+
+/* Reads the lines of a golden file (without '\n'); returns how many. */
+static size_t read_lines(const char *path, char ***out)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		unit_fail(__FILE__, __LINE__, "cannot open %s", path);
+	char **lines = NULL;
+	size_t n = 0, cap = 0;
+	char *buf = NULL;
+	size_t bcap = 0;
+	ssize_t len;
+	while ((len = getline(&buf, &bcap, f)) >= 0) {
+		if (len && buf[len - 1] == '\n')
+			buf[--len] = '\0';
+		if (n == cap) {
+			cap = cap ? 2 * cap : 8;
+			lines = realloc(lines, cap * sizeof *lines);
+		}
+		lines[n++] = strdup(buf);
+	}
+	free(buf);
+	fclose(f);
+	*out = lines;
+	return n;
+}
+
+TEST(request_upstream_crash_lines)
+{
+	/* Each of these files has good lines around one line upstream crashes on. */
+	static const struct { const char *file; size_t bad; enum req_verdict v; } sets[] = {
+		{ "upstream-crashes/missing-finished.log", 1, REQ_INVALID },
+		{ "upstream-crashes/null-finished.log", 1, REQ_INVALID },
+		{ "upstream-crashes/missing-userlocation.log", 1, REQ_INVALID },
+		{ "upstream-crashes/null-userlocation.log", 1, REQ_INVALID },
+		{ "upstream-crashes/missing-status.log", 1, REQ_INVALID },
+		{ "upstream-crashes/ok-without-trace.log", 1, REQ_INVALID },
+		{ "upstream-crashes/trace-missing-net.log", 1, REQ_INVALID },
+		{ "upstream-crashes/non-object-json.log", 1, REQ_INVALID },
+		{ "upstream-crashes/json-string.log", 1, REQ_INVALID },
+		{ "upstream-crashes/invalid-utf8.log", 1, REQ_JSON },
+	};
+	req_parser_t *p = req_parser_new();
+	for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
+		char **lines;
+		size_t n = read_lines(unit_data(sets[s].file), &lines);
+		ASSERT(n >= 2);
+		for (size_t i = 0; i < n; i++) {
+			const req_event_t *ev;
+			enum req_verdict v = req_parse(p, lines[i], strlen(lines[i]), i + 1, 0, &ev);
+			enum req_verdict want = i == sets[s].bad ? sets[s].v : REQ_OK;
+			if (v != want)
+				unit_fail(__FILE__, __LINE__, "%s line %zu: verdict %d, expected %d (%s)",
+				          sets[s].file, i + 1, (int)v, (int)want, ev->msg);
+			free(lines[i]);
+		}
+		free(lines);
+	}
+	/* missing-userid.log parses; its middle line has no client to record. */
+	char **lines;
+	size_t n = read_lines(unit_data("upstream-crashes/missing-userid.log"), &lines);
+	ASSERT_EQ(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		const req_event_t *ev;
+		ASSERT_EQ(req_parse(p, lines[i], strlen(lines[i]), i + 1, 0, &ev), REQ_OK);
+		ASSERT_EQ(ev->client_state, i == 1 ? REQ_CLIENT_MISSING : REQ_CLIENT_OK);
+		free(lines[i]);
+	}
+	free(lines);
+	req_parser_free(p);
+}
+
+TEST(request_value_limit)
+{
+	/* A line with more values than REQ_MAX_VALUES is refused before cJSON builds a tree. */
+	size_t n = REQ_MAX_VALUES + 10;
+	char *line = malloc(2 * n + 16);
+	size_t k = 0;
+	line[k++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		line[k++] = '1';
+		line[k++] = ',';
+	}
+	line[k - 1] = ']';
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	ASSERT_EQ(req_parse(p, line, k, 1, 0, &ev), REQ_JSON);
+	req_parser_free(p);
+	free(line);
+}
