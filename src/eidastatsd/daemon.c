@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +51,68 @@ void esd_notify_status(esd_t *d)
 	spool_get_stats(d->spool, &st);
 	sdnotify_status("files: %zu done, %zu waiting, %zu failed; spool: %zu pending%s",
 	                done, waiting, failed, st.pending, d->spool_full ? " (full)" : "");
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void bad_insert(esd_t *d, uint64_t id)
+{
+	if (bsearch(&id, d->bad_ids, d->nbad, sizeof id, id_cmp))
+		return;
+	if (d->nbad == d->capbad) {
+		d->capbad = d->capbad ? d->capbad * 2 : 16;
+		d->bad_ids = es_reallocarray(d->bad_ids, d->capbad, sizeof *d->bad_ids);
+	}
+	d->bad_ids[d->nbad++] = id;
+	qsort(d->bad_ids, d->nbad, sizeof id, id_cmp);
+}
+
+void esd_bad_scan(esd_t *d)
+{
+	char path[4200];
+	DIR *dir;
+	struct dirent *de;
+
+	snprintf(path, sizeof path, "%s/bad", spool_dir(d->spool));
+	dir = opendir(path);
+	if (!dir)
+		return;
+	pthread_mutex_lock(&d->bad_lock);
+	while ((de = readdir(dir)) != NULL) {
+		char *end;
+		unsigned long long id;
+		if (strspn(de->d_name, "0123456789abcdef") != 16 ||
+		    strncmp(de->d_name + 16, ".payload", 8) != 0)
+			continue;
+		id = strtoull(de->d_name, &end, 16);
+		if (end == de->d_name + 16 && id)
+			bad_insert(d, (uint64_t)id);
+	}
+	pthread_mutex_unlock(&d->bad_lock);
+	closedir(dir);
+}
+
+void esd_bad_add(esd_t *d, uint64_t id)
+{
+	pthread_mutex_lock(&d->bad_lock);
+	bad_insert(d, id);
+	pthread_mutex_unlock(&d->bad_lock);
+}
+
+int esd_payload_is_bad(esd_t *d, uint64_t id)
+{
+	int found;
+
+	if (!id)
+		return 0;
+	pthread_mutex_lock(&d->bad_lock);
+	found = bsearch(&id, d->bad_ids, d->nbad, sizeof id, id_cmp) != NULL;
+	pthread_mutex_unlock(&d->bad_lock);
+	return found;
 }
 
 /* Payloads spooled by a run that crashed before its ledger append are
@@ -132,6 +195,7 @@ int esd_start(esd_t *d)
 
 	d->started = esd_now();
 	pthread_mutex_init(&d->commit_lock, NULL);
+	pthread_mutex_init(&d->bad_lock, NULL);
 	atomic_store(&d->stopping, 0);
 	/* Handles first: esd_stop() closes them whatever failed below. */
 	uv_signal_init(d->loop, &d->sig_term);
@@ -154,8 +218,9 @@ int esd_start(esd_t *d)
 		return rc;
 	}
 	if (bad)
-		esd_error(d, NULL, 0, "%zu corrupt spool files moved to %s/bad at start-up", bad,
-		          spool_dir(d->spool));
+		esd_error(d, NULL, 0, "%zu damaged spool files moved to %s/bad at start-up; "
+		          "their log files are counted again", bad, spool_dir(d->spool));
+	esd_bad_scan(d);
 	rc = ledger_init_ex(&d->ledger, d->cfg.state_directory, &badlines);
 	if (rc < 0) {
 		sdlog(&d->log, LOG_ERR, NULL, 0, "cannot open the ledger in %s: %s",
@@ -252,6 +317,8 @@ void esd_fini(esd_t *d)
 	spool_fini(d->spool);
 	free(d->networks_cache);
 	pthread_mutex_destroy(&d->commit_lock);
+	pthread_mutex_destroy(&d->bad_lock);
+	free(d->bad_ids);
 	if (d->token) {
 		memset(d->token, 0, strlen(d->token));
 		free(d->token);

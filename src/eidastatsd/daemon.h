@@ -64,6 +64,12 @@ typedef struct esd {
 	pthread_mutex_t commit_lock;  /* any thread */
 	atomic_int stopping;          /* any thread: 1 once SIGTERM/SIGINT arrived */
 
+	/* Ids of payloads found damaged (spool/bad/), sorted: the files they
+	 * came from are counted again (esd_payload_is_bad()). */
+	pthread_mutex_t bad_lock;     /* any thread */
+	uint64_t *bad_ids;
+	size_t nbad, capbad;
+
 	int64_t started;           /* unix seconds */
 	uint64_t lines_read, lines_malformed, refused_traces;
 	uint64_t files_counted;    /* Files turned into payloads since start. */
@@ -86,6 +92,14 @@ void esd_fini(esd_t *d);
  * need a restart (state_directory, control_socket) are reported in err but
  * do not fail the reload. */
 int esd_reload(esd_t *d, char *err, size_t errlen);
+
+/* Learns the ids of the damaged payloads in spool/bad/ (names
+ * "<16 hex digits>.payload[.N]"). */
+void esd_bad_scan(esd_t *d);
+/* Adds one damaged payload id (found by a load during delivery). */
+void esd_bad_add(esd_t *d, uint64_t id);
+/* 1 if the payload id is known damaged; any thread. */
+int esd_payload_is_bad(esd_t *d, uint64_t id);
 
 /* Records an error for `status` and logs it. */
 void esd_error(esd_t *d, const char *file, uint64_t payload, const char *fmt, ...)

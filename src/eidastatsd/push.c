@@ -399,7 +399,10 @@ static void load_done(esd_t *d, void *arg, int cancelled)
 	}
 	if (x->load_err < 0) {
 		esd_error(d, x->source[0] ? x->source : NULL, x->id,
-		          "spool file unusable (%s): moved to bad/", es_strerror(x->load_err));
+		          "spool file unusable (%s): moved to bad/; its log file is counted again",
+		          es_strerror(x->load_err));
+		esd_bad_add(d, x->id);
+		watch_rescan(d, 0);
 		track_drop(p, x->id);
 		xfer_end(p, x);
 		pump(p);

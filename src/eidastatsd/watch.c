@@ -238,6 +238,8 @@ static void scan_done(esd_t *d, struct scan_entry *v, size_t n, int err, int tru
 				f->seen.in_ledger = e->in_ledger;
 				if (f->seen.in_ledger && f->state != WF_DONE)
 					set_state(f, WF_DONE, "already counted (ledger)");
+				else if (!f->seen.in_ledger && f->state == WF_DONE)
+					reset_file(w, f, now);   /* Its payload was damaged. */
 				else if (f->state == WF_FAILED && w->retry_failed)
 					reset_file(w, f, now);
 			}

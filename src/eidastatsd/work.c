@@ -180,7 +180,12 @@ static void commit_file(struct file_job *j, agg_t *agg, const uint8_t digest[32]
 	snprintf(rec.name, sizeof rec.name, "%s", j->in.name);
 	rec.done_at = esd_now();
 
-	if (ledger_find_digest(d->ledger, digest, &known) == 1) {
+	if (ledger_find_digest(d->ledger, digest, &known) == 1 &&
+	    esd_payload_is_bad(d, known.payload_id)) {
+		/* Its payload was damaged before delivery (spool/bad/): count it anew. */
+		sdlog(&d->log, LOG_NOTICE, j->in.name, known.payload_id,
+		      "counting again: the payload made from this content was damaged");
+	} else if (ledger_find_digest(d->ledger, digest, &known) == 1) {
 		/* Remember this copy's identity too, so it is not read again. */
 		rec.payload_id = known.payload_id;
 		rec.status = known.status;
@@ -450,8 +455,10 @@ static void scan_work(uv_work_t *req)
 		memset(e, 0, sizeof *e);
 		snprintf(e->name, sizeof e->name, "%s", name);
 		fid_from_stat(&e->id, &st);
+		ledger_rec_t rec;
 		e->in_ledger = ledger_find_file(j->d->ledger, e->id.dev, e->id.ino, e->id.size,
-		                                e->id.mtime_ns, NULL) == 1;
+		                                e->id.mtime_ns, &rec) == 1 &&
+		               !esd_payload_is_bad(j->d, rec.payload_id);
 		/* The twin of X.bz2 is X; the twin of X is X.bz2 or X.gz. */
 		if (work_is_compressed_name(name, &stem)) {
 			snprintf(twin, sizeof twin, "%.*s", (int)stem, name);

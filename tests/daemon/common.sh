@@ -17,6 +17,7 @@
 #   esd_wait_exit CODE  waits for the daemon to exit by itself with CODE.
 #   esd_get PATH...  values of the status JSON (tests/daemon/jget paths).
 #   esd_wait SECONDS PATH VALUE  waits until esd_get PATH prints VALUE.
+#   esd_ge PATH N  true when the number at PATH is at least N.
 #   esd_cmd CMD   sends one control command, prints the answer line.
 # Central service (real PostgreSQL + hll + eidastats-ingestd):
 #   central_start  starts PostgreSQL (pg.sh), creates the schema, node
@@ -119,6 +120,12 @@ esd_wait_exit() {
 
 esd_get() {
 	"$ES_CLI" status --socket "$ESD_SOCK" --json | "$TOOLS/jget" "$@"
+}
+
+esd_ge() {
+	local v
+	v=$(esd_get "$1" 2>/dev/null) || return 1
+	[ "$v" -ge "$2" ] 2>/dev/null
 }
 
 esd__is() {

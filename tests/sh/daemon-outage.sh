@@ -1,0 +1,65 @@
+#!/bin/sh
+# The central service down, failing, resetting, slow (issue 4, test 2).
+#
+# Part 1: eidastats-ingestd is stopped; the daemon spools every file and
+# retries; when ingestd is back, everything is delivered, nothing twice.
+# Part 2: the daemon talks to ingestd through tests/daemon/faultsrv, which
+# answers 500, resets the connection, is slow, stores a payload and answers
+# 500 anyway (the upstream service's hazard), and answers 503 with
+# Retry-After.  Everything arrives exactly once; the payload stored behind a
+# 500 comes back as a duplicate (409) and is flagged for attention.
+. "$top_srcdir/tests/sh/lib.sh"
+. "$top_srcdir/tests/daemon/common.sh"
+
+MULTI=$DATA/synthetic-small/multi
+
+central_start
+ingest_stop
+esd_config
+esd_start
+cp "$MULTI"/fdsnws-requests.log.2024-10-30.bz2 "$MULTI"/fdsnws-requests.log.2024-10-31 \
+	"$MULTI"/fdsnws-requests.log.2024-11-01.bz2 "$ESD_LOGS/"
+cp "$DATA/upstream-sample/test.log.bz2" "$ESD_LOGS/fdsnws-requests.log.2020-09-18.bz2"
+# The plain middle day waits plain_after (4 s); then all four are spooled.
+esd_wait 60 files_counted 4
+esd_wait 10 spool.pending 4
+wait_until 20 esd_ge delivery.consecutive_failures 2 ||
+	fail "the daemon does not retry while the service is down"
+check "nothing delivered while down" test "$(esd_get delivery.delivered)" = 0
+"$ES_CLI" status --socket "$ESD_SOCK" >"$T/status.txt" || fail "eidastats status failed"
+grep -Eq '^delivery: +(backoff|sending), [0-9]+ failed attempts' "$T/status.txt" ||
+	{ cat "$T/status.txt" >&2; fail "the status does not show the failing deliveries"; }
+grep -q '^last error: .*delivery failed' "$T/status.txt" ||
+	{ cat "$T/status.txt" >&2; fail "the status does not show the last error"; }
+ingest_resume
+esd_wait 30 spool.pending 0
+esd_wait 10 delivery.delivered 4
+check "no duplicate answers" test "$(esd_get delivery.duplicates)" = 0
+check "four payloads in the database" test "$(db_payloads)" = 4
+db_check "$DATA/synthetic-small/expected-multi.json" "$DATA/upstream-sample/expected.json" ||
+	fail "database differs after the outage"
+esd_stop
+
+# Part 2: faults between the daemon and ingestd.
+fault_script "status 500 internal error" reset "slow 2" "after 500" "retry-after 3" pass
+fault_start "$CENTRAL_URL"
+esd_config
+esd_start
+cp "$DATA/synthetic-small/small.log.bz2" "$ESD_LOGS/fdsnws-requests.log.2024-10-01.bz2"
+cp "$DATA/hll-edges/hll-edges.log.bz2" "$ESD_LOGS/fdsnws-requests.log.2024-10-02.bz2"
+esd_wait 60 files_counted 2
+esd_wait 60 spool.pending 0
+check "every scripted fault was met" test "$(wc -l <"$FAULT_LOG")" -ge 6
+grep -q ' reset ' "$FAULT_LOG" || fail "no reset happened"
+grep -Eq ' after 20[0-9] 500 ' "$FAULT_LOG" || { cat "$FAULT_LOG" >&2; fail "no stored-then-500 happened"; }
+grep -q 'next delivery attempt in 3.0 s' "$ESD_LOG" || fail "Retry-After: 3 was not honoured"
+# The payload stored behind the 500 is answered 409 and flagged.
+check "one duplicate" test "$(esd_get delivery.duplicates)" = 1
+check "one attention entry" test "$(esd_get attention.#)" = 1
+grep -q 'after an earlier 5xx' "$ESD_STATE/attention.log" || fail "attention.log lacks the flagged payload"
+check "six payloads in the database" test "$(db_payloads)" = 6
+db_check "$DATA/synthetic-small/expected-multi.json" "$DATA/upstream-sample/expected.json" \
+	"$DATA/synthetic-small/expected.json" "$DATA/hll-edges/expected.json" ||
+	fail "database differs after the faults"
+esd_stop
+exit 0
