@@ -1,6 +1,638 @@
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reader.h"
 #include "unit.h"
 
-/* Tests of the reader module are added by its owner. */
-typedef int unit_reader_placeholder;
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		unit_fail(__FILE__, __LINE__, "fopen %s: %s", path, strerror(errno));
+	if (len && fwrite(data, 1, len, f) != len)
+		unit_fail(__FILE__, __LINE__, "fwrite %s failed", path);
+	if (fclose(f) != 0)
+		unit_fail(__FILE__, __LINE__, "fclose %s failed", path);
+}
+
+static void run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void run(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	int st = system(cmd);
+	if (st != 0)
+		unit_fail(__FILE__, __LINE__, "command failed (%d): %s", st, cmd);
+}
+
+static const char *tmp(const char *name)
+{
+	static char bufs[8][4096];
+	static int slot;
+	char *b = bufs[slot++ % 8];
+	snprintf(b, sizeof bufs[0], "%s/%s", unit_tmpdir(), name);
+	return b;
+}
+
+/* SHA-256 as computed by sha256sum(1) over the output of a shell command. */
+static void sha256_of_command(const char *cmd, uint8_t out[32])
+{
+	char full[8192], hex[65];
+	snprintf(full, sizeof full, "%s | sha256sum", cmd);
+	FILE *p = popen(full, "r");
+	ASSERT(p);
+	ASSERT(fscanf(p, "%64s", hex) == 1);
+	ASSERT(pclose(p) == 0);
+	ASSERT_EQ(strlen(hex), 64);
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		ASSERT(sscanf(hex + 2 * i, "%2x", &v) == 1);
+		out[i] = (uint8_t)v;
+	}
+}
+
+/*
+ * Reads path with the reader and the output of cmd with stdio, line by line,
+ * and checks that they agree; then checks the digest against sha256sum of
+ * cmd's output and the byte counters.  Returns the number of lines.
+ */
+static uint64_t compare_with_command(const char *path, const char *cmd, int no_thread,
+                                     enum reader_kind want_kind)
+{
+	reader_opts_t o = { .no_thread = no_thread };
+	reader_t *r;
+	ASSERT_OK(reader_open(&r, path, -1, &o));
+	ASSERT_EQ(reader_kind(r), want_kind);
+	FILE *p = popen(cmd, "r");
+	ASSERT(p);
+	char *want = NULL;
+	size_t wcap = 0;
+	uint64_t n = 0, total = 0;
+	const char *line;
+	size_t len;
+	int too_long, rc;
+	while ((rc = reader_next(r, &line, &len, &too_long)) == 1) {
+		ssize_t wl = getline(&want, &wcap, p);
+		if (wl < 0)
+			unit_fail(__FILE__, __LINE__, "%s: reader has more lines than %s", path, cmd);
+		total += (uint64_t)wl;
+		if (wl > 0 && want[wl - 1] == '\n')
+			wl--;
+		if (wl > 0 && want[wl - 1] == '\r')
+			wl--;
+		ASSERT(!too_long);
+		if ((size_t)wl != len || memcmp(want, line, len) != 0)
+			unit_fail(__FILE__, __LINE__, "%s: line %llu differs", path,
+			          (unsigned long long)n + 1);
+		n++;
+	}
+	ASSERT_OK(rc);
+	ASSERT(getline(&want, &wcap, p) < 0);
+	free(want);
+	ASSERT(pclose(p) == 0);
+
+	uint8_t got[32], exp[32];
+	ASSERT_OK(reader_digest(r, got));
+	sha256_of_command(cmd, exp);
+	ASSERT_MEMEQ(got, exp, 32);
+	ASSERT_EQ(reader_bytes_out(r), total);
+	struct stat st;
+	ASSERT(stat(path, &st) == 0);
+	ASSERT_EQ(reader_bytes_in(r), st.st_size);
+	ASSERT_EQ(reader_file_size(r), st.st_size);
+	ASSERT_EQ(reader_next(r, &line, &len, &too_long), 0);
+	reader_close(r);
+	return n;
+}
+
+/* Collects every line of a file into one '|'-joined string (small files only). */
+static int read_joined(const char *path, int fd, const reader_opts_t *o, char *out, size_t cap,
+                       int *n_too_long)
+{
+	reader_t *r;
+	int rc = reader_open(&r, path, fd, o);
+	if (rc < 0)
+		return rc;
+	const char *line;
+	size_t len, used = 0;
+	int too_long;
+	out[0] = 0;
+	*n_too_long = 0;
+	while ((rc = reader_next(r, &line, &len, &too_long)) == 1) {
+		if (too_long) {
+			ASSERT_EQ(len, 0);
+			(*n_too_long)++;
+			line = "<LONG>";
+			len = 6;
+		}
+		ASSERT(used + len + 2 < cap);
+		if (used)
+			out[used++] = '|';
+		memcpy(out + used, line, len);
+		used += len;
+		out[used] = 0;
+	}
+	reader_close(r);
+	return rc;
+}
+
+TEST(reader_upstream_sample_bz2_equals_plain)
+{
+	const char *bz = unit_data("upstream-sample/test.log.bz2");
+	const char *plain = unit_data("upstream-sample/test.log");
+	char cmd[4300];
+	for (int nt = 0; nt <= 1; nt++) {
+		snprintf(cmd, sizeof cmd, "cat '%s'", plain);
+		uint64_t a = compare_with_command(bz, cmd, nt, READER_BZIP2);
+		uint64_t b = compare_with_command(plain, cmd, nt, READER_PLAIN);
+		ASSERT_EQ(a, 200);
+		ASSERT_EQ(b, 200);
+	}
+}
+
+TEST(reader_golden_bz2_files_decode_like_bzip2)
+{
+	const char *files[] = {
+		"synthetic-small/small.log.bz2",
+		"synthetic-small/multi/fdsnws-requests.log.2024-10-30.bz2",
+		"synthetic-small/multi/fdsnws-requests.log.2024-11-01.bz2",
+		"hll-edges/hll-edges.log.bz2",
+		"upstream-crashes/invalid-utf8.log.bz2",
+	};
+	char cmd[4300];
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		const char *p = unit_data(files[i]);
+		snprintf(cmd, sizeof cmd, "bzip2 -dc '%s'", p);
+		ASSERT(compare_with_command(p, cmd, 0, READER_BZIP2) > 0);
+		ASSERT(compare_with_command(p, cmd, 1, READER_BZIP2) > 0);
+	}
+}
+
+TEST(reader_golden_plain_and_gzip_files)
+{
+	const char *plain[] = {
+		"synthetic-small/multi/fdsnws-requests.log.2024-10-31",
+		"edge-cases/edge.log",
+		"edge-cases/quirks.log",
+		"null-country/null-country.log",
+		"upstream-crashes/invalid-utf8.log",
+	};
+	char cmd[4300];
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		const char *p = unit_data(plain[i]);
+		snprintf(cmd, sizeof cmd, "cat '%s'", p);
+		ASSERT(compare_with_command(p, cmd, 0, READER_PLAIN) > 0);
+	}
+	const char *gz = unit_data("upstream-crashes/gzip.log.gz");
+	snprintf(cmd, sizeof cmd, "gzip -dc '%s'", gz);
+	ASSERT(compare_with_command(gz, cmd, 0, READER_GZIP) > 0);
+	ASSERT(compare_with_command(gz, cmd, 1, READER_GZIP) > 0);
+}
+
+TEST(reader_multistream_bzip2)
+{
+	write_file(tmp("a"), "first 1\nfirst 2\n", 16);
+	write_file(tmp("b"), "second 1\nsecond 2", 17);
+	run("bzip2 -c '%s' > '%s' && bzip2 -c '%s' >> '%s'", tmp("a"), tmp("ab.bz2"),
+	    tmp("b"), tmp("ab.bz2"));
+	char buf[256];
+	int nl;
+	for (int nt = 0; nt <= 1; nt++) {
+		reader_opts_t o = { .no_thread = nt };
+		ASSERT_OK(read_joined(tmp("ab.bz2"), -1, &o, buf, sizeof buf, &nl));
+		ASSERT_STREQ(buf, "first 1|first 2|second 1|second 2");
+	}
+	/* The stream boundary falls in the middle of a line here. */
+	write_file(tmp("c"), "half", 4);
+	write_file(tmp("d"), " and half\nend\n", 14);
+	run("bzip2 -c '%s' > '%s' && bzip2 -c '%s' >> '%s'", tmp("c"), tmp("cd.bz2"),
+	    tmp("d"), tmp("cd.bz2"));
+	ASSERT_OK(read_joined(tmp("cd.bz2"), -1, NULL, buf, sizeof buf, &nl));
+	ASSERT_STREQ(buf, "half and half|end");
+	char cmd[8300];
+	snprintf(cmd, sizeof cmd, "cat '%s' '%s'", tmp("a"), tmp("b"));
+	ASSERT_EQ(compare_with_command(tmp("ab.bz2"), cmd, 0, READER_BZIP2), 4);
+}
+
+TEST(reader_multimember_gzip)
+{
+	write_file(tmp("a"), "one\ntwo\n", 8);
+	write_file(tmp("b"), "three\n", 6);
+	run("gzip -c '%s' > '%s' && gzip -c '%s' >> '%s'", tmp("a"), tmp("ab.gz"), tmp("b"),
+	    tmp("ab.gz"));
+	char buf[256];
+	int nl;
+	for (int nt = 0; nt <= 1; nt++) {
+		reader_opts_t o = { .no_thread = nt };
+		ASSERT_OK(read_joined(tmp("ab.gz"), -1, &o, buf, sizeof buf, &nl));
+		ASSERT_STREQ(buf, "one|two|three");
+	}
+	char cmd[8300];
+	snprintf(cmd, sizeof cmd, "gzip -dc '%s'", tmp("ab.gz"));
+	ASSERT_EQ(compare_with_command(tmp("ab.gz"), cmd, 0, READER_GZIP), 3);
+}
+
+TEST(reader_crlf_and_missing_final_newline)
+{
+	const char text[] = "a\r\nb\r\n\r\nmid\rdle\n\nlast";
+	write_file(tmp("crlf"), text, sizeof text - 1);
+	run("bzip2 -k '%s'", tmp("crlf"));
+	run("gzip -k '%s'", tmp("crlf"));
+	const char *names[] = { "crlf", "crlf.bz2", "crlf.gz" };
+	for (int i = 0; i < 3; i++) {
+		char buf[256];
+		int nl;
+		ASSERT_OK(read_joined(tmp(names[i]), -1, NULL, buf, sizeof buf, &nl));
+		/* Only a '\r' right before '\n' goes; a lone one stays in the line. */
+		ASSERT_STREQ(buf, "a|b||mid\rdle||last");
+	}
+	/* A final line ending in "\r" without "\n" loses its "\r" too. */
+	write_file(tmp("cr-end"), "x\ny\r", 4);
+	char buf[64];
+	int nl;
+	ASSERT_OK(read_joined(tmp("cr-end"), -1, NULL, buf, sizeof buf, &nl));
+	ASSERT_STREQ(buf, "x|y");
+	/* A file of one newline is one empty line. */
+	write_file(tmp("nl"), "\n", 1);
+	reader_t *r;
+	const char *line;
+	size_t len;
+	int tl;
+	ASSERT_OK(reader_open(&r, tmp("nl"), -1, NULL));
+	ASSERT_EQ(reader_next(r, &line, &len, &tl), 1);
+	ASSERT_EQ(len, 0);
+	ASSERT_EQ(reader_next(r, &line, &len, &tl), 0);
+	reader_close(r);
+}
+
+TEST(reader_empty_file)
+{
+	const char *e = unit_data("upstream-crashes/empty.log");
+	for (int nt = 0; nt <= 1; nt++) {
+		reader_opts_t o = { .no_thread = nt };
+		reader_t *r;
+		const char *line;
+		size_t len;
+		int tl;
+		uint8_t got[32], exp[32];
+		ASSERT_OK(reader_open(&r, e, -1, &o));
+		ASSERT_EQ(reader_kind(r), READER_PLAIN);
+		ASSERT_ERR(reader_digest(r, got), -EINVAL);
+		ASSERT_EQ(reader_next(r, &line, &len, &tl), 0);
+		ASSERT_EQ(reader_next(r, &line, &len, &tl), 0);
+		ASSERT_OK(reader_digest(r, got));
+		sha256_of_command("printf ''", exp);
+		ASSERT_MEMEQ(got, exp, 32);
+		ASSERT_EQ(reader_bytes_out(r), 0);
+		reader_close(r);
+	}
+	/* An empty compressed stream is not an empty file: it decodes to nothing. */
+	run("printf '' | bzip2 -c > '%s'", tmp("empty.bz2"));
+	char buf[16];
+	int nl;
+	ASSERT_OK(read_joined(tmp("empty.bz2"), -1, NULL, buf, sizeof buf, &nl));
+	ASSERT_STREQ(buf, "");
+}
+
+/* Checks the line limit on one file, compressed or not, threaded or not. */
+static void check_line_limit(const char *path, size_t max_line, int no_thread, const char *want,
+                             int want_long)
+{
+	reader_opts_t o = { .max_line = max_line, .no_thread = no_thread };
+	static char buf[1 << 16];
+	int nl;
+	ASSERT_OK(read_joined(path, -1, &o, buf, sizeof buf, &nl));
+	ASSERT_STREQ(buf, want);
+	ASSERT_EQ(nl, want_long);
+}
+
+TEST(reader_line_limit)
+{
+	/* Limits of 10 bytes: a 10-byte line passes, 11 does not, a line that
+	 * straddles the 1 MiB blocks is reported once, and reading goes on. */
+	size_t big = (3u << 20) + 12345;
+	char *data = malloc(big + 200);
+	ASSERT(data);
+	size_t n = 0;
+	n += (size_t)sprintf(data + n, "short\n0123456789\n01234567890\n");
+	memset(data + n, 'x', big);
+	n += big;
+	n += (size_t)sprintf(data + n, "\nafter\n");
+	memset(data + n, 'y', 40);
+	n += 40;
+	write_file(tmp("long"), data, n);
+	free(data);
+	run("bzip2 -k -1 '%s' && gzip -k -1 '%s'", tmp("long"), tmp("long"));
+	const char *want = "short|0123456789|<LONG>|<LONG>|after|<LONG>";
+	for (int nt = 0; nt <= 1; nt++) {
+		check_line_limit(tmp("long"), 10, nt, want, 3);
+		check_line_limit(tmp("long.bz2"), 10, nt, want, 3);
+		check_line_limit(tmp("long.gz"), 10, nt, want, 3);
+	}
+	/* With the default limit the long line is one line of its full length. */
+	reader_t *r;
+	const char *line;
+	size_t len;
+	int tl;
+	ASSERT_OK(reader_open(&r, tmp("long.bz2"), -1, NULL));
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(reader_next(r, &line, &len, &tl), 1);
+	ASSERT_EQ(len, big);
+	ASSERT(!tl);
+	ASSERT(line[0] == 'x' && line[big - 1] == 'x');
+	reader_close(r);
+	/* A limit of 2 MiB: the 3 MiB line is too long, found across blocks. */
+	ASSERT_OK(reader_open(&r, tmp("long.gz"), -1, &(reader_opts_t){ .max_line = 2u << 20 }));
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(reader_next(r, &line, &len, &tl), 1);
+	ASSERT_EQ(reader_next(r, &line, &len, &tl), 1);
+	ASSERT(tl);
+	ASSERT_EQ(reader_next(r, &line, &len, &tl), 1);
+	ASSERT(!tl);
+	ASSERT_EQ(len, 5);
+	ASSERT_MEMEQ(line, "after", 5);
+	reader_close(r);
+}
+
+TEST(reader_truncated_bzip2)
+{
+	const char *t = unit_data("upstream-crashes/truncated.log.bz2");
+	for (int nt = 0; nt <= 1; nt++) {
+		reader_opts_t o = { .no_thread = nt };
+		reader_t *r;
+		const char *line;
+		size_t len;
+		int tl, rc;
+		uint8_t d[32];
+		ASSERT_OK(reader_open(&r, t, -1, &o));
+		ASSERT_EQ(reader_kind(r), READER_BZIP2);
+		while ((rc = reader_next(r, &line, &len, &tl)) == 1)
+			;
+		ASSERT_ERR(rc, ES_ETRUNC);
+		/* The error sticks. */
+		ASSERT_ERR(reader_next(r, &line, &len, &tl), ES_ETRUNC);
+		ASSERT_ERR(reader_digest(r, d), -EINVAL);
+		reader_close(r);
+	}
+	ASSERT_ERR(reader_check_complete(t), ES_ETRUNC);
+}
+
+static void cut_file(const char *from, const char *to, double fraction)
+{
+	struct stat st;
+	ASSERT(stat(from, &st) == 0);
+	run("head -c %lld '%s' > '%s'", (long long)(st.st_size * fraction), from, to);
+}
+
+TEST(reader_truncated_made_here)
+{
+	const char *src = unit_data("synthetic-small/small.log.bz2");
+	cut_file(src, tmp("half.bz2"), 0.5);
+	run("bzip2 -dc '%s' | gzip -c > '%s'", src, tmp("full.gz"));
+	cut_file(tmp("full.gz"), tmp("half.gz"), 0.5);
+	/* A gzip member missing part of its 8-byte trailer is truncated too. */
+	struct stat st;
+	ASSERT(stat(tmp("full.gz"), &st) == 0);
+	run("head -c %lld '%s' > '%s'", (long long)st.st_size - 4, tmp("full.gz"), tmp("notrailer.gz"));
+	const char *names[] = { "half.bz2", "half.gz", "notrailer.gz" };
+	for (int i = 0; i < 3; i++) {
+		reader_t *r;
+		const char *line;
+		size_t len;
+		int tl, rc;
+		ASSERT_OK(reader_open(&r, tmp(names[i]), -1, NULL));
+		uint64_t n = 0;
+		while ((rc = reader_next(r, &line, &len, &tl)) == 1)
+			n++;
+		ASSERT_ERR(rc, ES_ETRUNC);
+		ASSERT(n > 0);
+		reader_close(r);
+		ASSERT_ERR(reader_check_complete(tmp(names[i])), ES_ETRUNC);
+	}
+	ASSERT_OK(reader_check_complete(src));
+	ASSERT_OK(reader_check_complete(tmp("full.gz")));
+	ASSERT_OK(reader_check_complete(unit_data("upstream-sample/test.log")));
+}
+
+TEST(reader_text_starting_with_BZh)
+{
+	const char *p = unit_data("upstream-crashes/starts-with-BZh.log");
+	for (int nt = 0; nt <= 1; nt++) {
+		reader_opts_t o = { .no_thread = nt };
+		char buf[4096];
+		int nl;
+		ASSERT_ERR(read_joined(p, -1, &o, buf, sizeof buf, &nl), ES_ECORRUPT);
+	}
+	ASSERT_ERR(reader_check_complete(p), ES_ECORRUPT);
+	/* A file of just the three magic bytes ends before any stream data. */
+	write_file(tmp("bzh"), "BZh", 3);
+	char buf[16];
+	int nl;
+	int rc = read_joined(tmp("bzh"), -1, NULL, buf, sizeof buf, &nl);
+	ASSERT(rc == ES_ETRUNC || rc == ES_ECORRUPT);
+}
+
+/* Copies src to dst with one byte at offset inverted. */
+static void corrupt_copy(const char *src, const char *dst, double where)
+{
+	FILE *f = fopen(src, "rb");
+	ASSERT(f);
+	static unsigned char buf[1 << 22];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	ASSERT(n > 0 && n < sizeof buf);
+	buf[(size_t)(n * where)] ^= 0xff;
+	write_file(dst, buf, n);
+}
+
+TEST(reader_corrupt_byte_in_the_middle)
+{
+	corrupt_copy(unit_data("synthetic-small/small.log.bz2"), tmp("bad.bz2"), 0.5);
+	run("bzip2 -dc '%s' | gzip -c > '%s'", unit_data("synthetic-small/small.log.bz2"),
+	    tmp("good.gz"));
+	corrupt_copy(tmp("good.gz"), tmp("bad.gz"), 0.5);
+	const char *names[] = { "bad.bz2", "bad.gz" };
+	for (int i = 0; i < 2; i++) {
+		for (int nt = 0; nt <= 1; nt++) {
+			reader_opts_t o = { .no_thread = nt };
+			reader_t *r;
+			const char *line;
+			size_t len;
+			int tl, rc;
+			ASSERT_OK(reader_open(&r, tmp(names[i]), -1, &o));
+			while ((rc = reader_next(r, &line, &len, &tl)) == 1)
+				;
+			ASSERT_ERR(rc, ES_ECORRUPT);
+			ASSERT_ERR(reader_next(r, &line, &len, &tl), ES_ECORRUPT);
+			reader_close(r);
+		}
+		ASSERT_ERR(reader_check_complete(tmp(names[i])), ES_ECORRUPT);
+	}
+}
+
+TEST(reader_trailing_garbage_after_stream)
+{
+	run("printf 'line\\n' | bzip2 -c > '%s' && printf 'garbage\\n' >> '%s'", tmp("g.bz2"),
+	    tmp("g.bz2"));
+	run("printf 'line\\n' | gzip -c > '%s' && printf 'garbage\\n' >> '%s'", tmp("g.gz"),
+	    tmp("g.gz"));
+	char buf[64];
+	int nl;
+	ASSERT_ERR(read_joined(tmp("g.bz2"), -1, NULL, buf, sizeof buf, &nl), ES_ECORRUPT);
+	ASSERT_ERR(read_joined(tmp("g.gz"), -1, NULL, buf, sizeof buf, &nl), ES_ECORRUPT);
+	ASSERT_ERR(reader_check_complete(tmp("g.bz2")), ES_ECORRUPT);
+	ASSERT_ERR(reader_check_complete(tmp("g.gz")), ES_ECORRUPT);
+}
+
+TEST(reader_missing_file_and_directory)
+{
+	reader_t *r = (reader_t *)1;
+	ASSERT_ERR(reader_open(&r, tmp("does-not-exist"), -1, NULL), -ENOENT);
+	ASSERT(r == NULL);
+	ASSERT_ERR(reader_open(&r, unit_tmpdir(), -1, NULL), -EISDIR);
+	ASSERT_ERR(reader_check_complete(tmp("does-not-exist")), -ENOENT);
+	ASSERT_ERR(reader_check_complete(unit_tmpdir()), -EISDIR);
+	/* An adopted fd that is a directory is refused and closed. */
+	int fd = open(unit_tmpdir(), O_RDONLY);
+	ASSERT(fd >= 0);
+	ASSERT_ERR(reader_open(&r, "dir", fd, NULL), -EISDIR);
+	ASSERT(fcntl(fd, F_GETFD) < 0 && errno == EBADF);
+	/* An unreadable file (write-only fd) gives the read error. */
+	write_file(tmp("wo"), "x\n", 2);
+	fd = open(tmp("wo"), O_WRONLY);
+	ASSERT(fd >= 0);
+	ASSERT_ERR(reader_open(&r, "wo", fd, NULL), -EBADF);
+}
+
+/* Starts a child that writes path into a pipe in small pieces; returns the read end. */
+static int pipe_from_file(const char *path, pid_t *child, int then_sleep)
+{
+	int p[2];
+	ASSERT(pipe(p) == 0);
+	pid_t pid = fork();
+	ASSERT(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		int fd = open(path, O_RDONLY);
+		char buf[4000];
+		ssize_t n;
+		while (fd >= 0 && (n = read(fd, buf, sizeof buf)) > 0)
+			if (write(p[1], buf, (size_t)n) != n)
+				_exit(1);
+		if (then_sleep)
+			sleep(100);
+		_exit(0);
+	}
+	close(p[1]);
+	*child = pid;
+	return p[0];
+}
+
+TEST(reader_from_pipe)
+{
+	const char *files[] = { "upstream-sample/test.log.bz2", "upstream-sample/test.log",
+	                        "upstream-crashes/gzip.log.gz" };
+	const enum reader_kind kinds[] = { READER_BZIP2, READER_PLAIN, READER_GZIP };
+	for (int i = 0; i < 3; i++) {
+		for (int nt = 0; nt <= 1; nt++) {
+			reader_opts_t o = { .no_thread = nt };
+			pid_t child;
+			int fd = pipe_from_file(unit_data(files[i]), &child, 0);
+			reader_t *a, *b;
+			ASSERT_OK(reader_open(&a, "pipe", fd, &o));
+			ASSERT_OK(reader_open(&b, unit_data(files[i]), -1, &o));
+			ASSERT_EQ(reader_kind(a), kinds[i]);
+			ASSERT_EQ(reader_file_size(a), 0);
+			const char *la, *lb;
+			size_t na, nb;
+			int ta, tb, ra, rb;
+			uint64_t n = 0;
+			do {
+				ra = reader_next(a, &la, &na, &ta);
+				rb = reader_next(b, &lb, &nb, &tb);
+				ASSERT_EQ(ra, rb);
+				if (ra == 1) {
+					ASSERT_EQ(na, nb);
+					ASSERT_MEMEQ(la, lb, na);
+					n++;
+				}
+			} while (ra == 1);
+			ASSERT_OK(ra);
+			ASSERT(n > 0);
+			uint8_t da[32], db[32];
+			ASSERT_OK(reader_digest(a, da));
+			ASSERT_OK(reader_digest(b, db));
+			ASSERT_MEMEQ(da, db, 32);
+			ASSERT_EQ(reader_bytes_in(a), reader_bytes_in(b));
+			reader_close(a);
+			reader_close(b);
+			int st;
+			ASSERT(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		}
+	}
+}
+
+/* A repetitive log of about mib MiB, compressed with bzip2 -1. */
+static const char *make_big_bz2(int mib)
+{
+	const char *plain = tmp("big.log");
+	FILE *f = fopen(plain, "w");
+	ASSERT(f);
+	for (long i = 0; ftell(f) < (long)mib << 20; i++)
+		fprintf(f, "{\"line\": %ld, \"filler\": \"%0*ld\"}\n", i, (int)(i % 200), i);
+	fclose(f);
+	run("bzip2 -1 -k '%s'", plain);
+	return tmp("big.log.bz2");
+}
+
+TEST(reader_close_at_any_point)
+{
+	const char *big = make_big_bz2(24);
+	reader_t *r;
+	const char *line;
+	size_t len;
+	int tl;
+	/* Right after open, after a few lines, after some blocks. */
+	for (int stop_after = 0; stop_after <= 300000; stop_after = stop_after * 10 + 3) {
+		ASSERT_OK(reader_open(&r, big, -1, NULL));
+		for (int i = 0; i < stop_after; i++)
+			ASSERT_EQ(reader_next(r, &line, &len, &tl), 1);
+		reader_close(r);
+	}
+	/* Closing while the thread is blocked on a pipe that never ends must not hang. */
+	pid_t child;
+	int fd = pipe_from_file(unit_data("upstream-sample/test.log.bz2"), &child, 1);
+	ASSERT_OK(reader_open(&r, "pipe", fd, NULL));
+	for (int i = 0; i < 150; i++)
+		ASSERT_EQ(reader_next(r, &line, &len, &tl), 1);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	reader_close(r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ASSERT(t1.tv_sec - t0.tv_sec < 5);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	/* Reading the big file to the end still works and agrees with bzip2. */
+	char cmd[4300];
+	snprintf(cmd, sizeof cmd, "bzip2 -dc '%s'", big);
+	ASSERT(compare_with_command(big, cmd, 0, READER_BZIP2) > 100000);
+}
+
+TEST(reader_kind_names)
+{
+	ASSERT_STREQ(reader_kind_name(READER_PLAIN), "plain");
+	ASSERT_STREQ(reader_kind_name(READER_BZIP2), "bzip2");
+	ASSERT_STREQ(reader_kind_name(READER_GZIP), "gzip");
+	ASSERT_STREQ(reader_kind_name((enum reader_kind)7), "unknown");
+}
