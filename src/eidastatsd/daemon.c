@@ -307,8 +307,11 @@ void esd_stop(esd_t *d)
 
 void esd_fini(esd_t *d)
 {
-	if (d->loop && uv_is_active((uv_handle_t *)&d->watchdog))
-		uv_timer_stop(&d->watchdog);
+	/* The grace timer is the last handle: close it and let the loop finish. */
+	if (d->loop && !uv_is_closing((uv_handle_t *)&d->watchdog)) {
+		uv_close((uv_handle_t *)&d->watchdog, NULL);
+		uv_run(d->loop, UV_RUN_DEFAULT);
+	}
 	watch_free(d);
 	push_free(d);
 	ctl_free(d);
