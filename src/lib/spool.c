@@ -588,7 +588,8 @@ static int scan_pending(spool_t *sp, size_t *bad_moved, uint64_t *max_id)
 	free_names(names, n);
 	if (removed)
 		fsync_fd(sp->fd);
-	qsort(sp->ents, sp->n, sizeof *sp->ents, cmp_entry);
+	if (sp->n > 1)
+		qsort(sp->ents, sp->n, sizeof *sp->ents, cmp_entry);
 	return 0;
 }
 
@@ -763,7 +764,8 @@ size_t spool_list(spool_t *sp, spool_entry_t *out, size_t max)
 
 	pthread_mutex_lock(&sp->mu);
 	n = sp->n < max ? sp->n : max;
-	memcpy(out, sp->ents, n * sizeof *out);
+	if (n > 0)
+		memcpy(out, sp->ents, n * sizeof *out);
 	pthread_mutex_unlock(&sp->mu);
 	return n;
 }
