@@ -1,0 +1,56 @@
+/*
+ * admin.h - eidastats-admin: the central database's schema migrations, its
+ * nodes and their tokens (the counterpart of upstream's eida_statsman).
+ *
+ * main.c parses the command line into a struct admin and calls one command
+ * function; each returns the process exit status (ADMIN_OK, ADMIN_FAIL,
+ * ADMIN_USAGE) after printing what went wrong on stderr.  Results meant for
+ * scripts (a new token, a new node's id, listings) go to stdout; progress
+ * and questions go to stderr.
+ *
+ * Ownership: struct admin borrows argv's strings; admin_fini() closes the
+ * database connection that admin_connect() opened.
+ */
+#ifndef ES_ADMIN_H
+#define ES_ADMIN_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+enum { ADMIN_OK = 0, ADMIN_FAIL = 1, ADMIN_USAGE = 2 };
+
+struct admin {
+	const char *db;        /* --db or $DBURI */
+	const char *sql_dir;   /* --sql-dir, $EIDASTATS_SQL_DIR or PKGDATADIR/sql */
+	const char *name;      /* --name */
+	const char *contact;   /* --contact */
+	const char *node;      /* --node (id or name) */
+	const char *expires;   /* --expires YYYY-MM-DD */
+	bool yes;              /* --yes: no confirmation questions */
+	char **args;           /* Words after the command (ids, names). */
+	int nargs;
+	PGconn *pg;
+};
+
+/* Opens a.db (once); prints the reason and returns -1 on failure. */
+int admin_connect(struct admin *a);
+void admin_fini(struct admin *a);
+/* Asks question on stderr and reads the answer from stdin; true only for y/yes (or --yes). */
+bool admin_confirm(const struct admin *a, const char *question);
+/* Prints "eidastats-admin: " + message + libpq's error (one line) to stderr. */
+void admin_pg_error(const struct admin *a, const PGresult *res, const char *what);
+/* Finds a node by id (all digits) or name; 0, or -1 after printing why. */
+int admin_find_node(struct admin *a, const char *ref, int *id, char *name, size_t namecap);
+
+int admin_db_init(struct admin *a);
+int admin_db_status(struct admin *a);
+int admin_node_add(struct admin *a);
+int admin_node_list(struct admin *a);
+int admin_node_update(struct admin *a);
+int admin_node_del(struct admin *a);
+int admin_token_add(struct admin *a);
+int admin_token_list(struct admin *a);
+int admin_token_del(struct admin *a);
+
+#endif

@@ -1,0 +1,225 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+
+/* A bound on what an operator types, so that messages and columns stay sane. */
+#define NAME_MAX_CHARS 64
+#define CONTACT_MAX_CHARS 256
+
+static int check_text(const char *what, const char *value, size_t max)
+{
+	if (!value || value[0] == '\0') {
+		fprintf(stderr, "eidastats-admin: --%s must not be empty\n", what);
+		return -1;
+	}
+	if (strlen(value) > max) {
+		fprintf(stderr, "eidastats-admin: --%s is longer than %zu bytes\n", what, max);
+		return -1;
+	}
+	for (const char *p = value; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7F) {
+			fprintf(stderr, "eidastats-admin: --%s contains a control character\n", what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int admin_node_add(struct admin *a)
+{
+	const char *params[2] = { a->name, a->contact };
+	PGresult *res;
+
+	if (!a->name || !a->contact) {
+		fprintf(stderr, "eidastats-admin: node add needs --name NAME and --contact EMAIL\n");
+		return ADMIN_USAGE;
+	}
+	if (check_text("name", a->name, NAME_MAX_CHARS) < 0 ||
+	    check_text("contact", a->contact, CONTACT_MAX_CHARS) < 0)
+		return ADMIN_USAGE;
+	if (strspn(a->name, "0123456789") == strlen(a->name)) {
+		fprintf(stderr, "eidastats-admin: a node name cannot be all digits (it would read as an id)\n");
+		return ADMIN_USAGE;
+	}
+	if (admin_connect(a) < 0)
+		return ADMIN_FAIL;
+	res = PQexecParams(a->pg, "INSERT INTO nodes (name, contact) VALUES ($1, $2) RETURNING id",
+	                   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (state && strcmp(state, "23505") == 0)
+			fprintf(stderr, "eidastats-admin: a node named '%s' already exists\n", a->name);
+		else
+			admin_pg_error(a, res, "adding the node");
+		PQclear(res);
+		return ADMIN_FAIL;
+	}
+	printf("%s\n", PQgetvalue(res, 0, 0));
+	fprintf(stderr, "eidastats-admin: node '%s' added with id %s\n", a->name, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return ADMIN_OK;
+}
+
+int admin_node_list(struct admin *a)
+{
+	PGresult *res;
+
+	if (admin_connect(a) < 0)
+		return ADMIN_FAIL;
+	res = PQexec(a->pg,
+	             "SELECT n.id, coalesce(n.name, ''), coalesce(n.contact, ''),"
+	             " (SELECT count(*) FROM tokens t WHERE t.node_id = n.id"
+	             "   AND now() BETWEEN t.valid_from AND t.valid_until),"
+	             " (SELECT count(*) FROM payloads p WHERE p.node_id = n.id),"
+	             " coalesce((SELECT to_char(max(p.created_at), 'YYYY-MM-DD HH24:MI:SS')"
+	             "   FROM payloads p WHERE p.node_id = n.id), '-')"
+	             " FROM nodes n ORDER BY n.id");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		admin_pg_error(a, res, "listing the nodes");
+		PQclear(res);
+		return ADMIN_FAIL;
+	}
+	printf("%-5s %-16s %-32s %6s %8s  %s\n", "id", "name", "contact", "tokens", "payloads",
+	       "last payload (UTC)");
+	for (int i = 0; i < PQntuples(res); i++)
+		printf("%-5s %-16s %-32s %6s %8s  %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		       PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
+		       PQgetvalue(res, i, 5));
+	PQclear(res);
+	return ADMIN_OK;
+}
+
+int admin_node_update(struct admin *a)
+{
+	char id_text[16], old[256];
+	const char *params[3];
+	int id;
+	PGresult *res;
+
+	if (a->nargs != 1 || (!a->name && !a->contact)) {
+		fprintf(stderr, "eidastats-admin: node update needs one NODE and --name and/or --contact\n");
+		return ADMIN_USAGE;
+	}
+	if ((a->name && check_text("name", a->name, NAME_MAX_CHARS) < 0) ||
+	    (a->contact && check_text("contact", a->contact, CONTACT_MAX_CHARS) < 0))
+		return ADMIN_USAGE;
+	if (a->name && strspn(a->name, "0123456789") == strlen(a->name)) {
+		fprintf(stderr, "eidastats-admin: a node name cannot be all digits (it would read as an id)\n");
+		return ADMIN_USAGE;
+	}
+	if (admin_connect(a) < 0 || admin_find_node(a, a->args[0], &id, old, sizeof old) < 0)
+		return ADMIN_FAIL;
+	snprintf(id_text, sizeof id_text, "%d", id);
+	params[0] = id_text;
+	params[1] = a->name;
+	params[2] = a->contact;
+	res = PQexecParams(a->pg,
+	                   "UPDATE nodes SET name = coalesce($2, name), contact = coalesce($3, contact),"
+	                   " updated_at = now() WHERE id = $1::integer",
+	                   3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (state && strcmp(state, "23505") == 0)
+			fprintf(stderr, "eidastats-admin: a node named '%s' already exists\n", a->name);
+		else
+			admin_pg_error(a, res, "updating the node");
+		PQclear(res);
+		return ADMIN_FAIL;
+	}
+	PQclear(res);
+	fprintf(stderr, "eidastats-admin: node %d ('%s') updated\n", id, old);
+	return ADMIN_OK;
+}
+
+static bool exec_params(struct admin *a, const char *sql, const char *param, const char *what)
+{
+	const char *params[1] = { param };
+	PGresult *res = PQexecParams(a->pg, sql, 1, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		admin_pg_error(a, res, what);
+	PQclear(res);
+	return ok;
+}
+
+static bool exec_plain(struct admin *a, const char *sql)
+{
+	PGresult *res = PQexec(a->pg, sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		admin_pg_error(a, res, sql);
+	PQclear(res);
+	return ok;
+}
+
+static int delete_node(struct admin *a, const char *ref)
+{
+	/* What belongs to a node, children first (the foreign keys do not cascade). */
+	static const char *const deletes[] = {
+		"DELETE FROM dataselect_stats WHERE node_id = $1::integer",
+		"DELETE FROM networks WHERE node_id = $1::integer",
+		"DELETE FROM payloads WHERE node_id = $1::integer",
+		"DELETE FROM tokens WHERE node_id = $1::integer",
+		"DELETE FROM nodes WHERE id = $1::integer",
+	};
+	char id_text[16], name[256], question[512];
+	const char *params[1] = { id_text };
+	PGresult *res;
+	int id;
+
+	if (admin_find_node(a, ref, &id, name, sizeof name) < 0)
+		return ADMIN_FAIL;
+	snprintf(id_text, sizeof id_text, "%d", id);
+	res = PQexecParams(a->pg,
+	                   "SELECT (SELECT count(*) FROM tokens WHERE node_id = $1::integer),"
+	                   " (SELECT count(*) FROM payloads WHERE node_id = $1::integer),"
+	                   " (SELECT count(*) FROM dataselect_stats WHERE node_id = $1::integer)",
+	                   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		admin_pg_error(a, res, "counting the node's data");
+		PQclear(res);
+		return ADMIN_FAIL;
+	}
+	snprintf(question, sizeof question,
+	         "Delete node %d ('%s') with its %s token(s), %s payload(s) and %s statistics row(s)?",
+	         id, name, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	PQclear(res);
+	if (!admin_confirm(a, question)) {
+		fprintf(stderr, "eidastats-admin: node %d not deleted\n", id);
+		return ADMIN_FAIL;
+	}
+	if (!exec_plain(a, "BEGIN"))
+		return ADMIN_FAIL;
+	for (size_t i = 0; i < sizeof deletes / sizeof deletes[0]; i++) {
+		if (!exec_params(a, deletes[i], id_text, "deleting the node")) {
+			PQclear(PQexec(a->pg, "ROLLBACK"));
+			return ADMIN_FAIL;
+		}
+	}
+	if (!exec_plain(a, "COMMIT"))
+		return ADMIN_FAIL;
+	fprintf(stderr, "eidastats-admin: node %d ('%s') deleted\n", id, name);
+	return ADMIN_OK;
+}
+
+int admin_node_del(struct admin *a)
+{
+	int rc = ADMIN_OK;
+
+	if (a->nargs < 1) {
+		fprintf(stderr, "eidastats-admin: node del needs at least one NODE (id or name)\n");
+		return ADMIN_USAGE;
+	}
+	if (admin_connect(a) < 0)
+		return ADMIN_FAIL;
+	for (int i = 0; i < a->nargs; i++)
+		if (delete_node(a, a->args[i]) != ADMIN_OK)
+			rc = ADMIN_FAIL;
+	return rc;
+}

@@ -1,0 +1,181 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "admin.h"
+
+/* 16 random bytes as 32 lower-case hex digits: fits upstream's varchar(32). */
+#define TOKEN_BYTES 16
+/* How much of a token `token list` shows: enough to tell tokens apart, too little to use. */
+#define TOKEN_SHOWN 6
+
+static bool valid_day(const char *s)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d, max;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strspn(s, "0123456789") != 4 ||
+	    strspn(s + 5, "0123456789") != 2 || strspn(s + 8, "0123456789") != 2)
+		return false;
+	y = atoi(s);
+	m = atoi(s + 5);
+	d = atoi(s + 8);
+	if (y < 1 || m < 1 || m > 12 || d < 1)
+		return false;
+	max = mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+	return d <= max;
+}
+
+int admin_token_add(struct admin *a)
+{
+	unsigned char raw[TOKEN_BYTES];
+	char token[2 * TOKEN_BYTES + 1], id_text[16], until[40], name[256];
+	const char *params[3] = { id_text, token, until };
+	PGresult *res;
+	int id;
+
+	if (!a->node) {
+		fprintf(stderr, "eidastats-admin: token add needs --node NODE (id or name)\n");
+		return ADMIN_USAGE;
+	}
+	if (a->expires && !valid_day(a->expires)) {
+		fprintf(stderr, "eidastats-admin: --expires '%s' is not a date YYYY-MM-DD\n", a->expires);
+		return ADMIN_USAGE;
+	}
+	if (admin_connect(a) < 0 || admin_find_node(a, a->node, &id, name, sizeof name) < 0)
+		return ADMIN_FAIL;
+	if (RAND_bytes(raw, sizeof raw) != 1) {
+		fprintf(stderr, "eidastats-admin: OpenSSL could not make random bytes\n");
+		return ADMIN_FAIL;
+	}
+	for (size_t i = 0; i < sizeof raw; i++)
+		sprintf(token + 2 * i, "%02x", raw[i]);
+	snprintf(id_text, sizeof id_text, "%d", id);
+	/* A token stays valid through its expiry day (UTC). */
+	if (a->expires)
+		snprintf(until, sizeof until, "%s 23:59:59.999999+00", a->expires);
+	else
+		snprintf(until, sizeof until, "infinity");
+	res = PQexecParams(a->pg,
+	                   "INSERT INTO tokens (node_id, value, valid_from, valid_until)"
+	                   " SELECT $1::integer, $2, now(), $3::timestamptz WHERE $3::timestamptz > now()"
+	                   " RETURNING id",
+	                   3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		admin_pg_error(a, res, "adding the token");
+		PQclear(res);
+		return ADMIN_FAIL;
+	}
+	if (PQntuples(res) != 1) {
+		fprintf(stderr, "eidastats-admin: --expires %s is in the past\n", a->expires);
+		PQclear(res);
+		return ADMIN_FAIL;
+	}
+	printf("%s\n", token);
+	fprintf(stderr, "eidastats-admin: token %s added for node '%s', valid %s%s\n",
+	        PQgetvalue(res, 0, 0), name, a->expires ? "through " : "without expiry",
+	        a->expires ? a->expires : "");
+	PQclear(res);
+	return ADMIN_OK;
+}
+
+int admin_token_list(struct admin *a)
+{
+	char id_text[16], name[256];
+	const char *params[1] = { id_text };
+	PGresult *res;
+	int id = 0;
+
+	if (admin_connect(a) < 0)
+		return ADMIN_FAIL;
+	if (a->node && admin_find_node(a, a->node, &id, name, sizeof name) < 0)
+		return ADMIN_FAIL;
+	snprintf(id_text, sizeof id_text, "%d", id);
+	res = PQexecParams(a->pg,
+	                   "SELECT t.id, coalesce(n.name, '?'), left(coalesce(t.value, ''), 6),"
+	                   " to_char(t.valid_from, 'YYYY-MM-DD HH24:MI'),"
+	                   " CASE WHEN t.valid_until = 'infinity' THEN 'never'"
+	                   "  ELSE to_char(t.valid_until, 'YYYY-MM-DD HH24:MI') END,"
+	                   " CASE WHEN now() < t.valid_from THEN 'not yet valid'"
+	                   "  WHEN now() > t.valid_until THEN 'expired' ELSE 'valid' END"
+	                   " FROM tokens t LEFT JOIN nodes n ON n.id = t.node_id"
+	                   " WHERE $1::integer = 0 OR t.node_id = $1::integer ORDER BY t.id",
+	                   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		admin_pg_error(a, res, "listing the tokens");
+		PQclear(res);
+		return ADMIN_FAIL;
+	}
+	printf("%-5s %-16s %-10s %-16s %-16s %s\n", "id", "node", "token", "valid from (UTC)",
+	       "valid until", "state");
+	for (int i = 0; i < PQntuples(res); i++) {
+		char shown[TOKEN_SHOWN + 4];
+		snprintf(shown, sizeof shown, "%s...", PQgetvalue(res, i, 2));
+		printf("%-5s %-16s %-10s %-16s %-16s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		       shown, PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+	}
+	PQclear(res);
+	return ADMIN_OK;
+}
+
+int admin_token_del(struct admin *a)
+{
+	int rc = ADMIN_OK;
+
+	if (a->nargs < 1) {
+		fprintf(stderr, "eidastats-admin: token del needs at least one token ID (see token list)\n");
+		return ADMIN_USAGE;
+	}
+	for (int i = 0; i < a->nargs; i++) {
+		if (strspn(a->args[i], "0123456789") != strlen(a->args[i]) || strlen(a->args[i]) > 9 ||
+		    a->args[i][0] == '\0') {
+			fprintf(stderr, "eidastats-admin: '%s' is not a token id\n", a->args[i]);
+			return ADMIN_USAGE;
+		}
+	}
+	if (admin_connect(a) < 0)
+		return ADMIN_FAIL;
+	for (int i = 0; i < a->nargs; i++) {
+		const char *params[1] = { a->args[i] };
+		char question[256];
+		PGresult *res;
+
+		res = PQexecParams(a->pg,
+		                   "SELECT coalesce(n.name, '?') FROM tokens t LEFT JOIN nodes n"
+		                   " ON n.id = t.node_id WHERE t.id = $1::integer",
+		                   1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			admin_pg_error(a, res, "looking up the token");
+			PQclear(res);
+			return ADMIN_FAIL;
+		}
+		if (PQntuples(res) != 1) {
+			fprintf(stderr, "eidastats-admin: no token with id %s\n", a->args[i]);
+			PQclear(res);
+			rc = ADMIN_FAIL;
+			continue;
+		}
+		snprintf(question, sizeof question, "Delete token %s of node '%s'?", a->args[i],
+		         PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (!admin_confirm(a, question)) {
+			fprintf(stderr, "eidastats-admin: token %s not deleted\n", a->args[i]);
+			rc = ADMIN_FAIL;
+			continue;
+		}
+		res = PQexecParams(a->pg, "DELETE FROM tokens WHERE id = $1::integer", 1, NULL, params,
+		                   NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			admin_pg_error(a, res, "deleting the token");
+			PQclear(res);
+			return ADMIN_FAIL;
+		}
+		PQclear(res);
+		fprintf(stderr, "eidastats-admin: token %s deleted\n", a->args[i]);
+	}
+	return rc;
+}

@@ -1,0 +1,1141 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#include "error.h"
+#include "mem.h"
+#include "submit.h"
+
+/* Deeper nesting only happens in unknown values, which are skipped. */
+#define JSON_MAX_DEPTH 64
+
+struct jp {
+	const char *start;
+	const char *p;
+	const char *end;
+	char *err;
+	size_t errlen;
+	int depth;
+};
+
+struct jstr {
+	size_t len;      /* Bytes stored (or that would have been). */
+	size_t nchars;   /* Code points. */
+	bool truncated;  /* Did not fit the buffer. */
+	bool has_nul;    /* Contains U+0000, which PostgreSQL text cannot hold. */
+};
+
+enum jnum { JNUM_INT, JNUM_FRACTION, JNUM_RANGE };
+
+static int fail(struct jp *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct jp *j, const char *fmt, ...)
+{
+	if (j->errlen > 0 && j->err[0] == '\0') {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(j->err, j->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ES_EFORMAT;
+}
+
+static int syntax(struct jp *j, const char *what)
+{
+	return fail(j, "invalid JSON at byte %zu: %s", (size_t)(j->p - j->start), what);
+}
+
+static void ws(struct jp *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static int peek(struct jp *j)
+{
+	ws(j);
+	return j->p < j->end ? (unsigned char)*j->p : -1;
+}
+
+static int expect(struct jp *j, char c, const char *what)
+{
+	if (peek(j) != (unsigned char)c)
+		return syntax(j, what);
+	j->p++;
+	return 0;
+}
+
+static int hex4(const char *s, uint32_t *out)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (uint32_t)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Decodes one UTF-8 sequence at j->p, refusing overlong forms, surrogates and values above U+10FFFF. */
+static int utf8(struct jp *j, uint32_t *cp)
+{
+	const unsigned char *s = (const unsigned char *)j->p;
+	size_t avail = (size_t)(j->end - j->p);
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t v, min;
+
+	if (c >= 0xC0 && c <= 0xDF) {
+		n = 2; v = c & 0x1F; min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3; v = c & 0x0F; min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4; v = c & 0x07; min = 0x10000;
+	} else {
+		return syntax(j, "invalid UTF-8");
+	}
+	if (avail < n)
+		return syntax(j, "invalid UTF-8");
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return syntax(j, "invalid UTF-8");
+		v = (v << 6) | (s[i] & 0x3F);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return syntax(j, "invalid UTF-8");
+	j->p += n;
+	*cp = v;
+	return 0;
+}
+
+static size_t put_utf8(uint32_t cp, char out[4])
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/*
+ * Reads a string (j->p at its opening quote) into buf[0..cap) as UTF-8 with
+ * a NUL; buf may be NULL to only validate it.  What does not fit is counted
+ * but not stored.
+ */
+static int jstring(struct jp *j, char *buf, size_t cap, struct jstr *s)
+{
+	memset(s, 0, sizeof *s);
+	j->p++;
+	for (;;) {
+		uint32_t cp = 0;
+		unsigned char c;
+
+		if (j->p >= j->end)
+			return syntax(j, "unterminated string");
+		c = (unsigned char)*j->p;
+		if (c == '"') {
+			j->p++;
+			break;
+		}
+		if (c < 0x20)
+			return syntax(j, "control character inside a string");
+		if (c == '\\') {
+			if (j->end - j->p < 2)
+				return syntax(j, "unterminated string");
+			c = (unsigned char)j->p[1];
+			j->p += 2;
+			switch (c) {
+			case '"': case '\\': case '/': cp = c; break;
+			case 'b': cp = '\b'; break;
+			case 'f': cp = '\f'; break;
+			case 'n': cp = '\n'; break;
+			case 'r': cp = '\r'; break;
+			case 't': cp = '\t'; break;
+			case 'u':
+				if (j->end - j->p < 4 || hex4(j->p, &cp) < 0)
+					return syntax(j, "invalid \\u escape");
+				j->p += 4;
+				if (cp >= 0xDC00 && cp <= 0xDFFF)
+					return syntax(j, "unpaired UTF-16 surrogate");
+				if (cp >= 0xD800 && cp <= 0xDBFF) {
+					uint32_t lo;
+					if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' ||
+					    hex4(j->p + 2, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
+						return syntax(j, "unpaired UTF-16 surrogate");
+					j->p += 6;
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				}
+				break;
+			default:
+				j->p--;
+				return syntax(j, "invalid escape");
+			}
+		} else if (c < 0x80) {
+			cp = c;
+			j->p++;
+		} else {
+			int rc = utf8(j, &cp);
+			if (rc < 0)
+				return rc;
+		}
+		if (cp == 0)
+			s->has_nul = true;
+		char enc[4];
+		size_t n = put_utf8(cp, enc);
+		if (buf && !s->truncated && s->len + n < cap)
+			memcpy(buf + s->len, enc, n);
+		else
+			s->truncated = true;
+		s->len += n;
+		s->nchars++;
+	}
+	if (buf && cap > 0)
+		buf[s->truncated ? 0 : s->len] = '\0';
+	return 0;
+}
+
+/* Reads a JSON number; *v is meaningful only for JNUM_INT. */
+static int jnumber(struct jp *j, int64_t *v, enum jnum *kind)
+{
+	bool neg = false, digits = false;
+	uint64_t mag = 0;
+
+	*kind = JNUM_INT;
+	if (j->p < j->end && *j->p == '-') {
+		neg = true;
+		j->p++;
+	}
+	if (j->p < j->end && *j->p == '0') {
+		j->p++;
+		digits = true;
+	} else {
+		while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+			unsigned d = (unsigned)(*j->p - '0');
+			if (mag > (UINT64_MAX - d) / 10)
+				*kind = JNUM_RANGE;
+			else
+				mag = mag * 10 + d;
+			j->p++;
+			digits = true;
+		}
+	}
+	if (!digits)
+		return syntax(j, "invalid number");
+	if (j->p < j->end && *j->p == '.') {
+		j->p++;
+		if (j->p >= j->end || *j->p < '0' || *j->p > '9')
+			return syntax(j, "invalid number");
+		while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+			j->p++;
+		*kind = JNUM_FRACTION;
+	}
+	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		if (j->p >= j->end || *j->p < '0' || *j->p > '9')
+			return syntax(j, "invalid number");
+		while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+			j->p++;
+		*kind = JNUM_FRACTION;
+	}
+	if (*kind == JNUM_INT) {
+		if (!neg && mag > (uint64_t)INT64_MAX)
+			*kind = JNUM_RANGE;
+		else if (neg && mag > (uint64_t)INT64_MAX + 1)
+			*kind = JNUM_RANGE;
+		else
+			*v = neg ? (int64_t)(0 - mag) : (int64_t)mag;
+	}
+	return 0;
+}
+
+static int jliteral(struct jp *j, const char *word)
+{
+	size_t n = strlen(word);
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n) != 0)
+		return syntax(j, "invalid literal");
+	j->p += n;
+	return 0;
+}
+
+static int skip_value(struct jp *j);
+
+static int skip_container(struct jp *j, char open, char close)
+{
+	int rc;
+	bool first = true;
+
+	if (++j->depth > JSON_MAX_DEPTH)
+		return syntax(j, "nesting too deep");
+	j->p++;
+	for (;;) {
+		int c = peek(j);
+		if (c == close && first) {
+			j->p++;
+			break;
+		}
+		if (open == '{') {
+			struct jstr s;
+			if (c != '"')
+				return syntax(j, "expected a key");
+			if ((rc = jstring(j, NULL, 0, &s)) < 0)
+				return rc;
+			if ((rc = expect(j, ':', "expected ':'")) < 0)
+				return rc;
+		}
+		if ((rc = skip_value(j)) < 0)
+			return rc;
+		first = false;
+		c = peek(j);
+		if (c == ',') {
+			j->p++;
+			continue;
+		}
+		if (c == close) {
+			j->p++;
+			break;
+		}
+		return syntax(j, open == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
+	}
+	j->depth--;
+	return 0;
+}
+
+static int skip_value(struct jp *j)
+{
+	struct jstr s;
+	int64_t v;
+	enum jnum k;
+
+	switch (peek(j)) {
+	case '{': return skip_container(j, '{', '}');
+	case '[': return skip_container(j, '[', ']');
+	case '"': return jstring(j, NULL, 0, &s);
+	case 't': return jliteral(j, "true");
+	case 'f': return jliteral(j, "false");
+	case 'n': return jliteral(j, "null");
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return jnumber(j, &v, &k);
+	case -1: return syntax(j, "unexpected end of input");
+	default: return syntax(j, "unexpected character");
+	}
+}
+
+static bool is_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static int num(const char *s, size_t n)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+static bool valid_date(const char *s, size_t len)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d, max;
+
+	if (len != 10 || s[4] != '-' || s[7] != '-' || !is_digits(s, 4) ||
+	    !is_digits(s + 5, 2) || !is_digits(s + 8, 2))
+		return false;
+	y = num(s, 4);
+	m = num(s + 5, 2);
+	d = num(s + 8, 2);
+	if (y < 1 || m < 1 || m > 12 || d < 1)
+		return false;
+	max = mdays[m - 1];
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		max = 29;
+	return d <= max;
+}
+
+/* YYYY-MM-DD[ T]HH:MM:SS[.f{1,9}][Z|±HH[:MM]|±HHMM] */
+static bool valid_timestamp(const char *s, size_t len)
+{
+	size_t i = 19;
+
+	if (len < 19 || !valid_date(s, 10) || (s[10] != ' ' && s[10] != 'T') ||
+	    s[13] != ':' || s[16] != ':' || !is_digits(s + 11, 2) ||
+	    !is_digits(s + 14, 2) || !is_digits(s + 17, 2))
+		return false;
+	if (num(s + 11, 2) > 23 || num(s + 14, 2) > 59 || num(s + 17, 2) > 59)
+		return false;
+	if (i < len && s[i] == '.') {
+		size_t f = ++i;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == f || i - f > 9)
+			return false;
+	}
+	if (i == len)
+		return true;
+	if (s[i] == 'Z')
+		return i + 1 == len;
+	if (s[i] != '+' && s[i] != '-')
+		return false;
+	i++;
+	if (len - i == 2 && is_digits(s + i, 2))
+		return num(s + i, 2) <= 15;
+	if (len - i == 4 && is_digits(s + i, 4))
+		return num(s + i, 2) <= 15 && num(s + i + 2, 2) <= 59;
+	if (len - i == 5 && s[i + 2] == ':' && is_digits(s + i, 2) && is_digits(s + i + 3, 2))
+		return num(s + i, 2) <= 15 && num(s + i + 3, 2) <= 59;
+	return false;
+}
+
+/* Stat fields, as bits of the "seen" mask. */
+enum {
+	F_MONTH = 1 << 0, F_NETWORK = 1 << 1, F_STATION = 1 << 2, F_LOCATION = 1 << 3,
+	F_CHANNEL = 1 << 4, F_COUNTRY = 1 << 5, F_BYTES = 1 << 6, F_NBREQ = 1 << 7,
+	F_NBOK = 1 << 8, F_NBFAIL = 1 << 9, F_CLIENTS = 1 << 10
+};
+
+static const struct stat_field {
+	const char *name;
+	unsigned bit;
+} stat_fields[] = {
+	{ "month", F_MONTH }, { "network", F_NETWORK }, { "station", F_STATION },
+	{ "location", F_LOCATION }, { "channel", F_CHANNEL }, { "country", F_COUNTRY },
+	{ "bytes", F_BYTES }, { "nb_requests", F_NBREQ },
+	{ "nb_successful_requests", F_NBOK }, { "nb_unsuccessful_requests", F_NBFAIL },
+	{ "clients", F_CLIENTS },
+};
+
+#define N_STAT_FIELDS (sizeof stat_fields / sizeof stat_fields[0])
+#define REQUIRED_FIELDS (F_MONTH | F_NETWORK | F_STATION | F_LOCATION | F_CHANNEL | \
+                         F_BYTES | F_NBOK | F_CLIENTS)
+
+/* Whether c can begin a JSON value (else skip_value() reports the syntax error). */
+static bool starts_value(int c)
+{
+	return c > 0 && strchr("{[\"tfn-0123456789", c) != NULL;
+}
+
+static const char *type_name(int c)
+{
+	switch (c) {
+	case '{': return "an object";
+	case '[': return "an array";
+	case '"': return "a string";
+	case 't': case 'f': return "a boolean";
+	case 'n': return "null";
+	default: return "a number";
+	}
+}
+
+static int code_field(struct jp *j, size_t idx, const char *name, char *dst, size_t cap,
+                      size_t maxchars)
+{
+	struct jstr s;
+	int rc, c = peek(j);
+
+	if (c != '"') {
+		if (!starts_value(c))
+			return skip_value(j);
+		return fail(j, "stats[%zu].%s: %s, not a string", idx, name, type_name(c));
+	}
+	if ((rc = jstring(j, dst, cap, &s)) < 0)
+		return rc;
+	if (s.nchars > maxchars)
+		return fail(j, "stats[%zu].%s: longer than %zu characters", idx, name, maxchars);
+	if (s.has_nul)
+		return fail(j, "stats[%zu].%s: contains a NUL character", idx, name);
+	return 0;
+}
+
+/* Reads an integer counter; null is allowed when nullable (*present is then false). */
+static int counter_field(struct jp *j, size_t idx, const char *name, int64_t max,
+                         bool nullable, int64_t *out, bool *present)
+{
+	enum jnum kind;
+	int rc, c = peek(j);
+
+	*present = false;
+	if (c == 'n' && nullable) {
+		return jliteral(j, "null");
+	}
+	if (c != '-' && !(c >= '0' && c <= '9')) {
+		if (!starts_value(c))
+			return skip_value(j);
+		return fail(j, "stats[%zu].%s: %s, not an integer", idx, name, type_name(c));
+	}
+	if ((rc = jnumber(j, out, &kind)) < 0)
+		return rc;
+	if (kind == JNUM_FRACTION)
+		return fail(j, "stats[%zu].%s: not an integer", idx, name);
+	if (kind == JNUM_RANGE || *out > max)
+		return fail(j, "stats[%zu].%s: larger than %lld", idx, name, (long long)max);
+	if (*out < 0)
+		return fail(j, "stats[%zu].%s: negative", idx, name);
+	*present = true;
+	return 0;
+}
+
+static int parse_stat(struct jp *j, size_t idx, struct submit_row *r)
+{
+	/* Room for the largest hll as text, with a little slack to detect longer ones. */
+	char text[HLL_HEX_MAX + 8];
+	unsigned seen = 0;
+	int64_t bytes = 0, nbreq = 0, nbok = 0, nbfail = 0;
+	bool has_nbreq = false, has_nbfail = false, present;
+	struct jstr s;
+	int rc, c;
+
+	memset(r, 0, sizeof *r);
+	hll_init(&r->clients);
+	if (peek(j) != '{') {
+		c = peek(j);
+		if (!starts_value(c))
+			return skip_value(j);
+		return fail(j, "stats[%zu]: %s, not an object", idx, type_name(c));
+	}
+	if (++j->depth > JSON_MAX_DEPTH)
+		return syntax(j, "nesting too deep");
+	j->p++;
+	if (peek(j) == '}') {
+		j->p++;
+		goto done;
+	}
+	for (;;) {
+		char key[32];
+		const struct stat_field *f = NULL;
+
+		if (peek(j) != '"')
+			return syntax(j, "expected a key");
+		if ((rc = jstring(j, key, sizeof key, &s)) < 0)
+			return rc;
+		if ((rc = expect(j, ':', "expected ':'")) < 0)
+			return rc;
+		for (size_t i = 0; !s.truncated && i < N_STAT_FIELDS; i++)
+			if (strcmp(key, stat_fields[i].name) == 0)
+				f = &stat_fields[i];
+		if (f && (seen & f->bit))
+			return fail(j, "stats[%zu].%s: given twice", idx, f->name);
+		if (f)
+			seen |= f->bit;
+		switch (f ? f->bit : 0) {
+		case F_MONTH:
+			c = peek(j);
+			if (c != '"') {
+				if (!starts_value(c))
+					return skip_value(j);
+				return fail(j, "stats[%zu].month: %s, not a string", idx, type_name(c));
+			}
+			if ((rc = jstring(j, text, sizeof text, &s)) < 0)
+				return rc;
+			if (s.truncated || !valid_date(text, s.len))
+				return fail(j, "stats[%zu].month: not a date YYYY-MM-DD", idx);
+			memcpy(r->date, text, 11);
+			break;
+		case F_NETWORK:
+			rc = code_field(j, idx, "network", r->network, sizeof r->network, SUBMIT_NETWORK_MAX);
+			break;
+		case F_STATION:
+			rc = code_field(j, idx, "station", r->station, sizeof r->station, SUBMIT_STATION_MAX);
+			break;
+		case F_LOCATION:
+			rc = code_field(j, idx, "location", r->location, sizeof r->location, SUBMIT_LOCATION_MAX);
+			break;
+		case F_CHANNEL:
+			rc = code_field(j, idx, "channel", r->channel, sizeof r->channel, SUBMIT_CHANNEL_MAX);
+			break;
+		case F_COUNTRY:
+			/* As upstream: anything but a two-character code becomes "". */
+			c = peek(j);
+			if (c == 'n') {
+				rc = jliteral(j, "null");
+			} else if (c == '"') {
+				if ((rc = jstring(j, text, 8, &s)) < 0)
+					return rc;
+				if (!s.truncated && s.len == 2 &&
+				    ((text[0] >= 'A' && text[0] <= 'Z') || (text[0] >= 'a' && text[0] <= 'z') ||
+				     (text[0] >= '0' && text[0] <= '9')) &&
+				    ((text[1] >= 'A' && text[1] <= 'Z') || (text[1] >= 'a' && text[1] <= 'z') ||
+				     (text[1] >= '0' && text[1] <= '9')))
+					memcpy(r->country, text, 3);
+			} else if (c == -1) {
+				return syntax(j, "unexpected end of input");
+			} else {
+				return fail(j, "stats[%zu].country: %s, not a string or null", idx, type_name(c));
+			}
+			break;
+		case F_BYTES:
+			rc = counter_field(j, idx, "bytes", INT64_MAX, false, &bytes, &present);
+			break;
+		case F_NBREQ:
+			rc = counter_field(j, idx, "nb_requests", INT32_MAX, true, &nbreq, &has_nbreq);
+			break;
+		case F_NBOK:
+			rc = counter_field(j, idx, "nb_successful_requests", INT32_MAX, false, &nbok, &present);
+			break;
+		case F_NBFAIL:
+			rc = counter_field(j, idx, "nb_unsuccessful_requests", INT32_MAX, true, &nbfail, &has_nbfail);
+			break;
+		case F_CLIENTS: {
+			const char *why = NULL;
+			c = peek(j);
+			if (c != '"') {
+				if (!starts_value(c))
+					return skip_value(j);
+				return fail(j, "stats[%zu].clients: %s, not a string", idx, type_name(c));
+			}
+			if ((rc = jstring(j, text, sizeof text, &s)) < 0)
+				return rc;
+			if (s.truncated)
+				return fail(j, "stats[%zu].clients: longer than the largest hll(11,5)", idx);
+			if (s.len < 2 || text[0] != '\\' || text[1] != 'x')
+				return fail(j, "stats[%zu].clients: not \\x followed by hex digits", idx);
+			rc = hll_parse_hex(&r->clients, text, s.len, &why);
+			if (rc < 0)
+				return fail(j, "stats[%zu].clients: not valid hll(11,5) bytes: %s", idx,
+				            why ? why : es_strerror(rc));
+			break;
+		}
+		default:
+			rc = skip_value(j);
+			break;
+		}
+		if (rc < 0)
+			return rc;
+		c = peek(j);
+		if (c == ',') {
+			j->p++;
+			continue;
+		}
+		if (c == '}') {
+			j->p++;
+			break;
+		}
+		return syntax(j, "expected ',' or '}'");
+	}
+done:
+	j->depth--;
+	if ((seen & REQUIRED_FIELDS) != REQUIRED_FIELDS) {
+		for (size_t i = 0; i < N_STAT_FIELDS; i++)
+			if ((REQUIRED_FIELDS & stat_fields[i].bit) && !(seen & stat_fields[i].bit))
+				return fail(j, "stats[%zu].%s: missing", idx, stat_fields[i].name);
+	}
+	if (!has_nbfail)
+		nbfail = 0;
+	if (!has_nbreq) {
+		nbreq = nbok + nbfail;
+		if (nbreq > INT32_MAX)
+			return fail(j, "stats[%zu].nb_requests: successful + unsuccessful is larger than %d",
+			            idx, INT32_MAX);
+	}
+	r->bytes = bytes;
+	r->nb_reqs = (int32_t)nbreq;
+	r->nb_successful = (int32_t)nbok;
+	r->nb_failed = (int32_t)nbfail;
+	return 0;
+}
+
+static int key_cmp(const struct submit_row *x, const struct submit_row *y)
+{
+	int c;
+
+	if ((c = strcmp(x->date, y->date)) != 0)
+		return c;
+	if ((c = strcmp(x->network, y->network)) != 0)
+		return c;
+	if ((c = strcmp(x->station, y->station)) != 0)
+		return c;
+	if ((c = strcmp(x->location, y->location)) != 0)
+		return c;
+	if ((c = strcmp(x->channel, y->channel)) != 0)
+		return c;
+	return strcmp(x->country, y->country);
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct submit_row *x = a, *y = b;
+	int c = key_cmp(x, y);
+
+	if (c != 0)
+		return c;
+	/* Equal keys keep their payload order, so the first stat's index is reported. */
+	return (x->stat_index > y->stat_index) - (x->stat_index < y->stat_index);
+}
+
+static int day_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 10);
+}
+
+static int merge_rows(struct jp *j, struct submit_payload *p)
+{
+	size_t out = 0;
+
+	if (p->nrows == 0)
+		return 0;
+	qsort(p->rows, p->nrows, sizeof p->rows[0], row_cmp);
+	for (size_t i = 1; i < p->nrows; i++) {
+		struct submit_row *dst = &p->rows[out], *src = &p->rows[i];
+		if (key_cmp(dst, src) != 0) {
+			p->rows[++out] = *src;
+			continue;
+		}
+		if (dst->bytes > INT64_MAX - src->bytes ||
+		    (int64_t)dst->nb_reqs + src->nb_reqs > INT32_MAX ||
+		    (int64_t)dst->nb_successful + src->nb_successful > INT32_MAX ||
+		    (int64_t)dst->nb_failed + src->nb_failed > INT32_MAX)
+			return fail(j, "stats[%zu]: the counters of the stats that share its key (stats[%zu]) overflow",
+			            src->stat_index, dst->stat_index);
+		dst->bytes += src->bytes;
+		dst->nb_reqs += src->nb_reqs;
+		dst->nb_successful += src->nb_successful;
+		dst->nb_failed += src->nb_failed;
+		hll_union(&dst->clients, &src->clients);
+		hll_fini(&src->clients);
+	}
+	p->nrows = out + 1;
+	return 0;
+}
+
+static void put_be64(uint8_t out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		out[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static int digest(struct submit_payload *p)
+{
+	static const char tag[] = "eidastats-submit-1";
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t hbuf[HLL_MAX_BYTES];
+	uint8_t num8[8];
+	unsigned int dlen = 0;
+	int ok;
+
+	if (!ctx)
+		return -ENOMEM;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	ok = ok && EVP_DigestUpdate(ctx, tag, sizeof tag);
+	put_be64(num8, p->ndays);
+	ok = ok && EVP_DigestUpdate(ctx, num8, 8);
+	for (size_t i = 0; ok && i < p->ndays; i++)
+		ok = EVP_DigestUpdate(ctx, p->days[i], 10);
+	put_be64(num8, p->nrows);
+	ok = ok && EVP_DigestUpdate(ctx, num8, 8);
+	for (size_t i = 0; ok && i < p->nrows; i++) {
+		const struct submit_row *r = &p->rows[i];
+		/* Every text field ends with its NUL, so field boundaries cannot shift. */
+		ok = EVP_DigestUpdate(ctx, r->date, strlen(r->date) + 1) &&
+		     EVP_DigestUpdate(ctx, r->network, strlen(r->network) + 1) &&
+		     EVP_DigestUpdate(ctx, r->station, strlen(r->station) + 1) &&
+		     EVP_DigestUpdate(ctx, r->location, strlen(r->location) + 1) &&
+		     EVP_DigestUpdate(ctx, r->channel, strlen(r->channel) + 1) &&
+		     EVP_DigestUpdate(ctx, r->country, strlen(r->country) + 1);
+		put_be64(num8, (uint64_t)r->bytes);
+		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
+		put_be64(num8, (uint64_t)r->nb_reqs);
+		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
+		put_be64(num8, (uint64_t)r->nb_successful);
+		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
+		put_be64(num8, (uint64_t)r->nb_failed);
+		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
+		size_t n = hll_serialize(&r->clients, hbuf);
+		put_be64(num8, n);
+		ok = ok && EVP_DigestUpdate(ctx, num8, 8) && EVP_DigestUpdate(ctx, hbuf, n);
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, p->digest, &dlen);
+	EVP_MD_CTX_free(ctx);
+	return ok && dlen == SUBMIT_DIGEST_LEN ? 0 : ES_EINTERNAL;
+}
+
+static int parse_days(struct jp *j, struct submit_payload *p, const struct submit_limits *lim)
+{
+	char text[16];
+	struct jstr s;
+	size_t cap = 0;
+	int rc, c = peek(j);
+
+	if (c != '[') {
+		if (!starts_value(c))
+			return skip_value(j);
+		return fail(j, "days_coverage: %s, not an array", type_name(c));
+	}
+	j->p++;
+	if (peek(j) == ']') {
+		j->p++;
+		return 0;
+	}
+	for (;;) {
+		c = peek(j);
+		if (c != '"') {
+			if (!starts_value(c))
+				return skip_value(j);
+			return fail(j, "days_coverage[%zu]: %s, not a string", p->ndays, type_name(c));
+		}
+		if ((rc = jstring(j, text, sizeof text, &s)) < 0)
+			return rc;
+		if (s.truncated || !valid_date(text, s.len))
+			return fail(j, "days_coverage[%zu]: not a date YYYY-MM-DD", p->ndays);
+		if (p->ndays >= lim->max_days) {
+			fail(j, "days_coverage: more than %zu days", lim->max_days);
+			return ES_ELIMIT;
+		}
+		if (p->ndays == cap) {
+			cap = cap ? 2 * cap : 64;
+			p->days = es_reallocarray(p->days, cap, sizeof p->days[0]);
+		}
+		memcpy(p->days[p->ndays++], text, 11);
+		c = peek(j);
+		if (c == ',') {
+			j->p++;
+			continue;
+		}
+		if (c == ']') {
+			j->p++;
+			break;
+		}
+		return syntax(j, "expected ',' or ']'");
+	}
+	qsort(p->days, p->ndays, sizeof p->days[0], day_cmp);
+	size_t out = 0;
+	for (size_t i = 1; i < p->ndays; i++)
+		if (memcmp(p->days[out], p->days[i], 10) != 0)
+			memcpy(p->days[++out], p->days[i], 11);
+	p->ndays = out + 1;
+	return 0;
+}
+
+static int parse_stats(struct jp *j, struct submit_payload *p, const struct submit_limits *lim)
+{
+	size_t cap = 0;
+	int rc, c = peek(j);
+
+	if (c != '[') {
+		if (!starts_value(c))
+			return skip_value(j);
+		return fail(j, "stats: %s, not an array", type_name(c));
+	}
+	j->p++;
+	if (peek(j) == ']') {
+		j->p++;
+		return 0;
+	}
+	for (;;) {
+		if (p->nrows >= lim->max_stats) {
+			fail(j, "stats: more than %zu statistics", lim->max_stats);
+			return ES_ELIMIT;
+		}
+		if (p->nrows == cap) {
+			cap = cap ? 2 * cap : 256;
+			p->rows = es_reallocarray(p->rows, cap, sizeof p->rows[0]);
+		}
+		/* Counted before parsing so that submit_fini() frees a half-parsed row's HLL. */
+		rc = parse_stat(j, p->nrows, &p->rows[p->nrows]);
+		p->rows[p->nrows].stat_index = p->nrows;
+		p->nrows++;
+		if (rc < 0)
+			return rc;
+		c = peek(j);
+		if (c == ',') {
+			j->p++;
+			continue;
+		}
+		if (c == ']') {
+			j->p++;
+			break;
+		}
+		return syntax(j, "expected ',' or ']'");
+	}
+	p->nstats = p->nrows;
+	return merge_rows(j, p);
+}
+
+static int string_field(struct jp *j, const char *name, char *dst, size_t cap, struct jstr *s)
+{
+	int c = peek(j);
+
+	if (c != '"') {
+		if (!starts_value(c))
+			return skip_value(j);
+		return fail(j, "%s: %s, not a string", name, type_name(c));
+	}
+	return jstring(j, dst, cap, s);
+}
+
+static int parse_top(struct jp *j, struct submit_payload *p, const struct submit_limits *lim)
+{
+	enum { T_GEN = 1, T_VERSION = 2, T_DAYS = 4, T_STATS = 8 };
+	unsigned seen = 0;
+	struct jstr s;
+	int rc, c;
+
+	c = peek(j);
+	if (c != '{') {
+		if (c == -1)
+			return fail(j, "the body is empty");
+		if (!starts_value(c))
+			return skip_value(j);
+		return fail(j, "the payload is %s, not an object", type_name(c));
+	}
+	j->p++;
+	if (peek(j) == '}') {
+		j->p++;
+		goto end;
+	}
+	for (;;) {
+		char key[32];
+		unsigned bit = 0;
+
+		if (peek(j) != '"')
+			return syntax(j, "expected a key");
+		if ((rc = jstring(j, key, sizeof key, &s)) < 0)
+			return rc;
+		if ((rc = expect(j, ':', "expected ':'")) < 0)
+			return rc;
+		if (!s.truncated) {
+			if (strcmp(key, "generated_at") == 0)
+				bit = T_GEN;
+			else if (strcmp(key, "version") == 0)
+				bit = T_VERSION;
+			else if (strcmp(key, "days_coverage") == 0)
+				bit = T_DAYS;
+			else if (strcmp(key, "stats") == 0)
+				bit = T_STATS;
+		}
+		if (bit & seen)
+			return fail(j, "%s: given twice", key);
+		seen |= bit;
+		switch (bit) {
+		case T_GEN:
+			if ((rc = string_field(j, "generated_at", p->generated_at, sizeof p->generated_at, &s)) < 0)
+				return rc;
+			if (s.truncated || !valid_timestamp(p->generated_at, s.len))
+				return fail(j, "generated_at: not a time YYYY-MM-DD HH:MM:SS");
+			break;
+		case T_VERSION:
+			if ((rc = string_field(j, "version", p->version, sizeof p->version, &s)) < 0)
+				return rc;
+			if (s.truncated || s.nchars > SUBMIT_VERSION_MAX)
+				return fail(j, "version: longer than %d characters", SUBMIT_VERSION_MAX);
+			if (s.has_nul)
+				return fail(j, "version: contains a NUL character");
+			break;
+		case T_DAYS:
+			rc = parse_days(j, p, lim);
+			break;
+		case T_STATS:
+			rc = parse_stats(j, p, lim);
+			break;
+		default:
+			rc = skip_value(j);
+			break;
+		}
+		if (rc < 0)
+			return rc;
+		c = peek(j);
+		if (c == ',') {
+			j->p++;
+			continue;
+		}
+		if (c == '}') {
+			j->p++;
+			break;
+		}
+		return syntax(j, "expected ',' or '}'");
+	}
+end:
+	if (peek(j) != -1)
+		return syntax(j, "text after the payload");
+	if (!(seen & T_GEN))
+		return fail(j, "generated_at: missing");
+	if (!(seen & T_VERSION))
+		return fail(j, "version: missing");
+	if (!(seen & T_DAYS))
+		return fail(j, "days_coverage: missing");
+	if (!(seen & T_STATS))
+		return fail(j, "stats: missing");
+	return 0;
+}
+
+void submit_limits_default(struct submit_limits *lim)
+{
+	lim->max_stats = SUBMIT_DEFAULT_MAX_STATS;
+	lim->max_days = SUBMIT_DEFAULT_MAX_DAYS;
+}
+
+void submit_init(struct submit_payload *p)
+{
+	memset(p, 0, sizeof *p);
+}
+
+void submit_fini(struct submit_payload *p)
+{
+	for (size_t i = 0; i < p->nrows; i++)
+		hll_fini(&p->rows[i].clients);
+	free(p->rows);
+	free(p->days);
+	submit_init(p);
+}
+
+int submit_parse(struct submit_payload *p, const char *json, size_t len,
+                 const struct submit_limits *lim, char *err, size_t errlen)
+{
+	struct submit_limits def;
+	struct jp j = { .start = json, .p = json, .end = json + len, .err = err, .errlen = errlen };
+	int rc;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (!lim) {
+		submit_limits_default(&def);
+		lim = &def;
+	}
+	/* A UTF-8 byte order mark is not JSON; Python's json.loads refuses it too. */
+	rc = parse_top(&j, p, lim);
+	if (rc == 0)
+		rc = digest(p);
+	if (rc < 0) {
+		if (errlen > 0 && err[0] == '\0')
+			snprintf(err, errlen, "%s", es_strerror(rc));
+		submit_fini(p);
+	}
+	return rc;
+}
+
+bool submit_span(const struct submit_payload *p, const char **first, const char **last)
+{
+	if (p->ndays > 0) {
+		*first = p->days[0];
+		*last = p->days[p->ndays - 1];
+		return true;
+	}
+	if (p->nrows > 0) {
+		/* Rows are sorted by date first. */
+		*first = p->rows[0].date;
+		*last = p->rows[p->nrows - 1].date;
+		return true;
+	}
+	return false;
+}
+
+int submit_gunzip(const void *in, size_t len, size_t max_out, char **out, size_t *outlen)
+{
+	z_stream zs;
+	size_t cap, used = 0;
+	char *buf;
+	int zrc, rc = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	if (len == 0)
+		return ES_ETRUNC;
+	memset(&zs, 0, sizeof zs);
+	/* 16 + MAX_WBITS: gzip framing only, with its CRC and length checked. */
+	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+		return -ENOMEM;
+	cap = len < max_out / 4 ? len * 4 : max_out;
+	if (cap < 4096)
+		cap = 4096;
+	if (cap > max_out + 1)
+		cap = max_out + 1;
+	buf = es_malloc(cap + 1);
+	zs.next_in = (Bytef *)(uintptr_t)in;
+	zs.avail_in = 0;
+	size_t in_left = len;
+	for (;;) {
+		if (zs.avail_in == 0 && in_left > 0) {
+			uInt chunk = in_left > (1u << 30) ? (1u << 30) : (uInt)in_left;
+			zs.avail_in = chunk;
+			in_left -= chunk;
+		}
+		if (used == cap) {
+			if (cap > max_out) {
+				rc = ES_ELIMIT;
+				break;
+			}
+			cap = cap > max_out / 2 ? max_out + 1 : cap * 2;
+			buf = es_realloc(buf, cap + 1);
+		}
+		size_t room = cap - used;
+		zs.next_out = (Bytef *)buf + used;
+		zs.avail_out = room > (1u << 30) ? (1u << 30) : (uInt)room;
+		uInt before = zs.avail_out;
+		zrc = inflate(&zs, Z_NO_FLUSH);
+		used += before - zs.avail_out;
+		if (used > max_out) {
+			rc = ES_ELIMIT;
+			break;
+		}
+		if (zrc == Z_STREAM_END) {
+			if (zs.avail_in == 0 && in_left == 0)
+				break;
+			/* Another gzip member follows (as `cat a.gz b.gz` makes). */
+			if (inflateReset(&zs) != Z_OK) {
+				rc = ES_ECORRUPT;
+				break;
+			}
+			continue;
+		}
+		if (zrc == Z_BUF_ERROR) {
+			if (zs.avail_in == 0 && in_left == 0) {
+				rc = ES_ETRUNC;
+				break;
+			}
+			continue;
+		}
+		if (zrc != Z_OK) {
+			rc = zrc == Z_MEM_ERROR ? -ENOMEM : ES_ECORRUPT;
+			break;
+		}
+		if (zs.avail_in == 0 && in_left == 0 && zs.avail_out != 0) {
+			rc = ES_ETRUNC;
+			break;
+		}
+	}
+	inflateEnd(&zs);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	buf[used] = '\0';
+	*out = buf;
+	*outlen = used;
+	return 0;
+}
