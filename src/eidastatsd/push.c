@@ -467,8 +467,10 @@ static void start_backoff(struct push *p, long retry_after)
 	uint64_t delay_ms;
 
 	if (retry_after >= 0) {
-		/* The server said when: believe it, within retry.max. */
-		long s = retry_after < 1 ? 1 : retry_after > max ? max : retry_after;
+		/* The server said when: believe it, even beyond retry.max, but not
+		 * for more than a day (a broken header must not stall deliveries). */
+		long s = retry_after < 1 ? 1 : retry_after > PUSH_MAX_RETRY_AFTER ? PUSH_MAX_RETRY_AFTER
+		                                                                  : retry_after;
 		delay_ms = (uint64_t)s * 1000;
 		if (p->backoff) {
 			int64_t left = p->next_attempt - esd_now();

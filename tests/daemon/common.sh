@@ -159,6 +159,7 @@ central_start() {
 	# shellcheck source=../sh/pg.sh
 	. "$top_srcdir/tests/sh/pg.sh"
 	mkdir -p "$T/db"
+	chmod o+x "$T"   # PostgreSQL runs as its own user when the test runs as root.
 	pg_start "$T/db" || exit $?
 	ES_CLEANUP_PG=1
 	"$admin" --db "$ES_DB" db init --sql-dir "$top_srcdir/sql" >"$T/admin.log" 2>&1 ||
