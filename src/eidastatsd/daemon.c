@@ -61,7 +61,7 @@ static int id_cmp(const void *a, const void *b)
 
 static void bad_insert(esd_t *d, uint64_t id)
 {
-	if (bsearch(&id, d->bad_ids, d->nbad, sizeof id, id_cmp))
+	if (d->nbad && bsearch(&id, d->bad_ids, d->nbad, sizeof id, id_cmp))
 		return;
 	if (d->nbad == d->capbad) {
 		d->capbad = d->capbad ? d->capbad * 2 : 16;
@@ -110,7 +110,7 @@ int esd_payload_is_bad(esd_t *d, uint64_t id)
 	if (!id)
 		return 0;
 	pthread_mutex_lock(&d->bad_lock);
-	found = bsearch(&id, d->bad_ids, d->nbad, sizeof id, id_cmp) != NULL;
+	found = d->nbad && bsearch(&id, d->bad_ids, d->nbad, sizeof id, id_cmp) != NULL;
 	pthread_mutex_unlock(&d->bad_lock);
 	return found;
 }
