@@ -12,7 +12,8 @@
 #                 central.url/token_file when $ESD_URL/$ESD_TOKEN_FILE are
 #                 set; extra lines are appended (top-level keys).
 #   esd_start [BIN]  starts the daemon (default the normal build) in the
-#                 foreground, its log in $ESD_LOG, waits until it answers.
+#                 foreground, its log in $ESD_LOG, waits until it answers;
+#                 as the user $ESD_RUNAS names a prefix for (e.g. setpriv).
 #   esd_stop      SIGTERM, waits for a clean exit (status 0).
 #   esd_wait_exit CODE  waits for the daemon to exit by itself with CODE.
 #   esd_get PATH...  values of the status JSON (tests/daemon/jget paths).
@@ -40,6 +41,7 @@ ESD_SOCK=$T/ctl.sock
 ESD_CONF=$T/eidastatsd.yaml
 ESD_LOG=$T/eidastatsd.log
 ESD_PID=
+ESD_RUNAS=
 ESD_URL=${ESD_URL:-}
 ESD_TOKEN_FILE=${ESD_TOKEN_FILE:-}
 ESD_NETWORKS=$DATA/synthetic-small/networks.json
@@ -77,7 +79,7 @@ esd_answers() {
 esd_start() {
 	local bin=${1:-$ESD_BIN_DEFAULT}
 	echo "---- start $(date +%T) $bin" >>"$ESD_LOG"
-	"$bin" --foreground -c "$ESD_CONF" >>"$ESD_LOG" 2>&1 &
+	$ESD_RUNAS "$bin" --foreground -c "$ESD_CONF" >>"$ESD_LOG" 2>&1 &
 	ESD_PID=$!
 	bg_track "$ESD_PID"
 	if ! wait_until 20 esd_answers; then
