@@ -47,10 +47,17 @@ void esd_notify_status(esd_t *d)
 
 	if (!d->watch || !d->spool)
 		return;
+	char text[sizeof d->notified];
+
 	watch_counts(d, &done, &waiting, &failed);
 	spool_get_stats(d->spool, &st);
-	sdnotify_status("files: %zu done, %zu waiting, %zu failed; spool: %zu pending%s",
-	                done, waiting, failed, st.pending, d->spool_full ? " (full)" : "");
+	snprintf(text, sizeof text, "files: %zu done, %zu waiting, %zu failed; spool: %zu pending%s",
+	         done, waiting, failed, st.pending, d->spool_full ? " (full)" : "");
+	/* The manager only needs to hear about changes. */
+	if (strcmp(text, d->notified) == 0)
+		return;
+	memcpy(d->notified, text, sizeof text);
+	sdnotify_status("%s", text);
 }
 
 static int id_cmp(const void *a, const void *b)

@@ -75,6 +75,7 @@ typedef struct esd {
 	uint64_t files_counted;    /* Files turned into payloads since start. */
 	struct esd_event last_error;
 	int spool_full;            /* Set while the spool refuses new payloads. */
+	char notified[160];        /* The last STATUS= sent. */
 	int exit_code;
 } esd_t;
 
