@@ -16,7 +16,26 @@
  *    are written to the cache atomically.
  * When a code is not in the file and the service cannot be reached, an expired
  * cache entry is still used; with no entry at all the answer is ES_EUNAVAIL,
- * never a refusal: a trace is refused only on a definite answer.
+ * never a refusal: a trace is refused only on a definite answer.  Without a
+ * URL the file (and cache) are all there is: a code they do not hold is
+ * refused when a file is given, ES_EUNAVAIL when no source is.
+ *
+ * The service is asked over HTTP(S) with TLS verification, following up to 5
+ * redirects; 200 with {"networks":[...]} is an answer (deployments of other
+ * codes in it are ignored), 204 or an empty list means "unknown code" (cached
+ * like any answer), anything else (other status, malformed JSON, an answer
+ * over 1 MiB, a transport error or timeout) is "unreachable", and that code is
+ * not asked again for 60 s.  Cache files are cache_dir/XX.json holding the
+ * fetch time and the deployments, written to a temporary file, fsync()ed and
+ * renamed; a damaged cache file counts as absent.  Problems with the registry
+ * file, the service or the cache are also described on stderr.
+ *
+ * Resolved codes stay in an in-memory table (one slot per possible temporary
+ * code), so that after the first lookup netx_extend() does no I/O and no
+ * allocation; non-temporary codes never take the lock.  A service query is
+ * made with the mutex held: other threads needing a temporary code wait for
+ * it (the first query of a code is the only slow one).  libcurl's global
+ * initialisation (curl_global_init) belongs to main().
  *
  * Ownership: netx_init() allocates; netx_fini() frees.  A netx_t is safe to
  * use from several threads at once (an internal mutex guards its tables).
@@ -39,7 +58,15 @@ typedef struct netx_opts {
 	long timeout;           /* Seconds for one HTTP query; 0 → 30. */
 } netx_opts_t;
 
-/* Errors: -errno or ES_EFORMAT (with a message on stderr naming the file) for a bad registry file. */
+/*
+ * Copies the options (strings included), creates cache_dir if it is missing
+ * (one level, mode 0755) and loads the registry file, if any.
+ * Errors: -errno or ES_EFORMAT (with a message on stderr naming the file and
+ * the deployment) for a bad registry file: not JSON, no "networks" array, an
+ * element without a string fdsn_code or start_date, a date that is not
+ * YYYY-MM-DD, an end_date neither string nor null.  A missing end_date is
+ * open-ended like null.  Only temporary codes of the file are kept.
+ */
 int netx_init(netx_t **out, const netx_opts_t *opts);
 
 /*
@@ -47,7 +74,12 @@ int netx_init(netx_t **out, const netx_opts_t *opts);
  * trace's start; a bare 4-digit year means Jan 1).  On 0, out holds the
  * NUL-terminated code to record.  ES_EREFUSED: no deployment covers the date,
  * the code is unknown, or the date does not parse.  ES_EUNAVAIL: no answer
- * could be had.
+ * could be had.  ES_ELIMIT: a non-temporary code of NETX_CODE_MAX bytes or
+ * more (it cannot be copied to out).  Only the first 10 bytes of date are
+ * looked at; they parse like Python's strptime("%Y-%m-%d") (one-digit month
+ * and day, a space before a one-digit day, nothing left over, the date must
+ * exist), or are exactly four digits (a year: Jan 1).  The date is checked
+ * before any lookup, so a bad date of a temporary code is refused at once.
  */
 int netx_extend(netx_t *nx, const char *code, size_t len, const char *date, size_t date_len,
                 char out[NETX_CODE_MAX]);

@@ -151,8 +151,12 @@ static int gz_to_fd(int fd, const char *name, const char *json, size_t len)
 {
 	z_stream zs;
 	memset(&zs, 0, sizeof zs);
-	/* windowBits 15 + 16 asks zlib for a gzip wrapper; memLevel 8 as Python's gzip. */
-	if (deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	/*
+	 * windowBits 15 + 16 asks zlib for a gzip wrapper; memLevel 8 as Python's gzip.
+	 * Level 6, not upstream's 9: on a 65 MB payload level 9 took 3.8 s against
+	 * 0.7 s for a file only 10% smaller, and the JSON inside is what must match.
+	 */
+	if (deflateInit2(&zs, PAYLOAD_GZ_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return ES_EINTERNAL;
 	gz_header head;
 	memset(&head, 0, sizeof head);

@@ -48,7 +48,7 @@ uint64_t payload_score(uint64_t lines, uint64_t nstats);
 int payload_json(const stats_t *st, const payload_meta_t *meta, char **json, size_t *len);
 
 /*
- * Writes json (len bytes) gzip-compressed at level 9 to path, atomically: a
+ * Writes json (len bytes) gzip-compressed at level PAYLOAD_GZ_LEVEL to path, atomically: a
  * temporary file in the same directory is written, fsync()ed and renamed
  * over path (an existing file is replaced), then the directory is fsync()ed.
  * The gzip header carries the current time.  The file gets mode 0644.
@@ -56,6 +56,9 @@ int payload_json(const stats_t *st, const payload_meta_t *meta, char **json, siz
  * zlib fails.
  */
 int payload_write_gz(const char *path, const char *json, size_t len);
+
+/* zlib's default level: upstream writes 9, which costs 5x the time for 10% less. */
+#define PAYLOAD_GZ_LEVEL 6
 
 /* Formats YYYYMMDD as "YYYY-MM-DD" into out (11 bytes). */
 void payload_date_text(uint32_t date, char out[11]);

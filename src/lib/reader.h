@@ -10,8 +10,20 @@
  * EVP) of the decompressed bytes: the content identity the ledger uses.
  *
  * Lines end with '\n'; a trailing '\r' is removed; a last line without '\n'
- * is still a line.  A line longer than max_line is reported once with
- * *too_long set and its content skipped (it is a malformed line, not an error).
+ * is still a line.  A line longer than max_line bytes (counted before the
+ * '\n', a '\r' included) is reported once with *too_long set, as an empty
+ * line, and its content skipped (it is a malformed line, not an error).
+ *
+ * Layout: the thread decodes into a ring of six 1 MiB blocks; the caller
+ * finds line ends with memchr() and gets pointers into the blocks, copying
+ * only lines that straddle two blocks (into a buffer of at most max_line).
+ * Memory is about 6 MiB + 256 KiB + the decoder's state + that buffer.
+ * Multi-stream bzip2 and multi-member gzip are read to the end; bytes after
+ * the last stream that do not start another one are ES_ECORRUPT.  From a pipe
+ * the thread hands over what it has decoded before it waits for more input,
+ * so lines are not held back by a slow writer.  Complete lines before a
+ * decoding error are delivered first; a partial last line of a damaged
+ * stream is dropped, then the error is returned.
  *
  * Ownership: reader_open() allocates the reader and opens the file;
  * reader_close() joins the thread, closes the file and frees everything.  A
@@ -40,14 +52,17 @@ typedef struct reader_opts {
 } reader_opts_t;
 
 /*
- * Opens path (or adopts fd when fd >= 0; the reader then owns and closes it;
- * path is only used in messages).  Errors: -errno from open/read, for example
- * -ENOENT, -EACCES, -EISDIR.
+ * Opens path (or adopts fd when fd >= 0; the reader then owns and closes it,
+ * also when reader_open() fails; path is only used in messages), reads the
+ * first bytes to choose the kind and starts the thread.  Errors: -errno from
+ * open/read/pipe/pthread_create, for example -ENOENT, -EACCES, -EISDIR.
+ * *out is NULL on failure.
  */
 int reader_open(reader_t **out, const char *path, int fd, const reader_opts_t *opts);
 
 /*
- * Returns 1 and a line (*line, *len without '\n'), 0 at the proper end of
+ * Returns 1 and a line (*line, *len without '\n'; too_long must not be
+ * NULL; the line is not NUL-terminated), 0 at the proper end of
  * the data, or a negative code: ES_ECORRUPT (invalid compressed data, also a
  * text file starting with "BZh"), ES_ETRUNC (the compressed stream stops
  * before its end marker), -errno on I/O errors.  After an error every further
@@ -62,16 +77,24 @@ uint64_t reader_bytes_in(const reader_t *r);
 uint64_t reader_bytes_out(const reader_t *r);
 /* Size of the input file at open time (0 for pipes). */
 uint64_t reader_file_size(const reader_t *r);
-/* SHA-256 of all decompressed bytes; valid only after reader_next() returned 0. */
+/*
+ * SHA-256 of all decompressed bytes; valid only after reader_next() returned
+ * 0 (-EINVAL before, or after an error).  Hashing runs in the caller's thread
+ * for compressed input (decompression is the slower side) and in the reader's
+ * thread for plain input.
+ */
 int reader_digest(const reader_t *r, uint8_t out[32]);
 
+/* Stops and joins the thread (also mid-file or while it waits on a pipe),
+ * closes the file and frees everything.  NULL is allowed. */
 void reader_close(reader_t *r);
 
 /*
  * Checks that a compressed file is complete without keeping its content:
  * decodes to the end of the last stream.  Returns 0, ES_ETRUNC, ES_ECORRUPT
  * or -errno.  Plain files are always complete.  (Used by the daemon's settle
- * step.)
+ * step.)  Runs in the caller's thread, computes no digest and keeps one 1 MiB
+ * block.
  */
 int reader_check_complete(const char *path);
 

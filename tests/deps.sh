@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian 12 packages eidastats builds, runs and tests with (as root).
+set -eu
+PKGS="build-essential autoconf automake pkg-config bzip2 gzip python3 curl procps time
+libuv1-dev libbz2-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libssl-dev
+libsystemd-dev libpq-dev libmicrohttpd-dev postgresql-15 postgresql-15-hll"
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: run as root (apt-get install)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $PKGS
+# The package starts a cluster of its own; the tests start theirs, so stop it.
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+	for c in $(pg_lsclusters -h 2>/dev/null | awk '{print $1 "/" $2}'); do
+		pg_ctlcluster ${c%/*} ${c#*/} stop 2>/dev/null || true
+	done
+fi
