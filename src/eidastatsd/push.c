@@ -403,6 +403,7 @@ static void load_done(esd_t *d, void *arg, int cancelled)
 		          es_strerror(x->load_err));
 		esd_bad_add(d, x->id);
 		watch_rescan(d, 0);
+		watch_kick(d);   /* It no longer takes room in the spool. */
 		track_drop(p, x->id);
 		xfer_end(p, x);
 		pump(p);

@@ -357,17 +357,16 @@ static void dispatch(struct watch *w)
 
 		if (!f)
 			break;
+		/* Once full, the spool stays full for us until a delivery or a
+		 * rejection frees room (watch_kick()): no file is read in vain. */
+		if (d->spool_full)
+			break;
 		if (spool_is_full(d->spool)) {
-			if (!d->spool_full)
-				esd_error(d, NULL, 0, "the spool is full (spool.max_bytes = %llu): "
-				          "not taking new files until payloads are delivered",
-				          (unsigned long long)d->cfg.spool_max_bytes);
+			esd_error(d, NULL, 0, "the spool is full (spool.max_bytes = %llu): "
+			          "not taking new files until payloads are delivered",
+			          (unsigned long long)d->cfg.spool_max_bytes);
 			d->spool_full = 1;
 			break;
-		}
-		if (d->spool_full) {
-			sdlog(&d->log, LOG_NOTICE, NULL, 0, "the spool has room again: taking new files");
-			d->spool_full = 0;
 		}
 		memset(&req, 0, sizeof req);
 		snprintf(req.path, sizeof req.path, "%s/%s", d->cfg.log_directory, f->name);
@@ -551,8 +550,10 @@ void watch_kick(esd_t *d)
 	struct watch *w = d->watch;
 	if (!w || w->closing)
 		return;
-	if (d->spool_full && !spool_is_full(d->spool))
-		schedule(w, 0);
+	if (d->spool_full) {
+		sdlog(&d->log, LOG_NOTICE, NULL, 0, "the spool has room again: taking new files");
+		d->spool_full = 0;
+	}
 	dispatch(w);
 }
 

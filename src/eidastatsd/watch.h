@@ -41,7 +41,8 @@ void watch_free(esd_t *d);
 
 /* Scans soon; with retry_failed, failed files are tried again. */
 void watch_rescan(esd_t *d, int retry_failed);
-/* Serves the queue again (the spool has room again, a reload happened). */
+/* The spool has room again (a payload was delivered or rejected): serves
+ * the queue again. */
 void watch_kick(esd_t *d);
 /* Applies a new configuration (directory, pattern, since, settle, workers). */
 void watch_reconfigure(esd_t *d);

@@ -18,7 +18,8 @@ D2=fdsnws-requests.log.2024-10-31
 D3=fdsnws-requests.log.2024-11-01
 
 central_start
-esd_config
+# Two workers: copies of one day read at the same time are still counted once.
+esd_config "workers: 2"
 esd_start
 
 # Day 1: a finished .bz2 appears.

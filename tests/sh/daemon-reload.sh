@@ -90,5 +90,26 @@ while [ $i -lt $copies ]; do
 	i=$((i + 1))
 done
 db_check "$@" || fail "database after the big file"
+
+# SIGTERM while a big file is read: a clean stop; the file is not recorded
+# and is read again after the restart (five copies: other content).
+i=0
+while [ $i -lt 5 ]; do
+	bzip2 -dc "$DATA/synthetic-small/small.log.bz2"
+	i=$((i + 1))
+done | gzip -1 >"$T/big5.gz"
+mv "$T/big5.gz" "$ESD_LOGS/fdsnws-requests.log.2024-09-28.gz"
+esd_wait 30 files.running 1
+esd_stop
+check "nothing spooled for the abandoned file" test "$(ls "$ESD_STATE/spool/"*.payload 2>/dev/null | wc -l)" = 0
+esd_start
+esd_wait 120 files_counted 1
+esd_wait 60 spool.pending 0
+i=0
+while [ $i -lt 5 ]; do
+	set -- "$@" "$DATA/synthetic-small/expected.json"
+	i=$((i + 1))
+done
+db_check "$@" || fail "database after the stop during aggregation"
 esd_stop
 exit 0

@@ -53,6 +53,17 @@ esd_config "nonsense: 1"
 check "status with a bad configuration exits 1" test $? = 1
 grep -q "nonsense" "$T/badconf.out" || fail "status: bad configuration not named"
 
+# Without --foreground the daemon detaches: the command returns at once, the
+# daemon answers, and SIGTERM to the pid it reports stops it.
+esd_config
+"$ESD_BIN_DEFAULT" -c "$ESD_CONF" >"$T/detach.out" 2>&1 || fail "detaching start failed: $(cat "$T/detach.out")"
+wait_until 20 esd_answers || fail "the detached daemon does not answer"
+dpid=$(esd_get pid)
+check "the detached daemon is another process" test "$dpid" != "$$"
+kill -TERM "$dpid"
+wait_until 20 sh -c "! kill -0 $dpid 2>/dev/null" || fail "the detached daemon did not stop"
+[ ! -e "$ESD_SOCK" ] || fail "the detached daemon left its socket"
+
 # Options.
 "$ESD_BIN_DEFAULT" --version | grep -q "^eidastatsd $(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")$" ||
 	fail "--version"
