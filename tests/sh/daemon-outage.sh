@@ -61,5 +61,29 @@ check "six payloads in the database" test "$(db_payloads)" = 6
 db_check "$DATA/synthetic-small/expected-multi.json" "$DATA/upstream-sample/expected.json" \
 	"$DATA/synthetic-small/expected.json" "$DATA/hll-edges/expected.json" ||
 	fail "database differs after the faults"
+
+# Part 3: TLS and DNS failures are retried too, and a reload to the right URL
+# delivers.  https:// to the plain-HTTP fault server fails the TLS handshake.
+FAULT_URL=$ESD_URL
+ESD_URL=$(echo "$FAULT_URL" | sed 's|^http:|https:|')
+esd_config
+esd_cmd reload | grep -q '"ok":true' || fail "reload to https"
+gzip -c "$DATA/null-country/null-country.log" >"$ESD_LOGS/fdsnws-requests.log.2024-10-03.gz"
+esd_wait 30 files_counted 3
+wait_until 20 esd_ge delivery.consecutive_failures 2 || fail "TLS failure not retried"
+esd_get delivery.last_failure | grep -Eiq "ssl|tls" || fail "not a TLS failure: $(esd_get delivery.last_failure)"
+ESD_URL=http://no-such-host.invalid/submit
+esd_config
+esd_cmd reload | grep -q '"ok":true' || fail "reload to an unknown host"
+wait_until 20 sh -c "\"$ES_CLI\" status --socket \"$ESD_SOCK\" --json | \"$TOOLS/jget\" delivery.last_failure | grep -qi resolve" ||
+	fail "DNS failure not retried: $(esd_get delivery.last_failure)"
+check "the payload waits" test "$(esd_get spool.pending)" = 1
+ESD_URL=$FAULT_URL
+esd_config
+esd_cmd reload | grep -q '"ok":true' || fail "reload to the right URL"
+esd_wait 30 spool.pending 0
+db_check "$DATA/synthetic-small/expected-multi.json" "$DATA/upstream-sample/expected.json" \
+	"$DATA/synthetic-small/expected.json" "$DATA/hll-edges/expected.json" \
+	"$DATA/null-country/expected.json" || fail "database differs after TLS and DNS failures"
 esd_stop
 exit 0
