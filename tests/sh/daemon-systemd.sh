@@ -73,8 +73,13 @@ check "a bad option exits 1" test $? = 1
 grep -q "missing.yaml" "$T/missing.out" || fail "a missing file is not named: $(cat "$T/missing.out")"
 
 # The unit file, with ExecStart pointing at this build.
+sbindir=$(sed -n 's/^sbindir = //p' "$top_builddir/Makefile")
+[ "$sbindir" = '${exec_prefix}/sbin' ] &&
+	sbindir=$(sed -n 's/^prefix = //p' "$top_builddir/Makefile")/sbin
+grep -q "^ExecStart=$sbindir/eidastatsd --foreground -c " "$top_builddir/systemd/eidastatsd.service" ||
+	fail "the built unit does not start the installed eidastatsd"
 if command -v systemd-analyze >/dev/null 2>&1; then
-	sed "s|/usr/sbin/eidastatsd|$ESD_BIN_DEFAULT|" "$top_srcdir/systemd/eidastatsd.service" \
+	sed "s|^ExecStart=[^ ]*|ExecStart=$ESD_BIN_DEFAULT|" "$top_builddir/systemd/eidastatsd.service" \
 		>"$T/eidastatsd.service"
 	systemd-analyze verify --man=no "$T/eidastatsd.service" >"$T/verify.out" 2>&1 ||
 		{ cat "$T/verify.out" >&2; fail "systemd-analyze verify"; }
@@ -84,6 +89,6 @@ else
 fi
 for key in Type=notify WatchdogSec= NoNewPrivileges=yes ProtectSystem=strict StateDirectory=eidastats \
 	RuntimeDirectory=eidastats User=eidastats ReadOnlyPaths= ExecReload=; do
-	grep -q "^$key" "$top_srcdir/systemd/eidastatsd.service" || fail "the unit lacks $key"
+	grep -q "^$key" "$top_builddir/systemd/eidastatsd.service" || fail "the unit lacks $key"
 done
 exit 0
