@@ -201,6 +201,7 @@ int esd_start(esd_t *d)
 	int rc;
 
 	d->started = esd_now();
+	d->pool_workers = d->cfg.workers;
 	pthread_mutex_init(&d->commit_lock, NULL);
 	pthread_mutex_init(&d->bad_lock, NULL);
 	atomic_store(&d->stopping, 0);
@@ -375,6 +376,12 @@ int esd_reload(esd_t *d, char *err, size_t errlen)
 	keep_string(&nc.control_socket, d->cfg.control_socket, "control_socket", err, errlen);
 	keep_string(&nc.networks_url, d->cfg.networks_url, "networks.url", err, errlen);
 	keep_string(&nc.networks_file, d->cfg.networks_file, "networks.file", err, errlen);
+	if (nc.workers > d->pool_workers) {
+		size_t used = strlen(err);
+		snprintf(err + used, errlen - used, "%sworkers above %d need a restart",
+		         used ? "; " : "", d->pool_workers);
+		nc.workers = d->pool_workers;
+	}
 	if (nc.spool_max_bytes != d->cfg.spool_max_bytes) {
 		size_t used = strlen(err);
 		snprintf(err + used, errlen - used, "%sspool.max_bytes changes only at restart",

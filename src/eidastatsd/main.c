@@ -128,7 +128,8 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	/* Room for the file workers plus a scan and the sender's spool steps. */
+	/* Room for the file workers plus a scan and the sender's spool steps
+	 * (a reload may lower `workers`, raising it needs a restart). */
 	if (!getenv("UV_THREADPOOL_SIZE")) {
 		char n[16];
 		snprintf(n, sizeof n, "%d", d.cfg.workers + 3);

@@ -715,12 +715,18 @@ static void load_auth(struct push *p)
 static void load_markers(struct push *p)
 {
 	spool_entry_t *list;
-	size_t n, cap = 4096;
+	size_t n, cap = 1024;
 	char marker[4200];
 	struct stat st;
 
-	list = es_calloc(cap, sizeof *list);
-	n = spool_list(p->d->spool, list, cap);
+	for (;;) {
+		list = es_calloc(cap, sizeof *list);
+		n = spool_list(p->d->spool, list, cap);
+		if (n < cap)
+			break;
+		free(list);
+		cap *= 4;
+	}
 	for (size_t i = 0; i < n; i++) {
 		marker_path(p, list[i].id, marker, sizeof marker);
 		if (stat(marker, &st) == 0)

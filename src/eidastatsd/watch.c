@@ -187,7 +187,8 @@ static void scan_done(esd_t *d, struct scan_entry *v, size_t n, int err, int tru
 			          es_strerror(err));
 		w->scan_error = err;
 		free(v);
-		schedule(w, WATCH_RESCAN_S * 1000);
+		/* No inotify without the directory: look again soon. */
+		schedule(w, WATCH_RETRY_S * 1000);
 		return;
 	}
 	if (w->scan_error)

@@ -34,6 +34,7 @@
 #include "daemon.h"
 
 #define WATCH_RESCAN_S 30
+#define WATCH_RETRY_S 5   /* Scans while the directory cannot be read. */
 
 int watch_init(esd_t *d);
 void watch_close(esd_t *d);

@@ -9,6 +9,19 @@
 
 MULTI=$DATA/synthetic-small/multi
 
+# A log directory that does not exist yet is an error in the status, not a
+# reason to stop; when it appears, its files are taken.
+rmdir "$ESD_LOGS"
+esd_config
+esd_start
+esd_get files.directory_error | grep -q "No such file or directory" || fail "missing directory not shown"
+mkdir "$ESD_LOGS"
+cp "$DATA/upstream-sample/test.log.bz2" "$ESD_LOGS/fdsnws-requests.log.2020-09-18.bz2"
+esd_wait 60 files_counted 1
+esd_stop
+rm -rf "$ESD_LOGS" "$ESD_STATE"
+mkdir "$ESD_LOGS" "$ESD_STATE"
+
 # Names whose sort order is not their day order; mtimes an hour old, so that
 # all are ready at the first scan.
 cp "$MULTI/fdsnws-requests.log.2024-11-01.bz2" "$ESD_LOGS/a-requests.2024-11-01.bz2"

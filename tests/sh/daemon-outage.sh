@@ -85,5 +85,21 @@ esd_wait 30 spool.pending 0
 db_check "$DATA/synthetic-small/expected-multi.json" "$DATA/upstream-sample/expected.json" \
 	"$DATA/synthetic-small/expected.json" "$DATA/hll-edges/expected.json" \
 	"$DATA/null-country/expected.json" || fail "database differs after TLS and DNS failures"
+
+# Part 4: a 4xx other than 401/403/408/409/429 rejects the payload for good:
+# it is kept in spool/rejected/ with the reason, reported, and the next
+# payloads go on.
+before=$(db_payloads)
+fault_script "status 422 the payload is unprocessable" pass
+cp "$DATA/upstream-crashes/gzip.log.gz" "$ESD_LOGS/fdsnws-requests.log.2024-10-04.gz"
+esd_wait 30 spool.rejected 1
+esd_wait 10 spool.pending 0
+check "one rejection counted" test "$(esd_get delivery.rejected)" = 1
+esd_get last_error.message | grep -q "payload rejected: HTTP 422: the payload is unprocessable" ||
+	fail "the rejection is not reported: $(esd_get last_error.message)"
+ls "$ESD_STATE"/spool/rejected/*.payload >/dev/null 2>&1 || fail "the rejected payload is not kept"
+grep -q "HTTP 422" "$ESD_STATE"/spool/rejected/*.reason || fail "the reason is not kept"
+grep -q "alert: rejected, kept in spool/rejected/" "$ESD_LOG" || fail "no alert logged"
+check "nothing stored for it" test "$(db_payloads)" = "$before"
 esd_stop
 exit 0
