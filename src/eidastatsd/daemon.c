@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +196,34 @@ static int make_dir(esd_t *d, const char *path, mode_t mode)
 	return rc;
 }
 
+/* One daemon per state directory: a second one must not even open the
+ * spool (whose init removes temporary files the first may be writing). */
+static int lock_state(esd_t *d)
+{
+	char path[4200];
+	int rc;
+
+	snprintf(path, sizeof path, "%s/lock", d->cfg.state_directory);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0) {
+		rc = -errno;
+		sdlog(&d->log, LOG_ERR, NULL, 0, "cannot open %s: %s", path, es_strerror(rc));
+		return rc;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = -errno;
+		if (rc == -EWOULDBLOCK) {
+			sdlog(&d->log, LOG_ERR, NULL, 0,
+			      "another eidastatsd uses the state directory %s; not starting a second one",
+			      d->cfg.state_directory);
+			return -EBUSY;
+		}
+		sdlog(&d->log, LOG_ERR, NULL, 0, "cannot lock %s: %s", path, es_strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
 int esd_start(esd_t *d)
 {
 	size_t bad = 0, badlines = 0, n;
@@ -217,6 +247,9 @@ int esd_start(esd_t *d)
 	d->watchdog.data = d;
 
 	rc = make_dir(d, d->cfg.state_directory, 0750);
+	if (rc < 0)
+		return rc;
+	rc = lock_state(d);
 	if (rc < 0)
 		return rc;
 	rc = spool_init_ex(&d->spool, d->cfg.state_directory, d->cfg.spool_max_bytes, &bad);
@@ -327,6 +360,9 @@ void esd_fini(esd_t *d)
 	ledger_fini(d->ledger);
 	spool_fini(d->spool);
 	free(d->networks_cache);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);   /* Releases the lock. */
+	d->lock_fd = -1;
 	pthread_mutex_destroy(&d->commit_lock);
 	pthread_mutex_destroy(&d->bad_lock);
 	free(d->bad_ids);

@@ -71,6 +71,7 @@ typedef struct esd {
 	size_t nbad, capbad;
 
 	int64_t started;           /* unix seconds */
+	int lock_fd;               /* Holds the flock() on STATE/lock. */
 	int pool_workers;          /* `workers` at start: the thread pool was sized for it. */
 	uint64_t lines_read, lines_malformed, refused_traces;
 	uint64_t files_counted;    /* Files turned into payloads since start. */

@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 	}
 
 	memset(&d, 0, sizeof d);
+	d.lock_fd = -1;
 	err[0] = '\0';
 	rc = cfg_load(&d.cfg, path, err, sizeof err);
 	if (rc < 0) {

@@ -32,6 +32,23 @@ sleep 2
 after=$(grep -c '^WATCHDOG=1$' "$NOTIFY")
 check "watchdog pings ($before then $after)" test $((after - before)) -ge 5
 
+# A second daemon on the same control socket refuses to start (exit 2) and
+# leaves the first one alone.
+"$ESD_BIN_DEFAULT" --foreground -c "$ESD_CONF" >"$T/second.out" 2>&1
+rc=$?
+check "a second daemon exits 2 (got $rc)" test "$rc" = 2
+grep -q "another eidastatsd uses the state directory $ESD_STATE" "$T/second.out" ||
+	fail "second daemon: $(cat "$T/second.out")"
+esd_answers || fail "the first daemon lost its socket"
+# Another state directory but the same socket: refused as well.
+mkdir "$T/state2"
+sed "s|^state_directory: .*|state_directory: $T/state2|" "$ESD_CONF" >"$T/other.yaml"
+"$ESD_BIN_DEFAULT" --foreground -c "$T/other.yaml" >"$T/second.out" 2>&1
+rc=$?
+check "a second daemon on the same socket exits 2 (got $rc)" test "$rc" = 2
+grep -q "another eidastatsd answers on $ESD_SOCK" "$T/second.out" || fail "second daemon: $(cat "$T/second.out")"
+esd_answers || fail "the first daemon stopped answering"
+
 kill -HUP "$ESD_PID"
 wait_until 10 sh -c "grep -n . '$NOTIFY' | grep -A50 'RELOADING=1' | grep -q 'READY=1'" ||
 	{ cat "$NOTIFY" >&2; fail "no RELOADING=1 then READY=1 on SIGHUP"; }
