@@ -23,6 +23,9 @@
 
 #include "server.h"
 
+/* How much of an oversized body is read and dropped so that the client gets its 413. */
+#define DISCARD_MAX ((size_t)16 << 20)
+
 #define MSG_OK "Statistic successfully ingested to database!"
 #define MSG_DUPLICATE "This statistic already exists on the server. Refusing to merge"
 #define MSG_NO_TOKEN "No token provided. Permission denied"
@@ -46,6 +49,8 @@ struct request {
 	bool overwrite;
 	bool gzip;
 	bool responded;
+	bool too_large;         /* The body passed max_body: the rest is dropped. */
+	size_t discarded;
 	unsigned status;
 	int node_id;
 	char method[8];
@@ -292,20 +297,36 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			rq->route = ROUTE_SUBMIT;
 		else if (strcmp(url, s->health_path) == 0)
 			rq->route = ROUTE_HEALTH;
+		/*
+		 * A submission can be refused before its body is read (the
+		 * connection is then closed); everything else is answered once the
+		 * request is complete, which keeps the connection open.
+		 */
 		if (rq->route == ROUTE_SUBMIT)
 			return begin_submit(s, conn, rq);
-		if (rq->route == ROUTE_HEALTH)
-			return health(s, conn, rq);
-		return respond(conn, rq, MHD_HTTP_NOT_FOUND, NULL, "Not found");
+		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (rq->responded)
+		if (rq->responded || rq->route != ROUTE_SUBMIT)
 			return MHD_YES;
-		if (n > s->cfg->max_body - rq->len)
-			return respond(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
-			               "The body is larger than %zu bytes", s->cfg->max_body);
+		/*
+		 * libmicrohttpd cannot answer in the middle of a body: drop the rest
+		 * and answer 413 at its end, or close the connection when the
+		 * client keeps sending far beyond the limit.
+		 */
+		if (rq->too_large || n > s->cfg->max_body - rq->len) {
+			rq->too_large = true;
+			rq->discarded += n;
+			if (rq->discarded > s->cfg->max_body + DISCARD_MAX) {
+				snprintf(rq->note, sizeof rq->note, "body far beyond %zu bytes: connection closed",
+				         s->cfg->max_body);
+				rq->status = MHD_HTTP_CONTENT_TOO_LARGE;
+				return MHD_NO;
+			}
+			return MHD_YES;
+		}
 		if (rq->len + n > rq->cap) {
 			size_t cap = rq->cap ? rq->cap : 64 * 1024;
 			while (cap < rq->len + n)
@@ -319,6 +340,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	}
 	if (rq->responded)
 		return MHD_YES;
+	if (rq->route == ROUTE_HEALTH)
+		return health(s, conn, rq);
+	if (rq->route == ROUTE_NONE)
+		return respond(conn, rq, MHD_HTTP_NOT_FOUND, NULL, "Not found");
+	if (rq->too_large)
+		return respond(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+		               "The body is larger than %zu bytes", s->cfg->max_body);
 	return finish_submit(s, conn, rq);
 }
 

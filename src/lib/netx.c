@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "mem.h"
+#include "fsx.h"
 #include "netx.h"
 
 /* Hard limits on what is read: a registry file and one web service answer. */
@@ -347,26 +348,11 @@ static int netx_cache_load(netx_t *nx, const char *code, struct netx_entry *e)
 	return rc;
 }
 
-static int netx_write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Writes e as code's cache file: temporary file, fsync, rename, fsync of the directory. */
 static int netx_cache_store(netx_t *nx, const char *code, const struct netx_entry *e)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 16];
+	char path[PATH_MAX];
 	netx_cache_path(nx, code, path, sizeof path);
-	snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
 	size_t cap = 128 + (size_t)e->ndeps * 96, n = 0;
 	char *buf = es_malloc(cap);
 	n += (size_t)snprintf(buf + n, cap - n, "{\"fdsn_code\": \"%.2s\", \"fetched\": %lld, \"networks\": [",
@@ -383,30 +369,8 @@ static int netx_cache_store(netx_t *nx, const char *code, const struct netx_entr
 	}
 	n += (size_t)snprintf(buf + n, cap - n, "]}\n");
 
-	int rc = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = -errno;
-	} else {
-		rc = netx_write_all(fd, buf, n);
-		if (rc == 0 && fsync(fd) < 0)
-			rc = -errno;
-		if (close(fd) < 0 && rc == 0)
-			rc = -errno;
-		if (rc == 0 && rename(tmp, path) < 0)
-			rc = -errno;
-		if (rc < 0)
-			unlink(tmp);
-	}
+	int rc = fsx_replace_buf(path, 0644, buf, n);
 	free(buf);
-	if (rc == 0) {
-		int dfd = open(nx->cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			return -errno;
-		if (fsync(dfd) < 0)
-			rc = -errno;
-		close(dfd);
-	}
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "jsonw.h"
 #include "mem.h"
+#include "fsx.h"
 #include "payload.h"
 
 uint64_t payload_score(uint64_t lines, uint64_t nstats)
@@ -131,22 +132,6 @@ int payload_json(const stats_t *st, const payload_meta_t *meta, char **json, siz
 	return 0;
 }
 
-/* Writes all of buf to fd, retrying short writes and EINTR. */
-static int write_all(int fd, const unsigned char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int gz_to_fd(int fd, const char *name, const char *json, size_t len)
 {
 	z_stream zs;
@@ -187,58 +172,35 @@ static int gz_to_fd(int fd, const char *name, const char *json, size_t len)
 			rc = ES_EINTERNAL;
 			break;
 		}
-		rc = write_all(fd, out, sizeof out - zs.avail_out);
+		rc = fsx_write_all(fd, out, sizeof out - zs.avail_out);
 	} while (!rc && zr != Z_STREAM_END);
 	deflateEnd(&zs);
 	return rc;
+}
+
+struct gz_job {
+	const char *name;
+	const char *json;
+	size_t len;
+};
+
+static int gz_fill(int fd, void *ctx)
+{
+	const struct gz_job *j = ctx;
+	return gz_to_fd(fd, j->name, j->json, j->len);
 }
 
 int payload_write_gz(const char *path, const char *json, size_t len)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
-	size_t dirlen = slash ? (size_t)(slash - path) : 0;
-	if (!*base)
-		return -EISDIR;
 	size_t blen = strlen(base);
-	size_t tlen = strlen(path) + 16;
-	char *tmp = es_malloc(tlen);
-	snprintf(tmp, tlen, "%.*s%s.%s.XXXXXX", (int)dirlen, path, slash ? "/" : "", base);
+
 	/* Python's gzip names the member after the file without ".gz". */
 	char *name = es_strndup(base, blen >= 3 && strcmp(base + blen - 3, ".gz") == 0 ? blen - 3
 	                                                                                : blen);
-	int rc = 0;
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (fchmod(fd, 0644) < 0)
-		rc = -errno;
-	if (!rc)
-		rc = gz_to_fd(fd, name, json, len);
-	if (!rc && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
-		goto out;
-	}
-	char *dir = dirlen ? es_strndup(path, dirlen) : es_strdup(slash ? "/" : ".");
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dir);
-	if (dfd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (fsync(dfd) < 0)
-		rc = -errno;
-	close(dfd);
-out:
+	struct gz_job job = { name, json, len };
+	int rc = fsx_replace(path, 0644, gz_fill, &job);
 	free(name);
-	free(tmp);
 	return rc;
 }

@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "mem.h"
+#include "fsx.h"
 #include "spool.h"
 
 #define OFF_ID       8
@@ -123,22 +124,6 @@ static int parse_id_name(const char *name, uint64_t *id, const char **rest)
 		return 0;
 	*id = v;
 	return 1;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Reads exactly len bytes; ES_ECHECKSUM when the file ends first (it is shorter than it says). */
@@ -348,7 +333,7 @@ static int write_high_water(spool_t *sp, uint64_t id)
 	fd = openat(sp->fd, HWM_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, text, strlen(text));
+	rc = fsx_write_all(fd, text, strlen(text));
 	if (rc == 0)
 		rc = fsync_fd(fd);
 	close(fd);
@@ -685,15 +670,15 @@ static int write_payload(spool_t *sp, const uint8_t *header, const void *body, s
 	fd = openat(sp->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, header, SPOOL_HEADER_SIZE);
+	rc = fsx_write_all(fd, header, SPOOL_HEADER_SIZE);
 #ifdef ENABLE_CRASHPOINTS
 	if (rc == 0 && crash_wanted("spool-mid-write")) {
-		write_all(fd, body, len / 2);
+		fsx_write_all(fd, body, len / 2);
 		crashpoint("spool-mid-write");
 	}
 #endif
 	if (rc == 0)
-		rc = write_all(fd, body, len);
+		rc = fsx_write_all(fd, body, len);
 	if (rc == 0)
 		rc = fsync_fd(fd);
 	if (close(fd) != 0 && rc == 0)
@@ -866,9 +851,9 @@ static int write_reason(spool_t *sp, uint64_t id, const char *why)
 	fd = openat(sp->rej_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, why, strnlen(why, 4096));
+	rc = fsx_write_all(fd, why, strnlen(why, 4096));
 	if (rc == 0)
-		rc = write_all(fd, "\n", 1);
+		rc = fsx_write_all(fd, "\n", 1);
 	if (rc == 0)
 		rc = fsync_fd(fd);
 	close(fd);

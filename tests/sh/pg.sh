@@ -69,9 +69,24 @@ pg_start() {
 			echo "pg_start: running as root but there is no postgres user; skipping" >&2
 			return 77
 		fi
-		chmod o+x "$_pg_dir"
 	fi
 	_pg_dir=$(cd "$_pg_dir" && pwd)
+	if [ "$(id -u)" -eq 0 ]; then
+		# postgres must reach DIR: let it traverse (not list) DIR and those of
+		# its parents that are ours and closed, e.g. a mktemp -d directory.
+		_pg_up=$_pg_dir
+		while [ -n "$_pg_up" ] && [ "$_pg_up" != / ]; do
+			if ! runuser -u postgres -- test -x "$_pg_up" 2>/dev/null &&
+				[ "$(stat -c %u "$_pg_up")" -eq 0 ]; then
+				chmod o+x "$_pg_up"
+			fi
+			_pg_up=${_pg_up%/*}
+		done
+		if ! runuser -u postgres -- test -x "$_pg_dir"; then
+			echo "pg_start: the postgres user cannot reach $_pg_dir" >&2
+			return 1
+		fi
+	fi
 	ES_PGDATA=$_pg_dir/pg
 	ES_PGHOST=$_pg_dir/pgsock
 	ES_PGPORT=5432

@@ -1,0 +1,198 @@
+# ingest-lib.sh - a running central service for shell tests: a throw-away
+# PostgreSQL with the eidastats schema (pg.sh), a node with a token, and
+# eidastats-ingestd on a free loopback port.  Source tests/sh/lib.sh first,
+# then this file; it replaces lib.sh's EXIT trap by one that also stops
+# eidastats-ingestd and PostgreSQL before the temporary directory goes.
+#
+# Functions:
+#   central_start [INGESTD-OPTION...]
+#       pg_start "$T/central" (the test exits 77 when PostgreSQL 15 with hll
+#       is missing), `eidastats-admin db init`, a node "node1" with a token,
+#       then ingestd_start with the options.  Exports ES_DB, ES_TOKEN,
+#       ES_NODE_ID and what ingestd_start exports.
+#   ingestd_start [OPTION...]
+#       Starts eidastats-ingestd --db "$ES_DB" --listen 127.0.0.1:0 (log in
+#       $T/ingestd.log) and waits until it listens.  Exports ES_INGEST_BASE
+#       (http://127.0.0.1:PORT/eidaws/statistics/1), ES_SUBMIT_URL
+#       (.../submit) and ES_INGESTD_PID.
+#   ingestd_stop
+#       SIGTERM; fails the test unless it exits with status 0 within 10 s.
+#   es_admin ARG...
+#       eidastats-admin --db "$ES_DB" with the source tree's migrations.
+#   new_node NAME
+#       Adds a node; sets NODE_ID and NODE_TOKEN.
+#   submit FILE [METHOD [CURL-OPTION...]]
+#       Sends FILE to ES_SUBMIT_URL with ES_TOKEN (POST by default); prints
+#       the HTTP status; the answer's body is in $T/response.
+#   payload_from_expected IN OUT
+#       A golden expected.json with real generated_at and version.
+#   db_state
+#       Prints every stored row and payload, to compare before and after.
+#   db_expect NODE_ID FILE...
+#       Checks in PostgreSQL that the node's rows are exactly the stats of the
+#       FILEs summed by key (country normalised; HLLs unioned): counters
+#       equal and hll_cardinality(clients) equal.  Prints differences.
+#
+# Environment: ES_INGESTD and ES_ADMIN override the programs.
+
+. "$top_srcdir/tests/sh/pg.sh"
+
+INGESTD=${ES_INGESTD:-$top_builddir/src/ingestd/eidastats-ingestd}
+ADMIN=${ES_ADMIN:-$top_builddir/src/admin/eidastats-admin}
+ES_INGESTD_PID=""
+
+command -v curl >/dev/null 2>&1 || skip "curl is not installed"
+
+central_cleanup() {
+	if [ -n "$ES_INGESTD_PID" ]; then
+		kill "$ES_INGESTD_PID" 2>/dev/null
+		wait "$ES_INGESTD_PID" 2>/dev/null
+		ES_INGESTD_PID=""
+	fi
+	pg_stop
+	es_cleanup
+}
+trap central_cleanup EXIT
+# A signal ends the test through the EXIT trap, which stops what it started.
+trap 'exit 1' INT TERM HUP
+
+es_admin() {
+	"$ADMIN" --db "$ES_DB" --sql-dir "$top_srcdir/sql" "$@"
+}
+
+new_node() {
+	NODE_ID=$(es_admin node add --name "$1" --contact "ops@$1.example" 2>>"$T/admin.log") ||
+		fail "node add $1"
+	NODE_TOKEN=$(es_admin token add --node "$1" 2>>"$T/admin.log") || fail "token add $1"
+}
+
+ingestd_start() {
+	: >"$T/ingestd.log"
+	"$INGESTD" --db "$ES_DB" --listen 127.0.0.1:0 "$@" 2>>"$T/ingestd.log" &
+	ES_INGESTD_PID=$!
+	bg_track "$ES_INGESTD_PID"
+	if ! wait_until 10 grep -q 'listening on' "$T/ingestd.log"; then
+		cat "$T/ingestd.log" >&2
+		fail "eidastats-ingestd did not start"
+	fi
+	_addr=$(sed -n 's/.*listening on //p' "$T/ingestd.log" | tail -n 1)
+	ES_INGEST_BASE="http://$_addr/eidaws/statistics/1"
+	ES_SUBMIT_URL="$ES_INGEST_BASE/submit"
+	export ES_INGEST_BASE ES_SUBMIT_URL ES_INGESTD_PID
+}
+
+ingestd_stop() {
+	[ -n "$ES_INGESTD_PID" ] || return 0
+	kill -TERM "$ES_INGESTD_PID"
+	_i=0
+	while kill -0 "$ES_INGESTD_PID" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -lt 100 ] || fail "eidastats-ingestd did not stop within 10 s of SIGTERM"
+		sleep 0.1
+	done
+	wait "$ES_INGESTD_PID"
+	_rc=$?
+	ES_INGESTD_PID=""
+	[ "$_rc" -eq 0 ] || fail "eidastats-ingestd exited with status $_rc after SIGTERM"
+}
+
+central_start() {
+	mkdir -p "$T/central"
+	pg_start "$T/central" || exit $?
+	es_admin db init >"$T/dbinit.log" 2>&1 || { cat "$T/dbinit.log" >&2; fail "db init"; }
+	new_node node1
+	ES_NODE_ID=$NODE_ID
+	ES_TOKEN=$NODE_TOKEN
+	export ES_DB ES_NODE_ID ES_TOKEN
+	ingestd_start "$@"
+}
+
+submit() {
+	_file=$1
+	_method=${2:-POST}
+	shift
+	[ $# -gt 0 ] && shift
+	curl -s -o "$T/response" -w '%{http_code}' -X "$_method" \
+		-H "Authentication: Bearer $ES_TOKEN" -H 'Content-Type: application/json' \
+		--data-binary "@$_file" "$@" "$ES_SUBMIT_URL"
+}
+
+payload_from_expected() {
+	sed -e 's/"GENERATED_AT"/"2026-11-28 12:00:00"/' -e 's/"VERSION"/"0.8.0"/' "$1" >"$2"
+}
+
+db_state() {
+	pg_psql -c "SELECT node_id, date, network, station, location, channel, country, bytes,
+		nb_reqs, nb_successful_reqs, nb_failed_reqs, hll_print(clients), created_at, updated_at
+		FROM dataselect_stats ORDER BY 1, 2, 3, 4, 5, 6, 7" \
+		-c "SELECT id, node_id, generated_at, version, coverage, digest, method, nb_stats
+		FROM payloads ORDER BY id" \
+		-c "SELECT node_id, name FROM networks ORDER BY 1, 2"
+}
+
+# Loads FILEs (JSON payloads) into the temporary table expected_docs, one row each.
+db__load_docs() {
+	echo "CREATE TEMP TABLE expected_docs (doc json);"
+	echo "COPY expected_docs (doc) FROM STDIN WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02');"
+	for _f in "$@"; do
+		# JSON needs no raw newline outside strings, and has none inside them.
+		tr '\n' ' ' <"$_f"
+		echo
+	done
+	echo '\.'
+}
+
+db_expect() {
+	_node=$1
+	shift
+	{
+		db__load_docs "$@"
+		cat <<EOF
+WITH st AS (
+	SELECT json_array_elements(doc->'stats') AS s FROM expected_docs
+), e AS (
+	SELECT (s->>'month')::date AS date, s->>'network' AS network, s->>'station' AS station,
+		s->>'location' AS location, s->>'channel' AS channel,
+		CASE WHEN s->>'country' ~ '^[A-Za-z0-9]{2}\$' THEN s->>'country' ELSE '' END AS country,
+		sum((s->>'bytes')::bigint) AS bytes,
+		sum(coalesce((s->>'nb_requests')::bigint,
+			(s->>'nb_successful_requests')::bigint
+			+ coalesce((s->>'nb_unsuccessful_requests')::bigint, 0))) AS nb_reqs,
+		sum((s->>'nb_successful_requests')::bigint) AS nb_ok,
+		sum(coalesce((s->>'nb_unsuccessful_requests')::bigint, 0)) AS nb_failed,
+		hll_union_agg((s->>'clients')::hll) AS clients
+	FROM st GROUP BY 1, 2, 3, 4, 5, 6
+), d AS (
+	SELECT * FROM dataselect_stats WHERE node_id = $_node
+), j AS (
+	SELECT e.date AS e_date, d.date AS d_date, coalesce(e.date, d.date) AS date,
+		coalesce(e.network, d.network) AS network, coalesce(e.station, d.station) AS station,
+		coalesce(e.location, d.location) AS location, coalesce(e.channel, d.channel) AS channel,
+		coalesce(e.country, d.country) AS country,
+		e.bytes AS e_bytes, d.bytes AS d_bytes, e.nb_reqs AS e_reqs, d.nb_reqs AS d_reqs,
+		e.nb_ok AS e_ok, d.nb_successful_reqs AS d_ok, e.nb_failed AS e_failed,
+		d.nb_failed_reqs AS d_failed,
+		hll_cardinality(e.clients) AS e_card, hll_cardinality(d.clients) AS d_card
+	FROM e FULL JOIN d ON e.date = d.date AND e.network = d.network AND e.station = d.station
+		AND e.location = d.location AND e.channel = d.channel AND e.country = d.country
+)
+SELECT CASE WHEN e_date IS NULL THEN 'unexpected' WHEN d_date IS NULL THEN 'missing'
+		ELSE 'differs' END, date, network, station, location, channel, country,
+	e_bytes, d_bytes, e_reqs, d_reqs, e_ok, d_ok, e_failed, d_failed, e_card, d_card
+FROM j
+WHERE e_date IS NULL OR d_date IS NULL OR e_bytes <> d_bytes OR e_reqs <> d_reqs
+	OR e_ok <> d_ok OR e_failed <> d_failed OR e_card IS DISTINCT FROM d_card
+UNION ALL
+SELECT 'empty', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM e);
+EOF
+	} | pg_psql -F ' ' >"$T/db_expect.out" 2>&1
+	_rc=$?
+	if [ "$_rc" -ne 0 ] || [ -s "$T/db_expect.out" ]; then
+		echo "db_expect node $_node: stored rows differ from $* (kind date net sta loc cha country" \
+			"bytes: expected stored, requests, successful, failed, clients):" >&2
+		head -n 20 "$T/db_expect.out" >&2
+		return 1
+	fi
+	return 0
+}

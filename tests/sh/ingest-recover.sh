@@ -1,0 +1,60 @@
+#!/bin/sh
+# PostgreSQL stopped mid-run: health and submissions answer 503 and store
+# nothing; when PostgreSQL returns the service recovers by itself, and a
+# restart between requests costs no error at all.  The service also starts
+# while the database is down, and exits 0 on SIGTERM.
+. "$top_srcdir/tests/sh/lib.sh"
+. "$top_srcdir/tests/sh/ingest-lib.sh"
+
+health() { curl -s -o "$T/health" -w '%{http_code}' "$ES_INGEST_BASE/health"; }
+expect_status() {
+	[ "$2" = "$1" ] || fail "$3: status $2, expected $1: $(cat "$T/response" 2>/dev/null)"
+}
+# A payload of upstream-sample's stats with its own coverage day (so each is new).
+day_payload() {
+	sed -e 's/"GENERATED_AT"/"2026-11-28 12:00:00"/' -e 's/"VERSION"/"0.8.0"/' \
+		-e "s/\"days_coverage\": \[[^]]*\]/\"days_coverage\": [\"$1\"]/" \
+		"$DATA/upstream-sample/expected.json" >"$2"
+}
+
+central_start --workers 4
+day_payload 2020-09-18 "$T/a.json"
+day_payload 2020-09-19 "$T/b.json"
+day_payload 2020-09-20 "$T/c.json"
+day_payload 2020-09-21 "$T/d.json"
+
+expect_status 200 "$(health)" "health"
+expect_status 200 "$(submit "$T/a.json")" "first POST"
+
+pg_stop || fail "pg_stop"
+expect_status 503 "$(health)" "health without PostgreSQL"
+expect_status 503 "$(submit "$T/b.json")" "POST without PostgreSQL"
+grep -q 'unavailable' "$T/response" || fail "503 answer: $(cat "$T/response")"
+expect_status 503 "$(submit "$T/b.json")" "POST without PostgreSQL, again"
+
+pg_resume || fail "pg_resume"
+wait_until 15 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$ES_INGEST_BASE/health')\" = 200 ]" ||
+	fail "health did not return to 200 after PostgreSQL came back"
+expect_status 200 "$(submit "$T/b.json")" "POST after PostgreSQL came back"
+db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" || fail "after recovery"
+
+# A restart between requests: every pooled connection is stale, none fails.
+pg_restart || fail "pg_restart"
+expect_status 200 "$(submit "$T/c.json")" "POST after a restart"
+for i in 1 2 3 4 5 6; do
+	expect_status 200 "$(health)" "health $i after a restart"
+done
+db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" "$T/c.json" || fail "after the restart"
+
+# Starting while PostgreSQL is down.
+ingestd_stop
+pg_stop || fail "pg_stop"
+ingestd_start
+expect_status 503 "$(health)" "health of a service started without PostgreSQL"
+expect_status 503 "$(submit "$T/d.json")" "POST to a service started without PostgreSQL"
+pg_resume || fail "pg_resume"
+expect_status 200 "$(submit "$T/d.json")" "POST once PostgreSQL is up"
+db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" "$T/c.json" "$T/d.json" || fail "after a cold start"
+grep -q 'cannot connect to the database' "$T/ingestd.log" || fail "the outage was not logged"
+ingestd_stop
+exit 0
