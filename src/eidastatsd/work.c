@@ -19,7 +19,8 @@
 #include "mem.h"
 #include "work.h"
 
-#define PAYLOAD_VERSION PACKAGE_VERSION
+/* The payload's "version", as eidastats aggregate writes it. */
+#define PAYLOAD_VERSION "eidastats-" PACKAGE_VERSION
 
 int work_is_compressed_name(const char *name, size_t *stem)
 {
