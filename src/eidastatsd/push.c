@@ -608,7 +608,9 @@ static void classify(struct push *p, struct xfer *x, CURLcode cc)
 		esd_error(d, x->source, x->id, "payload rejected: %s", x->why);
 		break;
 	case V_RETRY:
-		p->failures++;
+		/* Parallel transfers failing together are one failed round. */
+		if (!p->backoff)
+			p->failures++;
 		snprintf(p->last_failure, sizeof p->last_failure, "%s", x->why);
 		esd_error(d, x->source, x->id, "delivery failed, will retry: %s", x->why);
 		start_backoff(p, x->retry_after);

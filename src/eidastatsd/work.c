@@ -170,7 +170,7 @@ static void commit_file(struct file_job *j, agg_t *agg, const uint8_t digest[32]
 	uint64_t pid = 0;
 	char *json = NULL, *body = NULL;
 	size_t jlen = 0, blen = 0;
-	int rc;
+	int rc, known_found;
 
 	memset(&rec, 0, sizeof rec);
 	memcpy(rec.digest, digest, 32);
@@ -181,12 +181,12 @@ static void commit_file(struct file_job *j, agg_t *agg, const uint8_t digest[32]
 	snprintf(rec.name, sizeof rec.name, "%s", j->in.name);
 	rec.done_at = esd_now();
 
-	if (ledger_find_digest(d->ledger, digest, &known) == 1 &&
-	    esd_payload_is_bad(d, known.payload_id)) {
+	known_found = ledger_find_digest(d->ledger, digest, &known) == 1;
+	if (known_found && esd_payload_is_bad(d, known.payload_id)) {
 		/* Its payload was damaged before delivery (spool/bad/): count it anew. */
 		sdlog(&d->log, LOG_NOTICE, j->in.name, known.payload_id,
 		      "counting again: the payload made from this content was damaged");
-	} else if (ledger_find_digest(d->ledger, digest, &known) == 1) {
+	} else if (known_found) {
 		/* Remember this copy's identity too, so it is not read again. */
 		rec.payload_id = known.payload_id;
 		rec.status = known.status;
