@@ -322,10 +322,16 @@ static void xfer_end(struct push *p, struct xfer *x)
 static void start_send(struct push *p, struct xfer *x)
 {
 	esd_t *d = p->d;
-	CURL *e = curl_easy_init();
+	CURL *e;
 	struct ptrack *t;
 	int gz;
 
+	if (!p->url || p->auth_paused || !p->auth_hdr1) {
+		/* A reload removed the URL (or the token was refused) meanwhile. */
+		xfer_end(p, x);
+		return;
+	}
+	e = curl_easy_init();
 	if (!e) {
 		esd_error(d, NULL, x->id, "cannot create a curl handle");
 		xfer_end(p, x);
