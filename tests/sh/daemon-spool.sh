@@ -16,6 +16,8 @@ esd_start
 cp "$MULTI"/fdsnws-requests.log.2024-10-30.bz2 "$MULTI"/fdsnws-requests.log.2024-11-01.bz2 "$ESD_LOGS/"
 bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"
 esd_wait 30 spool.full true
+# Files already being read when the spool filled up finish first.
+esd_wait 30 files.running 0
 esd_wait 10 files_counted 1
 check "one payload kept" test "$(esd_get spool.pending)" = 1
 check "two files wait" test "$(esd_get files.waiting)" = 2
