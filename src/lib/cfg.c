@@ -330,6 +330,12 @@ static int set_value(struct loader *ld, enum key_id k, const char *v, size_t vle
 		return 0;
 	}
 	case K_URL:
+		/* "none" turns the registry service off: the file alone then decides. */
+		if (k == KEY_NETWORKS_URL && strcmp(v, "none") == 0) {
+			free(c->networks_url);
+			c->networks_url = NULL;
+			return 0;
+		}
 		if (!valid_url(v))
 			return key_err(ld, line, k, "'%s' is not an http:// or https:// URL", shown);
 		break;
@@ -552,7 +558,7 @@ static int finish(struct loader *ld)
 		c->state_directory = es_strdup(LOCALSTATEDIR "/lib/eidastats");
 	if (!c->control_socket)
 		c->control_socket = es_strdup(RUNSTATEDIR "/eidastats/control.sock");
-	if (!c->networks_url)
+	if (!c->networks_url && !ld->line[KEY_NETWORKS_URL])
 		c->networks_url = es_strdup("https://www.fdsn.org/ws/networks/1/query");
 	return 0;
 }

@@ -22,7 +22,8 @@
  *   central.timeout      duration > 0, default 600
  *   central.compress     boolean (true/false/yes/no/on/off), default false
  *   spool.max_bytes      size (plain bytes or 512K, 512M, 1G, 1T; binary units), default 1G
- *   networks.url         http:// or https:// URL, default "https://www.fdsn.org/ws/networks/1/query"
+ *   networks.url         http:// or https:// URL, default "https://www.fdsn.org/ws/networks/1/query";
+ *                        "none" (networks_url NULL): only networks.file is asked
  *   networks.file        absolute path of a registry JSON copy, default unset
  *
  * A key given twice, a scalar where a mapping belongs (or the reverse), an
@@ -71,7 +72,7 @@ typedef struct cfg {
 	char *control_socket;   /* default RUNSTATEDIR "/eidastats/control.sock" */
 	cfg_central_t central;
 	uint64_t spool_max_bytes;  /* spool.max_bytes, default 1 GiB; sizes accept 512M, 1G, ... */
-	char *networks_url;     /* networks.url, default "https://www.fdsn.org/ws/networks/1/query" */
+	char *networks_url;     /* networks.url, default "https://www.fdsn.org/ws/networks/1/query"; NULL for "none" */
 	char *networks_file;    /* networks.file, NULL if unset */
 } cfg_t;
 

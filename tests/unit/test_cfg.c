@@ -134,6 +134,22 @@ TEST(cfg_defaults)
 	cfg_fini(&cfg);
 }
 
+/* networks.url: none switches the registry service off; the file alone decides. */
+TEST(cfg_networks_url_none)
+{
+	cfg_t cfg;
+	char err[512];
+
+	ASSERT_OK(load_text(&cfg, "log_directory: /l\nnetworks:\n  url: none\n  file: /n.json\n",
+	                    err, sizeof err));
+	ASSERT(cfg.networks_url == NULL);
+	ASSERT_STREQ(cfg.networks_file, "/n.json");
+	cfg_fini(&cfg);
+	/* Setting the key twice is refused as for any other key. */
+	ASSERT_ERR(load_text(&cfg, "log_directory: /l\nnetworks:\n  url: none\n  url: http://r/q\n",
+	                     err, sizeof err), ES_ECONFIG);
+}
+
 TEST(cfg_flow_style_and_quoting)
 {
 	cfg_t cfg;
