@@ -86,9 +86,10 @@ static void agg_on_progress(void *ctx, const char *file, uint64_t bytes_in, uint
 	struct agg_cli *cli = ctx;
 	double now = agg_elapsed(cli);
 
-	if (!cli->progress || now - cli->last_report < 0.2)
+	/* The first report comes at once, so that even a short run shows one. */
+	if (!cli->progress || (cli->last_report > 0 && now - cli->last_report < 0.2))
 		return;
-	double rate = (lines - cli->last_lines) / (now - cli->last_report);
+	double rate = now > cli->last_report ? (lines - cli->last_lines) / (now - cli->last_report) : 0;
 	cli->last_report = now;
 	cli->last_lines = lines;
 	if (file_size > 0)
