@@ -353,6 +353,35 @@ static int skip_value(struct jp *j)
 	}
 }
 
+/*
+ * Steps through an object whose '{' was consumed: reads the next key and its
+ * ':' (returns 1, the key in key/s), or the closing '}' (returns 0).  *first
+ * is true before the first member.  The member loops of the payload and of a
+ * stat are built on it.
+ */
+static int obj_key(struct jp *j, bool *first, char *key, size_t cap, struct jstr *s)
+{
+	int c = peek(j), rc;
+
+	if (c == '}' || !*first) {
+		if (c == '}') {
+			j->p++;
+			return 0;
+		}
+		if (c != ',')
+			return syntax(j, "expected ',' or '}'");
+		j->p++;
+		c = peek(j);
+	}
+	*first = false;
+	if (c != '"')
+		return syntax(j, "expected a key");
+	if ((rc = jstring(j, key, cap, s)) < 0)
+		return rc;
+	rc = expect(j, ':', "expected ':'");
+	return rc < 0 ? rc : 1;
+}
+
 static bool is_digits(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -513,7 +542,8 @@ static int counter_field(struct jp *j, size_t idx, const char *name, int64_t max
 static int parse_stat(struct jp *j, size_t idx, struct submit_row *r)
 {
 	/* Room for the largest hll as text, with a little slack to detect longer ones. */
-	char text[HLL_HEX_MAX + 8];
+	char text[HLL_HEX_MAX + 8], key[32];
+	bool first = true;
 	unsigned seen = 0;
 	int64_t bytes = 0, nbreq = 0, nbok = 0, nbfail = 0;
 	bool has_nbreq = false, has_nbfail = false, present;
@@ -531,20 +561,9 @@ static int parse_stat(struct jp *j, size_t idx, struct submit_row *r)
 	if (++j->depth > JSON_MAX_DEPTH)
 		return syntax(j, "nesting too deep");
 	j->p++;
-	if (peek(j) == '}') {
-		j->p++;
-		goto done;
-	}
-	for (;;) {
-		char key[32];
+	while ((rc = obj_key(j, &first, key, sizeof key, &s)) > 0) {
 		const struct stat_field *f = NULL;
 
-		if (peek(j) != '"')
-			return syntax(j, "expected a key");
-		if ((rc = jstring(j, key, sizeof key, &s)) < 0)
-			return rc;
-		if ((rc = expect(j, ':', "expected ':'")) < 0)
-			return rc;
 		for (size_t i = 0; !s.truncated && i < N_STAT_FIELDS; i++)
 			if (strcmp(key, stat_fields[i].name) == 0)
 				f = &stat_fields[i];
@@ -636,18 +655,9 @@ static int parse_stat(struct jp *j, size_t idx, struct submit_row *r)
 		}
 		if (rc < 0)
 			return rc;
-		c = peek(j);
-		if (c == ',') {
-			j->p++;
-			continue;
-		}
-		if (c == '}') {
-			j->p++;
-			break;
-		}
-		return syntax(j, "expected ',' or '}'");
 	}
-done:
+	if (rc < 0)
+		return rc;
 	j->depth--;
 	if ((seen & REQUIRED_FIELDS) != REQUIRED_FIELDS) {
 		for (size_t i = 0; i < N_STAT_FIELDS; i++)
@@ -902,6 +912,8 @@ static int string_field(struct jp *j, const char *name, char *dst, size_t cap, s
 static int parse_top(struct jp *j, struct submit_payload *p, const struct submit_limits *lim)
 {
 	enum { T_GEN = 1, T_VERSION = 2, T_DAYS = 4, T_STATS = 8 };
+	char key[32];
+	bool first = true;
 	unsigned seen = 0;
 	struct jstr s;
 	int rc, c;
@@ -915,20 +927,9 @@ static int parse_top(struct jp *j, struct submit_payload *p, const struct submit
 		return fail(j, "the payload is %s, not an object", type_name(c));
 	}
 	j->p++;
-	if (peek(j) == '}') {
-		j->p++;
-		goto end;
-	}
-	for (;;) {
-		char key[32];
+	while ((rc = obj_key(j, &first, key, sizeof key, &s)) > 0) {
 		unsigned bit = 0;
 
-		if (peek(j) != '"')
-			return syntax(j, "expected a key");
-		if ((rc = jstring(j, key, sizeof key, &s)) < 0)
-			return rc;
-		if ((rc = expect(j, ':', "expected ':'")) < 0)
-			return rc;
 		if (!s.truncated) {
 			if (strcmp(key, "generated_at") == 0)
 				bit = T_GEN;
@@ -969,18 +970,9 @@ static int parse_top(struct jp *j, struct submit_payload *p, const struct submit
 		}
 		if (rc < 0)
 			return rc;
-		c = peek(j);
-		if (c == ',') {
-			j->p++;
-			continue;
-		}
-		if (c == '}') {
-			j->p++;
-			break;
-		}
-		return syntax(j, "expected ',' or '}'");
 	}
-end:
+	if (rc < 0)
+		return rc;
 	if (peek(j) != -1)
 		return syntax(j, "text after the payload");
 	if (!(seen & T_GEN))
