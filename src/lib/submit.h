@@ -32,6 +32,11 @@
  * payloads with the same coverage and the same statistics in any order have
  * the same digest; generated_at, version and aggregation_score do not count.
  *
+ * The text is read by a small streaming JSON reader of this module rather
+ * than cJSON: a payload may hold 2 000 000 stats (1 GiB of text) and a cJSON
+ * tree of it would take several times that; this reader keeps only the rows,
+ * and counts code points and NULs as PostgreSQL's varchar and text need.
+ *
  * Ownership: a submit_payload owns its rows (and their HLLs) and its days;
  * submit_fini() frees them.  submit_parse() never keeps a pointer into the
  * input text.  Not thread-safe per object; distinct objects may be used from
