@@ -233,17 +233,10 @@ fault_start() {
 	ESD_URL=http://127.0.0.1:$(cat "$T/fault.port")/eidaws/statistics/1/submit
 }
 
-# Stops PostgreSQL at exit too (lib.sh's cleanup handles the processes it tracks).
+# Stops PostgreSQL at exit too, after lib.sh has stopped the processes it tracks.
 es_daemon_cleanup() {
-	for p in $ES_BG_PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $ES_BG_PIDS; do
-		wait "$p" 2>/dev/null
-	done
 	if [ -n "${ES_CLEANUP_PG:-}" ]; then
 		pg_stop
 	fi
-	es_cleanup
 }
-trap es_daemon_cleanup EXIT
+es_at_exit es_daemon_cleanup

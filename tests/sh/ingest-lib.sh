@@ -1,8 +1,8 @@
 # ingest-lib.sh - a running central service for shell tests: a throw-away
 # PostgreSQL with the eidastats schema (pg.sh), a node with a token, and
 # eidastats-ingestd on a free loopback port.  Source tests/sh/lib.sh first,
-# then this file; it replaces lib.sh's EXIT trap by one that also stops
-# eidastats-ingestd and PostgreSQL before the temporary directory goes.
+# then this file; it registers (es_at_exit) the stop of eidastats-ingestd and
+# PostgreSQL, which runs before the temporary directory goes.
 #
 # Functions:
 #   central_start [INGESTD-OPTION...]
@@ -50,11 +50,8 @@ central_cleanup() {
 		ES_INGESTD_PID=""
 	fi
 	pg_stop
-	es_cleanup
 }
-trap central_cleanup EXIT
-# A signal ends the test through the EXIT trap, which stops what it started.
-trap 'exit 1' INT TERM HUP
+es_at_exit central_cleanup
 
 es_admin() {
 	"$ADMIN" --db "$ES_DB" --sql-dir "$top_srcdir/sql" "$@"

@@ -1,7 +1,9 @@
 # lib.sh - helpers for the shell tests; source it first.
 #
 # Provides: $T (a fresh temporary directory, removed at exit together with
-# every process registered with `bg_track PID`), fail MSG (print and exit 1),
+# every process registered with `bg_track PID`), es_at_exit CMD (run CMD at
+# exit, after the tracked processes are stopped and before $T goes; the last
+# registered runs first), fail MSG (print and exit 1),
 # skip MSG (exit 77), check DESC CMD... (run CMD, fail with DESC if it fails),
 # wait_until SECONDS CMD... (poll CMD every 0.1 s until it succeeds), DATA
 # (the bundled golden data), and es_install (install the build into $T/inst
@@ -13,6 +15,7 @@ set -u
 DATA=${ES_TESTDATA:-$top_srcdir/tests/data}
 T=$(mktemp -d "${TMPDIR:-/tmp}/es-test.XXXXXX")
 ES_BG_PIDS=""
+ES_AT_EXIT=""
 
 es_cleanup() {
 	for p in $ES_BG_PIDS; do
@@ -21,6 +24,7 @@ es_cleanup() {
 	for p in $ES_BG_PIDS; do
 		wait "$p" 2>/dev/null
 	done
+	eval "$ES_AT_EXIT"
 	if [ -n "${ES_KEEP_TMP:-}" ]; then
 		echo "# kept $T"
 	else
@@ -28,6 +32,10 @@ es_cleanup() {
 	fi
 }
 trap es_cleanup EXIT
+# A signal ends the test through the EXIT trap, which stops what it started.
+trap 'exit 1' INT TERM HUP
+
+es_at_exit() { ES_AT_EXIT="$1; $ES_AT_EXIT"; }
 
 bg_track() { ES_BG_PIDS="$ES_BG_PIDS $1"; }
 
