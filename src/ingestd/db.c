@@ -396,6 +396,26 @@ static void rollback(struct db_conn *c)
 		PQclear(PQexec(c->pg, "ROLLBACK"));
 }
 
+/*
+ * Checks the result of one statement of the ingest transaction and frees it;
+ * on failure the error is reported in err, the transaction rolled back and the
+ * classified code returned.
+ */
+static int txn_step(struct db_conn *c, PGresult *res, ExecStatusType want, const char *what,
+                    char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (PQresultStatus(res) != want) {
+		pg_error(c->pg, res, what, err, errlen);
+		rc = classify(c, res);
+	}
+	PQclear(res);
+	if (rc)
+		rollback(c);
+	return rc;
+}
+
 static int ingest_once(struct db_conn *c, int node_id, bool overwrite, const char *method,
                        const struct submit_payload *p, char *err, size_t errlen)
 {
@@ -437,20 +457,14 @@ static int ingest_once(struct db_conn *c, int node_id, bool overwrite, const cha
 	params[8] = nstats;
 	res = PQexecParams(c->pg, insert_payload_sql, 9, NULL, params, NULL, NULL, 0);
 	free(coverage);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pg_error(c->pg, res, "recording the payload", err, errlen);
-		rc = classify(c, res);
-		PQclear(res);
-		rollback(c);
+	int inserted = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+	if ((rc = txn_step(c, res, PGRES_TUPLES_OK, "recording the payload", err, errlen)) != 0)
 		return rc;
-	}
-	if (PQntuples(res) == 0) {
-		PQclear(res);
+	if (!inserted) {
 		rollback(c);
 		snprintf(err, errlen, "this node already sent the same payload");
 		return ES_EDUPLICATE;
 	}
-	PQclear(res);
 
 	if (copy_rows(c, p, err, errlen) < 0) {
 		rc = lost(c) ? -ENOTCONN : ES_EINTERNAL;
@@ -458,40 +472,20 @@ static int ingest_once(struct db_conn *c, int node_id, bool overwrite, const cha
 		return rc;
 	}
 	res = PQexecParams(c->pg, networks_sql, 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pg_error(c->pg, res, "creating the networks", err, errlen);
-		rc = classify(c, res);
-		PQclear(res);
-		rollback(c);
+	if ((rc = txn_step(c, res, PGRES_COMMAND_OK, "creating the networks", err, errlen)) != 0)
 		return rc;
-	}
-	PQclear(res);
 	if (!exec_ok(c, "SET LOCAL eidastats.networks_known = 'on'", PGRES_COMMAND_OK, err, errlen)) {
 		rc = lost(c) ? -ENOTCONN : ES_EINTERNAL;
 		rollback(c);
 		return rc;
 	}
 	res = PQexecParams(c->pg, overwrite ? overwrite_sql : merge_sql, 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pg_error(c->pg, res, "storing the statistics", err, errlen);
-		rc = classify(c, res);
+	if ((rc = txn_step(c, res, PGRES_COMMAND_OK, "storing the statistics", err, errlen)) != 0) {
 		if (rc == ES_EFORMAT)
 			snprintf(err, errlen, "adding these statistics to the stored ones overflows a counter");
-		PQclear(res);
-		rollback(c);
 		return rc;
 	}
-	PQclear(res);
-	res = PQexec(c->pg, "COMMIT");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pg_error(c->pg, res, "COMMIT", err, errlen);
-		rc = classify(c, res);
-		PQclear(res);
-		rollback(c);
-		return rc;
-	}
-	PQclear(res);
-	return 0;
+	return txn_step(c, PQexec(c->pg, "COMMIT"), PGRES_COMMAND_OK, "COMMIT", err, errlen);
 }
 
 int db_ingest(struct db_conn *c, int node_id, bool overwrite, const char *method,
