@@ -382,6 +382,24 @@ static int obj_key(struct jp *j, bool *first, char *key, size_t cap, struct jstr
 	return rc < 0 ? rc : 1;
 }
 
+/* Steps through an array whose '[' was consumed: 1 when an element follows, 0 at the ']'. */
+static int arr_next(struct jp *j, bool *first)
+{
+	int c = peek(j);
+
+	if (c == ']') {
+		j->p++;
+		return 0;
+	}
+	if (!*first) {
+		if (c != ',')
+			return syntax(j, "expected ',' or ']'");
+		j->p++;
+	}
+	*first = false;
+	return 1;
+}
+
 static bool is_digits(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -800,6 +818,7 @@ static int parse_days(struct jp *j, struct submit_payload *p, const struct submi
 	char text[16];
 	struct jstr s;
 	size_t cap = 0;
+	bool first = true;
 	int rc, c = peek(j);
 
 	if (c != '[') {
@@ -808,11 +827,7 @@ static int parse_days(struct jp *j, struct submit_payload *p, const struct submi
 		return fail(j, "days_coverage: %s, not an array", type_name(c));
 	}
 	j->p++;
-	if (peek(j) == ']') {
-		j->p++;
-		return 0;
-	}
-	for (;;) {
+	while ((rc = arr_next(j, &first)) > 0) {
 		c = peek(j);
 		if (c != '"') {
 			if (!starts_value(c))
@@ -832,17 +847,9 @@ static int parse_days(struct jp *j, struct submit_payload *p, const struct submi
 			p->days = es_reallocarray(p->days, cap, sizeof p->days[0]);
 		}
 		memcpy(p->days[p->ndays++], text, 11);
-		c = peek(j);
-		if (c == ',') {
-			j->p++;
-			continue;
-		}
-		if (c == ']') {
-			j->p++;
-			break;
-		}
-		return syntax(j, "expected ',' or ']'");
 	}
+	if (rc < 0 || p->ndays == 0)
+		return rc;
 	qsort(p->days, p->ndays, sizeof p->days[0], day_cmp);
 	size_t out = 0;
 	for (size_t i = 1; i < p->ndays; i++)
@@ -855,6 +862,7 @@ static int parse_days(struct jp *j, struct submit_payload *p, const struct submi
 static int parse_stats(struct jp *j, struct submit_payload *p, const struct submit_limits *lim)
 {
 	size_t cap = 0;
+	bool first = true;
 	int rc, c = peek(j);
 
 	if (c != '[') {
@@ -863,11 +871,7 @@ static int parse_stats(struct jp *j, struct submit_payload *p, const struct subm
 		return fail(j, "stats: %s, not an array", type_name(c));
 	}
 	j->p++;
-	if (peek(j) == ']') {
-		j->p++;
-		return 0;
-	}
-	for (;;) {
+	while ((rc = arr_next(j, &first)) > 0) {
 		if (p->nrows >= lim->max_stats) {
 			fail(j, "stats: more than %zu statistics", lim->max_stats);
 			return ES_ELIMIT;
@@ -882,17 +886,9 @@ static int parse_stats(struct jp *j, struct submit_payload *p, const struct subm
 		p->nrows++;
 		if (rc < 0)
 			return rc;
-		c = peek(j);
-		if (c == ',') {
-			j->p++;
-			continue;
-		}
-		if (c == ']') {
-			j->p++;
-			break;
-		}
-		return syntax(j, "expected ',' or ']'");
 	}
+	if (rc < 0 || p->nrows == 0)
+		return rc;
 	p->nstats = p->nrows;
 	return merge_rows(j, p);
 }
