@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "unit.h"
 
 #define UNIT_MAX 1024
@@ -20,7 +22,7 @@ struct unit_test { const char *name; unit_fn fn; };
 /* The registry is filled by constructors before main() and only read afterwards. */
 static struct unit_test unit_tests[UNIT_MAX];
 static int unit_count;
-static char unit_tmp[4096];
+static char unit_tmp_dir[4096];
 
 void unit_register(const char *name, unit_fn fn)
 {
@@ -57,7 +59,63 @@ const char *unit_data(const char *rel)
 
 const char *unit_tmpdir(void)
 {
-	return unit_tmp;
+	return unit_tmp_dir;
+}
+
+const char *unit_tmp(const char *name)
+{
+	static char bufs[8][4096];
+	static int slot;
+	char *b = bufs[slot++ % 8];
+	if (snprintf(b, sizeof bufs[0], "%s/%s", unit_tmp_dir, name) >= (int)sizeof bufs[0])
+		unit_fail(__FILE__, __LINE__, "temporary path for %s too long", name);
+	return b;
+}
+
+void unit_write(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		unit_fail(__FILE__, __LINE__, "fopen %s: %s", path, strerror(errno));
+	if (len && fwrite(data, 1, len, f) != len)
+		unit_fail(__FILE__, __LINE__, "writing %s failed", path);
+	if (fclose(f) != 0)
+		unit_fail(__FILE__, __LINE__, "closing %s: %s", path, strerror(errno));
+}
+
+char *unit_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf;
+
+	if (!f)
+		unit_fail(__FILE__, __LINE__, "fopen %s: %s", path, strerror(errno));
+	buf = malloc(cap);
+	while (buf && (got = fread(buf + n, 1, cap - 1 - n, f)) > 0) {
+		n += got;
+		if (n == cap - 1)
+			buf = realloc(buf, cap *= 2);
+	}
+	if (!buf || ferror(f))
+		unit_fail(__FILE__, __LINE__, "reading %s failed", path);
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+struct cJSON *unit_json(const char *path)
+{
+	size_t n;
+	char *text = unit_slurp(path, &n);
+	cJSON *j = cJSON_ParseWithLength(text, n);
+
+	free(text);
+	if (!j)
+		unit_fail(__FILE__, __LINE__, "%s is not JSON", path);
+	return j;
 }
 
 static int unit_cmp(const void *a, const void *b)
@@ -68,8 +126,8 @@ static int unit_cmp(const void *a, const void *b)
 static int unit_run_one(const struct unit_test *t)
 {
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	snprintf(unit_tmp, sizeof unit_tmp, "%s/es-unit-%s-XXXXXX", base, t->name);
-	if (!mkdtemp(unit_tmp)) {
+	snprintf(unit_tmp_dir, sizeof unit_tmp_dir, "%s/es-unit-%s-XXXXXX", base, t->name);
+	if (!mkdtemp(unit_tmp_dir)) {
 		printf("# mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
@@ -89,9 +147,9 @@ static int unit_run_one(const struct unit_test *t)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	char cmd[4200];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", unit_tmp);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", unit_tmp_dir);
 	if (system(cmd) != 0)
-		printf("# could not remove %s\n", unit_tmp);
+		printf("# could not remove %s\n", unit_tmp_dir);
 	if (WIFSIGNALED(status)) {
 		printf("# killed by signal %d%s\n", WTERMSIG(status),
 		       WTERMSIG(status) == SIGALRM ? " (timeout)" : "");

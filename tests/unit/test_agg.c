@@ -98,24 +98,6 @@ static agg_t *run(const char *set, const char *const files[], netx_t *nx, struct
 	return a;
 }
 
-static cJSON *load_json(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		unit_fail(__FILE__, __LINE__, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	ASSERT(fread(buf, 1, (size_t)n, f) == (size_t)n);
-	fclose(f);
-	cJSON *j = cJSON_ParseWithLength(buf, (size_t)n);
-	free(buf);
-	if (!j)
-		unit_fail(__FILE__, __LINE__, "%s is not JSON", path);
-	return j;
-}
-
 static const char *sort_fields[] = { "month", "network", "station", "location", "channel",
                                      "country" };
 
@@ -163,7 +145,7 @@ static void compare_payload(const agg_t *a, const char *expected, int sorted,
 	ASSERT_EQ(strlen(json), len);
 	cJSON *ours = cJSON_ParseWithLength(json, len);
 	ASSERT(ours != NULL);
-	cJSON *want = load_json(unit_data(expected));
+	cJSON *want = unit_json(unit_data(expected));
 	const char *keys[] = { "days_coverage", "aggregation_score" };
 	for (int i = 0; i < 2; i++)
 		if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(ours, keys[i]),
@@ -211,7 +193,7 @@ static long summary_num(const cJSON *sum, const char *a, const char *b)
 /* Compares our counters with upstream-summary.json: nbevents, stats, HLL types, warnings. */
 static void compare_summary(const agg_t *a, const struct seen *s, const char *summary)
 {
-	cJSON *sum = load_json(unit_data(summary));
+	cJSON *sum = unit_json(unit_data(summary));
 	const agg_counts_t *c = agg_counts(a);
 	ASSERT_EQ(c->lines, summary_num(sum, "nbevents", NULL));
 	ASSERT_EQ(agg_nstats(a), summary_num(sum, "nb_stats", NULL));

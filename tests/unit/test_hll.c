@@ -11,25 +11,7 @@
 
 static cJSON *load_vectors(void)
 {
-	const char *path = unit_data("hll-vectors.json");
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		unit_fail(__FILE__, __LINE__, "cannot open %s", path);
-	size_t cap = 1 << 20, len = 0;
-	char *buf = es_malloc(cap);
-	size_t got;
-	while ((got = fread(buf + len, 1, cap - 1 - len, f)) > 0) {
-		len += got;
-		if (len == cap - 1)
-			unit_fail(__FILE__, __LINE__, "%s is larger than the test's 1 MiB limit", path);
-	}
-	fclose(f);
-	buf[len] = '\0';
-	cJSON *root = cJSON_Parse(buf);
-	free(buf);
-	if (!root)
-		unit_fail(__FILE__, __LINE__, "%s is not JSON", path);
-	return root;
+	return unit_json(unit_data("hll-vectors.json"));
 }
 
 static int64_t json_int64(const cJSON *n, const char *what)

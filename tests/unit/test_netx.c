@@ -14,46 +14,9 @@
 #include "netx.h"
 #include "unit.h"
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		unit_fail(__FILE__, __LINE__, "fopen %s: %s", path, strerror(errno));
-	static const size_t cap = 1 << 20;
-	char *buf = malloc(cap + 1);
-	ASSERT(buf);
-	size_t n = fread(buf, 1, cap, f);
-	fclose(f);
-	ASSERT(n < cap);
-	buf[n] = 0;
-	return buf;
-}
-
-static cJSON *load_json(const char *path)
-{
-	char *text = slurp(path);
-	cJSON *j = cJSON_Parse(text);
-	free(text);
-	if (!j)
-		unit_fail(__FILE__, __LINE__, "%s is not JSON", path);
-	return j;
-}
-
 static void write_text(const char *path, const char *text)
 {
-	FILE *f = fopen(path, "w");
-	ASSERT(f);
-	ASSERT(fputs(text, f) >= 0);
-	ASSERT(fclose(f) == 0);
-}
-
-static const char *tmp(const char *name)
-{
-	static char bufs[8][4096];
-	static int slot;
-	char *b = bufs[slot++ % 8];
-	snprintf(b, sizeof bufs[0], "%s/%s", unit_tmpdir(), name);
-	return b;
+	unit_write(path, text, strlen(text));
 }
 
 static int extend(netx_t *nx, const char *code, const char *date, char out[NETX_CODE_MAX])
@@ -95,7 +58,7 @@ TEST(netx_fdsn_fixture_cases)
 	const char *path = unit_data("fdsn-temporary-networks.json");
 	netx_t *nx;
 	ASSERT_OK(netx_init(&nx, &(netx_opts_t){ .file = path }));
-	cJSON *root = load_json(path);
+	cJSON *root = unit_json(path);
 	const cJSON *cases = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "cases_against_this_file"), "cases");
 	ASSERT(cJSON_IsArray(cases));
 	int n = 0;
@@ -170,7 +133,7 @@ TEST(netx_networks_json_agree_with_nets_json)
 		snprintf(p2, sizeof p2, "%s/nets.json", sets[s]);
 		netx_t *nx;
 		ASSERT_OK(netx_init(&nx, &(netx_opts_t){ .file = unit_data(p1) }));
-		cJSON *nets = load_json(unit_data(p2));
+		cJSON *nets = unit_json(unit_data(p2));
 		long checked = 0, extended = 0;
 		const cJSON *code;
 		cJSON_ArrayForEach(code, nets) {
@@ -260,27 +223,27 @@ TEST(netx_bad_registry_files)
 		"",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		write_text(tmp("bad.json"), bad[i]);
+		write_text(unit_tmp("bad.json"), bad[i]);
 		netx_t *nx = (netx_t *)1;
-		int rc = netx_init(&nx, &(netx_opts_t){ .file = tmp("bad.json") });
+		int rc = netx_init(&nx, &(netx_opts_t){ .file = unit_tmp("bad.json") });
 		if (rc != ES_EFORMAT)
 			unit_fail(__FILE__, __LINE__, "registry %s: %d (%s), want ES_EFORMAT", bad[i], rc,
 			          es_strerror(rc));
 		ASSERT(nx == NULL);
 	}
 	netx_t *nx;
-	ASSERT_ERR(netx_init(&nx, &(netx_opts_t){ .file = tmp("missing.json") }), -ENOENT);
+	ASSERT_ERR(netx_init(&nx, &(netx_opts_t){ .file = unit_tmp("missing.json") }), -ENOENT);
 	ASSERT_ERR(netx_init(&nx, &(netx_opts_t){ .file = unit_tmpdir() }), -EISDIR);
 	/* What is accepted: missing end_date, permanent codes, extra keys. */
-	write_text(tmp("ok.json"),
+	write_text(unit_tmp("ok.json"),
 	           "{\"_about\": 1, \"networks\": [{\"fdsn_code\": \"GE\", \"start_date\": \"1993-01-01\"},"
 	           " {\"fdsn_code\": \"7C\", \"start_date\": \"2018-01-01\", \"doi\": \"x\"}]}");
-	ASSERT_OK(netx_init(&nx, &(netx_opts_t){ .file = tmp("ok.json") }));
+	ASSERT_OK(netx_init(&nx, &(netx_opts_t){ .file = unit_tmp("ok.json") }));
 	EXPECT(nx, "7C", "2099-12-31", "7C2018");
 	EXPECT(nx, "7C", "2017-12-31", NULL);
 	netx_fini(nx);
 	/* A cache directory that cannot be made. */
-	ASSERT_ERR(netx_init(&nx, &(netx_opts_t){ .cache_dir = tmp("no/such/dir") }), -ENOENT);
+	ASSERT_ERR(netx_init(&nx, &(netx_opts_t){ .cache_dir = unit_tmp("no/such/dir") }), -ENOENT);
 }
 
 TEST(netx_no_source_at_all)
@@ -392,7 +355,7 @@ static void registry_start(struct registry *g)
 {
 	memset(g, 0, sizeof *g);
 	pthread_mutex_init(&g->mu, NULL);
-	g->networks = load_json(unit_data("edge-cases/networks.json"));
+	g->networks = unit_json(unit_data("edge-cases/networks.json"));
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0,
 	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	g->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
@@ -443,7 +406,7 @@ TEST(netx_url_answers_and_caches)
 {
 	struct registry g;
 	registry_start(&g);
-	const char *cache = tmp("cache");
+	const char *cache = unit_tmp("cache");
 	netx_opts_t o = { .url = g.base, .cache_dir = cache, .timeout = 5 };
 	netx_t *nx;
 	ASSERT_OK(netx_init(&nx, &o));
@@ -473,11 +436,11 @@ TEST(netx_url_answers_and_caches)
 	ASSERT_EQ(registry_requests(&g, "9Z"), 1);
 	ASSERT_EQ(registry_requests(&g, "8X"), 1);
 	ASSERT_EQ(registry_requests(&g, "0Q"), 1);
-	ASSERT(file_exists(tmp("cache/7C.json")));
-	ASSERT(file_exists(tmp("cache/Z3.json")));
-	ASSERT(file_exists(tmp("cache/9Z.json")));
-	ASSERT(file_exists(tmp("cache/8X.json")));
-	ASSERT(file_exists(tmp("cache/0Q.json")));
+	ASSERT(file_exists(unit_tmp("cache/7C.json")));
+	ASSERT(file_exists(unit_tmp("cache/Z3.json")));
+	ASSERT(file_exists(unit_tmp("cache/9Z.json")));
+	ASSERT(file_exists(unit_tmp("cache/8X.json")));
+	ASSERT(file_exists(unit_tmp("cache/0Q.json")));
 	ASSERT_EQ(stray_files(cache), 0);
 	netx_fini(nx);
 
@@ -504,7 +467,7 @@ TEST(netx_url_ttl_and_damaged_cache)
 {
 	struct registry g;
 	registry_start(&g);
-	const char *cache = tmp("cache");
+	const char *cache = unit_tmp("cache");
 	netx_opts_t o = { .url = g.base, .cache_dir = cache, .cache_ttl = 1, .timeout = 5 };
 	netx_t *nx;
 	ASSERT_OK(netx_init(&nx, &o));
@@ -520,7 +483,7 @@ TEST(netx_url_ttl_and_damaged_cache)
 	netx_fini(nx);
 
 	/* A damaged cache file is ignored, then rewritten. */
-	write_text(tmp("cache/Z3.json"), "{\"fetched\": ");
+	write_text(unit_tmp("cache/Z3.json"), "{\"fetched\": ");
 	o.cache_ttl = 0;
 	ASSERT_OK(netx_init(&nx, &o));
 	EXPECT(nx, "Z3", "2019-09-01", "Z32019");
@@ -538,7 +501,7 @@ TEST(netx_url_unavailable)
 {
 	struct registry g;
 	registry_start(&g);
-	const char *cache = tmp("cache");
+	const char *cache = unit_tmp("cache");
 	netx_opts_t o = { .url = g.base, .cache_dir = cache, .cache_ttl = 1, .timeout = 5 };
 	netx_t *nx;
 	char out[NETX_CODE_MAX];
@@ -549,8 +512,8 @@ TEST(netx_url_unavailable)
 	ASSERT_ERR(extend(nx, "5X", "2019-01-01", out), ES_EUNAVAIL);
 	ASSERT_EQ(registry_requests(&g, "5X"), 1);
 	ASSERT_ERR(extend(nx, "6X", "2019-01-01", out), ES_EUNAVAIL);
-	ASSERT(!file_exists(tmp("cache/5X.json")));
-	ASSERT(!file_exists(tmp("cache/6X.json")));
+	ASSERT(!file_exists(unit_tmp("cache/5X.json")));
+	ASSERT(!file_exists(unit_tmp("cache/6X.json")));
 	/* Fill the cache, then stop the server and let the entries expire. */
 	EXPECT(nx, "7C", "2019-05-01", "7C2018");
 	EXPECT(nx, "9Z", "2019-05-01", NULL);
@@ -564,7 +527,7 @@ TEST(netx_url_unavailable)
 	ASSERT_ERR(extend(nx, "1A", "2017-01-01", out), ES_EUNAVAIL);
 	netx_fini(nx);
 	/* No cache at all and no server. */
-	ASSERT_OK(netx_init(&nx, &(netx_opts_t){ .url = g.base, .cache_dir = tmp("empty-cache") }));
+	ASSERT_OK(netx_init(&nx, &(netx_opts_t){ .url = g.base, .cache_dir = unit_tmp("empty-cache") }));
 	ASSERT_ERR(extend(nx, "7C", "2019-05-01", out), ES_EUNAVAIL);
 	netx_fini(nx);
 	ASSERT_OK(netx_init(&nx, &(netx_opts_t){ .url = g.base }));
@@ -596,10 +559,10 @@ TEST(netx_file_first_then_service)
 	registry_start(&g);
 	/* The file knows 7C differently from the service: the file wins; codes
 	 * the file lacks go to the service. */
-	write_text(tmp("reg.json"), "{\"networks\": [{\"fdsn_code\": \"7C\", \"start_date\": "
+	write_text(unit_tmp("reg.json"), "{\"networks\": [{\"fdsn_code\": \"7C\", \"start_date\": "
 	                            "\"2000-01-01\", \"end_date\": null}]}");
 	netx_t *nx;
-	ASSERT_OK(netx_init(&nx, &(netx_opts_t){ .file = tmp("reg.json"), .url = g.base }));
+	ASSERT_OK(netx_init(&nx, &(netx_opts_t){ .file = unit_tmp("reg.json"), .url = g.base }));
 	EXPECT(nx, "7C", "2019-05-01", "7C2000");
 	EXPECT(nx, "Z3", "2019-09-01", "Z32019");
 	ASSERT_EQ(registry_requests(&g, "7C"), 0);
@@ -633,7 +596,7 @@ TEST(netx_threads_share_one_lookup)
 	struct registry g;
 	registry_start(&g);
 	netx_t *nx;
-	ASSERT_OK(netx_init(&nx, &(netx_opts_t){ .url = g.base, .cache_dir = tmp("cache") }));
+	ASSERT_OK(netx_init(&nx, &(netx_opts_t){ .url = g.base, .cache_dir = unit_tmp("cache") }));
 	pthread_t t[4];
 	struct hammer h[4];
 	for (int i = 0; i < 4; i++) {

@@ -12,17 +12,6 @@
 #include "reader.h"
 #include "unit.h"
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		unit_fail(__FILE__, __LINE__, "fopen %s: %s", path, strerror(errno));
-	if (len && fwrite(data, 1, len, f) != len)
-		unit_fail(__FILE__, __LINE__, "fwrite %s failed", path);
-	if (fclose(f) != 0)
-		unit_fail(__FILE__, __LINE__, "fclose %s failed", path);
-}
-
 static void run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void run(const char *fmt, ...)
 {
@@ -34,15 +23,6 @@ static void run(const char *fmt, ...)
 	int st = system(cmd);
 	if (st != 0)
 		unit_fail(__FILE__, __LINE__, "command failed (%d): %s", st, cmd);
-}
-
-static const char *tmp(const char *name)
-{
-	static char bufs[8][4096];
-	static int slot;
-	char *b = bufs[slot++ % 8];
-	snprintf(b, sizeof bufs[0], "%s/%s", unit_tmpdir(), name);
-	return b;
 }
 
 /* SHA-256 as computed by sha256sum(1) over the output of a shell command. */
@@ -202,74 +182,74 @@ TEST(reader_golden_plain_and_gzip_files)
 
 TEST(reader_multistream_bzip2)
 {
-	write_file(tmp("a"), "first 1\nfirst 2\n", 16);
-	write_file(tmp("b"), "second 1\nsecond 2", 17);
-	run("bzip2 -c '%s' > '%s' && bzip2 -c '%s' >> '%s'", tmp("a"), tmp("ab.bz2"),
-	    tmp("b"), tmp("ab.bz2"));
+	unit_write(unit_tmp("a"), "first 1\nfirst 2\n", 16);
+	unit_write(unit_tmp("b"), "second 1\nsecond 2", 17);
+	run("bzip2 -c '%s' > '%s' && bzip2 -c '%s' >> '%s'", unit_tmp("a"), unit_tmp("ab.bz2"),
+	    unit_tmp("b"), unit_tmp("ab.bz2"));
 	char buf[256];
 	int nl;
 	for (int nt = 0; nt <= 1; nt++) {
 		reader_opts_t o = { .no_thread = nt };
-		ASSERT_OK(read_joined(tmp("ab.bz2"), -1, &o, buf, sizeof buf, &nl));
+		ASSERT_OK(read_joined(unit_tmp("ab.bz2"), -1, &o, buf, sizeof buf, &nl));
 		ASSERT_STREQ(buf, "first 1|first 2|second 1|second 2");
 	}
 	/* The stream boundary falls in the middle of a line here. */
-	write_file(tmp("c"), "half", 4);
-	write_file(tmp("d"), " and half\nend\n", 14);
-	run("bzip2 -c '%s' > '%s' && bzip2 -c '%s' >> '%s'", tmp("c"), tmp("cd.bz2"),
-	    tmp("d"), tmp("cd.bz2"));
-	ASSERT_OK(read_joined(tmp("cd.bz2"), -1, NULL, buf, sizeof buf, &nl));
+	unit_write(unit_tmp("c"), "half", 4);
+	unit_write(unit_tmp("d"), " and half\nend\n", 14);
+	run("bzip2 -c '%s' > '%s' && bzip2 -c '%s' >> '%s'", unit_tmp("c"), unit_tmp("cd.bz2"),
+	    unit_tmp("d"), unit_tmp("cd.bz2"));
+	ASSERT_OK(read_joined(unit_tmp("cd.bz2"), -1, NULL, buf, sizeof buf, &nl));
 	ASSERT_STREQ(buf, "half and half|end");
 	char cmd[8300];
-	snprintf(cmd, sizeof cmd, "cat '%s' '%s'", tmp("a"), tmp("b"));
-	ASSERT_EQ(compare_with_command(tmp("ab.bz2"), cmd, 0, READER_BZIP2), 4);
+	snprintf(cmd, sizeof cmd, "cat '%s' '%s'", unit_tmp("a"), unit_tmp("b"));
+	ASSERT_EQ(compare_with_command(unit_tmp("ab.bz2"), cmd, 0, READER_BZIP2), 4);
 }
 
 TEST(reader_multimember_gzip)
 {
-	write_file(tmp("a"), "one\ntwo\n", 8);
-	write_file(tmp("b"), "three\n", 6);
-	run("gzip -c '%s' > '%s' && gzip -c '%s' >> '%s'", tmp("a"), tmp("ab.gz"), tmp("b"),
-	    tmp("ab.gz"));
+	unit_write(unit_tmp("a"), "one\ntwo\n", 8);
+	unit_write(unit_tmp("b"), "three\n", 6);
+	run("gzip -c '%s' > '%s' && gzip -c '%s' >> '%s'", unit_tmp("a"), unit_tmp("ab.gz"), unit_tmp("b"),
+	    unit_tmp("ab.gz"));
 	char buf[256];
 	int nl;
 	for (int nt = 0; nt <= 1; nt++) {
 		reader_opts_t o = { .no_thread = nt };
-		ASSERT_OK(read_joined(tmp("ab.gz"), -1, &o, buf, sizeof buf, &nl));
+		ASSERT_OK(read_joined(unit_tmp("ab.gz"), -1, &o, buf, sizeof buf, &nl));
 		ASSERT_STREQ(buf, "one|two|three");
 	}
 	char cmd[8300];
-	snprintf(cmd, sizeof cmd, "gzip -dc '%s'", tmp("ab.gz"));
-	ASSERT_EQ(compare_with_command(tmp("ab.gz"), cmd, 0, READER_GZIP), 3);
+	snprintf(cmd, sizeof cmd, "gzip -dc '%s'", unit_tmp("ab.gz"));
+	ASSERT_EQ(compare_with_command(unit_tmp("ab.gz"), cmd, 0, READER_GZIP), 3);
 }
 
 TEST(reader_crlf_and_missing_final_newline)
 {
 	const char text[] = "a\r\nb\r\n\r\nmid\rdle\n\nlast";
-	write_file(tmp("crlf"), text, sizeof text - 1);
-	run("bzip2 -k '%s'", tmp("crlf"));
-	run("gzip -k '%s'", tmp("crlf"));
+	unit_write(unit_tmp("crlf"), text, sizeof text - 1);
+	run("bzip2 -k '%s'", unit_tmp("crlf"));
+	run("gzip -k '%s'", unit_tmp("crlf"));
 	const char *names[] = { "crlf", "crlf.bz2", "crlf.gz" };
 	for (int i = 0; i < 3; i++) {
 		char buf[256];
 		int nl;
-		ASSERT_OK(read_joined(tmp(names[i]), -1, NULL, buf, sizeof buf, &nl));
+		ASSERT_OK(read_joined(unit_tmp(names[i]), -1, NULL, buf, sizeof buf, &nl));
 		/* Only a '\r' right before '\n' goes; a lone one stays in the line. */
 		ASSERT_STREQ(buf, "a|b||mid\rdle||last");
 	}
 	/* A final line ending in "\r" without "\n" loses its "\r" too. */
-	write_file(tmp("cr-end"), "x\ny\r", 4);
+	unit_write(unit_tmp("cr-end"), "x\ny\r", 4);
 	char buf[64];
 	int nl;
-	ASSERT_OK(read_joined(tmp("cr-end"), -1, NULL, buf, sizeof buf, &nl));
+	ASSERT_OK(read_joined(unit_tmp("cr-end"), -1, NULL, buf, sizeof buf, &nl));
 	ASSERT_STREQ(buf, "x|y");
 	/* A file of one newline is one empty line. */
-	write_file(tmp("nl"), "\n", 1);
+	unit_write(unit_tmp("nl"), "\n", 1);
 	reader_t *r;
 	const char *line;
 	size_t len;
 	int tl;
-	ASSERT_OK(reader_open(&r, tmp("nl"), -1, NULL));
+	ASSERT_OK(reader_open(&r, unit_tmp("nl"), -1, NULL));
 	ASSERT_EQ(reader_next(r, &line, &len, &tl), 1);
 	ASSERT_EQ(len, 0);
 	ASSERT_EQ(reader_next(r, &line, &len, &tl), 0);
@@ -298,10 +278,10 @@ TEST(reader_empty_file)
 		reader_close(r);
 	}
 	/* An empty compressed stream is not an empty file: it decodes to nothing. */
-	run("printf '' | bzip2 -c > '%s'", tmp("empty.bz2"));
+	run("printf '' | bzip2 -c > '%s'", unit_tmp("empty.bz2"));
 	char buf[16];
 	int nl;
-	ASSERT_OK(read_joined(tmp("empty.bz2"), -1, NULL, buf, sizeof buf, &nl));
+	ASSERT_OK(read_joined(unit_tmp("empty.bz2"), -1, NULL, buf, sizeof buf, &nl));
 	ASSERT_STREQ(buf, "");
 }
 
@@ -331,21 +311,21 @@ TEST(reader_line_limit)
 	n += (size_t)sprintf(data + n, "\nafter\n");
 	memset(data + n, 'y', 40);
 	n += 40;
-	write_file(tmp("long"), data, n);
+	unit_write(unit_tmp("long"), data, n);
 	free(data);
-	run("bzip2 -k -1 '%s' && gzip -k -1 '%s'", tmp("long"), tmp("long"));
+	run("bzip2 -k -1 '%s' && gzip -k -1 '%s'", unit_tmp("long"), unit_tmp("long"));
 	const char *want = "short|0123456789|<LONG>|<LONG>|after|<LONG>";
 	for (int nt = 0; nt <= 1; nt++) {
-		check_line_limit(tmp("long"), 10, nt, want, 3);
-		check_line_limit(tmp("long.bz2"), 10, nt, want, 3);
-		check_line_limit(tmp("long.gz"), 10, nt, want, 3);
+		check_line_limit(unit_tmp("long"), 10, nt, want, 3);
+		check_line_limit(unit_tmp("long.bz2"), 10, nt, want, 3);
+		check_line_limit(unit_tmp("long.gz"), 10, nt, want, 3);
 	}
 	/* With the default limit the long line is one line of its full length. */
 	reader_t *r;
 	const char *line;
 	size_t len;
 	int tl;
-	ASSERT_OK(reader_open(&r, tmp("long.bz2"), -1, NULL));
+	ASSERT_OK(reader_open(&r, unit_tmp("long.bz2"), -1, NULL));
 	for (int i = 0; i < 4; i++)
 		ASSERT_EQ(reader_next(r, &line, &len, &tl), 1);
 	ASSERT_EQ(len, big);
@@ -353,7 +333,7 @@ TEST(reader_line_limit)
 	ASSERT(line[0] == 'x' && line[big - 1] == 'x');
 	reader_close(r);
 	/* A limit of 2 MiB: the 3 MiB line is too long, found across blocks. */
-	ASSERT_OK(reader_open(&r, tmp("long.gz"), -1, &(reader_opts_t){ .max_line = 2u << 20 }));
+	ASSERT_OK(reader_open(&r, unit_tmp("long.gz"), -1, &(reader_opts_t){ .max_line = 2u << 20 }));
 	for (int i = 0; i < 3; i++)
 		ASSERT_EQ(reader_next(r, &line, &len, &tl), 1);
 	ASSERT_EQ(reader_next(r, &line, &len, &tl), 1);
@@ -398,30 +378,30 @@ static void cut_file(const char *from, const char *to, double fraction)
 TEST(reader_truncated_made_here)
 {
 	const char *src = unit_data("synthetic-small/small.log.bz2");
-	cut_file(src, tmp("half.bz2"), 0.5);
-	run("bzip2 -dc '%s' | gzip -c > '%s'", src, tmp("full.gz"));
-	cut_file(tmp("full.gz"), tmp("half.gz"), 0.5);
+	cut_file(src, unit_tmp("half.bz2"), 0.5);
+	run("bzip2 -dc '%s' | gzip -c > '%s'", src, unit_tmp("full.gz"));
+	cut_file(unit_tmp("full.gz"), unit_tmp("half.gz"), 0.5);
 	/* A gzip member missing part of its 8-byte trailer is truncated too. */
 	struct stat st;
-	ASSERT(stat(tmp("full.gz"), &st) == 0);
-	run("head -c %lld '%s' > '%s'", (long long)st.st_size - 4, tmp("full.gz"), tmp("notrailer.gz"));
+	ASSERT(stat(unit_tmp("full.gz"), &st) == 0);
+	run("head -c %lld '%s' > '%s'", (long long)st.st_size - 4, unit_tmp("full.gz"), unit_tmp("notrailer.gz"));
 	const char *names[] = { "half.bz2", "half.gz", "notrailer.gz" };
 	for (int i = 0; i < 3; i++) {
 		reader_t *r;
 		const char *line;
 		size_t len;
 		int tl, rc;
-		ASSERT_OK(reader_open(&r, tmp(names[i]), -1, NULL));
+		ASSERT_OK(reader_open(&r, unit_tmp(names[i]), -1, NULL));
 		uint64_t n = 0;
 		while ((rc = reader_next(r, &line, &len, &tl)) == 1)
 			n++;
 		ASSERT_ERR(rc, ES_ETRUNC);
 		ASSERT(n > 0);
 		reader_close(r);
-		ASSERT_ERR(reader_check_complete(tmp(names[i])), ES_ETRUNC);
+		ASSERT_ERR(reader_check_complete(unit_tmp(names[i])), ES_ETRUNC);
 	}
 	ASSERT_OK(reader_check_complete(src));
-	ASSERT_OK(reader_check_complete(tmp("full.gz")));
+	ASSERT_OK(reader_check_complete(unit_tmp("full.gz")));
 	ASSERT_OK(reader_check_complete(unit_data("upstream-sample/test.log")));
 }
 
@@ -436,10 +416,10 @@ TEST(reader_text_starting_with_BZh)
 	}
 	ASSERT_ERR(reader_check_complete(p), ES_ECORRUPT);
 	/* A file of just the three magic bytes ends before any stream data. */
-	write_file(tmp("bzh"), "BZh", 3);
+	unit_write(unit_tmp("bzh"), "BZh", 3);
 	char buf[16];
 	int nl;
-	int rc = read_joined(tmp("bzh"), -1, NULL, buf, sizeof buf, &nl);
+	int rc = read_joined(unit_tmp("bzh"), -1, NULL, buf, sizeof buf, &nl);
 	ASSERT(rc == ES_ETRUNC || rc == ES_ECORRUPT);
 }
 
@@ -453,15 +433,15 @@ static void corrupt_copy(const char *src, const char *dst, double where)
 	fclose(f);
 	ASSERT(n > 0 && n < sizeof buf);
 	buf[(size_t)(n * where)] ^= 0xff;
-	write_file(dst, buf, n);
+	unit_write(dst, buf, n);
 }
 
 TEST(reader_corrupt_byte_in_the_middle)
 {
-	corrupt_copy(unit_data("synthetic-small/small.log.bz2"), tmp("bad.bz2"), 0.5);
+	corrupt_copy(unit_data("synthetic-small/small.log.bz2"), unit_tmp("bad.bz2"), 0.5);
 	run("bzip2 -dc '%s' | gzip -c > '%s'", unit_data("synthetic-small/small.log.bz2"),
-	    tmp("good.gz"));
-	corrupt_copy(tmp("good.gz"), tmp("bad.gz"), 0.5);
+	    unit_tmp("good.gz"));
+	corrupt_copy(unit_tmp("good.gz"), unit_tmp("bad.gz"), 0.5);
 	const char *names[] = { "bad.bz2", "bad.gz" };
 	for (int i = 0; i < 2; i++) {
 		for (int nt = 0; nt <= 1; nt++) {
@@ -470,38 +450,38 @@ TEST(reader_corrupt_byte_in_the_middle)
 			const char *line;
 			size_t len;
 			int tl, rc;
-			ASSERT_OK(reader_open(&r, tmp(names[i]), -1, &o));
+			ASSERT_OK(reader_open(&r, unit_tmp(names[i]), -1, &o));
 			while ((rc = reader_next(r, &line, &len, &tl)) == 1)
 				;
 			ASSERT_ERR(rc, ES_ECORRUPT);
 			ASSERT_ERR(reader_next(r, &line, &len, &tl), ES_ECORRUPT);
 			reader_close(r);
 		}
-		ASSERT_ERR(reader_check_complete(tmp(names[i])), ES_ECORRUPT);
+		ASSERT_ERR(reader_check_complete(unit_tmp(names[i])), ES_ECORRUPT);
 	}
 }
 
 TEST(reader_trailing_garbage_after_stream)
 {
-	run("printf 'line\\n' | bzip2 -c > '%s' && printf 'garbage\\n' >> '%s'", tmp("g.bz2"),
-	    tmp("g.bz2"));
-	run("printf 'line\\n' | gzip -c > '%s' && printf 'garbage\\n' >> '%s'", tmp("g.gz"),
-	    tmp("g.gz"));
+	run("printf 'line\\n' | bzip2 -c > '%s' && printf 'garbage\\n' >> '%s'", unit_tmp("g.bz2"),
+	    unit_tmp("g.bz2"));
+	run("printf 'line\\n' | gzip -c > '%s' && printf 'garbage\\n' >> '%s'", unit_tmp("g.gz"),
+	    unit_tmp("g.gz"));
 	char buf[64];
 	int nl;
-	ASSERT_ERR(read_joined(tmp("g.bz2"), -1, NULL, buf, sizeof buf, &nl), ES_ECORRUPT);
-	ASSERT_ERR(read_joined(tmp("g.gz"), -1, NULL, buf, sizeof buf, &nl), ES_ECORRUPT);
-	ASSERT_ERR(reader_check_complete(tmp("g.bz2")), ES_ECORRUPT);
-	ASSERT_ERR(reader_check_complete(tmp("g.gz")), ES_ECORRUPT);
+	ASSERT_ERR(read_joined(unit_tmp("g.bz2"), -1, NULL, buf, sizeof buf, &nl), ES_ECORRUPT);
+	ASSERT_ERR(read_joined(unit_tmp("g.gz"), -1, NULL, buf, sizeof buf, &nl), ES_ECORRUPT);
+	ASSERT_ERR(reader_check_complete(unit_tmp("g.bz2")), ES_ECORRUPT);
+	ASSERT_ERR(reader_check_complete(unit_tmp("g.gz")), ES_ECORRUPT);
 }
 
 TEST(reader_missing_file_and_directory)
 {
 	reader_t *r = (reader_t *)1;
-	ASSERT_ERR(reader_open(&r, tmp("does-not-exist"), -1, NULL), -ENOENT);
+	ASSERT_ERR(reader_open(&r, unit_tmp("does-not-exist"), -1, NULL), -ENOENT);
 	ASSERT(r == NULL);
 	ASSERT_ERR(reader_open(&r, unit_tmpdir(), -1, NULL), -EISDIR);
-	ASSERT_ERR(reader_check_complete(tmp("does-not-exist")), -ENOENT);
+	ASSERT_ERR(reader_check_complete(unit_tmp("does-not-exist")), -ENOENT);
 	ASSERT_ERR(reader_check_complete(unit_tmpdir()), -EISDIR);
 	/* An adopted fd that is a directory is refused and closed. */
 	int fd = open(unit_tmpdir(), O_RDONLY);
@@ -509,8 +489,8 @@ TEST(reader_missing_file_and_directory)
 	ASSERT_ERR(reader_open(&r, "dir", fd, NULL), -EISDIR);
 	ASSERT(fcntl(fd, F_GETFD) < 0 && errno == EBADF);
 	/* An unreadable file (write-only fd) gives the read error. */
-	write_file(tmp("wo"), "x\n", 2);
-	fd = open(tmp("wo"), O_WRONLY);
+	unit_write(unit_tmp("wo"), "x\n", 2);
+	fd = open(unit_tmp("wo"), O_WRONLY);
 	ASSERT(fd >= 0);
 	ASSERT_ERR(reader_open(&r, "wo", fd, NULL), -EBADF);
 }
@@ -586,14 +566,14 @@ TEST(reader_from_pipe)
 /* A repetitive log of about mib MiB, compressed with bzip2 -1. */
 static const char *make_big_bz2(int mib)
 {
-	const char *plain = tmp("big.log");
+	const char *plain = unit_tmp("big.log");
 	FILE *f = fopen(plain, "w");
 	ASSERT(f);
 	for (long i = 0; ftell(f) < (long)mib << 20; i++)
 		fprintf(f, "{\"line\": %ld, \"filler\": \"%0*ld\"}\n", i, (int)(i % 200), i);
 	fclose(f);
 	run("bzip2 -1 -k '%s'", plain);
-	return tmp("big.log.bz2");
+	return unit_tmp("big.log.bz2");
 }
 
 TEST(reader_close_at_any_point)

@@ -30,6 +30,14 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
 const char *unit_data(const char *rel);
 /* A fresh temporary directory for this test, removed by the runner afterwards. */
 const char *unit_tmpdir(void);
+/* Path of name inside unit_tmpdir() (one of 8 rotating static buffers). */
+const char *unit_tmp(const char *name);
+/* Writes len bytes to path (created or truncated); fails the test on error. */
+void unit_write(const char *path, const void *data, size_t len);
+/* The whole file, NUL-terminated, malloc()ed (caller frees); *len if not NULL. Fails the test on error. */
+char *unit_slurp(const char *path, size_t *len);
+/* The file parsed with cJSON (caller cJSON_Delete()s it); fails the test if it is not JSON. */
+struct cJSON *unit_json(const char *path);
 
 #define TEST(name)                                                    \
 	static void test_##name(void);                                \
