@@ -7,7 +7,7 @@
  * equals name; nothing is flushed, no handler runs: it is a crash.  With
  * EIDASTATS_CRASHPOINT=name:N the N-th passage (from 1) crashes, so a test
  * can let a few files through first.  Without crash points compiled in,
- * crash_point() is an empty inline function.
+ * crash_point() is an empty inline function.  It owns nothing.
  *
  * Points used by the daemon, in the order one file meets them:
  *   after-parse        the file is aggregated, nothing is stored yet

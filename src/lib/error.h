@@ -6,6 +6,7 @@
  * (for example -ENOENT); failures that have no errno equivalent use the ES_E*
  * codes below, which all lie below ES_EBASE so they never collide with errno.
  * es_strerror() turns any such code into a static English sentence fragment.
+ * The module owns no state; the strings it returns are static, never freed.
  */
 #ifndef ES_ERROR_H
 #define ES_ERROR_H

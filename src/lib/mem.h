@@ -5,7 +5,8 @@
  * out-of-memory, so call sites do not carry untestable NULL branches.  Hard
  * limits on every buffer (line length, payload size, statistics count) keep
  * memory bounded; running out of memory is therefore a bug or a machine
- * problem, not an input problem.
+ * problem, not an input problem.  What these return belongs to the caller,
+ * who releases it with free().
  */
 #ifndef ES_MEM_H
 #define ES_MEM_H
