@@ -37,6 +37,13 @@ static void put_key(jsonw_t *w, const char *key)
 	jsonw_raw(w, "\": ", 3);
 }
 
+/* A key after the first of its object: Python's ", " separator, then the key. */
+static void next_key(jsonw_t *w, const char *key)
+{
+	jsonw_raw(w, ", ", 2);
+	put_key(w, key);
+}
+
 int payload_json(const stats_t *st, const payload_meta_t *meta, char **json, size_t *len)
 {
 	size_t n = stats_count(st);
@@ -55,11 +62,9 @@ int payload_json(const stats_t *st, const payload_meta_t *meta, char **json, siz
 	jsonw_raw(&w, "{", 1);
 	put_key(&w, "generated_at");
 	jsonw_str(&w, when, strlen(when));
-	jsonw_raw(&w, ", ", 2);
-	put_key(&w, "version");
+	next_key(&w, "version");
 	jsonw_str(&w, meta->version, strlen(meta->version));
-	jsonw_raw(&w, ", ", 2);
-	put_key(&w, "days_coverage");
+	next_key(&w, "days_coverage");
 	jsonw_raw(&w, "[", 1);
 	for (size_t i = 0; i < meta->ndays; i++) {
 		char d[11];
@@ -68,11 +73,10 @@ int payload_json(const stats_t *st, const payload_meta_t *meta, char **json, siz
 			jsonw_raw(&w, ", ", 2);
 		jsonw_str(&w, d, 10);
 	}
-	jsonw_raw(&w, "], ", 3);
-	put_key(&w, "aggregation_score");
+	jsonw_raw(&w, "]", 1);
+	next_key(&w, "aggregation_score");
 	jsonw_u64(&w, meta->aggregation_score);
-	jsonw_raw(&w, ", ", 2);
-	put_key(&w, "stats");
+	next_key(&w, "stats");
 	jsonw_raw(&w, "[", 1);
 
 	char hex[HLL_HEX_MAX];
@@ -84,38 +88,28 @@ int payload_json(const stats_t *st, const payload_meta_t *meta, char **json, siz
 		jsonw_raw(&w, i ? ", {" : "{", i ? 3 : 1);
 		put_key(&w, "month");
 		jsonw_str(&w, d, 10);
-		jsonw_raw(&w, ", ", 2);
-		put_key(&w, "network");
+		next_key(&w, "network");
 		jsonw_str(&w, r.net, r.net_len);
-		jsonw_raw(&w, ", ", 2);
-		put_key(&w, "station");
+		next_key(&w, "station");
 		jsonw_str(&w, r.sta, r.sta_len);
-		jsonw_raw(&w, ", ", 2);
-		put_key(&w, "location");
+		next_key(&w, "location");
 		jsonw_str(&w, r.loc, r.loc_len);
-		jsonw_raw(&w, ", ", 2);
-		put_key(&w, "channel");
+		next_key(&w, "channel");
 		jsonw_str(&w, r.cha, r.cha_len);
-		jsonw_raw(&w, ", ", 2);
-		put_key(&w, "country");
+		next_key(&w, "country");
 		if (r.country)
 			jsonw_str(&w, r.country, r.country_len);
 		else
 			jsonw_raw(&w, "null", 4);
-		jsonw_raw(&w, ", ", 2);
-		put_key(&w, "bytes");
+		next_key(&w, "bytes");
 		jsonw_i64(&w, r.bytes);
-		jsonw_raw(&w, ", ", 2);
-		put_key(&w, "nb_requests");
+		next_key(&w, "nb_requests");
 		jsonw_u64(&w, r.nb_requests);
-		jsonw_raw(&w, ", ", 2);
-		put_key(&w, "nb_successful_requests");
+		next_key(&w, "nb_successful_requests");
 		jsonw_u64(&w, r.nb_successful);
-		jsonw_raw(&w, ", ", 2);
-		put_key(&w, "nb_unsuccessful_requests");
+		next_key(&w, "nb_unsuccessful_requests");
 		jsonw_u64(&w, r.nb_unsuccessful);
-		jsonw_raw(&w, ", ", 2);
-		put_key(&w, "clients");
+		next_key(&w, "clients");
 		/* hll_to_hex() writes "\x..."; in JSON text the backslash is doubled. */
 		size_t hl = hll_to_hex(r.clients, hex);
 		jsonw_raw(&w, "\"\\\\", 3);
