@@ -145,6 +145,18 @@ static void when(char *buf, size_t len, double at)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
+/* Lists the {"file", "reason"} objects of st's array key under a title, if any. */
+static void print_files(const cJSON *st, const char *key, const char *title)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(st, key), *f;
+
+	if (cJSON_GetArraySize(e) == 0)
+		return;
+	printf("%s:\n", title);
+	cJSON_ArrayForEach(f, e)
+		printf("  %s: %s\n", str(f, "file"), str(f, "reason"));
+}
+
 static void render(const cJSON *st)
 {
 	const cJSON *files = cJSON_GetObjectItemCaseSensitive(st, "files");
@@ -196,20 +208,8 @@ static void render(const cJSON *st)
 		when(a, sizeof a, num(err, "at"));
 		printf("last error:    %s, %s\n", a, str(err, "message"));
 	}
-	e = cJSON_GetObjectItemCaseSensitive(st, "failures");
-	if (cJSON_GetArraySize(e) > 0) {
-		const cJSON *f;
-		printf("failed files:\n");
-		cJSON_ArrayForEach(f, e)
-			printf("  %s: %s\n", str(f, "file"), str(f, "reason"));
-	}
-	e = cJSON_GetObjectItemCaseSensitive(st, "waiting_files");
-	if (cJSON_GetArraySize(e) > 0) {
-		const cJSON *f;
-		printf("waiting files:\n");
-		cJSON_ArrayForEach(f, e)
-			printf("  %s: %s\n", str(f, "file"), str(f, "reason"));
-	}
+	print_files(st, "failures", "failed files");
+	print_files(st, "waiting_files", "waiting files");
 	e = cJSON_GetObjectItemCaseSensitive(st, "attention");
 	if (cJSON_GetArraySize(e) > 0) {
 		const cJSON *f;
