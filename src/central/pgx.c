@@ -106,19 +106,34 @@ bool pgx_lost(const PGconn *pg)
 
 void pgx_error_text(const PGconn *pg, const PGresult *res, const char *what, char *err, size_t errlen)
 {
-	const char *msg = res ? PQresultErrorMessage(res) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	size_t n;
+	const char *msg = res ? PQresultErrorMessage(res) : NULL;
+	char tail[96] = "";
+	size_t n, room;
 	int w;
 
 	if (errlen == 0)
 		return;
+	if (is_sqlstate(state))
+		snprintf(tail, sizeof tail, " [SQLSTATE %s, class %.2s %s]", state, state,
+		         pgx_class_name(state));
+	/* The SQLSTATE survives a long message: the message is cut, not the tail. */
+	room = strlen(tail) < errlen / 2 ? errlen - strlen(tail) : errlen;
 	if (!msg || !*msg)
 		msg = pg ? PQerrorMessage(pg) : "no connection";
 	if (!msg || !*msg)
 		msg = "no message from libpq";
-	w = snprintf(err, errlen, "%s: %s", what, msg);
-	n = w < 0 ? 0 : (size_t)w >= errlen ? errlen - 1 : (size_t)w;
+	/* The server's fields when it sent them (no severity, no PL/pgSQL context), else libpq's text. */
+	if (primary && *primary)
+		w = snprintf(err, room, "%s: %s%s%s%s%s%s", what, primary, detail ? " (" : "",
+		             detail ? detail : "", detail ? ")" : "", hint ? "; hint: " : "",
+		             hint ? hint : "");
+	else
+		w = snprintf(err, room, "%s: %s", what, msg);
+	n = w < 0 ? 0 : (size_t)w >= room ? room - 1 : (size_t)w;
 	err[n] = '\0';
 	/* One line: libpq ends messages with a newline and puts DETAIL on the next. */
 	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
@@ -126,9 +141,8 @@ void pgx_error_text(const PGconn *pg, const PGresult *res, const char *what, cha
 	for (char *p = err; *p; p++)
 		if (*p == '\n' || *p == '\t' || *p == '\r')
 			*p = ' ';
-	if (is_sqlstate(state))
-		snprintf(err + n, errlen - n, " [SQLSTATE %s, class %.2s %s]", state, state,
-		         pgx_class_name(state));
+	if (room < errlen)
+		snprintf(err + n, errlen - n, "%s", tail);
 }
 
 static void no_notices(void *arg, const char *message)
