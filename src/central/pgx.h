@@ -52,8 +52,9 @@ int pgx_connect(PGconn **out, const char *conninfo, const char *app, char *err, 
 bool pgx_lost(const PGconn *pg);
 
 /*
- * Runs sql with nparams text parameters ($1..; a NULL entry is SQL NULL).
- * 0 when the statement succeeded (a command, rows, or the start of a COPY);
+ * Runs sql with nparams text parameters ($1..; a NULL entry is SQL NULL);
+ * with nparams 0, sql may hold several statements (a migration file) and
+ * the last one's result counts.  0 when the statement succeeded (a command, rows, or the start of a COPY);
  * then *out, when out is not NULL, receives the result, else it is freed.
  * On failure *out is NULL, err receives "what: PostgreSQL's message [SQLSTATE
  * ..., class ...]" and the code is pgx_classify()'s.

@@ -66,6 +66,10 @@ sha() { printf %s "$1" | sha256sum | cut -c1-64; }
 	fail "token 1's digest is not the SHA-256 of its value"
 pg_psql -c "SELECT count(*) FROM pg_constraint WHERE conname = 'tokens_digest_key' AND contype = 'u'" |
 	grep -qx 1 || fail "no UNIQUE constraint on tokens.digest"
+# The service's lookup (src/ingestd/db.c) can use the constraint's index: no scan of all tokens.
+pg_psql -c "SET enable_seqscan = off" -c "EXPLAIN SELECT node_id, now() >= valid_from AND now() <= valid_until
+	FROM tokens WHERE digest = '\\x00'::bytea AND node_id IS NOT NULL" >"$T/plan" || fail "EXPLAIN"
+grep -q 'Index Scan using tokens_digest_key' "$T/plan" || fail "the token lookup cannot use the index: $(cat "$T/plan")"
 
 # A second copy of a token is refused, written as a digest or the upstream way.
 pg_psql -c "INSERT INTO tokens (node_id, digest, valid_from, valid_until)
