@@ -8,6 +8,9 @@
  * scripts (a new token, a new node's id, listings) go to stdout; progress
  * and questions go to stderr.
  *
+ * Sessions, statements, error texts and transactions go through the one
+ * PostgreSQL layer (src/central/pgx.h); this program adds the printing.
+ *
  * Ownership: struct admin borrows argv's strings; admin_fini() closes the
  * database connection that admin_connect() opened.
  */
@@ -15,6 +18,7 @@
 #define ES_ADMIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <libpq-fe.h>
 
@@ -31,6 +35,7 @@ struct admin {
 	char **args;           /* Words after the command (ids, names). */
 	int nargs;
 	PGconn *pg;
+	char err[1024];        /* The last failure's text (admin_try). */
 };
 
 /* Opens a.db (once); prints the reason and returns -1 on failure. */
@@ -38,8 +43,18 @@ int admin_connect(struct admin *a);
 void admin_fini(struct admin *a);
 /* Asks question on stderr and reads the answer from stdin; true only for y/yes (or --yes). */
 bool admin_confirm(const struct admin *a, const char *question);
-/* Prints "eidastats-admin: " + message + libpq's error (one line) to stderr. */
-void admin_pg_error(const struct admin *a, const PGresult *res, const char *what);
+/*
+ * Runs sql with nparams text parameters on the open session (pgx_exec).
+ * 0 with *res (when res is not NULL; the caller PQclear()s it), or a pgx
+ * code with the reason in a->err ("what: message [SQLSTATE ...]").
+ * admin_try() prints nothing; admin_exec() prints a->err on stderr.
+ */
+int admin_try(struct admin *a, const char *sql, int nparams, const char *const *params,
+              PGresult **res, const char *what);
+int admin_exec(struct admin *a, const char *sql, int nparams, const char *const *params,
+               PGresult **res, const char *what);
+/* Prints "eidastats-admin: " + a->err on stderr. */
+void admin_print_error(const struct admin *a);
 /* Finds a node by id (all digits) or name; 0, or -1 after printing why. */
 int admin_find_node(struct admin *a, const char *ref, int *id, char *name, size_t namecap);
 

@@ -5,31 +5,18 @@
 #include <string.h>
 #include <strings.h>
 
-#include "admin.h"
+#include "pgx.h"
 
-static void quiet_notices(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
+#include "admin.h"
 
 int admin_connect(struct admin *a)
 {
-	const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-	const char *const vals[] = { "10", "eidastats-admin", a->db, NULL };
-	PGresult *res;
-
 	if (a->pg)
 		return 0;
-	a->pg = PQconnectdbParams(keys, vals, 1);
-	if (!a->pg || PQstatus(a->pg) != CONNECTION_OK) {
-		admin_pg_error(a, NULL, "cannot connect to the database");
+	if (pgx_connect(&a->pg, a->db, "eidastats-admin", a->err, sizeof a->err) < 0) {
+		admin_print_error(a);
 		return -1;
 	}
-	/* "already exists, skipping" notices of idempotent migrations are not news. */
-	PQsetNoticeProcessor(a->pg, quiet_notices, NULL);
-	res = PQexec(a->pg, "SET TIME ZONE 'UTC'");
-	PQclear(res);
 	return 0;
 }
 
@@ -40,22 +27,25 @@ void admin_fini(struct admin *a)
 	a->pg = NULL;
 }
 
-void admin_pg_error(const struct admin *a, const PGresult *res, const char *what)
+void admin_print_error(const struct admin *a)
 {
-	const char *msg = res ? PQresultErrorMessage(res) : NULL;
-	char line[1024];
-	size_t n;
+	fprintf(stderr, "eidastats-admin: %s\n", a->err);
+}
 
-	if (!msg || !*msg)
-		msg = a->pg ? PQerrorMessage(a->pg) : "out of memory";
-	snprintf(line, sizeof line, "%s", msg);
-	n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
-		line[--n] = '\0';
-	for (char *p = line; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	fprintf(stderr, "eidastats-admin: %s: %s\n", what, line);
+int admin_try(struct admin *a, const char *sql, int nparams, const char *const *params,
+              PGresult **res, const char *what)
+{
+	return pgx_exec(a->pg, sql, nparams, params, res, what, a->err, sizeof a->err);
+}
+
+int admin_exec(struct admin *a, const char *sql, int nparams, const char *const *params,
+               PGresult **res, const char *what)
+{
+	int rc = admin_try(a, sql, nparams, params, res, what);
+
+	if (rc < 0)
+		admin_print_error(a);
+	return rc;
 }
 
 bool admin_confirm(const struct admin *a, const char *question)
@@ -82,14 +72,10 @@ int admin_find_node(struct admin *a, const char *ref, int *id, char *name, size_
 	bool numeric = ref[0] != '\0' && strspn(ref, "0123456789") == strlen(ref) && strlen(ref) < 10;
 	PGresult *res;
 
-	res = PQexecParams(a->pg, numeric ? "SELECT id, name FROM nodes WHERE id = $1::integer"
-	                                  : "SELECT id, name FROM nodes WHERE name = $1",
-	                   1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		admin_pg_error(a, res, "looking up the node");
-		PQclear(res);
+	if (admin_exec(a, numeric ? "SELECT id, name FROM nodes WHERE id = $1::integer"
+	                          : "SELECT id, name FROM nodes WHERE name = $1",
+	               1, params, &res, "looking up the node") < 0)
 		return -1;
-	}
 	if (PQntuples(res) != 1) {
 		fprintf(stderr, "eidastats-admin: no node %s '%s'\n", numeric ? "with id" : "named", ref);
 		PQclear(res);

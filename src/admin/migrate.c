@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "pgx.h"
 
 #include "admin.h"
 
@@ -102,29 +103,14 @@ static char *read_file(const char *dir, const char *name)
 	return buf;
 }
 
-static bool exec(struct admin *a, const char *sql, const char *what)
-{
-	PGresult *res = PQexec(a->pg, sql);
-	ExecStatusType st = PQresultStatus(res);
-	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-
-	if (!ok)
-		admin_pg_error(a, res, what);
-	PQclear(res);
-	return ok;
-}
-
-/* Fills applied[i] for each migration; the table is created when missing. */
+/* Fills applied[i] for each migration from eidastats_migrations; -1 after a message. */
 static int applied_versions(struct admin *a, const struct migration *list, size_t n, bool *applied)
 {
 	PGresult *res;
 
-	res = PQexec(a->pg, "SELECT version FROM eidastats_migrations");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		admin_pg_error(a, res, "reading eidastats_migrations");
-		PQclear(res);
+	if (admin_exec(a, "SELECT version FROM eidastats_migrations", 0, NULL, &res,
+	               "reading eidastats_migrations") < 0)
 		return -1;
-	}
 	for (size_t i = 0; i < n; i++) {
 		applied[i] = false;
 		for (int r = 0; r < PQntuples(res); r++)
@@ -133,6 +119,27 @@ static int applied_versions(struct admin *a, const struct migration *list, size_
 	}
 	PQclear(res);
 	return 0;
+}
+
+struct apply {
+	const struct migration *m;
+	const char *sql;
+};
+
+/* One migration and its record, in the transaction of pgx_tx. */
+static int apply_tx(PGconn *pg, void *arg, char *err, size_t errlen)
+{
+	const struct apply *ap = arg;
+	char version[16];
+	const char *params[2] = { version, ap->m->name };
+	int rc;
+
+	rc = pgx_exec(pg, ap->sql, 0, NULL, NULL, ap->m->name, err, errlen);
+	if (rc < 0)
+		return rc;
+	snprintf(version, sizeof version, "%d", ap->m->version);
+	return pgx_exec(pg, "INSERT INTO eidastats_migrations (version, name) VALUES ($1::integer, $2)",
+	                2, params, NULL, "recording the migration", err, errlen);
 }
 
 static const char create_table_sql[] =
@@ -154,8 +161,9 @@ int admin_db_init(struct admin *a)
 		return ADMIN_FAIL;
 	}
 	/* A session lock: two `db init` at once apply each migration once. */
-	if (!exec(a, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", "taking the migration lock") ||
-	    !exec(a, create_table_sql, "creating eidastats_migrations")) {
+	if (admin_exec(a, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", 0, NULL, NULL,
+	               "taking the migration lock") < 0 ||
+	    admin_exec(a, create_table_sql, 0, NULL, NULL, "creating eidastats_migrations") < 0) {
 		free(list);
 		return ADMIN_FAIL;
 	}
@@ -163,38 +171,23 @@ int admin_db_init(struct admin *a)
 	if (applied_versions(a, list, n, applied) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		char version[16];
-		const char *params[2] = { version, list[i].name };
+		struct apply ap = { &list[i], NULL };
 		char *sql;
-		PGresult *res;
 
 		if (applied[i])
 			continue;
 		sql = read_file(a->sql_dir, list[i].name);
 		if (!sql)
 			goto out;
-		if (!exec(a, "BEGIN", "BEGIN")) {
+		ap.sql = sql;
+		if (pgx_tx(a->pg, apply_tx, &ap, a->err, sizeof a->err) < 0) {
 			free(sql);
-			goto out;
-		}
-		if (!exec(a, sql, list[i].name)) {
-			free(sql);
-			exec(a, "ROLLBACK", "ROLLBACK");
+			admin_print_error(a);
+			fprintf(stderr, "eidastats-admin: %s not applied; the schema stays at the migration before it\n",
+			        list[i].name);
 			goto out;
 		}
 		free(sql);
-		snprintf(version, sizeof version, "%d", list[i].version);
-		res = PQexecParams(a->pg, "INSERT INTO eidastats_migrations (version, name) VALUES ($1::integer, $2)",
-		                   2, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			admin_pg_error(a, res, "recording the migration");
-			PQclear(res);
-			exec(a, "ROLLBACK", "ROLLBACK");
-			goto out;
-		}
-		PQclear(res);
-		if (!exec(a, "COMMIT", "COMMIT"))
-			goto out;
 		printf("applied %s\n", list[i].name);
 		done++;
 	}
@@ -202,7 +195,8 @@ int admin_db_init(struct admin *a)
 	        list[n - 1].version, done, done == 1 ? "" : "s");
 	rc = ADMIN_OK;
 out:
-	exec(a, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", "releasing the migration lock");
+	admin_exec(a, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", 0, NULL, NULL,
+	           "releasing the migration lock");
 	free(applied);
 	free(list);
 	return rc;
@@ -221,10 +215,8 @@ int admin_db_status(struct admin *a)
 		free(list);
 		return ADMIN_FAIL;
 	}
-	res = PQexec(a->pg, "SELECT to_regclass('eidastats_migrations') IS NOT NULL");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		admin_pg_error(a, res, "reading the schema");
-		PQclear(res);
+	if (admin_exec(a, "SELECT to_regclass('eidastats_migrations') IS NOT NULL", 0, NULL, &res,
+	               "reading the schema") < 0) {
 		free(list);
 		return ADMIN_FAIL;
 	}

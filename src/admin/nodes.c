@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "pgx.h"
+
 #include "admin.h"
 
 /* A bound on what an operator types, so that messages and columns stay sane. */
@@ -33,6 +36,7 @@ int admin_node_add(struct admin *a)
 {
 	const char *params[2] = { a->name, a->contact };
 	PGresult *res;
+	int rc;
 
 	if (!a->name || !a->contact) {
 		fprintf(stderr, "eidastats-admin: node add needs --name NAME and --contact EMAIL\n");
@@ -47,15 +51,13 @@ int admin_node_add(struct admin *a)
 	}
 	if (admin_connect(a) < 0)
 		return ADMIN_FAIL;
-	res = PQexecParams(a->pg, "INSERT INTO nodes (name, contact) VALUES ($1, $2) RETURNING id",
-	                   2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (state && strcmp(state, "23505") == 0)
+	rc = admin_try(a, "INSERT INTO nodes (name, contact) VALUES ($1, $2) RETURNING id", 2, params,
+	               &res, "adding the node");
+	if (rc < 0) {
+		if (rc == ES_EDUPLICATE)
 			fprintf(stderr, "eidastats-admin: a node named '%s' already exists\n", a->name);
 		else
-			admin_pg_error(a, res, "adding the node");
-		PQclear(res);
+			admin_print_error(a);
 		return ADMIN_FAIL;
 	}
 	printf("%s\n", PQgetvalue(res, 0, 0));
@@ -70,19 +72,15 @@ int admin_node_list(struct admin *a)
 
 	if (admin_connect(a) < 0)
 		return ADMIN_FAIL;
-	res = PQexec(a->pg,
+	if (admin_exec(a,
 	             "SELECT n.id, coalesce(n.name, ''), coalesce(n.contact, ''),"
 	             " (SELECT count(*) FROM tokens t WHERE t.node_id = n.id"
 	             "   AND now() BETWEEN t.valid_from AND t.valid_until),"
 	             " (SELECT count(*) FROM payloads p WHERE p.node_id = n.id),"
 	             " coalesce((SELECT to_char(max(p.created_at), 'YYYY-MM-DD HH24:MI:SS')"
 	             "   FROM payloads p WHERE p.node_id = n.id), '-')"
-	             " FROM nodes n ORDER BY n.id");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		admin_pg_error(a, res, "listing the nodes");
-		PQclear(res);
+	             " FROM nodes n ORDER BY n.id", 0, NULL, &res, "listing the nodes") < 0)
 		return ADMIN_FAIL;
-	}
 	printf("%-5s %-16s %-32s %6s %8s  %s\n", "id", "name", "contact", "tokens", "payloads",
 	       "last payload (UTC)");
 	for (int i = 0; i < PQntuples(res); i++)
@@ -97,8 +95,7 @@ int admin_node_update(struct admin *a)
 {
 	char id_text[16], old[256];
 	const char *params[3];
-	int id;
-	PGresult *res;
+	int id, rc;
 
 	if (a->nargs != 1 || (!a->name && !a->contact)) {
 		fprintf(stderr, "eidastats-admin: node update needs one NODE and --name and/or --contact\n");
@@ -117,50 +114,23 @@ int admin_node_update(struct admin *a)
 	params[0] = id_text;
 	params[1] = a->name;
 	params[2] = a->contact;
-	res = PQexecParams(a->pg,
-	                   "UPDATE nodes SET name = coalesce($2, name), contact = coalesce($3, contact),"
-	                   " updated_at = now() WHERE id = $1::integer",
-	                   3, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (state && strcmp(state, "23505") == 0)
+	rc = admin_try(a, "UPDATE nodes SET name = coalesce($2, name), contact = coalesce($3, contact),"
+	                  " updated_at = now() WHERE id = $1::integer",
+	               3, params, NULL, "updating the node");
+	if (rc < 0) {
+		if (rc == ES_EDUPLICATE)
 			fprintf(stderr, "eidastats-admin: a node named '%s' already exists\n", a->name);
 		else
-			admin_pg_error(a, res, "updating the node");
-		PQclear(res);
+			admin_print_error(a);
 		return ADMIN_FAIL;
 	}
-	PQclear(res);
 	fprintf(stderr, "eidastats-admin: node %d ('%s') updated\n", id, old);
 	return ADMIN_OK;
 }
 
-static bool exec_params(struct admin *a, const char *sql, const char *param, const char *what)
+/* What belongs to a node, children first (the foreign keys do not cascade). */
+static int delete_node_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 {
-	const char *params[1] = { param };
-	PGresult *res = PQexecParams(a->pg, sql, 1, NULL, params, NULL, NULL, 0);
-	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
-
-	if (!ok)
-		admin_pg_error(a, res, what);
-	PQclear(res);
-	return ok;
-}
-
-static bool exec_plain(struct admin *a, const char *sql)
-{
-	PGresult *res = PQexec(a->pg, sql);
-	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-
-	if (!ok)
-		admin_pg_error(a, res, sql);
-	PQclear(res);
-	return ok;
-}
-
-static int delete_node(struct admin *a, const char *ref)
-{
-	/* What belongs to a node, children first (the foreign keys do not cascade). */
 	static const char *const deletes[] = {
 		"DELETE FROM dataselect_stats WHERE node_id = $1::integer",
 		"DELETE FROM networks WHERE node_id = $1::integer",
@@ -168,6 +138,18 @@ static int delete_node(struct admin *a, const char *ref)
 		"DELETE FROM tokens WHERE node_id = $1::integer",
 		"DELETE FROM nodes WHERE id = $1::integer",
 	};
+	const char *params[1] = { arg };
+
+	for (size_t i = 0; i < sizeof deletes / sizeof deletes[0]; i++) {
+		int rc = pgx_exec(pg, deletes[i], 1, params, NULL, "deleting the node", err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int delete_node(struct admin *a, const char *ref)
+{
 	char id_text[16], name[256], question[512];
 	const char *params[1] = { id_text };
 	PGresult *res;
@@ -176,16 +158,11 @@ static int delete_node(struct admin *a, const char *ref)
 	if (admin_find_node(a, ref, &id, name, sizeof name) < 0)
 		return ADMIN_FAIL;
 	snprintf(id_text, sizeof id_text, "%d", id);
-	res = PQexecParams(a->pg,
-	                   "SELECT (SELECT count(*) FROM tokens WHERE node_id = $1::integer),"
-	                   " (SELECT count(*) FROM payloads WHERE node_id = $1::integer),"
-	                   " (SELECT count(*) FROM dataselect_stats WHERE node_id = $1::integer)",
-	                   1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		admin_pg_error(a, res, "counting the node's data");
-		PQclear(res);
+	if (admin_exec(a, "SELECT (SELECT count(*) FROM tokens WHERE node_id = $1::integer),"
+	                  " (SELECT count(*) FROM payloads WHERE node_id = $1::integer),"
+	                  " (SELECT count(*) FROM dataselect_stats WHERE node_id = $1::integer)",
+	               1, params, &res, "counting the node's data") < 0)
 		return ADMIN_FAIL;
-	}
 	snprintf(question, sizeof question,
 	         "Delete node %d ('%s') with its %s token(s), %s payload(s) and %s statistics row(s)?",
 	         id, name, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
@@ -194,16 +171,10 @@ static int delete_node(struct admin *a, const char *ref)
 		fprintf(stderr, "eidastats-admin: node %d not deleted\n", id);
 		return ADMIN_FAIL;
 	}
-	if (!exec_plain(a, "BEGIN"))
+	if (pgx_tx(a->pg, delete_node_tx, id_text, a->err, sizeof a->err) < 0) {
+		admin_print_error(a);
 		return ADMIN_FAIL;
-	for (size_t i = 0; i < sizeof deletes / sizeof deletes[0]; i++) {
-		if (!exec_params(a, deletes[i], id_text, "deleting the node")) {
-			PQclear(PQexec(a->pg, "ROLLBACK"));
-			return ADMIN_FAIL;
-		}
 	}
-	if (!exec_plain(a, "COMMIT"))
-		return ADMIN_FAIL;
 	fprintf(stderr, "eidastats-admin: node %d ('%s') deleted\n", id, name);
 	return ADMIN_OK;
 }

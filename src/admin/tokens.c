@@ -6,12 +6,15 @@
 
 #include <openssl/rand.h>
 
+#include "error.h"
+#include "pgx.h"
+
 #include "admin.h"
 
 /* 16 random bytes as 32 lower-case hex digits: fits upstream's varchar(32). */
 #define TOKEN_BYTES 16
-/* How much of a token `token list` shows: enough to tell tokens apart, too little to use. */
-#define TOKEN_SHOWN 6
+/* Hex digits of a token's SHA-256 that `token list` shows: enough to tell tokens apart. */
+#define DIGEST_SHOWN 8
 
 static bool valid_day(const char *s)
 {
@@ -33,10 +36,10 @@ static bool valid_day(const char *s)
 int admin_token_add(struct admin *a)
 {
 	unsigned char raw[TOKEN_BYTES];
-	char token[2 * TOKEN_BYTES + 1], id_text[16], until[40], name[256];
-	const char *params[3] = { id_text, token, until };
+	char token[2 * TOKEN_BYTES + 1], digest[PGX_DIGEST_TEXT], id_text[16], until[40], name[256];
+	const char *params[3] = { id_text, digest, until };
 	PGresult *res;
-	int id;
+	int id, rc;
 
 	if (!a->node) {
 		fprintf(stderr, "eidastats-admin: token add needs --node NODE (id or name)\n");
@@ -54,28 +57,42 @@ int admin_token_add(struct admin *a)
 	}
 	for (size_t i = 0; i < sizeof raw; i++)
 		sprintf(token + 2 * i, "%02x", raw[i]);
+	explicit_bzero(raw, sizeof raw);
+	/* Only the digest is stored (sql/003); the token exists once, on stdout. */
+	if (pgx_token_digest(token, strlen(token), digest) < 0) {
+		explicit_bzero(token, sizeof token);
+		fprintf(stderr, "eidastats-admin: OpenSSL could not compute SHA-256\n");
+		return ADMIN_FAIL;
+	}
 	snprintf(id_text, sizeof id_text, "%d", id);
 	/* A token stays valid through its expiry day (UTC). */
 	if (a->expires)
 		snprintf(until, sizeof until, "%s 23:59:59.999999+00", a->expires);
 	else
 		snprintf(until, sizeof until, "infinity");
-	res = PQexecParams(a->pg,
-	                   "INSERT INTO tokens (node_id, value, valid_from, valid_until)"
-	                   " SELECT $1::integer, $2, now(), $3::timestamptz WHERE $3::timestamptz > now()"
-	                   " RETURNING id",
-	                   3, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		admin_pg_error(a, res, "adding the token");
-		PQclear(res);
+	rc = admin_try(a, "INSERT INTO tokens (node_id, digest, valid_from, valid_until)"
+	                  " SELECT $1::integer, $2::bytea, now(), $3::timestamptz"
+	                  " WHERE $3::timestamptz > now() RETURNING id",
+	               3, params, &res, "adding the token");
+	explicit_bzero(digest, sizeof digest);
+	if (rc < 0) {
+		explicit_bzero(token, sizeof token);
+		if (rc == ES_EDUPLICATE)
+			fprintf(stderr, "eidastats-admin: the new token's digest is already stored "
+			        "(OpenSSL's random bytes repeat?): %s\n", a->err);
+		else
+			admin_print_error(a);
 		return ADMIN_FAIL;
 	}
 	if (PQntuples(res) != 1) {
+		explicit_bzero(token, sizeof token);
 		fprintf(stderr, "eidastats-admin: --expires %s is in the past\n", a->expires);
 		PQclear(res);
 		return ADMIN_FAIL;
 	}
 	printf("%s\n", token);
+	fflush(stdout);
+	explicit_bzero(token, sizeof token);
 	fprintf(stderr, "eidastats-admin: token %s added for node '%s', valid %s%s\n",
 	        PQgetvalue(res, 0, 0), name, a->expires ? "through " : "without expiry",
 	        a->expires ? a->expires : "");
@@ -95,8 +112,9 @@ int admin_token_list(struct admin *a)
 	if (a->node && admin_find_node(a, a->node, &id, name, sizeof name) < 0)
 		return ADMIN_FAIL;
 	snprintf(id_text, sizeof id_text, "%d", id);
-	res = PQexecParams(a->pg,
-	                   "SELECT t.id, coalesce(n.name, '?'), left(coalesce(t.value, ''), 6),"
+	if (admin_exec(a,
+	                   "SELECT t.id, coalesce(n.name, '?'),"
+	                   " coalesce(left(encode(t.digest, 'hex'), 8), '-'),"
 	                   " to_char(t.valid_from, 'YYYY-MM-DD HH24:MI'),"
 	                   " CASE WHEN t.valid_until = 'infinity' THEN 'never'"
 	                   "  ELSE to_char(t.valid_until, 'YYYY-MM-DD HH24:MI') END,"
@@ -104,17 +122,15 @@ int admin_token_list(struct admin *a)
 	                   "  WHEN now() > t.valid_until THEN 'expired' ELSE 'valid' END"
 	                   " FROM tokens t LEFT JOIN nodes n ON n.id = t.node_id"
 	                   " WHERE $1::integer = 0 OR t.node_id = $1::integer ORDER BY t.id",
-	                   1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		admin_pg_error(a, res, "listing the tokens");
-		PQclear(res);
+	               1, params, &res, "listing the tokens") < 0)
 		return ADMIN_FAIL;
-	}
-	printf("%-5s %-16s %-10s %-16s %-16s %s\n", "id", "node", "token", "valid from (UTC)",
+	/* No secret: the start of each token's SHA-256 (sha256sum of the token shows the same). */
+	printf("%-5s %-16s %-10s %-16s %-16s %s\n", "id", "node", "sha256", "valid from (UTC)",
 	       "valid until", "state");
 	for (int i = 0; i < PQntuples(res); i++) {
-		char shown[TOKEN_SHOWN + 4];
-		snprintf(shown, sizeof shown, "%s...", PQgetvalue(res, i, 2));
+		char shown[DIGEST_SHOWN + 4];
+		snprintf(shown, sizeof shown, "%s%s", PQgetvalue(res, i, 2),
+		         PQgetlength(res, i, 2) >= DIGEST_SHOWN ? "..." : "");
 		printf("%-5s %-16s %-10s %-16s %-16s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 		       shown, PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
 	}
@@ -144,15 +160,10 @@ int admin_token_del(struct admin *a)
 		char question[256];
 		PGresult *res;
 
-		res = PQexecParams(a->pg,
-		                   "SELECT coalesce(n.name, '?') FROM tokens t LEFT JOIN nodes n"
-		                   " ON n.id = t.node_id WHERE t.id = $1::integer",
-		                   1, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			admin_pg_error(a, res, "looking up the token");
-			PQclear(res);
+		if (admin_exec(a, "SELECT coalesce(n.name, '?') FROM tokens t LEFT JOIN nodes n"
+		                  " ON n.id = t.node_id WHERE t.id = $1::integer",
+		               1, params, &res, "looking up the token") < 0)
 			return ADMIN_FAIL;
-		}
 		if (PQntuples(res) != 1) {
 			fprintf(stderr, "eidastats-admin: no token with id %s\n", a->args[i]);
 			PQclear(res);
@@ -167,14 +178,9 @@ int admin_token_del(struct admin *a)
 			rc = ADMIN_FAIL;
 			continue;
 		}
-		res = PQexecParams(a->pg, "DELETE FROM tokens WHERE id = $1::integer", 1, NULL, params,
-		                   NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			admin_pg_error(a, res, "deleting the token");
-			PQclear(res);
+		if (admin_exec(a, "DELETE FROM tokens WHERE id = $1::integer", 1, params, NULL,
+		               "deleting the token") < 0)
 			return ADMIN_FAIL;
-		}
-		PQclear(res);
 		fprintf(stderr, "eidastats-admin: token %s deleted\n", a->args[i]);
 	}
 	return rc;

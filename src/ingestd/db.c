@@ -7,22 +7,21 @@
 #include <string.h>
 
 #include <libpq-fe.h>
-#include <openssl/crypto.h>
 
 #include "error.h"
 #include "hll.h"
 #include "mem.h"
+#include "pgx.h"
 
 #include "db.h"
 
-/* Attempts of a transaction that lost a deadlock or a serialization race. */
-#define DB_TX_ATTEMPTS 4
 /* Bytes of COPY data handed to libpq at once. */
 #define DB_COPY_CHUNK (256 * 1024)
 
 struct db_conn {
 	PGconn *pg;
 	const char *conninfo;  /* The pool's, for reconnecting. */
+	enum db_role role;
 	bool busy;
 };
 
@@ -80,7 +79,7 @@ static const char overwrite_sql[] =
 	" nb_successful_reqs = EXCLUDED.nb_successful_reqs, nb_failed_reqs = EXCLUDED.nb_failed_reqs,"
 	" clients = EXCLUDED.clients, created_at = now(), updated_at = now()";
 
-struct db_pool *db_pool_new(const char *conninfo, unsigned size)
+struct db_pool *db_pool_new(const char *conninfo, unsigned size, enum db_role role)
 {
 	struct db_pool *pool = es_calloc(1, sizeof *pool);
 
@@ -89,8 +88,10 @@ struct db_pool *db_pool_new(const char *conninfo, unsigned size)
 	pool->conninfo = es_strdup(conninfo);
 	pool->size = size;
 	pool->conns = es_calloc(size, sizeof pool->conns[0]);
-	for (unsigned i = 0; i < size; i++)
+	for (unsigned i = 0; i < size; i++) {
 		pool->conns[i].conninfo = pool->conninfo;
+		pool->conns[i].role = role;
+	}
 	return pool;
 }
 
@@ -134,134 +135,109 @@ void db_release(struct db_pool *pool, struct db_conn *c)
 	pthread_mutex_unlock(&pool->lock);
 }
 
-/* Copies libpq's message (one line, no trailing newline) into err. */
-static void pg_error(PGconn *pg, const PGresult *res, const char *what, char *err, size_t errlen)
+static void disconnect(struct db_conn *c)
 {
-	const char *msg = res ? PQresultErrorMessage(res) : NULL;
-	size_t n;
-
-	if (!msg || !*msg)
-		msg = pg ? PQerrorMessage(pg) : "no connection";
-	snprintf(err, errlen, "%s: %s", what, msg);
-	n = strlen(err);
-	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-		err[--n] = '\0';
-	for (char *p = err; *p; p++)
-		if (*p == '\n' || *p == '\t')
-			*p = ' ';
-}
-
-static bool lost(const struct db_conn *c)
-{
-	return !c->pg || PQstatus(c->pg) != CONNECTION_OK;
-}
-
-static bool exec_ok(struct db_conn *c, const char *sql, ExecStatusType want, char *err, size_t errlen)
-{
-	PGresult *res = PQexec(c->pg, sql);
-	bool ok = PQresultStatus(res) == want;
-
-	if (!ok)
-		pg_error(c->pg, res, sql, err, errlen);
-	PQclear(res);
-	return ok;
+	if (c->pg)
+		PQfinish(c->pg);
+	c->pg = NULL;
 }
 
 static int connect_if_needed(struct db_conn *c, char *err, size_t errlen)
 {
-	/* Keywords before "dbname" are defaults that the expanded conninfo may override. */
-	const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-	const char *const vals[] = { "10", "eidastats-ingestd", c->conninfo, NULL };
+	int rc;
 
-	if (!lost(c))
+	if (!pgx_lost(c->pg))
 		return 0;
-	if (c->pg)
-		PQfinish(c->pg);
-	c->pg = PQconnectdbParams(keys, vals, 1);
-	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
-		pg_error(c->pg, NULL, "cannot connect to the database", err, errlen);
-		if (c->pg) {
-			PQfinish(c->pg);
-			c->pg = NULL;
-		}
-		return -ENOTCONN;
+	disconnect(c);
+	if (c->role == DB_ROLE_READ) {
+		rc = pgx_connect(&c->pg, c->conninfo, "eidastats-ingestd (read)", err, errlen);
+		if (rc == 0)
+			rc = pgx_exec(c->pg, "SET default_transaction_read_only = on", 0, NULL, NULL,
+			              "making the session read-only", err, errlen);
+	} else {
+		rc = pgx_connect(&c->pg, c->conninfo, "eidastats-ingestd", err, errlen);
+		if (rc == 0)
+			rc = pgx_exec(c->pg, create_temp_sql, 0, NULL, NULL, "creating the COPY table",
+			              err, errlen);
 	}
-	if (!exec_ok(c, "SET TIME ZONE 'UTC'", PGRES_COMMAND_OK, err, errlen) ||
-	    !exec_ok(c, create_temp_sql, PGRES_COMMAND_OK, err, errlen)) {
-		int rc = lost(c) ? -ENOTCONN : ES_EINTERNAL;
-		PQfinish(c->pg);
-		c->pg = NULL;
-		return rc;
+	if (rc < 0) {
+		rc = pgx_lost(c->pg) || rc == -ENOTCONN ? -ENOTCONN : ES_EINTERNAL;
+		disconnect(c);
 	}
-	return 0;
+	return rc;
+}
+
+static int query(struct db_conn *c, const char *what, const char *sql, int nparams,
+                 const char *const *params, PGresult **res, char *err, size_t errlen)
+{
+	int rc = -ENOTCONN;
+
+	*res = NULL;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = connect_if_needed(c, err, errlen);
+		if (rc < 0)
+			return rc;
+		rc = pgx_exec(c->pg, sql, nparams, params, res, what, err, errlen);
+		if (rc == 0 || !pgx_lost(c->pg))
+			return rc;
+		/* The server went away since the session's last use: reconnect once. */
+	}
+	return rc;
+}
+
+int db_query(struct db_conn *c, const char *sql, int nparams, const char *const *params,
+             PGresult **res, char *err, size_t errlen)
+{
+	return query(c, "query", sql, nparams, params, res, err, errlen);
 }
 
 int db_health(struct db_conn *c, char *err, size_t errlen)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int rc = connect_if_needed(c, err, errlen);
-		if (rc < 0)
-			return -ENOTCONN;
-		if (exec_ok(c, "SELECT 1", PGRES_TUPLES_OK, err, errlen))
-			return 0;
-		if (!lost(c))
-			return -ENOTCONN;
-		/* The server went away since the last request: reconnect once. */
-	}
-	return -ENOTCONN;
+	PGresult *res;
+	int rc = query(c, "health check", "SELECT 1", 0, NULL, &res, err, errlen);
+
+	PQclear(res);
+	return rc < 0 ? -ENOTCONN : 0;
 }
 
 int db_authenticate(struct db_conn *c, const char *token, size_t len, int *node_id,
                     char *err, size_t errlen)
 {
-	unsigned char want[DB_TOKEN_MAX] = { 0 };
-	PGresult *res = NULL;
-	int found = 0, found_node = 0;
+	char digest[PGX_DIGEST_TEXT];
+	const char *params[1] = { digest };
+	PGresult *res;
+	int rc;
 
 	*node_id = 0;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int rc = connect_if_needed(c, err, errlen);
-		if (rc < 0)
-			return rc;
-		res = PQexec(c->pg,
-		             "SELECT node_id, value, (now() >= valid_from AND now() <= valid_until)"
-		             " FROM tokens WHERE value IS NOT NULL AND node_id IS NOT NULL");
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			break;
-		pg_error(c->pg, res, "token lookup", err, errlen);
-		PQclear(res);
-		res = NULL;
-		if (!lost(c))
-			return ES_EINTERNAL;
+	if (len == 0) {
+		snprintf(err, errlen, "empty token");
+		return ES_EAUTH;
 	}
-	if (!res)
-		return -ENOTCONN;
 	if (len > DB_TOKEN_MAX) {
-		PQclear(res);
 		snprintf(err, errlen, "token longer than %d characters", DB_TOKEN_MAX);
 		return ES_EAUTH;
 	}
-	memcpy(want, token, len);
-	for (int i = 0; i < PQntuples(res); i++) {
-		unsigned char have[DB_TOKEN_MAX] = { 0 };
-		const char *value = PQgetvalue(res, i, 1);
-		size_t vlen = (size_t)PQgetlength(res, i, 1);
-		int match, valid = PQgetvalue(res, i, 2)[0] == 't';
-
-		if (vlen > DB_TOKEN_MAX)
-			continue;
-		memcpy(have, value, vlen);
-		/* Constant time: every token is compared in full and nothing branches on the bytes. */
-		match = (CRYPTO_memcmp(want, have, DB_TOKEN_MAX) == 0) & (vlen == len) & (len > 0);
-		found |= match & valid;
-		found_node |= (match & valid) ? atoi(PQgetvalue(res, i, 0)) : 0;
+	if (pgx_token_digest(token, len, digest) < 0) {
+		snprintf(err, errlen, "token lookup: OpenSSL could not compute SHA-256");
+		return ES_EINTERNAL;
 	}
-	PQclear(res);
-	if (!found) {
+	/* tokens.digest is UNIQUE (sql/003): at most one row, found through its index. */
+	rc = query(c, "token lookup", "SELECT node_id, now() >= valid_from AND now() <= valid_until"
+	                 " FROM tokens WHERE digest = $1::bytea AND node_id IS NOT NULL",
+	           1, params, &res, err, errlen);
+	explicit_bzero(digest, sizeof digest);
+	if (rc < 0) {
+		if (rc != -ENOTCONN)
+			rc = ES_EINTERNAL;
+		return rc;
+	}
+	if (PQntuples(res) != 1 || PQgetvalue(res, 0, 1)[0] != 't') {
+		PQclear(res);
 		snprintf(err, errlen, "unknown or expired token");
 		return ES_EAUTH;
 	}
-	*node_id = found_node;
+	*node_id = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
 	return 0;
 }
 
@@ -314,124 +290,72 @@ static size_t copy_row(char *buf, const struct submit_row *r)
 	return (size_t)(o - buf);
 }
 
-static int copy_rows(struct db_conn *c, const struct submit_payload *p, char *err, size_t errlen)
+/* 0 or a pgx code; the COPY table is the session's (DB_ROLE_WRITE). */
+static int copy_rows(PGconn *pg, const struct submit_payload *p, char *err, size_t errlen)
 {
 	PGresult *res;
 	char *buf;
 	size_t used = 0;
-	int ok = 1;
+	int ok = 1, rc;
 
-	res = PQexec(c->pg, "COPY ingest_rows (date, network, station, location, channel, country,"
-	                    " bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients) FROM STDIN");
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		pg_error(c->pg, res, "COPY", err, errlen);
-		PQclear(res);
-		return -1;
-	}
-	PQclear(res);
+	rc = pgx_exec(pg, "COPY ingest_rows (date, network, station, location, channel, country,"
+	                  " bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients) FROM STDIN",
+	              0, NULL, NULL, "COPY", err, errlen);
+	if (rc < 0)
+		return rc;
 	buf = es_malloc(DB_COPY_CHUNK + COPY_LINE_MAX);
 	for (size_t i = 0; ok == 1 && i < p->nrows; i++) {
 		used += copy_row(buf + used, &p->rows[i]);
 		if (used >= DB_COPY_CHUNK) {
-			ok = PQputCopyData(c->pg, buf, (int)used);
+			ok = PQputCopyData(pg, buf, (int)used);
 			used = 0;
 		}
 	}
 	if (ok == 1 && used > 0)
-		ok = PQputCopyData(c->pg, buf, (int)used);
+		ok = PQputCopyData(pg, buf, (int)used);
 	free(buf);
 	if (ok != 1) {
-		pg_error(c->pg, NULL, "COPY data", err, errlen);
-		return -1;
+		pgx_error_text(pg, NULL, "COPY data", err, errlen);
+		return pgx_lost(pg) ? -ENOTCONN : ES_EINTERNAL;
 	}
-	if (PQputCopyEnd(c->pg, NULL) != 1) {
-		pg_error(c->pg, NULL, "COPY end", err, errlen);
-		return -1;
+	if (PQputCopyEnd(pg, NULL) != 1) {
+		pgx_error_text(pg, NULL, "COPY end", err, errlen);
+		return pgx_lost(pg) ? -ENOTCONN : ES_EINTERNAL;
 	}
-	res = PQgetResult(c->pg);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok)
-		pg_error(c->pg, res, "COPY", err, errlen);
+	res = PQgetResult(pg);
+	rc = 0;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pgx_error_text(pg, res, "COPY", err, errlen);
+		rc = pgx_classify(PQresultErrorField(res, PG_DIAG_SQLSTATE), pgx_lost(pg));
+	}
 	PQclear(res);
-	while ((res = PQgetResult(c->pg)) != NULL)
+	while ((res = PQgetResult(pg)) != NULL)
 		PQclear(res);
-	return ok ? 0 : -1;
-}
-
-static void hex(char *out, const uint8_t *in, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	*out++ = '\\';
-	*out++ = 'x';
-	for (size_t i = 0; i < n; i++) {
-		*out++ = digits[in[i] >> 4];
-		*out++ = digits[in[i] & 15];
-	}
-	*out = '\0';
-}
-
-/* Maps a failed statement to an error code by its SQLSTATE. */
-static int classify(struct db_conn *c, const PGresult *res)
-{
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-	if (lost(c))
-		return -ENOTCONN;
-	if (!state)
-		return ES_EINTERNAL;
-	if (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0)
-		return -EAGAIN;
-	/* 22003: numeric value out of range, i.e. a sum no longer fits its column. */
-	if (strcmp(state, "22003") == 0)
-		return ES_EFORMAT;
-	/* Class 08 (connection), 57P (shutdown), 53 (resources): the database is not available. */
-	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 || strncmp(state, "53", 2) == 0)
-		return -ENOTCONN;
-	return ES_EINTERNAL;
-}
-
-static void rollback(struct db_conn *c)
-{
-	if (!lost(c))
-		PQclear(PQexec(c->pg, "ROLLBACK"));
-}
-
-/*
- * Checks the result of one statement of the ingest transaction and frees it;
- * on failure the error is reported in err, the transaction rolled back and the
- * classified code returned.
- */
-static int txn_step(struct db_conn *c, PGresult *res, ExecStatusType want, const char *what,
-                    char *err, size_t errlen)
-{
-	int rc = 0;
-
-	if (PQresultStatus(res) != want) {
-		pg_error(c->pg, res, what, err, errlen);
-		rc = classify(c, res);
-	}
-	PQclear(res);
-	if (rc)
-		rollback(c);
 	return rc;
 }
 
-static int ingest_once(struct db_conn *c, int node_id, bool overwrite, const char *method,
-                       const struct submit_payload *p, char *err, size_t errlen)
+struct ingest_args {
+	int node_id;
+	bool overwrite;
+	const char *method;
+	const struct submit_payload *p;
+};
+
+/* The ingest transaction's statements, run by pgx_tx between BEGIN and COMMIT. */
+static int ingest_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 {
+	const struct ingest_args *a = arg;
+	const struct submit_payload *p = a->p;
 	char node[16], nstats[24], digest[2 + 2 * SUBMIT_DIGEST_LEN + 1];
 	char *coverage;
 	const char *first = NULL, *last = NULL;
 	const char *params[9];
 	PGresult *res;
-	int rc;
+	int rc, inserted;
 
-	if (!exec_ok(c, "BEGIN", PGRES_COMMAND_OK, err, errlen))
-		return lost(c) ? -ENOTCONN : ES_EINTERNAL;
-
-	snprintf(node, sizeof node, "%d", node_id);
+	snprintf(node, sizeof node, "%d", a->node_id);
 	snprintf(nstats, sizeof nstats, "%zu", p->nstats > INT32_MAX ? (size_t)INT32_MAX : p->nstats);
-	hex(digest, p->digest, SUBMIT_DIGEST_LEN);
+	pgx_bytea_text(digest, p->digest, SUBMIT_DIGEST_LEN);
 	coverage = es_malloc(3 + 11 * p->ndays);
 	{
 		char *o = coverage;
@@ -453,53 +377,46 @@ static int ingest_once(struct db_conn *c, int node_id, bool overwrite, const cha
 	params[4] = last;
 	params[5] = coverage;
 	params[6] = digest;
-	params[7] = method;
+	params[7] = a->method;
 	params[8] = nstats;
-	res = PQexecParams(c->pg, insert_payload_sql, 9, NULL, params, NULL, NULL, 0);
+	rc = pgx_exec(pg, insert_payload_sql, 9, params, &res, "recording the payload", err, errlen);
 	free(coverage);
-	int inserted = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
-	if ((rc = txn_step(c, res, PGRES_TUPLES_OK, "recording the payload", err, errlen)) != 0)
+	if (rc < 0)
 		return rc;
+	inserted = PQntuples(res) > 0;
+	PQclear(res);
 	if (!inserted) {
-		rollback(c);
 		snprintf(err, errlen, "this node already sent the same payload");
 		return ES_EDUPLICATE;
 	}
-
-	if (copy_rows(c, p, err, errlen) < 0) {
-		rc = lost(c) ? -ENOTCONN : ES_EINTERNAL;
-		rollback(c);
+	if ((rc = copy_rows(pg, p, err, errlen)) < 0)
 		return rc;
-	}
-	res = PQexecParams(c->pg, networks_sql, 1, NULL, params, NULL, NULL, 0);
-	if ((rc = txn_step(c, res, PGRES_COMMAND_OK, "creating the networks", err, errlen)) != 0)
+	rc = pgx_exec(pg, networks_sql, 1, params, NULL, "creating the networks", err, errlen);
+	if (rc < 0)
 		return rc;
-	if (!exec_ok(c, "SET LOCAL eidastats.networks_known = 'on'", PGRES_COMMAND_OK, err, errlen)) {
-		rc = lost(c) ? -ENOTCONN : ES_EINTERNAL;
-		rollback(c);
+	rc = pgx_exec(pg, "SET LOCAL eidastats.networks_known = 'on'", 0, NULL, NULL,
+	              "SET LOCAL", err, errlen);
+	if (rc < 0)
 		return rc;
-	}
-	res = PQexecParams(c->pg, overwrite ? overwrite_sql : merge_sql, 1, NULL, params, NULL, NULL, 0);
-	if ((rc = txn_step(c, res, PGRES_COMMAND_OK, "storing the statistics", err, errlen)) != 0) {
-		if (rc == ES_EFORMAT)
-			snprintf(err, errlen, "adding these statistics to the stored ones overflows a counter");
-		return rc;
-	}
-	return txn_step(c, PQexec(c->pg, "COMMIT"), PGRES_COMMAND_OK, "COMMIT", err, errlen);
+	rc = pgx_exec(pg, a->overwrite ? overwrite_sql : merge_sql, 1, params, NULL,
+	              "storing the statistics", err, errlen);
+	if (rc == ES_EFORMAT)
+		snprintf(err, errlen, "adding these statistics to the stored ones overflows a counter");
+	return rc;
 }
 
 int db_ingest(struct db_conn *c, int node_id, bool overwrite, const char *method,
               const struct submit_payload *p, char *err, size_t errlen)
 {
-	int rc = -EAGAIN;
+	struct ingest_args a = { node_id, overwrite, method, p };
+	int rc;
 
-	for (int attempt = 0; rc == -EAGAIN && attempt < DB_TX_ATTEMPTS; attempt++) {
-		rc = connect_if_needed(c, err, errlen);
-		if (rc < 0)
-			return rc;
-		rc = ingest_once(c, node_id, overwrite, method, p, err, errlen);
+	if (c->role != DB_ROLE_WRITE) {
+		snprintf(err, errlen, "db_ingest on a connection of the read pool");
+		return ES_EINTERNAL;
 	}
-	if (rc == -EAGAIN)
-		rc = ES_EINTERNAL;
-	return rc;
+	rc = connect_if_needed(c, err, errlen);
+	if (rc < 0)
+		return rc;
+	return pgx_tx(c->pg, ingest_tx, &a, err, errlen);
 }

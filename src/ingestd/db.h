@@ -1,13 +1,22 @@
 /*
- * db.h - eidastats-ingestd's side of PostgreSQL: a fixed pool of libpq
- * connections (one per HTTP worker), token checks, and the one-transaction
- * ingest of a validated payload.
+ * db.h - eidastats-ingestd's side of PostgreSQL: fixed pools of libpq
+ * sessions (one per HTTP worker), token checks, the one-transaction ingest
+ * of a validated payload, and read-only queries.  Sessions, statements,
+ * error texts and transactions go through the one PostgreSQL layer (pgx.h).
  *
- * Connections are opened lazily and re-opened when PostgreSQL went away, so
+ * Two roles of pool:
+ *   DB_ROLE_WRITE  the ingest pool, on the primary.  Each session owns a
+ *                  temporary table that COPY fills before one INSERT ... ON
+ *                  CONFLICT moves the rows into dataselect_stats.
+ *   DB_ROLE_READ   the query pool, which may point at a hot-standby replica
+ *                  (setting read_db).  Its sessions create and need no
+ *                  temporary table (a replica refuses them) and run with
+ *                  default_transaction_read_only on; db_ingest() refuses them.
+ * db_health(), db_authenticate() and db_query() work on both.
+ *
+ * Sessions are opened lazily and re-opened when PostgreSQL went away, so
  * the service starts while the database is down and recovers when it
- * returns.  Each session runs in UTC and owns a temporary table that COPY
- * fills before one INSERT ... ON CONFLICT moves the rows into
- * dataselect_stats.
+ * returns.  Every session runs in UTC.
  *
  * Ownership: the pool owns its connections; db_acquire() lends one until
  * db_release().  A caller holds at most one connection at a time and never
@@ -17,13 +26,16 @@
  * Errors: -ENOTCONN when the database cannot be reached (the caller answers
  * 503), ES_EAUTH (403), ES_EDUPLICATE (409), ES_EFORMAT when the database
  * refuses the data itself (a counter overflows when added: 400),
- * ES_EINTERNAL otherwise (500); err receives a sentence for the log.
+ * ES_EINTERNAL otherwise (500); err receives a sentence for the log, with
+ * the SQLSTATE and its class when PostgreSQL gave one.
  */
 #ifndef ES_INGEST_DB_H
 #define ES_INGEST_DB_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <libpq-fe.h>
 
 #include "submit.h"
 
@@ -33,7 +45,13 @@ struct db_conn;
 /* Tokens longer than this cannot match (ours are 32, upstream's 20 characters). */
 #define DB_TOKEN_MAX 64
 
-struct db_pool *db_pool_new(const char *conninfo, unsigned size);
+enum db_role {
+	DB_ROLE_WRITE,  /* ingest: temporary COPY table, read-write */
+	DB_ROLE_READ,   /* queries: no temporary table, read-only, replica allowed */
+};
+
+/* A pool of size (>= 1) lazily opened sessions on conninfo; never NULL. */
+struct db_pool *db_pool_new(const char *conninfo, unsigned size, enum db_role role);
 void db_pool_free(struct db_pool *pool);
 
 /* Waits for a free connection (it may be closed; the calls below open it). */
@@ -44,10 +62,12 @@ void db_release(struct db_pool *pool, struct db_conn *c);
 int db_health(struct db_conn *c, char *err, size_t errlen);
 
 /*
- * Finds the node of a bearer token valid now.  Every stored token is
- * compared in constant time, so the answer's timing does not depend on how
- * much of the token matched.  0 with *node_id, ES_EAUTH (unknown or outside
- * its validity window) or -ENOTCONN.
+ * Finds the node of a bearer token valid now: one indexed lookup of the
+ * token's SHA-256 in tokens.digest (unique, sql/003), so at most one node
+ * can match.  The timing of the lookup depends only on the digest, which
+ * tells nothing about the token.  The token's bytes are scrubbed from our
+ * buffers.  0 with *node_id, ES_EAUTH (empty, longer than DB_TOKEN_MAX,
+ * unknown or outside its validity window), -ENOTCONN or ES_EINTERNAL.
  */
 int db_authenticate(struct db_conn *c, const char *token, size_t len, int *node_id,
                     char *err, size_t errlen);
@@ -56,9 +76,19 @@ int db_authenticate(struct db_conn *c, const char *token, size_t len, int *node_
  * Stores p for node_id in one transaction: the payloads row (refused with
  * ES_EDUPLICATE when the node already sent the same digest), then every row,
  * added to existing counters and unioned into existing HLLs (POST) or
- * replacing them (overwrite, PUT).  Any failure stores nothing.
+ * replacing them (overwrite, PUT).  Any failure stores nothing.  A
+ * transaction that loses a deadlock runs again (pgx_tx).  ES_EINTERNAL on a
+ * DB_ROLE_READ connection.
  */
 int db_ingest(struct db_conn *c, int node_id, bool overwrite, const char *method,
               const struct submit_payload *p, char *err, size_t errlen);
+
+/*
+ * Runs one read-only statement with nparams text parameters (pgx_exec), on
+ * a session opened if needed and re-opened once if it went away since its
+ * last use.  0 with *res (the caller PQclear()s it) or a code as above.
+ */
+int db_query(struct db_conn *c, const char *sql, int nparams, const char *const *params,
+             PGresult **res, char *err, size_t errlen);
 
 #endif

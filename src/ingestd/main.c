@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	pool = db_pool_new(cfg.db, cfg.workers);
+	pool = db_pool_new(cfg.db, cfg.workers, DB_ROLE_WRITE);
 	rc = server_start(&srv, &cfg, pool, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "eidastats-ingestd: %s\n", err);

@@ -60,11 +60,11 @@ check_refused 403 "No valid token" -H "Authentication: Bearer $(printf %s "$ES_T
 	--data-binary "@$T/good.json" "$ES_SUBMIT_URL"
 es_admin token add --node node1 >"$T/expired.token" 2>/dev/null || fail "token add"
 pg_psql -c "UPDATE tokens SET valid_from = now() - interval '2 days', valid_until = now() - interval '1 day'
-	WHERE value = '$(cat "$T/expired.token")'"
+	WHERE digest = sha256(convert_to('$(cat "$T/expired.token")', 'UTF8'))"
 check_refused 403 "No valid token" -H "Authentication: Bearer $(cat "$T/expired.token")" \
 	--data-binary "@$T/good.json" "$ES_SUBMIT_URL"
 es_admin token add --node node1 >"$T/future.token" 2>/dev/null || fail "token add"
-pg_psql -c "UPDATE tokens SET valid_from = now() + interval '1 day' WHERE value = '$(cat "$T/future.token")'"
+pg_psql -c "UPDATE tokens SET valid_from = now() + interval '1 day' WHERE digest = sha256(convert_to('$(cat "$T/future.token")', 'UTF8'))"
 check_refused 403 "No valid token" -H "Authentication: Bearer $(cat "$T/future.token")" \
 	--data-binary "@$T/good.json" "$ES_SUBMIT_URL"
 
