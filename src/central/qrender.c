@@ -383,8 +383,9 @@ ssize_t q_render_read(struct q_render *r, char *buf, size_t cap)
 			int rc = step(r);
 
 			if (rc < 0) {
+				/* Hand over what is ready first; the error comes at the next call. */
 				r->err = rc;
-				return rc;
+				return done ? (ssize_t)done : rc;
 			}
 			if (rc == 0) {
 				flush_others(r);
@@ -397,7 +398,7 @@ ssize_t q_render_read(struct q_render *r, char *buf, size_t cap)
 		}
 		if (jsonw_error(&r->out)) {
 			r->err = jsonw_error(&r->out);
-			return r->err;
+			return done ? (ssize_t)done : r->err;
 		}
 	}
 	return (ssize_t)done;

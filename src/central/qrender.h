@@ -45,8 +45,11 @@ int q_render_new(struct q_render **out, const struct query *q, const struct q_po
 /*
  * Writes up to cap bytes of the answer to buf.  Returns the number written
  * (> 0), 0 at the end of the answer, or a negative code: the iterator's, or
- * ES_EFORMAT for a row that cannot be read (bad number or HLL).  After an
- * error the answer cannot be completed (the HTTP layer ends the connection).
+ * ES_EFORMAT for a row that cannot be read (bad number or HLL).  Bytes
+ * ready before a failure are returned first and the error at the next call;
+ * after an error every call returns it and the answer cannot be completed
+ * (the HTTP layer ends the connection, or, when nothing was sent yet,
+ * answers 500 Q_MSG_SQL).
  */
 ssize_t q_render_read(struct q_render *r, char *buf, size_t cap);
 /* "text/csv; charset=UTF-8" or "application/json". */
