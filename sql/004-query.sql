@@ -4,20 +4,25 @@
 -- range) read one row per group instead of every station-level row.
 --
 -- dataselect_rollup holds, per (node_id, month, network, country), the sums
--- of dataselect_stats' counters, the union of its client sets and the number
--- of raw rows, over every raw row whose date falls in that month (monthly
+-- of dataselect_stats' counters and the union of its client sets over every
+-- raw row whose date falls in that month (monthly
 -- rows dated the 1st and eidastats' daily rows alike).  The query API answers
 -- from it exactly what it would from dataselect_stats: sums of sums are sums,
 -- and the hll extension's union of unions is the union of the sets, byte for
 -- byte (the representation of a union depends only on its content).
 --
--- Keeping it exact: a program that writes dataselect_stats calls
---   SELECT eidastats_rollup_refresh(NODE_ID, ARRAY[MONTH, ...]::date[]);
--- as the last statement of the same transaction, with every month it
--- touched (any day of the month will do).  It recomputes those (node, month)
--- groups from dataselect_stats, so it is right for appends and for PUT
--- replacements alike; it takes a transaction-level advisory lock per node so
--- that two concurrent ingests of one node refresh in turn.  Rows written by
+-- Keeping it exact, in the transaction that writes dataselect_stats, as its
+-- last statement (both take a transaction-level advisory lock per node, so
+-- two ingests of one node update the rollup in turn):
+--  - an append (counters added, client sets united into existing rows) calls
+--      SELECT eidastats_rollup_add(NODE_ID, dates, networks, countries, bytes,
+--                                  nb_reqs, nb_successful_reqs, nb_failed_reqs, clients);
+--    with the arrays of the rows it appended (the same values it wrote):
+--    cost proportional to the payload, not to the month;
+--  - a replacement (PUT), or any other change, calls
+--      SELECT eidastats_rollup_refresh(NODE_ID, ARRAY[DAY, ...]::date[]);
+--    with every month it touched (any day of the month will do): those
+--    (node, month) groups are recomputed from dataselect_stats.  Rows written by
 -- other programs (upstream's service, psql) are caught by
 --   SELECT * FROM eidastats_rollup_verify();   -- the groups that differ
 --   SELECT eidastats_rollup_rebuild();         -- remakes the whole table
@@ -36,8 +41,7 @@ CREATE TABLE IF NOT EXISTS dataselect_rollup (
 	nb_reqs bigint,
 	nb_successful_reqs bigint,
 	nb_failed_reqs bigint,
-	clients hll(11, 5),
-	nb_rows bigint NOT NULL
+	clients hll(11, 5)
 );
 
 -- One row per group; NULL network or country (old data) is a group of its own.
@@ -54,11 +58,11 @@ CREATE INDEX IF NOT EXISTS dataselect_stats_date ON dataselect_stats (date);
 CREATE OR REPLACE FUNCTION eidastats_rollup_compute(p_node integer, lo date, hi date)
 RETURNS TABLE (node_id integer, month date, network varchar(6), country varchar(2),
                bytes bigint, nb_reqs bigint, nb_successful_reqs bigint,
-               nb_failed_reqs bigint, clients hll, nb_rows bigint)
+               nb_failed_reqs bigint, clients hll)
 LANGUAGE sql STABLE AS $$
 	SELECT s.node_id, date_trunc('month', s.date)::date, s.network, s.country,
 	       sum(s.bytes)::bigint, sum(s.nb_reqs)::bigint, sum(s.nb_successful_reqs)::bigint,
-	       sum(s.nb_failed_reqs)::bigint, hll_union_agg(s.clients), count(*)
+	       sum(s.nb_failed_reqs)::bigint, hll_union_agg(s.clients)
 	FROM dataselect_stats s
 	WHERE (p_node IS NULL OR s.node_id = p_node)
 	  AND (lo IS NULL OR s.date >= lo) AND (hi IS NULL OR s.date < hi)
@@ -88,6 +92,42 @@ BEGIN
 END;
 $$;
 
+-- Adds appended rows (one array element per row, all arrays of one length) to the rollup.
+CREATE OR REPLACE FUNCTION eidastats_rollup_add(p_node integer, p_dates date[], p_networks text[],
+	p_countries text[], p_bytes bigint[], p_reqs bigint[], p_succ bigint[], p_failed bigint[],
+	p_clients hll[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	IF p_node IS NULL OR p_dates IS NULL THEN
+		RETURN;
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('eidastats_rollup'), p_node);
+	-- sum() semantics: a NULL side adds nothing.
+	INSERT INTO dataselect_rollup AS r
+		(node_id, month, network, country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
+	SELECT p_node, date_trunc('month', u.d)::date, u.n, u.c, sum(u.b), sum(u.q), sum(u.s), sum(u.f),
+	       hll_union_agg(u.h)
+	FROM unnest(p_dates, p_networks, p_countries, p_bytes, p_reqs, p_succ, p_failed, p_clients)
+	     AS u(d, n, c, b, q, s, f, h)
+	WHERE u.d IS NOT NULL
+	GROUP BY 2, 3, 4
+	ON CONFLICT (node_id, month, network, country) DO UPDATE SET
+		bytes = CASE WHEN r.bytes IS NULL THEN EXCLUDED.bytes WHEN EXCLUDED.bytes IS NULL THEN r.bytes
+		             ELSE r.bytes + EXCLUDED.bytes END,
+		nb_reqs = CASE WHEN r.nb_reqs IS NULL THEN EXCLUDED.nb_reqs WHEN EXCLUDED.nb_reqs IS NULL
+		               THEN r.nb_reqs ELSE r.nb_reqs + EXCLUDED.nb_reqs END,
+		nb_successful_reqs = CASE WHEN r.nb_successful_reqs IS NULL THEN EXCLUDED.nb_successful_reqs
+		                          WHEN EXCLUDED.nb_successful_reqs IS NULL THEN r.nb_successful_reqs
+		                          ELSE r.nb_successful_reqs + EXCLUDED.nb_successful_reqs END,
+		nb_failed_reqs = CASE WHEN r.nb_failed_reqs IS NULL THEN EXCLUDED.nb_failed_reqs
+		                      WHEN EXCLUDED.nb_failed_reqs IS NULL THEN r.nb_failed_reqs
+		                      ELSE r.nb_failed_reqs + EXCLUDED.nb_failed_reqs END,
+		clients = CASE WHEN r.clients IS NULL THEN EXCLUDED.clients WHEN EXCLUDED.clients IS NULL
+		               THEN r.clients ELSE hll_union(r.clients, EXCLUDED.clients) END;
+END;
+$$;
+
 -- The groups where the rollup and dataselect_stats differ (none when exact).
 CREATE OR REPLACE FUNCTION eidastats_rollup_verify()
 RETURNS TABLE (node_id integer, month date, network varchar(6), country varchar(2), problem text)
@@ -105,7 +145,6 @@ LANGUAGE sql STABLE AS $$
 	   OR r.bytes IS DISTINCT FROM c.bytes OR r.nb_reqs IS DISTINCT FROM c.nb_reqs
 	   OR r.nb_successful_reqs IS DISTINCT FROM c.nb_successful_reqs
 	   OR r.nb_failed_reqs IS DISTINCT FROM c.nb_failed_reqs
-	   OR r.nb_rows IS DISTINCT FROM c.nb_rows
 	   OR r.clients::text IS DISTINCT FROM c.clients::text
 $$;
 

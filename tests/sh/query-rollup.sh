@@ -128,6 +128,33 @@ COMMIT;
 SQL
 bad=$(pg_psql -c "select count(*) from eidastats_rollup_verify()")
 [ "$bad" = 0 ] || note "rollup differs after refresh in $bad groups"
+
+# An append as an ingest does it: existing rows get counters added and client
+# sets united, new rows are inserted; eidastats_rollup_add() gets the same rows.
+pg_psql >/dev/null <<'SQL' || fail "appending rows"
+BEGIN;
+CREATE TEMP TABLE pay ON COMMIT DROP AS
+	SELECT node_id, date, network, station, location, channel, country, 7::bigint AS bytes,
+	       3 AS nb_reqs, 2 AS nb_successful_reqs, 1 AS nb_failed_reqs,
+	       hll_add(hll_empty(11, 5), hll_hash_integer(node_id * 100000 + 77)) AS clients
+	FROM dataselect_stats WHERE node_id = 1 ORDER BY date, station LIMIT 60;
+INSERT INTO pay SELECT 1, date '2021-04-09' + i, 'FR', 'AP' || i, '', 'HHZ', 'GR', i, 1, 1, 0,
+	hll_add(hll_empty(11, 5), hll_hash_integer(i)) FROM generate_series(1, 20) i;
+INSERT INTO dataselect_stats AS s (node_id, date, network, station, location, channel, country,
+	bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
+	SELECT * FROM pay
+	ON CONFLICT ON CONSTRAINT uniq_stat DO UPDATE SET bytes = s.bytes + EXCLUDED.bytes,
+		nb_reqs = s.nb_reqs + EXCLUDED.nb_reqs,
+		nb_successful_reqs = s.nb_successful_reqs + EXCLUDED.nb_successful_reqs,
+		nb_failed_reqs = s.nb_failed_reqs + EXCLUDED.nb_failed_reqs,
+		clients = hll_union(s.clients, EXCLUDED.clients);
+SELECT eidastats_rollup_add(1, array_agg(date), array_agg(network::text), array_agg(country::text),
+	array_agg(bytes), array_agg(nb_reqs::bigint), array_agg(nb_successful_reqs::bigint),
+	array_agg(nb_failed_reqs::bigint), array_agg(clients)) FROM pay;
+COMMIT;
+SQL
+bad=$(pg_psql -c "select count(*) from eidastats_rollup_verify()")
+[ "$bad" = 0 ] || note "rollup differs after an append in $bad groups"
 for qs in "start=2020-11&level=network&details=month,country" "start=2021-01&end=2021-05&level=node&details=year"; do
 	"$QTOOL" "$ES_DB" restricted "$qs" --groups /op/n1 >"$T/roll" 2>/dev/null
 	"$QTOOL" "$ES_DB" restricted "$qs" --groups /op/n1 --raw >"$T/raw" 2>/dev/null
