@@ -336,15 +336,12 @@ static int step(struct q_render *r)
 	for (int i = 1; i < 6; i++)
 		s[i] = row.col[i] ? row.col[i] : "*";
 	s[6] = cdet ? row.col[6] : "*";
-	if (row.col[10]) {
+	/* The database's own bytes when they fit (always, for what PostgreSQL writes). */
+	if (row.col[10] && strlen(row.col[10]) < sizeof(hex)) {
 		size_t n = strlen(row.col[10]);
 
-		if (n >= sizeof(hex))
-			n = sizeof(hex) - 1;
-		memcpy(hex, row.col[10], n);
-		hex[n] = '\0';
-		for (size_t i = 0; i < n; i++)
-			hex[i] = (char)tolower((unsigned char)hex[i]);
+		for (size_t i = 0; i <= n; i++)
+			hex[i] = (char)tolower((unsigned char)row.col[10][i]);
 	} else {
 		hll_to_hex(&h, hex);
 		for (char *c = hex + 2; *c; c++)

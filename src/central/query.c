@@ -96,33 +96,32 @@ size_t q_error_body(const struct q_error *e, char *out, size_t cap)
 		out[0] = '\0';
 	if (e->json) {
 		jsonw_t w;
-		char *txt;
+		char msg[Q_ERR_TEXT], *txt;
 		size_t tl;
 
+		if (e->has_msg)
+			snprintf(msg, sizeof(msg), "%s", e->msg);
+		else
+			snprintf(msg, sizeof(msg), "%d %s", e->status, q_status_reason(e->status));
+		for (char *p = msg; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
 		/* The message is our own text or a repr()ed name: valid UTF-8. */
 		jsonw_init(&w, Q_ERR_TEXT * 8);
 		jsonw_lit(&w, "{\"code\": ");
 		jsonw_i64(&w, e->status);
 		jsonw_lit(&w, ", \"message\": ");
-		char msg[Q_ERR_TEXT];
-		snprintf(msg, sizeof(msg), "%s", e->has_msg ? e->msg
-		         : q_status_reason(e->status));
-		for (char *p = msg; *p; p++)
-			if (*p == '\n')
-				*p = ' ';
-		if (!e->has_msg)
-			snprintf(msg, sizeof(msg), "%d %s", e->status, q_status_reason(e->status));
 		jsonw_str(&w, msg, strlen(msg));
 		jsonw_lit(&w, "}");
 		txt = jsonw_take(&w, &tl);
+		jsonw_fini(&w);
 		if (!txt) {
-			jsonw_fini(&w);
-			put(out, cap, &len, "{\"code\": 500, \"message\": \"\"}", 28);
+			snprintf(head, sizeof(head), "{\"code\": %d, \"message\": \"\"}", e->status);
+			put(out, cap, &len, head, strlen(head));
 			return len;
 		}
 		put(out, cap, &len, txt, tl);
 		free(txt);
-		jsonw_fini(&w);
 		return len;
 	}
 	snprintf(head, sizeof(head), "<h1>%d %s</h1>", e->status, q_status_reason(e->status));
