@@ -29,6 +29,10 @@
 -- This migration fills the table from the existing rows (one aggregate pass
 -- over dataselect_stats).
 --
+-- A second, coarser rollup, dataselect_rollup_country by (node, month,
+-- country), is made from the first by the same functions; queries without
+-- network grouping or filter read it.
+--
 -- Idempotent like the other migrations; eidastats-admin runs it in one
 -- transaction.
 
@@ -49,10 +53,31 @@ CREATE UNIQUE INDEX IF NOT EXISTS dataselect_rollup_key
 	ON dataselect_rollup (node_id, month, network, country) NULLS NOT DISTINCT;
 -- Date ranges over all nodes (the usual public query).
 CREATE INDEX IF NOT EXISTS dataselect_rollup_month ON dataselect_rollup (month);
+
+-- The same one level coarser, by (node, month, country), made from
+-- dataselect_rollup: queries that neither group nor filter by network (totals,
+-- node level) read a few rows per node and month.
+CREATE TABLE IF NOT EXISTS dataselect_rollup_country (
+	node_id integer NOT NULL REFERENCES nodes (id),
+	month date NOT NULL,
+	country varchar(2),
+	bytes bigint,
+	nb_reqs bigint,
+	nb_successful_reqs bigint,
+	nb_failed_reqs bigint,
+	clients hll(11, 5)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS dataselect_rollup_country_key
+	ON dataselect_rollup_country (node_id, month, country) NULLS NOT DISTINCT;
+CREATE INDEX IF NOT EXISTS dataselect_rollup_country_month ON dataselect_rollup_country (month);
 -- The raw table's unique constraint starts with (node_id, date): refreshes
 -- and node-filtered station-level queries use it.  Date ranges over all
 -- nodes at station level use this one.
 CREATE INDEX IF NOT EXISTS dataselect_stats_date ON dataselect_stats (date);
+
+-- Functions whose result type may change between versions are dropped first.
+DROP FUNCTION IF EXISTS eidastats_rollup_verify();
+DROP FUNCTION IF EXISTS eidastats_rollup_compute(integer, date, date);
 
 -- The rollup rows of dataselect_stats rows in [lo, hi) of one node (all nodes when p_node is NULL).
 CREATE OR REPLACE FUNCTION eidastats_rollup_compute(p_node integer, lo date, hi date)
@@ -68,6 +93,22 @@ LANGUAGE sql STABLE AS $$
 	  AND (lo IS NULL OR s.date >= lo) AND (hi IS NULL OR s.date < hi)
 	  AND s.node_id IS NOT NULL AND s.date IS NOT NULL
 	GROUP BY 1, 2, 3, 4
+$$;
+
+-- Recomputes dataselect_rollup_country for (p_node, the months) from dataselect_rollup.
+CREATE OR REPLACE FUNCTION eidastats_rollup_country_refresh(p_node integer, p_months date[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	DELETE FROM dataselect_rollup_country r
+		WHERE r.node_id = p_node AND r.month = ANY (p_months);
+	INSERT INTO dataselect_rollup_country
+		SELECT r.node_id, r.month, r.country, sum(r.bytes)::bigint, sum(r.nb_reqs)::bigint,
+		       sum(r.nb_successful_reqs)::bigint, sum(r.nb_failed_reqs)::bigint, hll_union_agg(r.clients)
+		FROM dataselect_rollup r
+		WHERE r.node_id = p_node AND r.month = ANY (p_months)
+		GROUP BY 1, 2, 3;
+END;
 $$;
 
 -- Recomputes the (p_node, month) groups of the given months from dataselect_stats.
@@ -89,6 +130,8 @@ BEGIN
 		INSERT INTO dataselect_rollup
 			SELECT * FROM eidastats_rollup_compute(p_node, m, (m + interval '1 month')::date);
 	END LOOP;
+	PERFORM eidastats_rollup_country_refresh(p_node,
+		ARRAY(SELECT DISTINCT date_trunc('month', x)::date FROM unnest(p_months) x WHERE x IS NOT NULL));
 END;
 $$;
 
@@ -125,19 +168,26 @@ BEGIN
 		                      ELSE r.nb_failed_reqs + EXCLUDED.nb_failed_reqs END,
 		clients = CASE WHEN r.clients IS NULL THEN EXCLUDED.clients WHEN EXCLUDED.clients IS NULL
 		               THEN r.clients ELSE hll_union(r.clients, EXCLUDED.clients) END;
+	PERFORM eidastats_rollup_country_refresh(p_node,
+		ARRAY(SELECT DISTINCT date_trunc('month', x)::date FROM unnest(p_dates) x WHERE x IS NOT NULL));
 END;
 $$;
 
--- The groups where the rollup and dataselect_stats differ (none when exact).
+-- The groups where a rollup and dataselect_stats differ (none when exact).
 CREATE OR REPLACE FUNCTION eidastats_rollup_verify()
-RETURNS TABLE (node_id integer, month date, network varchar(6), country varchar(2), problem text)
+RETURNS TABLE (rollup text, node_id integer, month date, network varchar(6), country varchar(2), problem text)
 LANGUAGE sql STABLE AS $$
-	SELECT coalesce(c.node_id, r.node_id), coalesce(c.month, r.month),
+	WITH c AS (SELECT * FROM eidastats_rollup_compute(NULL, NULL, NULL)),
+	cc AS (SELECT c.node_id, c.month, c.country, sum(c.bytes)::bigint AS bytes,
+	              sum(c.nb_reqs)::bigint AS nb_reqs, sum(c.nb_successful_reqs)::bigint AS nb_successful_reqs,
+	              sum(c.nb_failed_reqs)::bigint AS nb_failed_reqs, hll_union_agg(c.clients) AS clients
+	       FROM c GROUP BY 1, 2, 3)
+	SELECT 'dataselect_rollup', coalesce(c.node_id, r.node_id), coalesce(c.month, r.month),
 	       coalesce(c.network, r.network), coalesce(c.country, r.country),
 	       CASE WHEN r.node_id IS NULL THEN 'missing from the rollup'
 	            WHEN c.node_id IS NULL THEN 'not in dataselect_stats'
 	            ELSE 'sums or clients differ' END
-	FROM eidastats_rollup_compute(NULL, NULL, NULL) c
+	FROM c
 	FULL JOIN dataselect_rollup r
 	  ON r.node_id = c.node_id AND r.month = c.month
 	 AND r.network IS NOT DISTINCT FROM c.network AND r.country IS NOT DISTINCT FROM c.country
@@ -146,19 +196,38 @@ LANGUAGE sql STABLE AS $$
 	   OR r.nb_successful_reqs IS DISTINCT FROM c.nb_successful_reqs
 	   OR r.nb_failed_reqs IS DISTINCT FROM c.nb_failed_reqs
 	   OR r.clients::text IS DISTINCT FROM c.clients::text
+	UNION ALL
+	SELECT 'dataselect_rollup_country', coalesce(cc.node_id, r.node_id), coalesce(cc.month, r.month),
+	       NULL, coalesce(cc.country, r.country),
+	       CASE WHEN r.node_id IS NULL THEN 'missing from the rollup'
+	            WHEN cc.node_id IS NULL THEN 'not in dataselect_stats'
+	            ELSE 'sums or clients differ' END
+	FROM cc
+	FULL JOIN dataselect_rollup_country r
+	  ON r.node_id = cc.node_id AND r.month = cc.month AND r.country IS NOT DISTINCT FROM cc.country
+	WHERE r.node_id IS NULL OR cc.node_id IS NULL
+	   OR r.bytes IS DISTINCT FROM cc.bytes OR r.nb_reqs IS DISTINCT FROM cc.nb_reqs
+	   OR r.nb_successful_reqs IS DISTINCT FROM cc.nb_successful_reqs
+	   OR r.nb_failed_reqs IS DISTINCT FROM cc.nb_failed_reqs
+	   OR r.clients::text IS DISTINCT FROM cc.clients::text
 $$;
 
--- Remakes the whole rollup from dataselect_stats; returns its number of rows.
+-- Remakes both rollups from dataselect_stats; returns the number of rows of dataselect_rollup.
 CREATE OR REPLACE FUNCTION eidastats_rollup_rebuild()
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	n bigint;
 BEGIN
-	LOCK TABLE dataselect_rollup IN EXCLUSIVE MODE;
+	LOCK TABLE dataselect_rollup, dataselect_rollup_country IN EXCLUSIVE MODE;
 	DELETE FROM dataselect_rollup;
 	INSERT INTO dataselect_rollup SELECT * FROM eidastats_rollup_compute(NULL, NULL, NULL);
 	GET DIAGNOSTICS n = ROW_COUNT;
+	DELETE FROM dataselect_rollup_country;
+	INSERT INTO dataselect_rollup_country
+		SELECT r.node_id, r.month, r.country, sum(r.bytes)::bigint, sum(r.nb_reqs)::bigint,
+		       sum(r.nb_successful_reqs)::bigint, sum(r.nb_failed_reqs)::bigint, hll_union_agg(r.clients)
+		FROM dataselect_rollup r GROUP BY 1, 2, 3;
 	RETURN n;
 END;
 $$;

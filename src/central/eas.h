@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #define EAS_MAX_GROUPS 256
+#define EAS_MAX_TOKEN_DEFAULT (64u * 1024) /* Default of the setting max_token: a larger body gets 413. */
 #define EAS_MAX_TEXT (1u << 20)  /* Largest signed text parsed. */
 
 struct eas_token {

@@ -804,8 +804,9 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	const char *dcol;
 	char day[48];
 	char group[512] = "", order[512] = "";
-	int roll = use_rollup && q->level <= Q_LEVEL_NETWORK && !q->station.n
-	           && !q->location.n && !q->channel.n;
+	/* 2: by (node, month, country); 1: by (node, month, network, country); 0: raw. */
+	int roll = !use_rollup || q->level > Q_LEVEL_NETWORK || q->station.n || q->location.n
+	           || q->channel.n ? 0 : q->level < Q_LEVEL_NETWORK && !q->network.n ? 2 : 1;
 	struct { int on; const char *expr; const char *ord; } g[7];
 	int restricted = q->endpoint == Q_RESTRICTED;
 
@@ -840,7 +841,8 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	sb_add(&b, "coalesce(sum(s.bytes), 0)::text, coalesce(sum(s.nb_reqs), 0)::text, "
 	       "coalesce(sum(s.nb_successful_reqs), 0)::text, hll_union_agg(s.clients)::text, ");
 	sb_add(&b, g[6].on ? "'t'" : "'f'");
-	sb_add(&b, roll ? " FROM dataselect_rollup s" : " FROM dataselect_stats s");
+	sb_add(&b, roll == 2 ? " FROM dataselect_rollup_country s"
+	       : roll ? " FROM dataselect_rollup s" : " FROM dataselect_stats s");
 	sb_add(&b, " JOIN nodes n ON n.id = s.node_id WHERE ");
 	snprintf(day, sizeof(day), "%04d-%02d-01", q->start / 12, q->start % 12 + 1);
 	sb_add(&b, dcol);

@@ -223,14 +223,17 @@ int q_folds(const struct query *q);
  *   10 clients (hll text "\x...")
  *   and 11 country_grouped: 't' when country is a grouped value (so NULL is a NULL country).
  * Ordered by the grouping columns (date first), NULL country last; no row
- * when nothing matches.  `rollup` says whether the rollup table is used.
+ * when nothing matches.  `rollup` says which table answers: 2
+ * dataselect_rollup_country (no network grouping or filter), 1
+ * dataselect_rollup (no station, location or channel level or filter), 0
+ * dataselect_stats.  All three give the same answer (sql/004-query.sql).
  */
 #define Q_SQL_COLS 12
 struct q_sql {
 	char *text;
 	char **params;
 	size_t nparams;
-	int rollup;
+	int rollup;             /* 2, 1 or 0 (above). */
 };
 /* use_rollup 0 forces the raw table (tests, verification). -ENOMEM on failure. */
 int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out);

@@ -540,7 +540,8 @@ TEST(query_sql_choice)
 	struct q_sql s;
 
 	sql_of(&s, Q_PUBLIC, 0, total, NP(total), 1);
-	ASSERT_EQ(s.rollup, 1);
+	ASSERT_EQ(s.rollup, 2);
+	ASSERT(strstr(s.text, "FROM dataselect_rollup_country s") != NULL);
 	ASSERT_EQ(s.nparams, 1); /* no upper bound */
 	ASSERT(strstr(s.text, "HAVING count(*) > 0") != NULL);
 	ASSERT(strstr(s.text, "GROUP BY") == NULL);
@@ -555,6 +556,7 @@ TEST(query_sql_choice)
 	q_sql_fini(&s);
 	/* Public network filters are exact, wildcard or not. */
 	sql_of(&s, Q_PUBLIC, 0, pub, NP(pub), 1);
+	ASSERT_EQ(s.rollup, 1);
 	ASSERT(strstr(s.text, "s.network = $2::text") != NULL);
 	ASSERT(strstr(s.text, "to_char(s.month, 'YYYY')") != NULL);
 	q_sql_fini(&s);
