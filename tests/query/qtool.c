@@ -116,6 +116,7 @@ static void fail(const struct q_error *e)
 
 	q_error_body(e, body, sizeof(body));
 	fputs(body, stdout);
+	fflush(stdout);
 	fprintf(stderr, "%d %s\n", e->status, q_error_content_type(e));
 }
 
@@ -125,15 +126,15 @@ int main(int argc, char **argv)
 	size_t n = 0;
 	char *qs, *raw;
 	struct q_policy p;
-	struct query q;
+	struct query q = { 0 };
 	struct q_error e;
-	struct q_sql sql;
+	struct q_sql sql = { 0 };
 	struct eas_token tok = { 0 };
 	char **groups = NULL;
 	size_t ngroups = 0;
 	char *gbuf = NULL;
 	const char *groups_arg = NULL, *token = NULL, *keyring = NULL, *home = NULL;
-	int use_rollup = 1;
+	int use_rollup = 1, status = 0;
 	size_t chunk = 4096;
 	enum q_endpoint ep;
 	PGconn *c;
@@ -209,7 +210,7 @@ int main(int argc, char **argv)
 		if (st != EAS_OK) {
 			q_error_set(&e, eas_status_http(st, &msg), msg);
 			fail(&e);
-			return 0;
+			goto out;
 		}
 		groups = tok.groups;
 		ngroups = tok.ngroups;
@@ -223,18 +224,18 @@ int main(int argc, char **argv)
 	} else if (ep == Q_RESTRICTED) {
 		q_error_set(&e, 401, Q_MSG_TOKEN_INVALID);
 		fail(&e);
-		return 0;
+		goto out;
 	}
 	if (load_policy(c, &p) < 0) {
 		q_error_set(&e, 500, Q_MSG_DB);
 		fail(&e);
-		return 0;
+		goto out;
 	}
 	if (q_parse(&q, ep, ep == Q_RESTRICTED && q_policy_is_operator(&p, groups, ngroups),
 	            pairs, n, raw, &p, &e) < 0
 	    || q_precheck(&q, &p, groups, ngroups, &e) < 0) {
 		fail(&e);
-		return 0;
+		goto out;
 	}
 	if (q_sql_build(&q, use_rollup, &sql) < 0
 	    || !PQsendQueryParams(c, sql.text, (int)sql.nparams, NULL,
@@ -242,7 +243,7 @@ int main(int argc, char **argv)
 	    || !PQsetSingleRowMode(c)) {
 		q_error_set(&e, 500, Q_MSG_SQL);
 		fail(&e);
-		return 0;
+		goto out;
 	}
 	{
 		struct rows rs = { c, NULL };
@@ -250,21 +251,28 @@ int main(int argc, char **argv)
 		char *buf = malloc(chunk ? chunk : 1);
 		ssize_t k;
 
-		if (!buf || q_render_new(&r, &q, &p, groups, ngroups, next_row, &rs) < 0)
-			return 1;
+		if (!buf || q_render_new(&r, &q, &p, groups, ngroups, next_row, &rs) < 0) {
+			free(buf);
+			status = 1;
+			goto out_sql;
+		}
 		while ((k = q_render_read(r, buf, chunk)) > 0)
 			fwrite(buf, 1, (size_t)k, stdout);
+		fflush(stdout);
 		if (k < 0) {
 			fprintf(stderr, "qtool: answer failed: %s: %s", es_strerror((int)k),
 			        rs.r ? PQresultErrorMessage(rs.r) : "");
-			return 1;
+			status = 1;
+		} else {
+			fprintf(stderr, "200 %s\n", q_render_content_type(r));
 		}
-		fprintf(stderr, "200 %s\n", q_render_content_type(r));
 		q_render_free(r);
 		PQclear(rs.r);
 		free(buf);
 	}
+out_sql:
 	q_sql_fini(&sql);
+out:
 	q_query_fini(&q);
 	q_policy_fini(&p);
 	eas_token_fini(&tok);
@@ -274,5 +282,5 @@ int main(int argc, char **argv)
 	}
 	PQfinish(c);
 	free(qs);
-	return 0;
+	return status;
 }
