@@ -39,8 +39,8 @@ struct q_render {
 	size_t pos;             /* Bytes of out already handed over. */
 	size_t rows;
 	char date[16];          /* Date of the buckets (rendered). */
-	struct bucket *b;
-	size_t nb;
+	struct bucket *b;       /* The current date's buckets (grown on demand). */
+	size_t nb, capb;
 	int err;
 };
 
@@ -64,11 +64,6 @@ int q_render_new(struct q_render **out, const struct query *q, const struct q_po
 	r->next = next;
 	r->ctx = ctx;
 	r->folds = q_folds(q);
-	r->b = calloc(MAX_BUCKETS, sizeof(*r->b));
-	if (!r->b) {
-		free(r);
-		return -ENOMEM;
-	}
 	jsonw_init(&r->out, PENDING_LIMIT);
 	snprintf(r->date, sizeof(r->date), "*");
 	*out = r;
@@ -225,7 +220,8 @@ static void flush_others(struct q_render *r)
 {
 	int cdet = (r->q->details & Q_DETAIL_COUNTRY) != 0;
 
-	qsort(r->b, r->nb, sizeof(*r->b), cmp_bucket);
+	if (r->nb)
+		qsort(r->b, r->nb, sizeof(*r->b), cmp_bucket);
 	for (size_t i = 0; i < r->nb; i++) {
 		struct bucket *k = &r->b[i];
 		const char *s[7] = { r->date, "Other", "Other", "*", "*", "*",
@@ -282,6 +278,15 @@ static int fold(struct q_render *r, const char *country, const int64_t num[3], c
 	if (!k) {
 		if (r->nb >= MAX_BUCKETS)
 			return ES_ELIMIT;
+		if (r->nb == r->capb) {
+			size_t nc = r->capb ? 2 * r->capb : 16;
+			struct bucket *nb = realloc(r->b, nc * sizeof(*nb));
+
+			if (!nb)
+				return -ENOMEM;
+			r->b = nb;
+			r->capb = nc;
+		}
 		k = &r->b[r->nb];
 		memset(k, 0, sizeof(*k));
 		hll_init(&k->h);
