@@ -208,7 +208,9 @@ int main(int argc, char **argv)
 		free(body);
 		eas_verifier_free(v);
 		if (st != EAS_OK) {
-			q_error_set(&e, eas_status_http(st, &msg), msg);
+			int status_http = eas_status_http(st, &msg);
+
+			q_error_set(&e, status_http, msg);
 			fail(&e);
 			goto out;
 		}
