@@ -137,7 +137,7 @@ static void sh(const char *fmt, ...)
 }
 
 struct gpgenv {
-	char eas[512], other[512], old[512], ring[512], priv[512], priv2[512];
+	char eas[512], other[512], old[512], rev[512], ring[512], priv[512], priv2[512];
 };
 
 /* Three GnuPG homes: the EAS key, an unknown key and a key that expired in 2020. */
@@ -148,16 +148,19 @@ static void gpg_setup(struct gpgenv *g)
 	snprintf(g->eas, sizeof(g->eas), "%s", unit_tmp("eas"));
 	snprintf(g->other, sizeof(g->other), "%s", unit_tmp("other"));
 	snprintf(g->old, sizeof(g->old), "%s", unit_tmp("old"));
+	snprintf(g->rev, sizeof(g->rev), "%s", unit_tmp("rev"));
 	snprintf(g->ring, sizeof(g->ring), "%s", unit_tmp("ring"));
 	snprintf(g->priv, sizeof(g->priv), "%s", unit_tmp("priv"));
 	snprintf(g->priv2, sizeof(g->priv2), "%s", unit_tmp("priv2"));
-	sh("mkdir -m 700 '%s' '%s' '%s' '%s'", g->eas, g->other, g->old, g->ring);
+	sh("mkdir -m 700 '%s' '%s' '%s' '%s' '%s'", g->eas, g->other, g->old, g->rev, g->ring);
 	sh("gpg --homedir '%s' --batch -q --passphrase '' --quick-gen-key 'EAS Test <eas@example.org>' "
 	   "ed25519 sign 1y 2>/dev/null", g->eas);
 	sh("gpg --homedir '%s' --batch -q --passphrase '' --quick-gen-key 'Other <o@example.org>' "
 	   "ed25519 sign 1y 2>/dev/null", g->other);
 	sh("gpg --homedir '%s' --batch -q --faked-system-time 20200101T000000! --passphrase '' "
 	   "--quick-gen-key 'Old <old@example.org>' ed25519 sign 1d 2>/dev/null", g->old);
+	sh("gpg --homedir '%s' --batch -q --passphrase '' --quick-gen-key 'Rev <rev@example.org>' "
+	   "ed25519 sign 1y 2>/dev/null", g->rev);
 	/* A keyring directory of exported keys (the EAS key and the expired one). */
 	sh("gpg --homedir '%s' --batch -q --armor --export > '%s/eas.asc'", g->eas, g->ring);
 	sh("gpg --homedir '%s' --batch -q --armor --export > '%s/old.asc'", g->old, g->ring);
@@ -165,9 +168,9 @@ static void gpg_setup(struct gpgenv *g)
 
 static void gpg_teardown(const struct gpgenv *g)
 {
-	const char *homes[] = { g->eas, g->other, g->old };
+	const char *homes[] = { g->eas, g->other, g->old, g->rev };
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		char cmd[1024];
 
 		snprintf(cmd, sizeof(cmd), "gpgconf --homedir '%s' --kill gpg-agent 2>/dev/null", homes[i]);
@@ -288,7 +291,7 @@ TEST(eas_gpg_verify)
 	gpg_teardown(&g);
 }
 
-TEST(eas_gpg_exported_keys_and_expired_key)
+TEST(eas_gpg_exported_keys_expired_and_revoked)
 {
 	struct gpgenv g;
 	struct eas_verifier *v;
@@ -311,6 +314,23 @@ TEST(eas_gpg_exported_keys_and_expired_key)
 	eas_token_fini(&t);
 	free(tok);
 	eas_verifier_free(v);
+
+	/* A token signed before its key was revoked: refused once the keyring holds the revocation. */
+	tok = sign(g.rev, "{\"valid_until\": \"2099-01-01T00:00:00.5Z\", \"memberof\": \"/epos\"}", NULL, &len);
+	sh("gpg --homedir '%s' --batch -q --armor --export > '%s/rev.asc'", g.rev, g.ring);
+	ASSERT_OK(eas_verifier_new(&v, g.ring, unit_tmp("priv3"), why, sizeof(why)));
+	ASSERT_EQ(check(v, tok, len, &t), EAS_OK);
+	eas_token_fini(&t);
+	eas_verifier_free(v);
+	sh("sed 's/^:-----BEGIN/-----BEGIN/' '%s'/openpgp-revocs.d/*.rev > '%s/r.asc' && "
+	   "gpg --homedir '%s' --batch -q --import '%s/r.asc' 2>/dev/null && "
+	   "gpg --homedir '%s' --batch -q --armor --export > '%s/rev.asc'",
+	   g.rev, g.rev, g.rev, g.rev, g.rev, g.ring);
+	ASSERT_OK(eas_verifier_new(&v, g.ring, unit_tmp("priv4"), why, sizeof(why)));
+	ASSERT_EQ(check(v, tok, len, &t), EAS_INVALID);
+	eas_token_fini(&t);
+	eas_verifier_free(v);
+	free(tok);
 
 	/* A directory without keys, a missing directory. */
 	sh("mkdir '%s'", unit_tmp("empty"));
