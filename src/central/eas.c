@@ -479,3 +479,12 @@ int eas_status_http(enum eas_status s, const char **msg)
 	*msg = NULL;
 	return 500;
 }
+
+void eas_error(enum eas_status s, struct q_error *e)
+{
+	const char *msg;
+	int status = eas_status_http(s, &msg);
+
+	if (s != EAS_OK)
+		q_error_set(e, status, msg);
+}

@@ -97,5 +97,8 @@ enum eas_status eas_check(struct eas_verifier *v, const void *body, size_t len, 
                           struct eas_token *t);
 /* HTTP status and upstream's message (query.h Q_MSG_TOKEN_*) of a status; NULL message for EAS_OK. */
 int eas_status_http(enum eas_status s, const char **msg);
+struct q_error;
+/* Sets e (query.h) to the answer of a failed check (401 with its text, or 500); nothing for EAS_OK. */
+void eas_error(enum eas_status s, struct q_error *e);
 
 #endif

@@ -196,7 +196,6 @@ int main(int argc, char **argv)
 		char *body;
 		FILE *f = fopen(token, "rb");
 		enum eas_status st;
-		const char *msg;
 
 		body = malloc(1 << 20);
 		tl = f ? fread(body, 1, 1 << 20, f) : 0;
@@ -208,9 +207,7 @@ int main(int argc, char **argv)
 		free(body);
 		eas_verifier_free(v);
 		if (st != EAS_OK) {
-			int status_http = eas_status_http(st, &msg);
-
-			q_error_set(&e, status_http, msg);
+			eas_error(st, &e);
 			fail(&e);
 			goto out;
 		}

@@ -109,6 +109,17 @@ TEST(eas_status_texts)
 	ASSERT_EQ(eas_status_http(EAS_MALFORMED, &m), 401);
 	ASSERT_STREQ(m, "Malformed token file provided");
 	ASSERT_EQ(eas_status_http(EAS_ERROR, &m), 500);
+	{
+		struct q_error e;
+		char body[256];
+
+		q_error_init(&e, 0);
+		eas_error(EAS_OK, &e);
+		ASSERT_EQ(e.status, 0);
+		eas_error(EAS_EXPIRED, &e);
+		q_error_body(&e, body, sizeof(body));
+		ASSERT_STREQ(body, "<h1>401 Unauthorized</h1><p>Token has expired!</p>");
+	}
 	/* No keyring configured, or no body. */
 	{
 		struct eas_token t;
