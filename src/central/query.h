@@ -12,13 +12,17 @@
  * The pipeline of one request (the HTTP layer drives it):
  *   1. q_error_init(&e, q_wants_json(pairs, n))    - before any other check
  *   2. restricted only: method (q_error_set(&e, 405, Q_MSG_405_RESTRICTED)),
- *      token (eas.h; 401 texts Q_MSG_401_*), then load the policy map
- *      (Q_SQL_NODES, Q_SQL_NETWORKS -> q_policy_add_*; 500 Q_MSG_DB on failure)
- *      and the caller's groups; operator = q_policy_is_operator().
- *   3. q_parse()                                    - 400s
- *   4. q_precheck()                                 - 400/401/403
- *   5. q_sql_build() -> run with PQexecParams (or a cursor) - 500 Q_MSG_SQL
- *   6. qrender.h: q_render_new() on a row iterator, q_render_read() chunks.
+ *      body size (413), token (eas.h: eas_check(), eas_error() -> 401);
+ *   3. load the policy map (both endpoints: node validation, pre-check,
+ *      folding): Q_SQL_NODES, Q_SQL_NETWORKS -> q_policy_add_*, q_policy_seal;
+ *      500 Q_MSG_DB on failure; restricted: operator = q_policy_is_operator()
+ *      of the token's groups.
+ *   4. q_parse()                                    - 400s
+ *   5. q_precheck()                                 - 400/401/403
+ *   6. q_sql_build() -> PQsendQueryParams + PQsetSingleRowMode (or a cursor),
+ *      under a statement timeout: 500 Q_MSG_SQL, 503 Q_MSG_TIMEOUT (57014)
+ *   7. qrender.h: q_render_new() on a row iterator, q_render_read() chunks.
+ * tests/query/qtool.c runs this whole pipeline without HTTP.
  * Every failure fills a struct q_error; q_error_body() gives the body and
  * q_error_content_type() its Content-Type.
  *
