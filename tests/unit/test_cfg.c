@@ -271,6 +271,33 @@ TEST(cfg_bad_values)
 		expect_error(cases[i].text, cases[i].line, cases[i].want);
 }
 
+/* Defect: durations had no upper bound and are later used in milliseconds. */
+TEST(cfg_durations_bounded)
+{
+	static const struct { const char *text; unsigned line; const char *want; } cases[] = {
+		{ "log_directory: /l\nsettle: 106751991167300d\n", 2, "key 'settle': '106751991167300d' is more than" },
+		{ "log_directory: /l\nsettle: 8d\n", 2, "key 'settle': '8d' is more than 7d" },
+		{ "log_directory: /l\nplain_after: 31d\n", 2, "key 'plain_after': '31d' is more than 30d" },
+		{ "log_directory: /l\ncentral:\n  retry:\n    initial: 2d\n", 4,
+		  "key 'central.retry.initial': '2d' is more than 1d" },
+		{ "log_directory: /l\ncentral:\n  retry:\n    max: 9223372036854775807\n", 4,
+		  "key 'central.retry.max'" },
+		{ "log_directory: /l\ncentral:\n  timeout: 86401\n", 3, "key 'central.timeout': '86401' is more than 1d" },
+	};
+	cfg_t cfg;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		expect_error(cases[i].text, cases[i].line, cases[i].want);
+	/* The bounds themselves are accepted. */
+	ASSERT_OK(load_text(&cfg, "log_directory: /l\nsettle: 7d\nplain_after: 30d\ncentral:\n"
+	                    "  retry: {initial: 1d, max: 7d}\n  timeout: 1d\n", err, sizeof err));
+	ASSERT_EQ(cfg.settle, 7 * 86400);
+	ASSERT_EQ(cfg.plain_after, 30 * 86400);
+	ASSERT_EQ(cfg.central.retry_max, 7 * 86400);
+	cfg_fini(&cfg);
+}
+
 TEST(cfg_missing_or_empty)
 {
 	cfg_t cfg;
