@@ -370,51 +370,18 @@ TEST(cfg_error_buffer_small)
 	ASSERT_ERR(load_text(&cfg, "settle: 5\n", NULL, 0), ES_ECONFIG);
 }
 
-TEST(cfg_durations)
+TEST(cfg_load_buffer)
 {
-	static const struct { const char *text; long want; } good[] = {
-		{ "0", 0 }, { "30", 30 }, { "30s", 30 }, { "5m", 300 }, { "6h", 21600 },
-		{ "1d", 86400 }, { "0d", 0 }, { "007", 7 },
-	};
-	static const char *const bad[] = {
-		"", "-1", "+1", "1.5", "s", "5ms", "5 s", " 5", "5w", "1h30m", "5S",
-		"9223372036854775808", "106751991167301d",
-	};
-	long v;
+	cfg_t cfg;
+	char err[512];
+	const char *text = "log_directory: /l\nsettle: 5m\n";
 
-	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-		ASSERT_OK(cfg_parse_duration(good[i].text, &v));
-		ASSERT_EQ(v, good[i].want);
-	}
-	ASSERT_OK(cfg_parse_duration("9223372036854775807", &v));
-	ASSERT_EQ(v, 9223372036854775807L);
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (cfg_parse_duration(bad[i], &v) != ES_ECONFIG)
-			unit_fail(__FILE__, __LINE__, "duration '%s' accepted", bad[i]);
-	ASSERT_ERR(cfg_parse_duration(NULL, &v), ES_ECONFIG);
-}
-
-TEST(cfg_sizes)
-{
-	static const struct { const char *text; uint64_t want; } good[] = {
-		{ "0", 0 }, { "1", 1 }, { "100B", 100 }, { "1K", 1024 }, { "1k", 1024 },
-		{ "512M", 512ULL << 20 }, { "512MiB", 512ULL << 20 }, { "512MB", 512ULL << 20 },
-		{ "1G", 1ULL << 30 }, { "2T", 2ULL << 40 }, { "16777215T", 16777215ULL << 40 },
-		{ "18446744073709551615", UINT64_MAX },
-	};
-	static const char *const bad[] = {
-		"", "-1", "1.5G", "G", "1X", "1GG", "1 G", "1iB", "1Gi", "1BB",
-		"16777216T", "18446744073709551616",
-	};
-	uint64_t v;
-
-	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-		ASSERT_OK(cfg_parse_size(good[i].text, &v));
-		ASSERT(v == good[i].want);
-	}
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (cfg_parse_size(bad[i], &v) != ES_ECONFIG)
-			unit_fail(__FILE__, __LINE__, "size '%s' accepted", bad[i]);
+	ASSERT_OK(cfg_load_buffer(&cfg, "mem.yaml", text, strlen(text), err, sizeof err));
+	ASSERT_EQ(cfg.settle, 300);
+	ASSERT_STREQ(cfg.path, "mem.yaml");
+	cfg_fini(&cfg);
+	ASSERT_ERR(cfg_load_buffer(&cfg, "mem.yaml", "settle: 5\n", 10, err, sizeof err), ES_ECONFIG);
+	ASSERT(strstr(err, "mem.yaml: missing required key 'log_directory'") != NULL);
 }
 
 TEST(cfg_token)
