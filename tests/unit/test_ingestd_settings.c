@@ -237,3 +237,38 @@ TEST(ingestd_settings_live_swap)
 	ingest_live_release(live, held);
 	ingest_live_free(live);
 }
+
+/* etc/ingestd.yaml loads, documents every key (read_db commented out) and holds the defaults. */
+TEST(ingestd_settings_sample)
+{
+	static const char *const documented[] = {
+		"db:", "read_db:", "listen:", "prefix:", "workers:", "max_body:", "max_decompressed:",
+		"max_stats:", "max_in_flight:", "timeout:", "max_connections:", "access_log:",
+	};
+	struct ingest_config sample, defaults;
+	char err[512];
+	const char *path = unit_data("../../etc/ingestd.yaml");
+	char *text = unit_slurp(path, NULL);
+
+	for (size_t i = 0; i < sizeof documented / sizeof documented[0]; i++)
+		if (!strstr(text, documented[i]))
+			unit_fail(__FILE__, __LINE__, "etc/ingestd.yaml lacks '%s'", documented[i]);
+	free(text);
+	ingest_config_init(&sample);
+	if (ingest_config_load(&sample, path, err, sizeof err) != 0)
+		unit_fail(__FILE__, __LINE__, "sample does not load: %s", err);
+	ingest_config_init(&defaults);
+	ASSERT(sample.db != NULL && sample.read_db == NULL);
+	ASSERT_STREQ(sample.listen, defaults.listen);
+	ASSERT_STREQ(sample.prefix, defaults.prefix);
+	ASSERT_EQ(sample.workers, defaults.workers);
+	ASSERT_EQ(sample.max_body, defaults.max_body);
+	ASSERT_EQ(sample.max_decompressed, defaults.max_decompressed);
+	ASSERT_EQ(sample.max_stats, defaults.max_stats);
+	ASSERT_EQ(sample.max_in_flight, defaults.max_in_flight);
+	ASSERT_EQ(sample.timeout, defaults.timeout);
+	ASSERT_EQ(sample.max_connections, defaults.max_connections);
+	ASSERT_EQ(sample.access_log, defaults.access_log);
+	ingest_config_fini(&sample);
+	ingest_config_fini(&defaults);
+}
