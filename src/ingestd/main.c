@@ -21,6 +21,7 @@
 
 #include "error.h"
 
+#include "api.h"
 #include "db.h"
 #include "server.h"
 #include "settings.h"
@@ -187,7 +188,7 @@ int main(int argc, char **argv)
 	pool = db_pool_new(cfg.db, cfg.workers);
 	read_pool = db_pool_new(ingest_config_read_db(&cfg), cfg.workers);
 	live = ingest_live_new(&cfg);
-	rc = server_start(&srv, live, pool, read_pool, err, sizeof err);
+	rc = server_start(&srv, api_routes, api_nroutes, live, pool, read_pool, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "eidastats-ingestd: %s\n", err);
 		db_pool_free(read_pool);

@@ -20,7 +20,6 @@
 #include "error.h"
 #include "mem.h"
 
-#include "api.h"
 #include "auth.h"
 #include "hreq.h"
 #include "route.h"
@@ -34,6 +33,8 @@
 #define MSG_UNAVAILABLE "The database is unavailable; try again later"
 
 struct server {
+	const struct route *routes;
+	size_t nroutes;
 	struct ingest_live *live;
 	struct hreq_service svc;
 	struct budget budget;
@@ -132,7 +133,7 @@ static int begin(struct server *s, struct hreq *rq, const char *url, const char 
 		rq->query_rc = hquery_parse(&rq->query, rq->raw_query, strlen(rq->raw_query),
 		                            rq->query_err, sizeof rq->query_err);
 
-	rc = route_match(api_routes, api_nroutes, s->prefix, url, rq->method, &r, &allowed);
+	rc = route_match(s->routes, s->nroutes, s->prefix, url, rq->method, &r, &allowed);
 	if (rc == -ENOENT)
 		return 0;   /* 404 once the request is complete, which keeps the connection open. */
 	if (rc == -EOPNOTSUPP) {
@@ -386,8 +387,9 @@ static void format_address(int fd, char *out, size_t cap)
 	}
 }
 
-int server_start(struct server **out, struct ingest_live *live, struct db_pool *write_pool,
-                 struct db_pool *read_pool, char *err, size_t errlen)
+int server_start(struct server **out, const struct route *routes, size_t nroutes,
+                 struct ingest_live *live, struct db_pool *write_pool, struct db_pool *read_pool,
+                 char *err, size_t errlen)
 {
 	const struct ingest_config *cfg = ingest_live_acquire(live);
 	struct server *s;
@@ -401,6 +403,8 @@ int server_start(struct server **out, struct ingest_live *live, struct db_pool *
 		return fd;
 	}
 	s = es_calloc(1, sizeof *s);
+	s->routes = routes;
+	s->nroutes = nroutes;
 	s->live = live;
 	budget_init(&s->budget);
 	s->svc.write_pool = write_pool;

@@ -1,8 +1,8 @@
 /*
  * server.h - the HTTP side of eidastats-ingestd (libmicrohttpd).
  *
- * The server matches each request against the route table (api.h,
- * route.h): an unknown path is 404, a wrong method 405 with an Allow
+ * The server matches each request against its route table (route.h; the
+ * service's is in api.h): an unknown path is 404, a wrong method 405 with an Allow
  * header.  Then, in this order: a Content-Length over max_body is 413, the
  * route's authentication (auth.h: 401/403, 503 when the database is down),
  * the body's memory taken from the budget (503 + Retry-After over
@@ -25,18 +25,21 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "route.h"
 #include "settings.h"
 
 struct server;
 
 /*
- * Binds the listen address of live's current settings and starts serving.
+ * Binds the listen address of live's current settings and starts serving
+ * the route table routes[0..nroutes) (the service's is api_routes, api.h).
  * write_pool serves tokens and ingest, read_pool the queries.  Returns 0
  * with *out, or -errno / ES_ECONFIG with err set (bad address, port in use,
  * libmicrohttpd refused).
  */
-int server_start(struct server **out, struct ingest_live *live, struct db_pool *write_pool,
-                 struct db_pool *read_pool, char *err, size_t errlen);
+int server_start(struct server **out, const struct route *routes, size_t nroutes,
+                 struct ingest_live *live, struct db_pool *write_pool, struct db_pool *read_pool,
+                 char *err, size_t errlen);
 /* The bound address as "127.0.0.1:PORT" or "[::1]:PORT" (the real port when 0 was asked). */
 const char *server_address(const struct server *s);
 /* Bytes of request bodies held now (the budget's use). */
