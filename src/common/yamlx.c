@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -456,4 +457,22 @@ int yamlx_parse_duration(const char *text, long max_seconds, long *seconds)
 		return ES_ELIMIT;
 	*seconds = value * unit;
 	return 0;
+}
+
+int yamlx_parse_bool(const char *text, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+
+	for (size_t i = 0; text && i < 3; i++) {
+		if (strcasecmp(text, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(text, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return ES_EFORMAT;
 }

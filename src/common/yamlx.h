@@ -94,6 +94,8 @@ int yamlx_parse_size(const char *text, uint64_t max, uint64_t *bytes);
  * overflow).
  */
 int yamlx_parse_duration(const char *text, long max_seconds, long *seconds);
+/* Booleans: true/yes/on or false/no/off, any case.  0 with *out 1 or 0, or ES_EFORMAT. */
+int yamlx_parse_bool(const char *text, int *out);
 /* Quotes untrusted text for a message: printable ASCII only, at most 60 bytes then "...". */
 void yamlx_show(const char *value, char *out, size_t outlen);
 

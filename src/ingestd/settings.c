@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "error.h"
 #include "mem.h"
@@ -92,24 +91,6 @@ static int parse_uint(const char *text, unsigned min, unsigned max, unsigned *ou
 		return ES_EFORMAT;
 	*out = (unsigned)v;
 	return 0;
-}
-
-static int parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = { "true", "yes", "on" };
-	static const char *const no[] = { "false", "no", "off" };
-
-	for (size_t i = 0; i < 3; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return ES_EFORMAT;
 }
 
 enum key_id {
@@ -216,11 +197,15 @@ static int set_key(struct ingest_config *c, size_t k, const char *value, char *w
 		return 0;
 	}
 	case KEY_ACCESS_LOG:
-		if (parse_bool(value, &c->access_log) < 0) {
+	{
+		int on;
+		if (yamlx_parse_bool(value, &on) < 0) {
 			snprintf(why, wlen, "not a boolean (true or false)");
 			return ES_ECONFIG;
 		}
+		c->access_log = on != 0;
 		return 0;
+	}
 	case KEY_COUNT:
 		break;
 	}

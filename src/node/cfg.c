@@ -89,20 +89,6 @@ struct loader {
 	size_t errlen;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int why(char *out, size_t outlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -164,24 +150,6 @@ static int valid_url(const char *s)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f)
 			return 0;
 	return 1;
-}
-
-static int parse_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "true", "yes", "on" };
-	static const char *const no[] = { "false", "no", "off" };
-
-	for (size_t i = 0; i < 3; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return ES_ECONFIG;
 }
 
 static void replace_str(char **slot, const char *value)
@@ -275,7 +243,7 @@ static int set_value(void *ctx, size_t key, const char *v, size_t vlen, char *w,
 			return why(w, wlen, "'%s' is neither 'month' nor 'day'", shown);
 		return 0;
 	case K_BOOL:
-		if (parse_bool(v, &c->central.compress) != 0)
+		if (yamlx_parse_bool(v, &c->central.compress) != 0)
 			return why(w, wlen, "'%s' is not a boolean (true or false)", shown);
 		return 0;
 	case K_SIZE:
@@ -310,7 +278,7 @@ static int finish(struct loader *ld)
 	cfg_t *c = ld->cfg;
 
 	if (!c->log_directory) {
-		set_err(ld->err, ld->errlen, "%s: missing required key 'log_directory'", ld->path);
+		snprintf(ld->err, ld->errlen, "%s: missing required key 'log_directory'", ld->path);
 		return ES_ECONFIG;
 	}
 	if (c->central.url && !c->central.token_file)
@@ -425,22 +393,22 @@ int cfg_read_token(const char *path, char **token, char *err, size_t errlen)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
-		set_err(err, errlen, "%s: cannot open the token file: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot open the token file: %s", path, strerror(errno));
 		return rc;
 	}
 	if (fstat(fd, &st) != 0) {
 		rc = -errno;
-		set_err(err, errlen, "%s: cannot stat the token file: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot stat the token file: %s", path, strerror(errno));
 		close(fd);
 		return rc;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: the token file is not a regular file", path);
+		snprintf(err, errlen, "%s: the token file is not a regular file", path);
 		close(fd);
 		return ES_ECONFIG;
 	}
 	if (st.st_mode & (S_IRGRP | S_IROTH)) {
-		set_err(err, errlen, "%s: the token file is readable by %s (mode %04o); "
+		snprintf(err, errlen, "%s: the token file is readable by %s (mode %04o); "
 		        "refusing it: chmod 0600 it", path,
 		        (st.st_mode & S_IROTH) ? "everyone" : "its group",
 		        (unsigned)(st.st_mode & 07777));
@@ -453,7 +421,7 @@ int cfg_read_token(const char *path, char **token, char *err, size_t errlen)
 			continue;
 		if (r < 0) {
 			rc = -errno;
-			set_err(err, errlen, "%s: cannot read the token file: %s", path,
+			snprintf(err, errlen, "%s: cannot read the token file: %s", path,
 			        strerror(errno));
 			close(fd);
 			return rc;
@@ -471,16 +439,16 @@ int cfg_read_token(const char *path, char **token, char *err, size_t errlen)
 	while (end > start && isspace((unsigned char)buf[end - 1]))
 		end--;
 	if (n > CFG_MAX_TOKEN) {
-		set_err(err, errlen, "%s: the token file is larger than %d bytes", path, CFG_MAX_TOKEN);
+		snprintf(err, errlen, "%s: the token file is larger than %d bytes", path, CFG_MAX_TOKEN);
 		rc = ES_ECONFIG;
 	} else if (start == end) {
-		set_err(err, errlen, "%s: the token file is empty", path);
+		snprintf(err, errlen, "%s: the token file is empty", path);
 		rc = ES_ECONFIG;
 	}
 	for (size_t i = start; rc == 0 && i < end; i++) {
 		unsigned char c = (unsigned char)buf[i];
 		if (c < 0x21 || c == 0x7f) {
-			set_err(err, errlen, "%s: the token contains a space or control character",
+			snprintf(err, errlen, "%s: the token contains a space or control character",
 			        path);
 			rc = ES_ECONFIG;
 		}

@@ -177,3 +177,23 @@ TEST(yamlx_load_file_errors)
 	memset(&seen, 0, sizeof seen);
 	ASSERT_OK(yamlx_load_file(&s, path, 1000, err, sizeof err));
 }
+
+TEST(yamlx_booleans)
+{
+	static const char *const yes[] = { "true", "True", "YES", "on" };
+	static const char *const no[] = { "false", "no", "Off" };
+	static const char *const bad[] = { "", "1", "0", "y", "maybe", "truex" };
+	int v;
+
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		ASSERT_OK(yamlx_parse_bool(yes[i], &v));
+		ASSERT_EQ(v, 1);
+	}
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+		ASSERT_OK(yamlx_parse_bool(no[i], &v));
+		ASSERT_EQ(v, 0);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ASSERT_ERR(yamlx_parse_bool(bad[i], &v), ES_EFORMAT);
+	ASSERT_ERR(yamlx_parse_bool(NULL, &v), ES_EFORMAT);
+}
