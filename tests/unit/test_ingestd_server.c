@@ -270,6 +270,21 @@ TEST(ingestd_server_budget)
 	for (int i = 0; i < 500 && server_in_flight(s) != 0; i++)
 		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
 	ASSERT_EQ(server_in_flight(s), 0);
+
+	/* A new snapshot (SIGHUP) applies to the next request. */
+	{
+		struct ingest_config c;
+		const struct ingest_config *cur = ingest_live_acquire(live);
+		char err[128];
+		ingest_config_copy(&c, cur);
+		ingest_live_release(live, cur);
+		ASSERT_OK(ingest_config_set(&c, "max_in_flight", "64KiB", err, sizeof err));
+		ingest_live_replace(live, &c);
+	}
+	fetch(base, "POST", "/collect", big, sizeof big, NULL, &a);
+	ASSERT_EQ(a.status, 200);
+	ASSERT_STREQ(a.body, "got 8192\n");
+	free(a.body);
 	server_stop(s);
 	ingest_live_free(live);
 }
