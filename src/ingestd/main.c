@@ -1,8 +1,9 @@
 /*
  * eidastats-ingestd: the central webservice that receives statistics
  * payloads from the EIDA nodes and stores them in PostgreSQL with hll.
- * main() only reads the settings, wires the database pool to the HTTP
- * server and waits for SIGTERM/SIGINT.
+ * main() only reads the settings, wires the database pools to the HTTP
+ * server and waits for signals: SIGHUP reloads the settings, SIGTERM and
+ * SIGINT stop the service.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 
 #include "error.h"
 
+#include "api.h"
 #include "db.h"
 #include "server.h"
 #include "settings.h"
@@ -31,6 +33,7 @@ static void usage(FILE *out)
 	        "Receive EIDA statistics payloads over HTTP and store them in PostgreSQL (hll).\n"
 	        "\n"
 	        "  --db CONNINFO          libpq connection string or URI (required)\n"
+	        "  --read-db CONNINFO     database for queries, e.g. a hot standby (default: --db)\n"
 	        "  --listen ADDR:PORT     address to listen on (default " INGEST_DEFAULT_LISTEN ";\n"
 	        "                         [::1]:PORT for IPv6, *:PORT for any, port 0 for a free one)\n"
 	        "  --config FILE          YAML file with the same settings (db, listen, prefix, ...)\n"
@@ -39,6 +42,7 @@ static void usage(FILE *out)
 	        "  --max-body SIZE        largest request body (default 64MiB)\n"
 	        "  --max-decompressed SIZE  largest body after gzip decoding (default 1GiB)\n"
 	        "  --max-stats N          most statistics in one payload (default 2000000)\n"
+	        "  --max-in-flight SIZE   request bodies held at once, all workers (default 2GiB)\n"
 	        "  --timeout SECONDS      idle client connections are closed after (default %d)\n"
 	        "  --max-connections N    concurrent client connections (default %d)\n"
 	        "  -h, --help             show this help\n"
@@ -46,10 +50,62 @@ static void usage(FILE *out)
 	        INGEST_DEFAULT_WORKERS, INGEST_DEFAULT_TIMEOUT, INGEST_DEFAULT_MAX_CONNECTIONS);
 }
 
+/* The settings as the command line gives them: a file, then keys that override it. */
+struct cli {
+	const char *config_file;
+	size_t n;
+	struct {
+		const char *key;
+		const char *value;
+	} set[64];
+};
+
+/* Builds the settings from defaults, the file and the command line; 0 or < 0 with err. */
+static int build(struct ingest_config *cfg, const struct cli *cli, char *err, size_t errlen)
+{
+	char why[512];
+	int rc;
+
+	ingest_config_init(cfg);
+	if (cli->config_file && (rc = ingest_config_load(cfg, cli->config_file, err, errlen)) < 0)
+		return rc;
+	for (size_t i = 0; i < cli->n; i++) {
+		if ((rc = ingest_config_set(cfg, cli->set[i].key, cli->set[i].value, why, sizeof why)) < 0) {
+			snprintf(err, errlen, "--%s", why);
+			return rc;
+		}
+	}
+	return ingest_config_check(cfg, err, errlen);
+}
+
+/* SIGHUP: a new snapshot, or the old one kept when the new settings are bad. */
+static void reload(struct ingest_live *live, const struct cli *cli)
+{
+	struct ingest_config next;
+	const struct ingest_config *running;
+	char err[1024], note[512], warn[512];
+	const char *w;
+
+	if (build(&next, cli, err, sizeof err) < 0) {
+		ingest_log("SIGHUP: reload refused, the running settings are kept: %s", err);
+		ingest_config_fini(&next);
+		return;
+	}
+	running = ingest_live_acquire(live);
+	ingest_config_reload(running, &next, note, sizeof note);
+	ingest_live_release(live, running);
+	if ((w = ingest_config_warning(&next, warn, sizeof warn)))
+		ingest_log("%s", w);
+	ingest_live_replace(live, &next);
+	ingest_log("SIGHUP: settings reloaded from %s%s%s",
+	           cli->config_file ? cli->config_file : "the command line", note[0] ? "; " : "", note);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
+		{ "read-db", required_argument, NULL, 'r' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "prefix", required_argument, NULL, 'p' },
@@ -57,6 +113,7 @@ int main(int argc, char **argv)
 		{ "max-body", required_argument, NULL, 'B' },
 		{ "max-decompressed", required_argument, NULL, 'D' },
 		{ "max-stats", required_argument, NULL, 'S' },
+		{ "max-in-flight", required_argument, NULL, 'F' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "max-connections", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -64,69 +121,61 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ingest_config cfg;
-	struct db_pool *pool;
+	struct ingest_live *live;
+	struct db_pool *pool, *read_pool;
 	struct server *srv;
-	const char *config_file = NULL;
-	char err[1024];
+	struct cli cli = { 0 };
+	char err[1024], warn[512];
+	const char *w;
 	sigset_t sigs;
 	int opt, sig, rc;
 
-	/* The command line overrides the file: find --config first, apply the rest after it. */
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (opt == 'c')
-			config_file = optarg;
-	ingest_config_init(&cfg);
-	if (config_file && ingest_config_load(&cfg, config_file, err, sizeof err) < 0) {
-		fprintf(stderr, "eidastats-ingestd: %s\n", err);
-		ingest_config_fini(&cfg);
-		return 1;
-	}
-	opterr = 1;
-	optind = 1;
 	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		const char *key = NULL;
 		switch (opt) {
 		case 'd': key = "db"; break;
+		case 'r': key = "read_db"; break;
 		case 'l': key = "listen"; break;
-		case 'c': break;
+		case 'c': cli.config_file = optarg; break;
 		case 'p': key = "prefix"; break;
 		case 'w': key = "workers"; break;
 		case 'B': key = "max_body"; break;
 		case 'D': key = "max_decompressed"; break;
 		case 'S': key = "max_stats"; break;
+		case 'F': key = "max_in_flight"; break;
 		case 't': key = "timeout"; break;
 		case 'C': key = "max_connections"; break;
 		case 'h':
 			usage(stdout);
-			ingest_config_fini(&cfg);
 			return 0;
 		case 'V':
 			printf("eidastats-ingestd %s\n", PACKAGE_VERSION);
-			ingest_config_fini(&cfg);
 			return 0;
 		default:
 			usage(stderr);
-			ingest_config_fini(&cfg);
 			return 1;
 		}
-		if (key && ingest_config_set(&cfg, key, optarg, err, sizeof err) < 0) {
-			fprintf(stderr, "eidastats-ingestd: --%s\n", err);
-			ingest_config_fini(&cfg);
+		if (key && cli.n == sizeof cli.set / sizeof cli.set[0]) {
+			fprintf(stderr, "eidastats-ingestd: too many options\n");
 			return 1;
+		}
+		if (key) {
+			cli.set[cli.n].key = key;
+			cli.set[cli.n++].value = optarg;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "eidastats-ingestd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		ingest_config_fini(&cfg);
 		return 1;
 	}
-	if (ingest_config_check(&cfg, err, sizeof err) < 0) {
+	if (build(&cfg, &cli, err, sizeof err) < 0) {
 		fprintf(stderr, "eidastats-ingestd: %s\n", err);
 		ingest_config_fini(&cfg);
 		return 1;
 	}
+	if ((w = ingest_config_warning(&cfg, warn, sizeof warn)))
+		ingest_log("%s", w);
 
 	/* Block the signals before any thread starts, so that only sigwait() below sees them. */
 	sigemptyset(&sigs);
@@ -137,11 +186,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	pool = db_pool_new(cfg.db, cfg.workers, DB_ROLE_WRITE);
-	rc = server_start(&srv, &cfg, pool, err, sizeof err);
+	read_pool = db_pool_new(ingest_config_read_db(&cfg), cfg.workers, DB_ROLE_READ);
+	live = ingest_live_new(&cfg);
+	rc = server_start(&srv, api_routes, api_nroutes, live, pool, read_pool, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "eidastats-ingestd: %s\n", err);
+		db_pool_free(read_pool);
 		db_pool_free(pool);
-		ingest_config_fini(&cfg);
+		ingest_live_free(live);
 		return 1;
 	}
 	ingest_log("listening on %s", server_address(srv));
@@ -152,7 +204,13 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			ingest_log("SIGHUP: nothing to reload; restart the service to change its settings");
+#ifdef HAVE_SYSTEMD
+			sd_notify(0, "RELOADING=1");
+#endif
+			reload(live, &cli);
+#ifdef HAVE_SYSTEMD
+			sd_notify(0, "READY=1");
+#endif
 			continue;
 		}
 		break;
@@ -162,7 +220,8 @@ int main(int argc, char **argv)
 #endif
 	ingest_log("stopping (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	server_stop(srv);
+	db_pool_free(read_pool);
 	db_pool_free(pool);
-	ingest_config_fini(&cfg);
+	ingest_live_free(live);
 	return 0;
 }

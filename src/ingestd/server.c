@@ -19,49 +19,28 @@
 
 #include "error.h"
 #include "mem.h"
-#include "submit.h"
 
+#include "auth.h"
+#include "hreq.h"
+#include "route.h"
 #include "server.h"
 
-/* How much of an oversized body is read and dropped so that the client gets its 413. */
+/* How much body of a request without a route is read and dropped before its 404. */
 #define DISCARD_MAX ((size_t)16 << 20)
 
-#define MSG_OK "Statistic successfully ingested to database!"
-#define MSG_DUPLICATE "This statistic already exists on the server. Refusing to merge"
 #define MSG_NO_TOKEN "No token provided. Permission denied"
 #define MSG_BAD_TOKEN "No valid token provided"
 #define MSG_UNAVAILABLE "The database is unavailable; try again later"
 
 struct server {
-	const struct ingest_config *cfg;
-	struct db_pool *pool;
+	const struct route *routes;
+	size_t nroutes;
+	struct ingest_live *live;
+	struct hreq_service svc;
+	struct budget budget;
 	struct MHD_Daemon *mhd;
+	char *prefix;
 	char address[INET6_ADDRSTRLEN + 16];
-	char *submit_path;
-	char *alias_path;
-	char *health_path;
-};
-
-enum route { ROUTE_NONE, ROUTE_SUBMIT, ROUTE_HEALTH };
-
-struct request {
-	enum route route;
-	bool overwrite;
-	bool gzip;
-	bool responded;
-	bool too_large;         /* The body passed max_body: the rest is dropped. */
-	size_t discarded;
-	unsigned status;
-	int node_id;
-	char method[8];
-	char path[160];
-	char peer[INET6_ADDRSTRLEN + 8];
-	char *body;
-	size_t len;
-	size_t cap;
-	size_t nstats;
-	struct timespec start;
-	char note[200];
 };
 
 /* Copies untrusted text for the log: printable ASCII only, bounded. */
@@ -72,63 +51,6 @@ static void log_safe(char *dst, size_t cap, const char *src)
 	for (; src && *src && i + 1 < cap; src++)
 		dst[i++] = (*src >= 0x20 && *src < 0x7F && *src != '"') ? *src : '?';
 	dst[i] = '\0';
-}
-
-static enum MHD_Result respond(struct MHD_Connection *conn, struct request *rq, unsigned status,
-                               const char *allow, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static enum MHD_Result respond(struct MHD_Connection *conn, struct request *rq, unsigned status,
-                               const char *allow, const char *fmt, ...)
-{
-	char text[1024];
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof text - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > sizeof text - 2)
-		n = (int)sizeof text - 2;
-	log_safe(rq->note, sizeof rq->note, text);
-	text[n++] = '\n';
-	text[n] = '\0';
-	rq->status = status;
-	rq->responded = true;
-	resp = MHD_create_response_from_buffer((size_t)n, text, MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-	if (allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-/* Finds "Bearer TOKEN" in a header value; returns the token's length (0: none). */
-static size_t bearer(const char *value, const char **token)
-{
-	const char *p = value, *end;
-
-	if (!p)
-		return 0;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (strncasecmp(p, "Bearer", 6) != 0 || (p[6] != ' ' && p[6] != '\t'))
-		return 0;
-	p += 6;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	end = p;
-	while (*end && *end != ' ' && *end != '\t')
-		end++;
-	*token = p;
-	return (size_t)(end - p);
 }
 
 static void peer_of(struct MHD_Connection *conn, char *out, size_t cap)
@@ -144,139 +66,156 @@ static void peer_of(struct MHD_Connection *conn, char *out, size_t cap)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)cap);
 }
 
-static enum MHD_Result begin_submit(struct server *s, struct MHD_Connection *conn, struct request *rq)
+/* Called by libmicrohttpd with the raw URI before anything else: the request starts here. */
+static void *request_new(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-	const char *enc, *clen, *token = NULL;
-	size_t toklen;
+	struct server *s = cls;
+	struct hreq *rq = es_calloc(1, sizeof *rq);
+	const char *q = uri ? strchr(uri, '?') : NULL;
+
+	rq->svc = &s->svc;
+	rq->conn = conn;
+	hquery_init(&rq->query);
+	clock_gettime(CLOCK_MONOTONIC, &rq->start);
+	/* One byte more than the parser takes, so that it can refuse a longer query. */
+	if (q)
+		rq->raw_query = es_strndup(q + 1, HQUERY_MAX_LEN + 1);
+	return rq;
+}
+
+static enum MHD_Result result(int rc)
+{
+	return rc < 0 ? MHD_NO : MHD_YES;
+}
+
+/* Finds the principal the route asks for; 0, or answered (> 0), or < 0. */
+static int authenticate(struct hreq *rq)
+{
 	char err[512];
 	int rc;
 
-	if (strcmp(rq->method, "POST") != 0 && strcmp(rq->method, "PUT") != 0)
-		return respond(conn, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "POST, PUT",
-		               "Only PUT or POST method allowed.");
-	rq->overwrite = strcmp(rq->method, "PUT") == 0;
+	if (rq->route->auth == ROUTE_AUTH_NONE)
+		return 0;
+	rc = auth_node(rq->svc->write_pool, hreq_get_header(rq, "Authentication"),
+	               hreq_get_header(rq, MHD_HTTP_HEADER_AUTHORIZATION), &rq->who, err, sizeof err);
+	if (rc == 0)
+		return 0;
+	if (rc == -EACCES)
+		rc = hreq_text(rq, MHD_HTTP_UNAUTHORIZED, MSG_NO_TOKEN);
+	else if (rc == ES_EAUTH)
+		rc = hreq_text(rq, MHD_HTTP_FORBIDDEN, MSG_BAD_TOKEN);
+	else if (rc == -ENOTCONN) {
+		ingest_log("%s", err);
+		rc = hreq_text(rq, MHD_HTTP_SERVICE_UNAVAILABLE, MSG_UNAVAILABLE);
+	} else {
+		ingest_log("%s", err);
+		rc = hreq_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error");
+	}
+	return rc < 0 ? rc : 1;
+}
 
-	enc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
-	if (enc && (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0))
-		rq->gzip = true;
-	else if (enc && *enc && strcasecmp(enc, "identity") != 0)
-		return respond(conn, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
-		               "Unsupported Content-Encoding (use gzip or none)");
+/* The headers are in: route, limits, principal, then the route's begin hook. */
+static int begin(struct server *s, struct hreq *rq, const char *url, const char *method)
+{
+	const struct route *r;
+	const char *clen;
+	unsigned allowed;
+	int rc;
 
-	clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	rq->started = true;
+	rq->cfg = ingest_live_acquire(s->live);
+	MHD_set_connection_option(rq->conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)rq->cfg->timeout);
+	log_safe(rq->method_name, sizeof rq->method_name, method);
+	log_safe(rq->path, sizeof rq->path, url);
+	peer_of(rq->conn, rq->peer, sizeof rq->peer);
+	rq->method = route_method(method);
+	if (rq->raw_query)
+		rq->query_rc = hquery_parse(&rq->query, rq->raw_query, strlen(rq->raw_query),
+		                            rq->query_err, sizeof rq->query_err);
+
+	rc = route_match(s->routes, s->nroutes, s->prefix, url, rq->method, &r, &allowed);
+	if (rc == -ENOENT)
+		return 0;   /* 404 once the request is complete, which keeps the connection open. */
+	if (rc == -EOPNOTSUPP) {
+		char allow[64];
+		route_allow(allowed, allow, sizeof allow);
+		hreq_header(rq, MHD_HTTP_HEADER_ALLOW, allow);
+		return hreq_text(rq, MHD_HTTP_METHOD_NOT_ALLOWED, "%s",
+		                 r->wrong_method ? r->wrong_method : "Method not allowed");
+	}
+	rq->route = r;
+
+	/* A body known to be too large is refused before it is read (the connection then closes). */
+	clen = hreq_get_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n = 0;
 	if (clen) {
 		char *end;
 		errno = 0;
-		unsigned long long n = strtoull(clen, &end, 10);
-		if (errno == 0 && *end == '\0' && n > s->cfg->max_body)
-			return respond(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
-			               "The body is larger than %zu bytes", s->cfg->max_body);
+		n = strtoull(clen, &end, 10);
+		if (errno != 0 || *end != '\0')
+			n = 0;
 	}
-
-	toklen = bearer(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authentication"), &token);
-	if (toklen == 0)
-		toklen = bearer(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		                                            MHD_HTTP_HEADER_AUTHORIZATION), &token);
-	if (toklen == 0)
-		return respond(conn, rq, MHD_HTTP_UNAUTHORIZED, NULL, MSG_NO_TOKEN);
-
-	struct db_conn *db = db_acquire(s->pool);
-	rc = db_authenticate(db, token, toklen, &rq->node_id, err, sizeof err);
-	db_release(s->pool, db);
-	if (rc == ES_EAUTH)
-		return respond(conn, rq, MHD_HTTP_FORBIDDEN, NULL, MSG_BAD_TOKEN);
-	if (rc == -ENOTCONN) {
-		ingest_log("%s", err);
-		return respond(conn, rq, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, MSG_UNAVAILABLE);
+	if (n > rq->cfg->max_body)
+		return hreq_text(rq, MHD_HTTP_CONTENT_TOO_LARGE, "The body is larger than %zu bytes",
+		                 rq->cfg->max_body);
+	if ((rc = authenticate(rq)) != 0)
+		return rc < 0 ? rc : 0;
+	/* The body's memory is taken from the budget at once when its length is known. */
+	if (n > 0 && !r->body) {
+		if (hreq_reserve(rq, (size_t)n) < 0)
+			return hreq_busy(rq);
+		rq->body = es_malloc((size_t)n);
+		rq->cap = (size_t)n;
 	}
-	if (rc < 0) {
-		ingest_log("%s", err);
-		return respond(conn, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "Internal error");
-	}
-	return MHD_YES;
+	if (r->begin && (rc = r->begin(rq)) < 0 && !rq->responded)
+		return hreq_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error");
+	return rc < 0 ? rc : 0;
 }
 
-static enum MHD_Result finish_submit(struct server *s, struct MHD_Connection *conn, struct request *rq)
+/* A piece of body: to the route, or dropped after an answer or without a route. */
+static int body(struct hreq *rq, const char *data, size_t n)
 {
-	struct submit_limits lim = { .max_stats = s->cfg->max_stats, .max_days = SUBMIT_DEFAULT_MAX_DAYS };
-	struct submit_payload p;
-	char *plain = NULL;
-	const char *text = rq->body ? rq->body : "";
-	size_t len = rq->len;
-	char err[512];
-	enum MHD_Result ret;
+	if (rq->responded || !rq->route) {
+		rq->received += n;
+		rq->discarded += n;
+		if (!rq->responded && rq->discarded > DISCARD_MAX) {
+			snprintf(rq->note, sizeof rq->note, "body without a route beyond %zu bytes: "
+			         "connection closed", DISCARD_MAX);
+			rq->status = MHD_HTTP_NOT_FOUND;
+			return ES_ELIMIT;
+		}
+		return 0;
+	}
+	if (rq->route->body)
+		return rq->route->body(rq, data, n);
+	if (hreq_collect(rq, data, n) < 0) {
+		snprintf(rq->note, sizeof rq->note, "body far beyond %zu bytes: connection closed",
+		         rq->cfg->max_body);
+		rq->status = rq->too_large ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_SERVICE_UNAVAILABLE;
+		return ES_ELIMIT;
+	}
+	return 0;
+}
+
+/* The request is complete: the route's answer. */
+static int finish(struct hreq *rq)
+{
 	int rc;
 
-	if (rq->gzip) {
-		rc = submit_gunzip(rq->body, rq->len, s->cfg->max_decompressed, &plain, &len);
-		if (rc == ES_ELIMIT)
-			return respond(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
-			               "The decompressed body is larger than %zu bytes", s->cfg->max_decompressed);
+	if (!rq->route)
+		return hreq_text(rq, MHD_HTTP_NOT_FOUND, "Not found");
+	if (rq->too_large)
+		return hreq_text(rq, MHD_HTTP_CONTENT_TOO_LARGE, "The body is larger than %zu bytes",
+		                 rq->cfg->max_body);
+	if (rq->over_budget)
+		return hreq_busy(rq);
+	rc = rq->route->finish(rq);
+	if (!rq->responded) {
 		if (rc < 0)
-			return respond(conn, rq, MHD_HTTP_BAD_REQUEST, NULL,
-			               "The body is not valid gzip: %s", es_strerror(rc));
-		text = plain;
-	} else if (len > s->cfg->max_decompressed) {
-		return respond(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
-		               "The body is larger than %zu bytes", s->cfg->max_decompressed);
+			ingest_log("%s %s: %s", rq->method_name, rq->path, es_strerror(rc));
+		return hreq_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error");
 	}
-	/* The raw body is no longer needed; give its memory back before parsing. */
-	if (plain) {
-		free(rq->body);
-		rq->body = NULL;
-	}
-
-	submit_init(&p);
-	rc = submit_parse(&p, text, len, &lim, err, sizeof err);
-	free(plain);
-	if (rc == ES_ELIMIT)
-		return respond(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, NULL, "Payload too large: %s", err);
-	if (rc < 0)
-		return respond(conn, rq, MHD_HTTP_BAD_REQUEST, NULL, "Malformed payload: %s", err);
-	rq->nstats = p.nstats;
-
-	struct db_conn *db = db_acquire(s->pool);
-	rc = db_ingest(db, rq->node_id, rq->overwrite, rq->method, &p, err, sizeof err);
-	db_release(s->pool, db);
-	submit_fini(&p);
-	switch (rc) {
-	case 0:
-		ret = respond(conn, rq, MHD_HTTP_OK, NULL, MSG_OK);
-		break;
-	case ES_EDUPLICATE:
-		ret = respond(conn, rq, MHD_HTTP_CONFLICT, NULL, MSG_DUPLICATE);
-		break;
-	case ES_EFORMAT:
-		ret = respond(conn, rq, MHD_HTTP_BAD_REQUEST, NULL, "Refused by the database: %s", err);
-		break;
-	case -ENOTCONN:
-		ingest_log("%s", err);
-		ret = respond(conn, rq, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, MSG_UNAVAILABLE);
-		break;
-	default:
-		ingest_log("ingest failed: %s", err);
-		ret = respond(conn, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
-		              "Error on statistics ingestion; nothing was stored");
-		break;
-	}
-	return ret;
-}
-
-static enum MHD_Result health(struct server *s, struct MHD_Connection *conn, struct request *rq)
-{
-	char err[512];
-	int rc;
-
-	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0)
-		return respond(conn, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD", "Only GET allowed.");
-	struct db_conn *db = db_acquire(s->pool);
-	rc = db_health(db, err, sizeof err);
-	db_release(s->pool, db);
-	if (rc < 0) {
-		ingest_log("health: %s", err);
-		return respond(conn, rq, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, MSG_UNAVAILABLE);
-	}
-	return respond(conn, rq, MHD_HTTP_OK, NULL, "OK");
+	return rc;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -284,93 +223,60 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                                size_t *upload_data_size, void **con_cls)
 {
 	struct server *s = cls;
-	struct request *rq = *con_cls;
+	struct hreq *rq = *con_cls;
 
+	(void)version;
 	if (!rq) {
-		rq = es_calloc(1, sizeof *rq);
+		rq = request_new(s, NULL, conn);
 		*con_cls = rq;
-		clock_gettime(CLOCK_MONOTONIC, &rq->start);
-		log_safe(rq->method, sizeof rq->method, method);
-		log_safe(rq->path, sizeof rq->path, url);
-		peer_of(conn, rq->peer, sizeof rq->peer);
-		if (strcmp(url, s->submit_path) == 0 || strcmp(url, s->alias_path) == 0)
-			rq->route = ROUTE_SUBMIT;
-		else if (strcmp(url, s->health_path) == 0)
-			rq->route = ROUTE_HEALTH;
-		/*
-		 * A submission can be refused before its body is read (the
-		 * connection is then closed); everything else is answered once the
-		 * request is complete, which keeps the connection open.
-		 */
-		if (rq->route == ROUTE_SUBMIT)
-			return begin_submit(s, conn, rq);
-		return MHD_YES;
 	}
+	if (!rq->started)
+		return result(begin(s, rq, url, method));
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (rq->responded || rq->route != ROUTE_SUBMIT)
-			return MHD_YES;
-		/*
-		 * libmicrohttpd cannot answer in the middle of a body: drop the rest
-		 * and answer 413 at its end, or close the connection when the
-		 * client keeps sending far beyond the limit.
-		 */
-		if (rq->too_large || n > s->cfg->max_body - rq->len) {
-			rq->too_large = true;
-			rq->discarded += n;
-			if (rq->discarded > s->cfg->max_body + DISCARD_MAX) {
-				snprintf(rq->note, sizeof rq->note, "body far beyond %zu bytes: connection closed",
-				         s->cfg->max_body);
-				rq->status = MHD_HTTP_CONTENT_TOO_LARGE;
-				return MHD_NO;
-			}
-			return MHD_YES;
-		}
-		if (rq->len + n > rq->cap) {
-			size_t cap = rq->cap ? rq->cap : 64 * 1024;
-			while (cap < rq->len + n)
-				cap = cap > s->cfg->max_body / 2 ? s->cfg->max_body : cap * 2;
-			rq->body = es_realloc(rq->body, cap);
-			rq->cap = cap;
-		}
-		memcpy(rq->body + rq->len, upload_data, n);
-		rq->len += n;
-		return MHD_YES;
+		return result(body(rq, upload_data, n));
 	}
 	if (rq->responded)
 		return MHD_YES;
-	if (rq->route == ROUTE_HEALTH)
-		return health(s, conn, rq);
-	if (rq->route == ROUTE_NONE)
-		return respond(conn, rq, MHD_HTTP_NOT_FOUND, NULL, "Not found");
-	if (rq->too_large)
-		return respond(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
-		               "The body is larger than %zu bytes", s->cfg->max_body);
-	return finish_submit(s, conn, rq);
+	return result(finish(rq));
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-	struct request *rq = *con_cls;
+	struct server *s = cls;
+	struct hreq *rq = *con_cls;
 	struct timespec now;
 	long ms;
 
+	(void)conn;
 	if (!rq)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - rq->start.tv_sec) * 1000 + (now.tv_nsec - rq->start.tv_nsec) / 1000000;
-	ingest_log("access %s \"%s %s\" %u in=%zu stats=%zu node=%d ms=%ld%s \"%s\"",
-	           rq->peer, rq->method, rq->path, rq->status, rq->len, rq->nstats, rq->node_id, ms,
-	           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted", rq->note);
+	if (rq->started && rq->cfg->access_log) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (now.tv_sec - rq->start.tv_sec) * 1000 + (now.tv_nsec - rq->start.tv_nsec) / 1000000;
+		ingest_log("access %s \"%s %s\" %u in=%zu stats=%zu node=%d ms=%ld%s \"%s\"",
+		           rq->peer, rq->method_name, rq->path, rq->status, rq->received, rq->nstats,
+		           rq->who.node_id, ms, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted",
+		           rq->note);
+	}
+	if (rq->route && rq->route->done)
+		rq->route->done(rq);
+	if (rq->cfg)
+		hreq_unreserve(rq, rq->held);
 	free(rq->body);
+	free(rq->raw_query);
+	hquery_fini(&rq->query);
+	if (rq->cfg)
+		ingest_live_release(s->live, rq->cfg);
 	free(rq);
 	*con_cls = NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	(void)cls;
 	char text[512];
 	size_t n;
 
@@ -481,33 +387,30 @@ static void format_address(int fd, char *out, size_t cap)
 	}
 }
 
-static char *join(const char *a, const char *b)
-{
-	size_t na = strlen(a), nb = strlen(b);
-	char *s = es_malloc(na + nb + 1);
-
-	memcpy(s, a, na);
-	memcpy(s + na, b, nb + 1);
-	return s;
-}
-
-int server_start(struct server **out, const struct ingest_config *cfg, struct db_pool *pool,
+int server_start(struct server **out, const struct route *routes, size_t nroutes,
+                 struct ingest_live *live, struct db_pool *write_pool, struct db_pool *read_pool,
                  char *err, size_t errlen)
 {
+	const struct ingest_config *cfg = ingest_live_acquire(live);
 	struct server *s;
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	int family = AF_INET, fd;
 
 	*out = NULL;
 	fd = open_listener(cfg->listen, &family, err, errlen);
-	if (fd < 0)
+	if (fd < 0) {
+		ingest_live_release(live, cfg);
 		return fd;
+	}
 	s = es_calloc(1, sizeof *s);
-	s->cfg = cfg;
-	s->pool = pool;
-	s->submit_path = join(cfg->prefix, "/submit");
-	s->alias_path = join(cfg->prefix, "/dataselectstats");
-	s->health_path = join(cfg->prefix, "/health");
+	s->routes = routes;
+	s->nroutes = nroutes;
+	s->live = live;
+	budget_init(&s->budget);
+	s->svc.write_pool = write_pool;
+	s->svc.read_pool = read_pool;
+	s->svc.budget = &s->budget;
+	s->prefix = es_strdup(cfg->prefix);
 	format_address(fd, s->address, sizeof s->address);
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -518,8 +421,10 @@ int server_start(struct server **out, const struct ingest_config *cfg, struct db
 	                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->workers > 1 ? cfg->workers : 0),
 	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
 	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	                          MHD_OPTION_URI_LOG_CALLBACK, request_new, s,
 	                          MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 	                          MHD_OPTION_END);
+	ingest_live_release(live, cfg);
 	if (!s->mhd) {
 		snprintf(err, errlen, "libmicrohttpd could not start on %s", s->address);
 		close(fd);
@@ -535,14 +440,17 @@ const char *server_address(const struct server *s)
 	return s->address;
 }
 
+size_t server_in_flight(struct server *s)
+{
+	return budget_used(&s->budget);
+}
+
 void server_stop(struct server *s)
 {
 	if (!s)
 		return;
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
-	free(s->submit_path);
-	free(s->alias_path);
-	free(s->health_path);
+	free(s->prefix);
 	free(s);
 }

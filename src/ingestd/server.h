@@ -1,24 +1,23 @@
 /*
  * server.h - the HTTP side of eidastats-ingestd (libmicrohttpd).
  *
- * Routes, under the configured prefix P:
- *   POST|PUT P/submit (alias P/dataselectstats)  ingest a payload; POST adds
- *       counters and unions HLLs into existing rows, PUT replaces them.
- *       Token from "Authentication: Bearer T" (upstream's header) or
- *       "Authorization: Bearer T".  Body JSON, or gzip with
- *       "Content-Encoding: gzip".  Answers (text/plain):
- *       200 stored; 400 invalid (the message names the first bad stat and
- *       field); 401 no token; 403 bad or expired token; 409 the same payload
- *       was already stored for this node; 413 a size or count limit; 415 an
- *       unsupported Content-Encoding; 503 database unavailable; 500 a bug.
- *   GET|HEAD P/health  200 when the database answers, 503 otherwise.
- * Anything else is 404, a wrong method 405 with an Allow header.
- * One access-log line per request goes to stderr; tokens are never logged.
+ * The server matches each request against its route table (route.h; the
+ * service's is in api.h): an unknown path is 404, a wrong method 405 with an Allow
+ * header.  Then, in this order: a Content-Length over max_body is 413, the
+ * route's authentication (auth.h: 401/403, 503 when the database is down),
+ * the body's memory taken from the budget (503 + Retry-After over
+ * max_in_flight), and the route's hooks (hreq.h).  The query string is
+ * parsed for the routes; any Content-Type is accepted.  One access-log line
+ * per request goes to the log (setting access_log); tokens are never logged.
+ *
+ * Settings: each request runs with the snapshot of the ingest_live current
+ * when it started (limits, timeout, access_log change on reload); listen,
+ * workers, prefix and max_connections are read once by server_start().
  *
  * Threads: a pool of cfg->workers threads; each request holds a database
  * connection only inside one callback (db.h).
  *
- * Ownership: the server borrows cfg and pool, which must outlive it.
+ * Ownership: the server borrows live and the pools, which must outlive it.
  */
 #ifndef ES_INGEST_SERVER_H
 #define ES_INGEST_SERVER_H
@@ -26,18 +25,25 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "route.h"
 #include "settings.h"
 
 struct server;
 
 /*
- * Binds cfg->listen and starts serving.  Returns 0 with *out, or -errno /
- * ES_ECONFIG with err set (bad address, port in use, libmicrohttpd refused).
+ * Binds the listen address of live's current settings and starts serving
+ * the route table routes[0..nroutes) (the service's is api_routes, api.h).
+ * write_pool serves tokens and ingest, read_pool the queries.  Returns 0
+ * with *out, or -errno / ES_ECONFIG with err set (bad address, port in use,
+ * libmicrohttpd refused).
  */
-int server_start(struct server **out, const struct ingest_config *cfg, struct db_pool *pool,
+int server_start(struct server **out, const struct route *routes, size_t nroutes,
+                 struct ingest_live *live, struct db_pool *write_pool, struct db_pool *read_pool,
                  char *err, size_t errlen);
 /* The bound address as "127.0.0.1:PORT" or "[::1]:PORT" (the real port when 0 was asked). */
 const char *server_address(const struct server *s);
+/* Bytes of request bodies held now (the budget's use). */
+size_t server_in_flight(struct server *s);
 /* Stops accepting, finishes the requests in progress, frees s. */
 void server_stop(struct server *s);
 

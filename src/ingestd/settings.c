@@ -2,16 +2,17 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
 #include "error.h"
 #include "mem.h"
 #include "submit.h"
+#include "yamlx.h"
 
 #include "settings.h"
 
@@ -38,42 +39,43 @@ void ingest_config_init(struct ingest_config *c)
 	c->max_body = SUBMIT_DEFAULT_MAX_BODY;
 	c->max_decompressed = SUBMIT_DEFAULT_MAX_DECOMPRESSED;
 	c->max_stats = SUBMIT_DEFAULT_MAX_STATS;
+	c->max_in_flight = INGEST_DEFAULT_MAX_IN_FLIGHT;
 	c->timeout = INGEST_DEFAULT_TIMEOUT;
 	c->max_connections = INGEST_DEFAULT_MAX_CONNECTIONS;
+	c->access_log = true;
 }
 
 void ingest_config_fini(struct ingest_config *c)
 {
 	free(c->db);
+	free(c->read_db);
 	free(c->listen);
 	free(c->prefix);
 	memset(c, 0, sizeof *c);
 }
 
+static char *dup_or_null(const char *s)
+{
+	return s ? es_strdup(s) : NULL;
+}
+
+void ingest_config_copy(struct ingest_config *dst, const struct ingest_config *src)
+{
+	*dst = *src;
+	dst->db = dup_or_null(src->db);
+	dst->read_db = dup_or_null(src->read_db);
+	dst->listen = dup_or_null(src->listen);
+	dst->prefix = dup_or_null(src->prefix);
+}
+
 int ingest_parse_size(const char *text, size_t *out)
 {
-	static const struct { const char *suffix; unsigned shift; } units[] = {
-		{ "", 0 }, { "B", 0 }, { "K", 10 }, { "KiB", 10 }, { "M", 20 }, { "MiB", 20 },
-		{ "G", 30 }, { "GiB", 30 },
-	};
-	char *end;
-	unsigned long long v;
+	uint64_t v;
+	int rc = yamlx_parse_size(text, INGEST_MAX_SIZE, &v);
 
-	if (!text || text[0] < '0' || text[0] > '9')
-		return ES_EFORMAT;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno != 0)
-		return ES_EFORMAT;
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcmp(end, units[i].suffix) == 0) {
-			if (v > (SIZE_MAX >> units[i].shift))
-				return ES_EFORMAT;
-			*out = (size_t)v << units[i].shift;
-			return 0;
-		}
-	}
-	return ES_EFORMAT;
+	if (rc == 0)
+		*out = (size_t)v;
+	return rc;
 }
 
 static int parse_uint(const char *text, unsigned min, unsigned max, unsigned *out)
@@ -91,61 +93,172 @@ static int parse_uint(const char *text, unsigned min, unsigned max, unsigned *ou
 	return 0;
 }
 
-static int bad(char *err, size_t errlen, const char *key, const char *why)
+enum key_id {
+	KEY_DB, KEY_READ_DB, KEY_LISTEN, KEY_PREFIX, KEY_WORKERS, KEY_MAX_BODY,
+	KEY_MAX_DECOMPRESSED, KEY_MAX_STATS, KEY_MAX_IN_FLIGHT, KEY_TIMEOUT, KEY_MAX_CONNECTIONS,
+	KEY_ACCESS_LOG, KEY_COUNT
+};
+
+static const struct yamlx_key keys[KEY_COUNT] = {
+	[KEY_DB] = { "db", 0 },
+	[KEY_READ_DB] = { "read_db", 0 },
+	[KEY_LISTEN] = { "listen", 0 },
+	[KEY_PREFIX] = { "prefix", 0 },
+	[KEY_WORKERS] = { "workers", 0 },
+	[KEY_MAX_BODY] = { "max_body", 0 },
+	[KEY_MAX_DECOMPRESSED] = { "max_decompressed", 0 },
+	[KEY_MAX_STATS] = { "max_stats", 0 },
+	[KEY_MAX_IN_FLIGHT] = { "max_in_flight", 0 },
+	[KEY_TIMEOUT] = { "timeout", 0 },
+	[KEY_MAX_CONNECTIONS] = { "max_connections", 0 },
+	[KEY_ACCESS_LOG] = { "access_log", 0 },
+};
+
+/* Sets key k; the reason (without the key) in why on ES_ECONFIG. */
+static int set_key(struct ingest_config *c, size_t k, const char *value, char *why, size_t wlen)
 {
-	snprintf(err, errlen, "%s: %s", key, why);
-	return ES_ECONFIG;
+	size_t size = 0;
+	long secs;
+	int rc;
+
+	switch ((enum key_id)k) {
+	case KEY_DB:
+	case KEY_READ_DB:
+		if (value[0] == '\0') {
+			snprintf(why, wlen, "empty");
+			return ES_ECONFIG;
+		}
+		free(k == KEY_DB ? c->db : c->read_db);
+		*(k == KEY_DB ? &c->db : &c->read_db) = es_strdup(value);
+		return 0;
+	case KEY_LISTEN:
+		if (value[0] == '\0' || !strrchr(value, ':')) {
+			snprintf(why, wlen, "not ADDR:PORT");
+			return ES_ECONFIG;
+		}
+		free(c->listen);
+		c->listen = es_strdup(value);
+		return 0;
+	case KEY_PREFIX: {
+		size_t n = strlen(value);
+		while (n > 0 && value[n - 1] == '/')
+			n--;
+		if (value[0] != '/' && n > 0) {
+			snprintf(why, wlen, "must start with '/'");
+			return ES_ECONFIG;
+		}
+		free(c->prefix);
+		c->prefix = es_strndup(value, n);
+		return 0;
+	}
+	case KEY_WORKERS:
+		if (parse_uint(value, 1, INGEST_MAX_WORKERS, &c->workers) < 0) {
+			snprintf(why, wlen, "not a number from 1 to %d", INGEST_MAX_WORKERS);
+			return ES_ECONFIG;
+		}
+		return 0;
+	case KEY_TIMEOUT:
+		rc = yamlx_parse_duration(value, INGEST_MAX_TIMEOUT, &secs);
+		if (rc < 0 || secs == 0) {
+			snprintf(why, wlen, "not a number of seconds from 1 to %d (or a duration such as "
+			         "10m, at most 1d)", INGEST_MAX_TIMEOUT);
+			return ES_ECONFIG;
+		}
+		c->timeout = (unsigned)secs;
+		return 0;
+	case KEY_MAX_CONNECTIONS:
+		if (parse_uint(value, 1, 65536, &c->max_connections) < 0) {
+			snprintf(why, wlen, "not a number from 1 to 65536");
+			return ES_ECONFIG;
+		}
+		return 0;
+	case KEY_MAX_BODY:
+	case KEY_MAX_DECOMPRESSED:
+	case KEY_MAX_IN_FLIGHT:
+		rc = ingest_parse_size(value, &size);
+		if (rc == ES_ELIMIT) {
+			snprintf(why, wlen, "more than 1TiB");
+			return ES_ECONFIG;
+		}
+		if (rc < 0 || size == 0) {
+			snprintf(why, wlen, "not a size such as 64MiB");
+			return ES_ECONFIG;
+		}
+		*(k == KEY_MAX_BODY ? &c->max_body
+		  : k == KEY_MAX_DECOMPRESSED ? &c->max_decompressed : &c->max_in_flight) = size;
+		return 0;
+	case KEY_MAX_STATS: {
+		unsigned n;
+		if (parse_uint(value, 1, UINT_MAX, &n) < 0) {
+			snprintf(why, wlen, "not a positive number");
+			return ES_ECONFIG;
+		}
+		c->max_stats = n;
+		return 0;
+	}
+	case KEY_ACCESS_LOG:
+	{
+		int on;
+		if (yamlx_parse_bool(value, &on) < 0) {
+			snprintf(why, wlen, "not a boolean (true or false)");
+			return ES_ECONFIG;
+		}
+		c->access_log = on != 0;
+		return 0;
+	}
+	case KEY_COUNT:
+		break;
+	}
+	return ES_EINTERNAL;
 }
 
 int ingest_config_set(struct ingest_config *c, const char *key, const char *value,
                       char *err, size_t errlen)
 {
-	size_t size;
+	char why[256];
 
-	if (strcmp(key, "db") == 0) {
-		if (value[0] == '\0')
-			return bad(err, errlen, key, "empty");
-		free(c->db);
-		c->db = es_strdup(value);
-	} else if (strcmp(key, "listen") == 0) {
-		if (value[0] == '\0' || !strrchr(value, ':'))
-			return bad(err, errlen, key, "not ADDR:PORT");
-		free(c->listen);
-		c->listen = es_strdup(value);
-	} else if (strcmp(key, "prefix") == 0) {
-		size_t n = strlen(value);
-		while (n > 0 && value[n - 1] == '/')
-			n--;
-		if (value[0] != '/' && n > 0)
-			return bad(err, errlen, key, "must start with '/'");
-		free(c->prefix);
-		c->prefix = es_strndup(value, n);
-	} else if (strcmp(key, "workers") == 0) {
-		if (parse_uint(value, 1, INGEST_MAX_WORKERS, &c->workers) < 0)
-			return bad(err, errlen, key, "not a number from 1 to 256");
-	} else if (strcmp(key, "timeout") == 0) {
-		if (parse_uint(value, 1, 86400, &c->timeout) < 0)
-			return bad(err, errlen, key, "not a number of seconds from 1 to 86400");
-	} else if (strcmp(key, "max_connections") == 0) {
-		if (parse_uint(value, 1, 65536, &c->max_connections) < 0)
-			return bad(err, errlen, key, "not a number from 1 to 65536");
-	} else if (strcmp(key, "max_body") == 0 || strcmp(key, "max_decompressed") == 0) {
-		if (ingest_parse_size(value, &size) < 0 || size == 0)
-			return bad(err, errlen, key, "not a size such as 64MiB");
-		if (key[4] == 'b')
-			c->max_body = size;
-		else
-			c->max_decompressed = size;
-	} else if (strcmp(key, "max_stats") == 0) {
-		unsigned n;
-		if (parse_uint(value, 1, UINT_MAX, &n) < 0)
-			return bad(err, errlen, key, "not a positive number");
-		c->max_stats = n;
-	} else {
-		snprintf(err, errlen, "unknown key '%s'", key);
-		return ES_ECONFIG;
+	for (size_t k = 0; k < KEY_COUNT; k++) {
+		if (strcmp(keys[k].name, key) != 0)
+			continue;
+		if (set_key(c, k, value, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s: %s", key, why);
+			return ES_ECONFIG;
+		}
+		return 0;
 	}
-	return 0;
+	snprintf(err, errlen, "unknown key '%s'", key);
+	return ES_ECONFIG;
+}
+
+static int yaml_set(void *ctx, size_t k, const char *value, size_t len, char *why, size_t wlen)
+{
+	(void)len;
+	return set_key(ctx, k, value, why, wlen);
+}
+
+static int load(struct ingest_config *c, const char *path, const char *data, size_t len,
+                char *err, size_t errlen)
+{
+	unsigned long lines[KEY_COUNT];
+	struct yamlx_schema s = {
+		.keys = keys, .nkeys = KEY_COUNT, .set = yaml_set, .ctx = c, .key_fmt = "%s: ",
+		.flags = YAMLX_FLAT, .lines = lines,
+	};
+
+	if (data)
+		return yamlx_load_buffer(&s, path, data, len, err, errlen);
+	return yamlx_load_file(&s, path, INGEST_MAX_FILE, err, errlen);
+}
+
+int ingest_config_load(struct ingest_config *c, const char *path, char *err, size_t errlen)
+{
+	return load(c, path, NULL, 0, err, errlen);
+}
+
+int ingest_config_load_buffer(struct ingest_config *c, const char *name, const char *data,
+                              size_t len, char *err, size_t errlen)
+{
+	return load(c, name, data, len, err, errlen);
 }
 
 int ingest_config_check(const struct ingest_config *c, char *err, size_t errlen)
@@ -157,85 +270,148 @@ int ingest_config_check(const struct ingest_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-int ingest_config_load(struct ingest_config *c, const char *path, char *err, size_t errlen)
+const char *ingest_config_warning(const struct ingest_config *c, char *buf, size_t buflen)
 {
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	FILE *f;
-	char *key = NULL;
-	size_t key_line = 0;
-	int depth = 0, rc = 0;
-	bool done = false;
+	if (c->max_in_flight >= c->max_body && c->max_in_flight - c->max_body >= c->max_decompressed)
+		return NULL;
+	snprintf(buf, buflen, "max_in_flight (%zu bytes) is less than max_body + max_decompressed: "
+	         "the largest requests will always be answered 503", c->max_in_flight);
+	return buf;
+}
 
-	f = fopen(path, "r");
-	if (!f) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return rc;
+const char *ingest_config_read_db(const struct ingest_config *c)
+{
+	return c->read_db ? c->read_db : c->db;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Copies one restart-only string from running into next; notes it when it differed. */
+static int keep_str(char **next, const char *running, const char *name, char *note, size_t cap)
+{
+	if (same_str(*next, running))
+		return 0;
+	free(*next);
+	*next = dup_or_null(running);
+	snprintf(note + strlen(note), cap - strlen(note), "%s%s", note[0] ? ", " : "", name);
+	return 1;
+}
+
+static int keep_uint(unsigned *next, unsigned running, const char *name, char *note, size_t cap)
+{
+	if (*next == running)
+		return 0;
+	*next = running;
+	snprintf(note + strlen(note), cap - strlen(note), "%s%s", note[0] ? ", " : "", name);
+	return 1;
+}
+
+int ingest_config_reload(const struct ingest_config *running, struct ingest_config *next,
+                         char *note, size_t notelen)
+{
+	char names[256] = "";
+	int n = 0;
+
+	n += keep_str(&next->listen, running->listen, "listen", names, sizeof names);
+	n += keep_str(&next->db, running->db, "db", names, sizeof names);
+	/* read_db is compared as the conninfo really used. */
+	if (!same_str(ingest_config_read_db(next), ingest_config_read_db(running))) {
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%sread_db",
+		         names[0] ? ", " : "");
+		n++;
 	}
-	if (!yaml_parser_initialize(&parser)) {
-		fclose(f);
-		snprintf(err, errlen, "%s: cannot initialise the YAML parser", path);
-		return -ENOMEM;
+	free(next->read_db);
+	next->read_db = dup_or_null(running->read_db);
+	n += keep_uint(&next->workers, running->workers, "workers", names, sizeof names);
+	n += keep_str(&next->prefix, running->prefix, "prefix", names, sizeof names);
+	n += keep_uint(&next->max_connections, running->max_connections, "max_connections", names,
+	               sizeof names);
+	if (n)
+		snprintf(note, notelen, "%s changed: restart the service to apply %s", names,
+		         n > 1 ? "them" : "it");
+	else if (notelen)
+		note[0] = '\0';
+	return n;
+}
+
+struct snapshot {
+	struct ingest_config cfg;   /* First: a snapshot is found from its cfg. */
+	unsigned refs;              /* Holders, plus one while it is the current one. */
+};
+
+struct ingest_live {
+	pthread_mutex_t lock;
+	struct snapshot *current;
+};
+
+static struct snapshot *snapshot_take(struct ingest_config *c)
+{
+	struct snapshot *s = es_calloc(1, sizeof *s);
+
+	s->cfg = *c;
+	memset(c, 0, sizeof *c);
+	s->refs = 1;
+	return s;
+}
+
+static void snapshot_unref(struct snapshot *s)
+{
+	/* Called with the lock held. */
+	if (--s->refs == 0) {
+		ingest_config_fini(&s->cfg);
+		free(s);
 	}
-	yaml_parser_set_input_file(&parser, f);
-	while (!done && rc == 0) {
-		if (!yaml_parser_parse(&parser, &ev)) {
-			snprintf(err, errlen, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-			         parser.problem ? parser.problem : "invalid YAML");
-			rc = ES_ECONFIG;
-			break;
-		}
-		size_t line = ev.start_mark.line + 1;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_MAPPING_START_EVENT:
-			if (depth++ > 0 || key) {
-				snprintf(err, errlen, "%s:%zu: %s%s%snested mappings are not settings", path, line,
-				         key ? "'" : "", key ? key : "", key ? "': " : "");
-				rc = ES_ECONFIG;
-			}
-			break;
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			snprintf(err, errlen, "%s:%zu: %s%s%sa list is not a setting", path, line,
-			         key ? "'" : "", key ? key : "", key ? "': " : "");
-			rc = ES_ECONFIG;
-			break;
-		case YAML_ALIAS_EVENT:
-			snprintf(err, errlen, "%s:%zu: aliases are not supported", path, line);
-			rc = ES_ECONFIG;
-			break;
-		case YAML_SCALAR_EVENT: {
-			const char *text = (const char *)ev.data.scalar.value;
-			if (depth != 1) {
-				snprintf(err, errlen, "%s:%zu: expected a mapping of settings", path, line);
-				rc = ES_ECONFIG;
-			} else if (!key) {
-				key = es_strdup(text);
-				key_line = line;
-			} else {
-				char why[256];
-				if (ingest_config_set(c, key, text, why, sizeof why) < 0) {
-					snprintf(err, errlen, "%s:%zu: %s", path, key_line, why);
-					rc = ES_ECONFIG;
-				}
-				free(key);
-				key = NULL;
-			}
-			break;
-		}
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	free(key);
-	yaml_parser_delete(&parser);
-	fclose(f);
-	return rc;
+}
+
+struct ingest_live *ingest_live_new(struct ingest_config *c)
+{
+	struct ingest_live *l = es_calloc(1, sizeof *l);
+
+	pthread_mutex_init(&l->lock, NULL);
+	l->current = snapshot_take(c);
+	return l;
+}
+
+void ingest_live_free(struct ingest_live *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->lock);
+	snapshot_unref(l->current);
+	pthread_mutex_unlock(&l->lock);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+const struct ingest_config *ingest_live_acquire(struct ingest_live *l)
+{
+	struct snapshot *s;
+
+	pthread_mutex_lock(&l->lock);
+	s = l->current;
+	s->refs++;
+	pthread_mutex_unlock(&l->lock);
+	return &s->cfg;
+}
+
+void ingest_live_release(struct ingest_live *l, const struct ingest_config *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&l->lock);
+	snapshot_unref((struct snapshot *)(void *)c);
+	pthread_mutex_unlock(&l->lock);
+}
+
+void ingest_live_replace(struct ingest_live *l, struct ingest_config *c)
+{
+	struct snapshot *s = snapshot_take(c);
+
+	pthread_mutex_lock(&l->lock);
+	snapshot_unref(l->current);
+	l->current = s;
+	pthread_mutex_unlock(&l->lock);
 }

@@ -2,16 +2,28 @@
  * settings.h - the settings of eidastats-ingestd: built-in defaults, then the
  * YAML file of --config, then the command line, each overriding the one
  * before.  The YAML file is one flat mapping whose keys are the long option
- * names with '_' for '-' (db, listen, prefix, workers, max_body,
- * max_decompressed, max_stats, timeout, max_connections); unknown keys and
- * bad values are errors naming the file, line and key.
+ * names with '_' for '-' (db, read_db, listen, prefix, workers, max_body,
+ * max_decompressed, max_stats, max_in_flight, timeout, max_connections,
+ * access_log), read by the one strict loader of yamlx.h: unknown keys, keys
+ * given twice and bad values are errors "FILE:LINE: KEY: reason".
  *
- * Ownership: an ingest_config owns its strings; ingest_config_fini() frees them.
+ * Reload (SIGHUP): a new ingest_config is built the same way;
+ * ingest_config_reload() keeps the settings that need a restart from the
+ * running one and says which of them changed.  The running settings are
+ * shared with the HTTP worker threads through an ingest_live: an immutable
+ * snapshot that a reload replaces; a request holds the snapshot it started
+ * with until it ends.
+ *
+ * Ownership: an ingest_config owns its strings; ingest_config_fini() frees
+ * them.  An ingest_live owns its snapshots.  ingest_config_* functions keep
+ * no state (any thread, one ingest_config per thread); ingest_live_* are
+ * thread-safe.
  */
 #ifndef ES_INGEST_SETTINGS_H
 #define ES_INGEST_SETTINGS_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define INGEST_DEFAULT_LISTEN "127.0.0.1:8080"
@@ -19,33 +31,82 @@
 #define INGEST_DEFAULT_WORKERS 8
 #define INGEST_MAX_WORKERS 256
 #define INGEST_DEFAULT_TIMEOUT 600
+#define INGEST_MAX_TIMEOUT 86400
 #define INGEST_DEFAULT_MAX_CONNECTIONS 512
+/* Bodies held at once across all workers; one largest gzip request (64 MiB
+ * received + 1 GiB decoded) fits with room for others. */
+#define INGEST_DEFAULT_MAX_IN_FLIGHT ((size_t)2 << 30)
+/* Upper bound of every size setting. */
+#define INGEST_MAX_SIZE ((size_t)1 << 40)
+#define INGEST_MAX_FILE (1024 * 1024)
 
 struct ingest_config {
-	char *db;                   /* libpq conninfo (keywords or URI); required. */
-	char *listen;               /* ADDR:PORT; [v6]:PORT; port 0 picks a free port. */
-	char *prefix;               /* URL prefix of the routes, without a trailing '/'. */
-	unsigned workers;           /* HTTP worker threads = database connections. */
+	char *db;                   /* libpq conninfo (keywords or URI); required.  Restart. */
+	char *read_db;              /* conninfo of the read (query) pool; NULL: db.  Restart. */
+	char *listen;               /* ADDR:PORT; [v6]:PORT; port 0 picks a free port.  Restart. */
+	char *prefix;               /* URL prefix of the routes, without a trailing '/'.  Restart. */
+	unsigned workers;           /* HTTP worker threads = connections per pool.  Restart. */
 	size_t max_body;            /* Request body as received (compressed). */
 	size_t max_decompressed;    /* Body after gzip decoding. */
 	size_t max_stats;           /* Statistics per payload. */
+	size_t max_in_flight;       /* Request bodies (received + decoded) held across workers. */
 	unsigned timeout;           /* Seconds a client connection may stay idle. */
-	unsigned max_connections;   /* Concurrent client connections. */
+	unsigned max_connections;   /* Concurrent client connections.  Restart. */
+	bool access_log;            /* One log line per request (default true). */
 };
 
 void ingest_config_init(struct ingest_config *c);
 void ingest_config_fini(struct ingest_config *c);
+/* A deep copy of src into dst (not initialised before). */
+void ingest_config_copy(struct ingest_config *dst, const struct ingest_config *src);
 
-/* Sets one key (YAML spelling) from its text; 0 or ES_ECONFIG with err set. */
+/*
+ * Sets one key (YAML spelling) from its text; 0 or ES_ECONFIG with err
+ * "KEY: reason" (or "unknown key 'KEY'").
+ */
 int ingest_config_set(struct ingest_config *c, const char *key, const char *value,
                       char *err, size_t errlen);
 /* Reads a YAML file into c; 0, -errno (cannot read) or ES_ECONFIG, with err set. */
 int ingest_config_load(struct ingest_config *c, const char *path, char *err, size_t errlen);
+/* The same from data[0..len) in memory; name stands for the file in messages. */
+int ingest_config_load_buffer(struct ingest_config *c, const char *name, const char *data,
+                              size_t len, char *err, size_t errlen);
 /* Checks that the settings make a runnable service (db given, prefix well formed). */
 int ingest_config_check(const struct ingest_config *c, char *err, size_t errlen);
+/*
+ * A warning worth logging about settings that run but work badly (a budget
+ * max_in_flight smaller than one largest request), or NULL.  Uses buf.
+ */
+const char *ingest_config_warning(const struct ingest_config *c, char *buf, size_t buflen);
+/* The conninfo of the read pool: read_db, or db when read_db is not set. */
+const char *ingest_config_read_db(const struct ingest_config *c);
 
-/* Parses "65536", "64KiB", "64MiB", "1GiB" (K/M/G alone mean the same powers of 1024). */
+/*
+ * Prepares next (freshly loaded and checked) to replace running on SIGHUP:
+ * the settings that need a restart (listen, db, read_db, workers, prefix,
+ * max_connections) are copied from running into next, so that next holds
+ * what is really in effect.  Returns how many of them differed, with note
+ * "KEY, KEY changed: restart the service to apply them" ("" when none).
+ */
+int ingest_config_reload(const struct ingest_config *running, struct ingest_config *next,
+                         char *note, size_t notelen);
+
+/* Parses "65536", "64KiB", "64MiB", "1GiB" up to INGEST_MAX_SIZE (yamlx_parse_size). */
 int ingest_parse_size(const char *text, size_t *out);
+
+/* The running settings, shared with the worker threads. */
+struct ingest_live;
+
+/* Takes the contents of *c (which is left zeroed) as the first snapshot. */
+struct ingest_live *ingest_live_new(struct ingest_config *c);
+/* Frees the holder and its snapshot; no snapshot may be acquired any more. */
+void ingest_live_free(struct ingest_live *l);
+/* The current snapshot, valid and unchanged until ingest_live_release(). */
+const struct ingest_config *ingest_live_acquire(struct ingest_live *l);
+void ingest_live_release(struct ingest_live *l, const struct ingest_config *c);
+/* Makes the contents of *c (left zeroed) the current snapshot; the old one is
+ * freed when its last holder releases it. */
+void ingest_live_replace(struct ingest_live *l, struct ingest_config *c);
 
 /* Writes one line "eidastats-ingestd: ..." to stderr (one write, safe from any thread). */
 void ingest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

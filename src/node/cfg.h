@@ -1,5 +1,5 @@
 /*
- * cfg.h - the daemon's configuration file (YAML, read with libyaml).
+ * cfg.h - the daemon's configuration file (YAML, read with yamlx.h).
  *
  * cfg_load() reads one YAML mapping, checks every key against the known set
  * (unknown keys, wrong types and bad values are errors naming the file, the
@@ -10,23 +10,25 @@
  *   file_pattern         fnmatch glob, default "fdsnws-requests.log.*"
  *   state_directory      absolute path, default LOCALSTATEDIR "/lib/eidastats"
  *   since                "YYYY-MM-DD" (a real calendar date), default: no limit
- *   settle               duration, default 60 (seconds)
- *   plain_after          duration, default 21600 (6 h)
+ *   settle               duration up to 7d, default 60 (seconds)
+ *   plain_after          duration up to 30d, default 21600 (6 h)
  *   workers              integer 1..64, default 1
  *   control_socket       absolute path, default RUNSTATEDIR "/eidastats/control.sock"
  *   central.url          http:// or https:// URL, default unset (nothing delivered)
  *   central.token_file   absolute path, required when central.url is set
  *   central.granularity  "month" (default) or "day"
- *   central.retry.initial  duration > 0, default 30
- *   central.retry.max      duration >= initial, default 21600
- *   central.timeout      duration > 0, default 600
+ *   central.retry.initial  duration > 0, up to 1d, default 30
+ *   central.retry.max      duration >= initial, up to 7d, default 21600
+ *   central.timeout      duration > 0, up to 1d, default 600
  *   central.compress     boolean (true/false/yes/no/on/off), default false
  *   spool.max_bytes      size (plain bytes or 512K, 512M, 1G, 1T; binary units), default 1G
  *   networks.url         http:// or https:// URL, default "https://www.fdsn.org/ws/networks/1/query";
  *                        "none" (networks_url NULL): only networks.file is asked
  *   networks.file        absolute path of a registry JSON copy, default unset
  *
- * A key given twice, a scalar where a mapping belongs (or the reverse), an
+ * Durations are seconds or a number with one unit s, m, h or d (yamlx.h);
+ * sizes bytes or a number with K, M, G or T.  The file is read by the one
+ * strict loader of yamlx.h.  A key given twice, a scalar where a mapping belongs (or the reverse), an
  * empty value, anchors/aliases and documents other than one mapping are
  * errors.  The file is limited to CFG_MAX_FILE bytes; strings to
  * CFG_MAX_STRING bytes.
@@ -44,10 +46,11 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "yamlx.h"
 
 #define CFG_DEFAULT_PATH SYSCONFDIR "/eidastats.yaml"
 #define CFG_MAX_FILE (1024 * 1024)
-#define CFG_MAX_STRING 4096
+#define CFG_MAX_STRING YAMLX_MAX_STRING
 #define CFG_MAX_WORKERS 64
 
 typedef struct cfg_central {
@@ -83,21 +86,14 @@ typedef struct cfg {
  * file, line and key, e.g. "/etc/eidastats.yaml:7: unknown key 'setle'".
  */
 int cfg_load(cfg_t *cfg, const char *path, char *err, size_t errlen);
+/*
+ * The same from the document data[0..len) in memory; name stands for the
+ * file in messages and in cfg->path.
+ */
+int cfg_load_buffer(cfg_t *cfg, const char *name, const char *data, size_t len, char *err,
+                    size_t errlen);
 /* Frees the strings of cfg and zeroes it. */
 void cfg_fini(cfg_t *cfg);
-
-/*
- * Durations: plain seconds or a number followed by one unit s / m / h / d
- * (30s, 5m, 6h, 1d).  Negative, empty, overflowing or otherwise malformed
- * text → ES_ECONFIG.  Zero is accepted here; callers check their own ranges.
- */
-int cfg_parse_duration(const char *text, long *seconds);
-/*
- * Sizes: plain bytes or a number followed by K, M, G or T (binary: 1K =
- * 1024), optionally followed by "B" or "iB" (512M, 512MiB, 1G).  Malformed or
- * overflowing text → ES_ECONFIG.
- */
-int cfg_parse_size(const char *text, uint64_t *bytes);
 
 /*
  * Reads the token (whitespace trimmed). Refuses (ES_ECONFIG, message in err)

@@ -271,6 +271,33 @@ TEST(cfg_bad_values)
 		expect_error(cases[i].text, cases[i].line, cases[i].want);
 }
 
+/* Defect: durations had no upper bound and are later used in milliseconds. */
+TEST(cfg_durations_bounded)
+{
+	static const struct { const char *text; unsigned line; const char *want; } cases[] = {
+		{ "log_directory: /l\nsettle: 106751991167300d\n", 2, "key 'settle': '106751991167300d' is more than" },
+		{ "log_directory: /l\nsettle: 8d\n", 2, "key 'settle': '8d' is more than 7d" },
+		{ "log_directory: /l\nplain_after: 31d\n", 2, "key 'plain_after': '31d' is more than 30d" },
+		{ "log_directory: /l\ncentral:\n  retry:\n    initial: 2d\n", 4,
+		  "key 'central.retry.initial': '2d' is more than 1d" },
+		{ "log_directory: /l\ncentral:\n  retry:\n    max: 9223372036854775807\n", 4,
+		  "key 'central.retry.max'" },
+		{ "log_directory: /l\ncentral:\n  timeout: 86401\n", 3, "key 'central.timeout': '86401' is more than 1d" },
+	};
+	cfg_t cfg;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		expect_error(cases[i].text, cases[i].line, cases[i].want);
+	/* The bounds themselves are accepted. */
+	ASSERT_OK(load_text(&cfg, "log_directory: /l\nsettle: 7d\nplain_after: 30d\ncentral:\n"
+	                    "  retry: {initial: 1d, max: 7d}\n  timeout: 1d\n", err, sizeof err));
+	ASSERT_EQ(cfg.settle, 7 * 86400);
+	ASSERT_EQ(cfg.plain_after, 30 * 86400);
+	ASSERT_EQ(cfg.central.retry_max, 7 * 86400);
+	cfg_fini(&cfg);
+}
+
 TEST(cfg_missing_or_empty)
 {
 	cfg_t cfg;
@@ -343,51 +370,18 @@ TEST(cfg_error_buffer_small)
 	ASSERT_ERR(load_text(&cfg, "settle: 5\n", NULL, 0), ES_ECONFIG);
 }
 
-TEST(cfg_durations)
+TEST(cfg_load_buffer)
 {
-	static const struct { const char *text; long want; } good[] = {
-		{ "0", 0 }, { "30", 30 }, { "30s", 30 }, { "5m", 300 }, { "6h", 21600 },
-		{ "1d", 86400 }, { "0d", 0 }, { "007", 7 },
-	};
-	static const char *const bad[] = {
-		"", "-1", "+1", "1.5", "s", "5ms", "5 s", " 5", "5w", "1h30m", "5S",
-		"9223372036854775808", "106751991167301d",
-	};
-	long v;
+	cfg_t cfg;
+	char err[512];
+	const char *text = "log_directory: /l\nsettle: 5m\n";
 
-	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-		ASSERT_OK(cfg_parse_duration(good[i].text, &v));
-		ASSERT_EQ(v, good[i].want);
-	}
-	ASSERT_OK(cfg_parse_duration("9223372036854775807", &v));
-	ASSERT_EQ(v, 9223372036854775807L);
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (cfg_parse_duration(bad[i], &v) != ES_ECONFIG)
-			unit_fail(__FILE__, __LINE__, "duration '%s' accepted", bad[i]);
-	ASSERT_ERR(cfg_parse_duration(NULL, &v), ES_ECONFIG);
-}
-
-TEST(cfg_sizes)
-{
-	static const struct { const char *text; uint64_t want; } good[] = {
-		{ "0", 0 }, { "1", 1 }, { "100B", 100 }, { "1K", 1024 }, { "1k", 1024 },
-		{ "512M", 512ULL << 20 }, { "512MiB", 512ULL << 20 }, { "512MB", 512ULL << 20 },
-		{ "1G", 1ULL << 30 }, { "2T", 2ULL << 40 }, { "16777215T", 16777215ULL << 40 },
-		{ "18446744073709551615", UINT64_MAX },
-	};
-	static const char *const bad[] = {
-		"", "-1", "1.5G", "G", "1X", "1GG", "1 G", "1iB", "1Gi", "1BB",
-		"16777216T", "18446744073709551616",
-	};
-	uint64_t v;
-
-	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-		ASSERT_OK(cfg_parse_size(good[i].text, &v));
-		ASSERT(v == good[i].want);
-	}
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (cfg_parse_size(bad[i], &v) != ES_ECONFIG)
-			unit_fail(__FILE__, __LINE__, "size '%s' accepted", bad[i]);
+	ASSERT_OK(cfg_load_buffer(&cfg, "mem.yaml", text, strlen(text), err, sizeof err));
+	ASSERT_EQ(cfg.settle, 300);
+	ASSERT_STREQ(cfg.path, "mem.yaml");
+	cfg_fini(&cfg);
+	ASSERT_ERR(cfg_load_buffer(&cfg, "mem.yaml", "settle: 5\n", 10, err, sizeof err), ES_ECONFIG);
+	ASSERT(strstr(err, "mem.yaml: missing required key 'log_directory'") != NULL);
 }
 
 TEST(cfg_token)
