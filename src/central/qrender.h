@@ -1,0 +1,61 @@
+/*
+ * qrender.h - the answer of a query (doc/query-api.md §5-§6): folds the rows
+ * of restricted networks into "Other" rows per (date, country) bucket and
+ * renders CSV or JSON, streamed.
+ *
+ * The renderer is a producer: the caller gives it a row iterator (for
+ * example over a libpq single-row-mode result or a cursor) and pulls the
+ * answer with q_render_read() into a buffer of its own, chunk by chunk, as a
+ * libmicrohttpd content-reader callback does.  It holds at most the rows of
+ * one date's Other buckets and one row's text, so a channel-level answer of
+ * any length is never whole in memory.
+ *
+ * Rows are those of the SQL of q_sql_build() (query.h), in its order (date
+ * first): the renderer relies on that order to emit a date's Other rows right
+ * after that date's regular rows.
+ *
+ * Ownership: q_render_new() copies nothing from the query, the policy or the
+ * groups, which must outlive the renderer; q_render_free() frees the
+ * renderer.  One renderer, one thread at a time.
+ */
+#ifndef ES_QRENDER_H
+#define ES_QRENDER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "query.h"
+
+/* One result row: Q_SQL_COLS text values (NULL = SQL NULL), valid until the next call of the iterator. */
+struct q_row {
+	const char *col[Q_SQL_COLS];
+};
+
+/* Fills *row with the next row; returns 1, 0 at the end, or a negative code (query.h's SQL failed). */
+typedef int (*q_row_next_fn)(void *ctx, struct q_row *row);
+
+struct q_render;
+
+/*
+ * groups: the caller's memberof entries (restricted endpoint), used for the
+ * folding; NULL/0 for public.  Returns 0 or -ENOMEM.
+ */
+int q_render_new(struct q_render **out, const struct query *q, const struct q_policy *p,
+                 char *const *groups, size_t ngroups, q_row_next_fn next, void *ctx);
+/*
+ * Writes up to cap bytes of the answer to buf.  Returns the number written
+ * (> 0), 0 at the end of the answer, or a negative code: the iterator's, or
+ * ES_EFORMAT for a row that cannot be read (bad number or HLL).  Bytes
+ * ready before a failure are returned first and the error at the next call;
+ * after an error every call returns it and the answer cannot be completed
+ * (the HTTP layer ends the connection, or, when nothing was sent yet,
+ * answers 500 Q_MSG_SQL).
+ */
+ssize_t q_render_read(struct q_render *r, char *buf, size_t cap);
+/* "text/csv; charset=UTF-8" or "application/json". */
+const char *q_render_content_type(const struct q_render *r);
+/* Rows written so far (regular and Other). */
+size_t q_render_rows(const struct q_render *r);
+void q_render_free(struct q_render *r);
+
+#endif

@@ -1,0 +1,375 @@
+/* Tests of qrender.h: folding into Other rows and streamed CSV/JSON. */
+#include "unit.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+
+#include "hll.h"
+#include "qrender.h"
+#include "query.h"
+
+#define NP(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A row source over an array of rows. */
+struct src {
+	const struct q_row *rows;
+	size_t n, i;
+	int fail_at;            /* Row index whose read fails (-1: none). */
+};
+
+static int next_row(void *ctx, struct q_row *row)
+{
+	struct src *s = ctx;
+
+	if ((int)s->i == s->fail_at)
+		return -EIO;
+	if (s->i >= s->n)
+		return 0;
+	*row = s->rows[s->i++];
+	return 1;
+}
+
+/* Lower-case "\x..." text of a set of clients named c0 .. c(n-1) + off. */
+static char *hll_of(int off, int n)
+{
+	hll_t h;
+	char *hex = malloc(HLL_HEX_MAX);
+	char name[32];
+
+	ASSERT(hex);
+	hll_init(&h);
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "c%d", off + i);
+		hll_add_raw(&h, hll_client_raw(name, strlen(name)));
+	}
+	hll_to_hex(&h, hex);
+	for (char *c = hex + 2; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	hll_fini(&h);
+	return hex;
+}
+
+/* Cardinality of the union of client ranges [off_i, off_i + n_i). */
+static uint64_t card_union(const int *off, const int *n, int k)
+{
+	hll_t h;
+	char name[32];
+	uint64_t c;
+
+	hll_init(&h);
+	for (int j = 0; j < k; j++)
+		for (int i = 0; i < n[j]; i++) {
+			snprintf(name, sizeof(name), "c%d", off[j] + i);
+			hll_add_raw(&h, hll_client_raw(name, strlen(name)));
+		}
+	c = hll_cardinality(&h);
+	hll_fini(&h);
+	return c;
+}
+
+static void policy(struct q_policy *p)
+{
+	q_policy_init(p);
+	ASSERT_OK(q_policy_add_node(p, "A", 0, "/op/a"));
+	ASSERT_OK(q_policy_add_node(p, "B", 1, NULL));
+	ASSERT_OK(q_policy_add_net(p, "A", "FR", 0, NULL));
+	ASSERT_OK(q_policy_add_net(p, "A", "Z3", 1, "/epos/z3"));
+	ASSERT_OK(q_policy_add_net(p, "B", "FR", 0, NULL));
+	ASSERT_OK(q_policy_add_net(p, "B", "GE", 1, NULL));
+	ASSERT_OK(q_policy_add_net(p, "B", "XX", -1, NULL));
+	q_policy_seal(p);
+}
+
+/* Renders everything with reads of `chunk` bytes; returns the malloc()ed text. */
+static char *render(const struct query *q, const struct q_policy *p, char *const *g, size_t ng,
+                    const struct q_row *rows, size_t n, size_t chunk, int *err)
+{
+	struct src s = { rows, n, 0, -1 };
+	struct q_render *r;
+	size_t len = 0, cap = 1024;
+	char *out = malloc(cap);
+	char *buf = malloc(chunk);
+	ssize_t k;
+
+	ASSERT(out && buf);
+	ASSERT_OK(q_render_new(&r, q, p, g, ng, next_row, &s));
+	*err = 0;
+	while ((k = q_render_read(r, buf, chunk)) > 0) {
+		ASSERT((size_t)k <= chunk);
+		while (len + (size_t)k + 1 > cap)
+			ASSERT((out = realloc(out, cap *= 2)));
+		memcpy(out + len, buf, (size_t)k);
+		len += (size_t)k;
+	}
+	if (k < 0)
+		*err = (int)k;
+	out[len] = '\0';
+	q_render_free(r);
+	free(buf);
+	return out;
+}
+
+static void query_of(struct query *q, enum q_endpoint ep, int op, const struct q_pair *pp, size_t n,
+                     const char *raw, const struct q_policy *p)
+{
+	struct q_error e;
+
+	q_error_init(&e, 0);
+	ASSERT_OK(q_parse(q, ep, op, pp, n, raw, p, &e));
+}
+
+TEST(qrender_csv_total)
+{
+	struct q_policy p;
+	struct query q;
+	struct q_pair pp[] = { { "start", "2021-01" } };
+	char *h = hll_of(0, 3);
+	struct q_row rows[] = { { { NULL, NULL, NULL, NULL, NULL, NULL, NULL, "100", "7", "6", h, "f" } } };
+	int err;
+	char *out;
+
+	policy(&p);
+	query_of(&q, Q_PUBLIC, 0, pp, NP(pp), "start=2021-01", &p);
+	out = render(&q, &p, NULL, 0, rows, 1, 4096, &err);
+	ASSERT_OK(err);
+	ASSERT_STREQ(out, "# version: 1.0.0\n# request_parameters: start=2021-01\n"
+	             "date,node,network,station,location,channel,country,bytes,nb_reqs,nb_successful_reqs,clients\n"
+	             "*,*,*,*,*,*,*,100,7,6,3");
+	free(out);
+	/* No rows: the body ends right after the header. */
+	out = render(&q, &p, NULL, 0, rows, 0, 4096, &err);
+	ASSERT_STREQ(out, "# version: 1.0.0\n# request_parameters: start=2021-01\n"
+	             "date,node,network,station,location,channel,country,bytes,nb_reqs,nb_successful_reqs,clients");
+	free(out);
+	q_query_fini(&q);
+	q_policy_fini(&p);
+	free(h);
+}
+
+TEST(qrender_csv_hllvalues_and_null_country)
+{
+	struct q_policy p;
+	struct query q;
+	struct q_pair pp[] = { { "start", "2021-01" }, { "hllvalues", "true" }, { "details", "country" },
+	                       { "level", "node" } };
+	char *h = hll_of(5, 2);
+	struct q_row rows[] = {
+		{ { NULL, "A", NULL, NULL, NULL, NULL, "GR", "1", "2", "3", h, "t" } },
+		{ { NULL, "A", NULL, NULL, NULL, NULL, NULL, "4", "5", "6", NULL, "t" } },
+	};
+	int err;
+	char *out, want[4096];
+
+	policy(&p);
+	query_of(&q, Q_PUBLIC, 0, pp, NP(pp), "x", &p);
+	out = render(&q, &p, NULL, 0, rows, 2, 4096, &err);
+	ASSERT_OK(err);
+	snprintf(want, sizeof(want), "# version: 1.0.0\n# request_parameters: x\n"
+	         "date,node,network,station,location,channel,country,bytes,nb_reqs,nb_successful_reqs,clients,hll_clients\n"
+	         "*,A,*,*,*,*,GR,1,2,3,2,%s\n*,A,*,*,*,*,None,4,5,6,0,\\x118b7f", h);
+	ASSERT_STREQ(out, want);
+	free(out);
+	q_query_fini(&q);
+	q_policy_fini(&p);
+	free(h);
+}
+
+TEST(qrender_fold_public_every_row_counts)
+{
+	struct q_policy p;
+	struct query q;
+	struct q_pair pp[] = { { "start", "2021-01" }, { "level", "network" }, { "details", "month" },
+	                       { "format", "json" }, { "hllvalues", "true" } };
+	char *h[5] = { hll_of(0, 2), hll_of(1, 3), hll_of(10, 4), hll_of(20, 1), hll_of(30, 200) };
+	/* Rows ordered by date as the SQL gives them. A/Z3, B/FR and B/XX (undefined) fold. */
+	struct q_row rows[] = {
+		{ { "2021-01", "A", "FR", NULL, NULL, NULL, NULL, "10", "1", "1", h[0], "f" } },
+		{ { "2021-01", "A", "Z3", NULL, NULL, NULL, NULL, "20", "2", "2", h[1], "f" } },
+		{ { "2021-01", "B", "FR", NULL, NULL, NULL, NULL, "40", "4", "3", h[2], "f" } },
+		{ { "2021-01", "B", "GE", NULL, NULL, NULL, NULL, "80", "8", "8", h[3], "f" } },
+		{ { "2021-02", "B", "XX", NULL, NULL, NULL, NULL, "5", "1", "0", h[4], "f" } },
+	};
+	int err, off1[] = { 1, 10 }, n1[] = { 3, 4 };
+	char *out;
+	cJSON *j, *res, *o;
+
+	policy(&p);
+	query_of(&q, Q_PUBLIC, 0, pp, NP(pp), "level=network&x=%C3%A9", &p);
+	out = render(&q, &p, NULL, 0, rows, NP(rows), 3, &err);
+	ASSERT_OK(err);
+	static const char pre[] = "{\"version\": \"1.0.0\", \"request_parameters\": \"level=network&x=%C3%A9\", "
+	               "\"results\": [{\"date\": \"2021-01\", \"node\": \"A\", \"network\": \"FR\", "
+	               "\"station\": \"*\", \"location\": \"*\", \"channel\": \"*\", \"country\": \"*\", "
+	               "\"bytes\": 10, \"nb_reqs\": 1, \"nb_successful_reqs\": 1, \"clients\": 2, "
+	               "\"hll_clients\": \"\\\\x";
+
+	ASSERT(strncmp(out, pre, strlen(pre)) == 0);
+	j = cJSON_Parse(out);
+	ASSERT(j);
+	res = cJSON_GetObjectItem(j, "results");
+	ASSERT_EQ(cJSON_GetArraySize(res), 4);
+	/* 2021-01: A/FR, B/GE, then the Other row of that date with BOTH folded rows. */
+	ASSERT_STREQ(cJSON_GetObjectItem(cJSON_GetArrayItem(res, 1), "network")->valuestring, "GE");
+	o = cJSON_GetArrayItem(res, 2);
+	ASSERT_STREQ(cJSON_GetObjectItem(o, "date")->valuestring, "2021-01");
+	ASSERT_STREQ(cJSON_GetObjectItem(o, "node")->valuestring, "Other");
+	ASSERT_STREQ(cJSON_GetObjectItem(o, "network")->valuestring, "Other");
+	ASSERT_STREQ(cJSON_GetObjectItem(o, "country")->valuestring, "*");
+	ASSERT_EQ(cJSON_GetObjectItem(o, "bytes")->valuedouble, 60);
+	ASSERT_EQ(cJSON_GetObjectItem(o, "nb_reqs")->valuedouble, 6);
+	ASSERT_EQ(cJSON_GetObjectItem(o, "nb_successful_reqs")->valuedouble, 5);
+	ASSERT_EQ(cJSON_GetObjectItem(o, "clients")->valuedouble, (double)card_union(off1, n1, 2));
+	/* 2021-02: one folded row only, counted in full (a SPARSE set: estimate, rounded up). */
+	o = cJSON_GetArrayItem(res, 3);
+	ASSERT_STREQ(cJSON_GetObjectItem(o, "date")->valuestring, "2021-02");
+	ASSERT_EQ(cJSON_GetObjectItem(o, "bytes")->valuedouble, 5);
+	{
+		int off2[] = { 30 }, n2[] = { 200 };
+
+		ASSERT_EQ(cJSON_GetObjectItem(o, "clients")->valuedouble, (double)card_union(off2, n2, 1));
+		ASSERT_STREQ(cJSON_GetObjectItem(o, "hll_clients")->valuestring, h[4]);
+	}
+	cJSON_Delete(j);
+	free(out);
+	q_query_fini(&q);
+	q_policy_fini(&p);
+	for (int i = 0; i < 5; i++)
+		free(h[i]);
+}
+
+TEST(qrender_fold_restricted_groups_and_country)
+{
+	struct q_policy p;
+	struct query q;
+	struct q_pair pp[] = { { "start", "2021-01" }, { "level", "station" }, { "network", "FR" },
+	                       { "details", "country" } };
+	char *h = hll_of(0, 1);
+	char *groups[] = { "/epos/z3" };
+	struct q_row rows[] = {
+		{ { NULL, "A", "Z3", "S1", NULL, NULL, "GR", "1", "1", "1", h, "t" } },
+		{ { NULL, "B", "FR", "S2", NULL, NULL, "GR", "2", "1", "1", h, "t" } },
+		{ { NULL, "B", "FR", "S3", NULL, NULL, NULL, "4", "1", "1", h, "t" } },
+		{ { NULL, "B", "FR", "S4", NULL, NULL, "DE", "8", "1", "1", h, "t" } },
+		{ { NULL, "B", "FR", "S5", NULL, NULL, "GR", "16", "1", "1", h, "t" } },
+	};
+	int err;
+	char *out;
+
+	policy(&p);
+	query_of(&q, Q_RESTRICTED, 0, pp, NP(pp), "r", &p);
+	out = render(&q, &p, groups, 1, rows, NP(rows), 1, &err);
+	ASSERT_OK(err);
+	/* Z3 is visible to its group; B/FR folds per country, NULL country last. Header order everywhere. */
+	ASSERT_STREQ(strchr(strchr(strchr(out, '\n') + 1, '\n') + 1, '\n'),
+	             "\n*,A,Z3,S1,*,*,GR,1,1,1,1"
+	             "\n*,Other,Other,*,*,*,DE,8,1,1,1"
+	             "\n*,Other,Other,*,*,*,GR,18,2,2,1"
+	             "\n*,Other,Other,*,*,*,None,4,1,1,1");
+	free(out);
+	q_query_fini(&q);
+	/* An operator sees everything. */
+	{
+		struct q_pair po[] = { { "start", "2021-01" }, { "level", "station" } };
+		char *ops[] = { "/op/a" };
+
+		query_of(&q, Q_RESTRICTED, 1, po, NP(po), "r", &p);
+		out = render(&q, &p, ops, 1, rows, NP(rows), 4096, &err);
+		ASSERT(strstr(out, "Other") == NULL);
+		ASSERT(strstr(out, "\n*,B,FR,S5,*,*,*,16,1,1,1") != NULL);
+		free(out);
+		q_query_fini(&q);
+	}
+	q_policy_fini(&p);
+	free(h);
+}
+
+TEST(qrender_chunks_equal)
+{
+	struct q_policy p;
+	struct query q;
+	struct q_pair pp[] = { { "start", "2021-01" }, { "level", "network" }, { "details", "year,country" },
+	                       { "format", "json" } };
+	enum { N = 300 };
+	struct q_row *rows = calloc(N, sizeof(*rows));
+	char *h = hll_of(0, 170), *a, *b;
+	char year[N][8];
+	int err;
+	static const char *const nets[] = { "FR", "Z3", "GE", "XX" };
+
+	policy(&p);
+	ASSERT(rows);
+	for (int i = 0; i < N; i++) {
+		snprintf(year[i], sizeof(year[i]), "%d", 2000 + i / 30);
+		rows[i] = (struct q_row){ { year[i], i % 3 ? "A" : "B", nets[i % 4], NULL, NULL, NULL,
+		                            i % 5 ? "GR" : "\xc3\xa9", "1", "2", "3", h, "t" } };
+	}
+	query_of(&q, Q_PUBLIC, 0, pp, NP(pp), "q", &p);
+	a = render(&q, &p, NULL, 0, rows, N, 1, &err);
+	ASSERT_OK(err);
+	b = render(&q, &p, NULL, 0, rows, N, 65536, &err);
+	ASSERT_OK(err);
+	ASSERT_STREQ(a, b);
+	ASSERT(strstr(a, "\"country\": \"\\u00e9\"") != NULL);
+	{
+		cJSON *j = cJSON_Parse(a);
+		cJSON *res = cJSON_GetObjectItem(j, "results"), *it;
+		const char *prev = "";
+		int others = 0;
+		long sum = 0;
+
+		ASSERT(j);
+		cJSON_ArrayForEach(it, res) {
+			const char *d = cJSON_GetObjectItem(it, "date")->valuestring;
+
+			ASSERT(strcmp(prev, d) <= 0);   /* sorted by date */
+			prev = d;
+			others += strcmp(cJSON_GetObjectItem(it, "node")->valuestring, "Other") == 0;
+			sum += (long)cJSON_GetObjectItem(it, "bytes")->valuedouble;
+		}
+		ASSERT_EQ(sum, N);   /* nothing lost by folding */
+		ASSERT(others > 0);
+		cJSON_Delete(j);
+	}
+	free(a);
+	free(b);
+	free(rows);
+	free(h);
+	q_query_fini(&q);
+	q_policy_fini(&p);
+}
+
+TEST(qrender_errors)
+{
+	struct q_policy p;
+	struct query q;
+	struct q_pair pp[] = { { "start", "2021-01" } };
+	struct q_row bad_num[] = { { { NULL, NULL, NULL, NULL, NULL, NULL, NULL, "1x", "1", "1", NULL, "f" } } };
+	struct q_row bad_hll[] = { { { NULL, NULL, NULL, NULL, NULL, NULL, NULL, "1", "1", "1", "\\x99", "f" } } };
+	int err;
+	char *out;
+
+	policy(&p);
+	query_of(&q, Q_PUBLIC, 0, pp, NP(pp), "", &p);
+	out = render(&q, &p, NULL, 0, bad_num, 1, 100, &err);
+	ASSERT_ERR(err, ES_EFORMAT);
+	free(out);
+	out = render(&q, &p, NULL, 0, bad_hll, 1, 100, &err);
+	ASSERT(err < 0);
+	free(out);
+	{
+		struct src s = { bad_num, 1, 0, 0 };
+		struct q_render *r;
+		char buf[4096];
+
+		ASSERT_OK(q_render_new(&r, &q, &p, NULL, 0, next_row, &s));
+		ASSERT_STREQ(q_render_content_type(r), "text/csv; charset=UTF-8");
+		/* The header first, then the iterator's error, for good. */
+		ASSERT(q_render_read(r, buf, sizeof(buf)) > 0);
+		ASSERT(q_render_read(r, buf, sizeof(buf)) == -EIO);
+		ASSERT(q_render_read(r, buf, sizeof(buf)) == -EIO);
+		q_render_free(r);
+	}
+	q_query_fini(&q);
+	q_policy_fini(&p);
+}
