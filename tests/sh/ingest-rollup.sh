@@ -86,6 +86,33 @@ done
 wait $pids
 [ "$(cat "$T"/k*.code | sort -u)" = 200 ] || fail "concurrent POSTs: $(cat "$T"/k*.code)"
 verify 0
+
+# Large client sets: unions that turn EXPLICIT sets into SPARSE and FULL ones,
+# merged by POST (rollup added) and replaced by PUT (rollup recomputed).
+# big OUT DAY OFFSET: a payload of 8 stats (one per country) whose client sets have 3 to 5000 members.
+big() {
+	pg_psql -c "SELECT '{\"generated_at\": \"2026-11-28 12:00:00\", \"version\": \"0.8.0\",'
+		|| ' \"days_coverage\": [\"$2\"], \"stats\": [' || string_agg(format(
+		'{\"month\": \"2021-02-01\", \"network\": \"LG\", \"station\": \"S%s\", \"location\": \"\",'
+		' \"channel\": \"HHZ\", \"country\": \"%s\", \"bytes\": %s, \"nb_requests\": 2,'
+		' \"nb_successful_requests\": 1, \"nb_unsuccessful_requests\": 1, \"clients\": \"%s\"}',
+		s, 'C' || s, 1000 * s + $3, replace((SELECT hll_add_agg(hll_hash_integer(j + $3))
+			FROM generate_series(1, (ARRAY[3, 100, 400, 5000])[1 + s % 4]) j)::text, '\\', '\\\\')),
+		', ') || ']}' FROM generate_series(1, 8) s" >"$1" ||
+		fail "making a payload of large client sets"
+}
+big "$T/big1.json" 2021-02-01 0
+big "$T/big2.json" 2021-02-02 2500
+big "$T/big3.json" 2021-02-03 7000
+expect_200 "$(submit "$T/big1.json")" "POST of large client sets"
+expect_200 "$(submit "$T/big2.json")" "POST of large client sets, merged"
+# The serialised type (second byte after \x): 12 EXPLICIT, 13 SPARSE, 14 FULL.
+types=$(pg_psql -c "SELECT string_agg(DISTINCT substr(clients::text, 3, 2), ' ') FROM dataselect_rollup
+	WHERE node_id = $NODE_ID AND network = 'LG'")
+[ "$types" = "12 13 14" ] || fail "the rollup's large client sets are not of every kind: $types"
+verify 0
+expect_200 "$(submit "$T/big3.json" PUT)" "PUT of large client sets"
+verify 0
 ingestd_stop
 
 # Rows written by other programs are caught, and rebuild fixes the rollup.
