@@ -67,6 +67,14 @@ int admin_check_text(const char *what, const char *value, size_t max, bool empty
  * 0, or -1 after printing why.
  */
 int admin_node_policy(const char *word, bool *restricted);
+/*
+ * Prints a listing on stdout: a line of the ncols headers, then the first
+ * ncols columns of each row of res, one space apart.  widths[i] > 0 pads
+ * column i on the right to that width, < 0 on the left (numbers); the last
+ * column is not padded.
+ */
+void admin_print_table(const PGresult *res, int ncols, const char *const *headers,
+                       const int *widths);
 /* Finds a node by id (all digits) or name; 0, or -1 after printing why. */
 int admin_find_node(struct admin *a, const char *ref, int *id, char *name, size_t namecap);
 

@@ -107,3 +107,21 @@ int admin_check_text(const char *what, const char *value, size_t max, bool empty
 	}
 	return 0;
 }
+
+static void print_cell(const char *text, int width, bool last)
+{
+	if (last)
+		printf("%s\n", text);
+	else
+		printf("%*s ", -width, text);
+}
+
+void admin_print_table(const PGresult *res, int ncols, const char *const *headers,
+                       const int *widths)
+{
+	for (int c = 0; c < ncols; c++)
+		print_cell(headers[c], widths[c], c == ncols - 1);
+	for (int r = 0; r < PQntuples(res); r++)
+		for (int c = 0; c < ncols; c++)
+			print_cell(PQgetvalue(res, r, c), widths[c], c == ncols - 1);
+}

@@ -57,6 +57,9 @@ int admin_node_add(struct admin *a)
 
 int admin_node_list(struct admin *a)
 {
+	static const char *const headers[] = { "id", "name", "contact", "policy", "group", "tokens",
+	                                       "payloads", "last payload (UTC)" };
+	static const int widths[] = { 5, 16, 32, 10, 20, -6, -8, 0 };
 	PGresult *res;
 
 	if (admin_connect(a) < 0)
@@ -73,13 +76,7 @@ int admin_node_list(struct admin *a)
 	             "   FROM payloads p WHERE p.node_id = n.id), '-')"
 	             " FROM nodes n ORDER BY n.id", 0, NULL, &res, "listing the nodes") < 0)
 		return ADMIN_FAIL;
-	printf("%-5s %-16s %-32s %-10s %-20s %6s %8s  %s\n", "id", "name", "contact", "policy",
-	       "group", "tokens", "payloads", "last payload (UTC)");
-	for (int i = 0; i < PQntuples(res); i++)
-		printf("%-5s %-16s %-32s %-10s %-20s %6s %8s  %s\n", PQgetvalue(res, i, 0),
-		       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-		       PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6),
-		       PQgetvalue(res, i, 7));
+	admin_print_table(res, 8, headers, widths);
 	PQclear(res);
 	return ADMIN_OK;
 }

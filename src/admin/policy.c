@@ -188,6 +188,9 @@ int admin_node_set_group(struct admin *a)
 
 int admin_network_list(struct admin *a)
 {
+	static const char *const headers[] = { "node", "network", "policy", "restricted", "group",
+	                                       "contact" };
+	static const int widths[] = { 16, 7, 9, 15, 24, 0 };
 	char id_text[16], name[256];
 	const char *params[1] = { NULL };
 	PGresult *res;
@@ -214,12 +217,7 @@ int admin_network_list(struct admin *a)
 	             " WHERE $1::integer IS NULL OR w.node_id = $1::integer"
 	             " ORDER BY n.name, n.id, w.name", 1, params, &res, "listing the networks") < 0)
 		return ADMIN_FAIL;
-	printf("%-16s %-7s %-9s %-15s %-24s %s\n", "node", "network", "policy", "restricted", "group",
-	       "contact");
-	for (int i = 0; i < PQntuples(res); i++)
-		printf("%-16s %-7s %-9s %-15s %-24s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-		       PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
-		       PQgetvalue(res, i, 5));
+	admin_print_table(res, 6, headers, widths);
 	PQclear(res);
 	return ADMIN_OK;
 }

@@ -48,6 +48,8 @@ static double now_seconds(void)
 
 int admin_rollup_verify(struct admin *a)
 {
+	static const char *const headers[] = { "node", "month", "network", "country", "problem" };
+	static const int widths[] = { 16, 7, 7, 7, 0 };
 	char limit[16];
 	const char *params[1] = { limit };
 	PGresult *res;
@@ -63,7 +65,7 @@ int admin_rollup_verify(struct admin *a)
 	snprintf(limit, sizeof limit, "%d", VERIFY_LIST_MAX);
 	/* NULL and '' are distinct groups: show which. */
 	if (admin_exec(a,
-	             "SELECT coalesce(n.name, v.node_id::text), v.node_id, to_char(v.month, 'YYYY-MM'),"
+	             "SELECT coalesce(n.name, v.node_id::text), to_char(v.month, 'YYYY-MM'),"
 	             " coalesce(v.network::text, 'NULL'),"
 	             " CASE WHEN v.country IS NULL THEN 'NULL' WHEN v.country = '' THEN '\"\"'"
 	             "   ELSE v.country END, v.problem, count(*) OVER ()"
@@ -77,11 +79,8 @@ int admin_rollup_verify(struct admin *a)
 		fprintf(stderr, "eidastats-admin: the rollup equals dataselect_stats\n");
 		return ADMIN_OK;
 	}
-	total = atol(PQgetvalue(res, 0, 6));
-	printf("%-16s %-7s %-7s %-7s %s\n", "node", "month", "network", "country", "problem");
-	for (int i = 0; i < n; i++)
-		printf("%-16s %-7s %-7s %-7s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 2),
-		       PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+	total = atol(PQgetvalue(res, 0, 5));
+	admin_print_table(res, 5, headers, widths);
 	PQclear(res);
 	fprintf(stderr, "eidastats-admin: the rollup differs from dataselect_stats in %ld group(s)"
 	        " (node, month, network, country)%s; `eidastats-admin rollup rebuild` remakes it\n",

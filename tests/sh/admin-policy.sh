@@ -8,20 +8,14 @@
 # every bad input gets a clear error and exit status 2 (1 for an unknown node).
 . "$top_srcdir/tests/sh/lib.sh"
 . "$top_srcdir/tests/sh/ingest-lib.sh"
+. "$top_srcdir/tests/sh/admin-lib.sh"
 
 mkdir -p "$T/central"
 pg_start "$T/central" || exit $?
 
-# run STATUS OUTPUT-FILE ARG...: runs eidastats-admin, checks its exit status.
-run() {
-	_want=$1 _out=$2
-	shift 2
-	"$ADMIN" --db "$ES_DB" --sql-dir "$top_srcdir/sql" "$@" >"$_out" 2>"$T/admin.err"
-	_rc=$?
-	[ "$_rc" = "$_want" ] || fail "eidastats-admin $*: exit $_rc, expected $_want ($(cat "$T/admin.err"))"
-}
-# err_has TEXT: the last run's stderr contains TEXT.
-err_has() { grep -qF -- "$1" "$T/admin.err" || fail "expected '$1' in: $(cat "$T/admin.err")"; }
+DBURI=$ES_DB
+EIDASTATS_SQL_DIR=$top_srcdir/sql
+export DBURI EIDASTATS_SQL_DIR
 # net NODE NET: "policy restricted group contact" of one network, as `network list` prints it.
 net() {
 	run 0 "$T/list" network list --node "$1"

@@ -4,18 +4,11 @@
 # exit statuses, and the installed migrations.
 . "$top_srcdir/tests/sh/lib.sh"
 . "$top_srcdir/tests/sh/ingest-lib.sh"
+. "$top_srcdir/tests/sh/admin-lib.sh"
 
 mkdir -p "$T/central"
 pg_start "$T/central" || exit $?
 
-# status code OUTPUT-FILE ARG...: runs eidastats-admin, checks its exit status.
-run() {
-	_want=$1 _out=$2
-	shift 2
-	"$ADMIN" "$@" >"$_out" 2>"$T/admin.err"
-	_rc=$?
-	[ "$_rc" = "$_want" ] || fail "eidastats-admin $*: exit $_rc, expected $_want ($(cat "$T/admin.err"))"
-}
 DBURI=$ES_DB
 export DBURI
 S="--sql-dir $top_srcdir/sql"
