@@ -209,7 +209,7 @@ int admin_network_list(struct admin *a)
 		params[0] = id_text;
 	}
 	if (admin_exec(a,
-	             "SELECT coalesce(n.name, n.id::text), w.name,"
+	             "SELECT coalesce(n.name, n.id::text), CASE WHEN w.name = '' THEN '\"\"' ELSE w.name END,"
 	             " CASE WHEN w.inverted_policy IS NULL THEN 'undefined'"
 	             "   WHEN w.inverted_policy THEN 'inverted' ELSE 'default' END, "
 	             STATE_SQL("n", "w") ", coalesce(w.eas_group, '-'), coalesce(w.contact, '-')"

@@ -184,5 +184,7 @@ payload_from_expected "$DATA/upstream-sample/expected.json" "$T/p.json"
 [ "$(submit "$T/p.json")" = 200 ] || fail "POST: $(cat "$T/response")"
 [ "$(net GFZ CX | cut -d' ' -f1,2)" = "inverted yes" ] || fail "the ingest changed CX: $(net GFZ CX)"
 [ "$(net GFZ GE | cut -d' ' -f1,2)" = "default no" ] || fail "the ingest's new network GE: $(net GFZ GE)"
+# Statistics without a network code make the network '', listed as "".
+[ "$(net GFZ '""' | cut -d' ' -f1,2)" = "default no" ] || fail "the network '': $(cat "$T/list")"
 ingestd_stop
 exit 0
