@@ -2,7 +2,7 @@
 # The query rollup (sql/004) stays equal to dataselect_stats through every
 # kind of ingest by the real service: POST into an empty table, POST merged
 # into existing rows, PUT replacing some rows, day-dated rows (POST and PUT),
-# concurrent POSTs of one node; `eidastats-admin rollup verify` passes after
+# concurrent POSTs and PUTs of one node; `eidastats-admin rollup verify` passes after
 # each (and db_expect proves the raw rows are the payloads').  Rows written
 # behind the service's back with psql (as upstream's service would) make
 # `verify` fail with a readable list; `rollup rebuild` fixes it.
@@ -74,17 +74,19 @@ verify 0
 expect_200 "$(submit "$T/a.json")" "month rows beside day rows"
 verify 0
 
-# Concurrent POSTs of one node (distinct payloads: other coverage days).
+# Concurrent POSTs and PUTs of one node into the same month (distinct payloads:
+# other coverage days).
 pids=""
-for day in 01 02 03 04; do
+for day in 01 02 03 04 05 06; do
+	case $day in 0[135]) method=POST ;; *) method=PUT ;; esac
 	edit "$T/a.json" "$T/k$day.json" "2021-01-$day"
-	curl -s -o /dev/null -w '%{http_code}\n' -H "Authentication: Bearer $ES_TOKEN" \
+	curl -s -o /dev/null -w '%{http_code}\n' -X $method -H "Authentication: Bearer $ES_TOKEN" \
 		--data-binary "@$T/k$day.json" "$ES_SUBMIT_URL" >"$T/k$day.code" &
 	pids="$pids $!"
 done
 # shellcheck disable=SC2086
 wait $pids
-[ "$(cat "$T"/k*.code | sort -u)" = 200 ] || fail "concurrent POSTs: $(cat "$T"/k*.code)"
+[ "$(cat "$T"/k*.code | sort -u)" = 200 ] || fail "concurrent POSTs and PUTs: $(cat "$T"/k*.code)"
 verify 0
 
 # Large client sets: unions that turn EXPLICIT sets into SPARSE and FULL ones,
