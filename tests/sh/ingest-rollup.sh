@@ -2,8 +2,9 @@
 # The query rollup (sql/004) stays equal to dataselect_stats through every
 # kind of ingest by the real service: POST into an empty table, POST merged
 # into existing rows, PUT replacing some rows, day-dated rows (POST and PUT),
-# concurrent POSTs and PUTs of one node; `eidastats-admin rollup verify` passes after
-# each (and db_expect proves the raw rows are the payloads').  Rows written
+# concurrent POSTs and PUTs of one node, POSTs during a rebuild;
+# `eidastats-admin rollup verify` passes after each (and db_expect proves the
+# raw rows are the payloads').  Rows written
 # behind the service's back with psql (as upstream's service would) make
 # `verify` fail with a readable list; `rollup rebuild` fixes it.
 . "$top_srcdir/tests/sh/lib.sh"
@@ -87,6 +88,22 @@ done
 # shellcheck disable=SC2086
 wait $pids
 [ "$(cat "$T"/k*.code | sort -u)" = 200 ] || fail "concurrent POSTs and PUTs: $(cat "$T"/k*.code)"
+verify 0
+
+# A rebuild while payloads arrive: the ingests wait for its lock, then add to the new rollup.
+es_admin rollup rebuild >/dev/null 2>"$T/rebuild.err" &
+rebuild=$!
+pids=""
+for day in 07 08 09 10; do
+	edit "$T/a.json" "$T/r$day.json" "2021-01-$day" -e 's/"month": "2020-09-01"/"month": "2020-08-01"/'
+	curl -s -o /dev/null -w '%{http_code}\n' -H "Authentication: Bearer $ES_TOKEN" \
+		--data-binary "@$T/r$day.json" "$ES_SUBMIT_URL" >"$T/r$day.code" &
+	pids="$pids $!"
+done
+wait "$rebuild" || fail "rollup rebuild during ingests: $(cat "$T/rebuild.err")"
+# shellcheck disable=SC2086
+wait $pids
+[ "$(cat "$T"/r*.code | sort -u)" = 200 ] || fail "POSTs during a rebuild: $(cat "$T"/r*.code)"
 verify 0
 
 # Large client sets: unions that turn EXPLICIT sets into SPARSE and FULL ones,
