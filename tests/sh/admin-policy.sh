@@ -28,6 +28,14 @@ db() {
 		WHERE n.name = '$1' AND w.name = '$2'"
 }
 
+run 0 "$T/out" --help
+for cmd in "node set-policy NODE open|restricted" "node set-group NODE GROUP" "network list [--node NODE]" \
+	"network set-policy NODE NET default|inverted" "network set-group NODE NET GROUP" \
+	"network set-contact NODE NET EMAIL" "rollup verify" "rollup rebuild" "--policy open|restricted"; do
+	grep -qF -- "$cmd" "$T/out" || fail "--help lacks '$cmd'"
+done
+run 2 "$T/out" network frobnicate
+err_has "unknown command 'network frobnicate'"
 run 0 "$T/out" db init
 grep -q '^applied 005-network-contact.sql$' "$T/out" || fail "db init did not apply 005: $(cat "$T/out")"
 grep -q '^applied 004-query.sql$' "$T/out" || fail "db init did not apply 004: $(cat "$T/out")"
