@@ -31,6 +31,7 @@ struct admin {
 	const char *contact;   /* --contact */
 	const char *node;      /* --node (id or name) */
 	const char *expires;   /* --expires YYYY-MM-DD */
+	const char *policy;    /* --policy open|restricted (node add) */
 	bool yes;              /* --yes: no confirmation questions */
 	char **args;           /* Words after the command (ids, names). */
 	int nargs;
@@ -55,6 +56,25 @@ int admin_exec(struct admin *a, const char *sql, int nparams, const char *const 
                PGresult **res, const char *what);
 /* Prints "eidastats-admin: " + a->err on stderr. */
 void admin_print_error(const struct admin *a);
+/*
+ * Checks an operator's text: not longer than max bytes, no control
+ * character, not empty unless empty_ok.  0, or -1 after printing why,
+ * naming the value as what ("--name", "GROUP").
+ */
+int admin_check_text(const char *what, const char *value, size_t max, bool empty_ok);
+/*
+ * A node policy word: "open" (false) or "restricted" (true) into *restricted.
+ * 0, or -1 after printing why.
+ */
+int admin_node_policy(const char *word, bool *restricted);
+/*
+ * Prints a listing on stdout: a line of the ncols headers, then the first
+ * ncols columns of each row of res, one space apart.  widths[i] > 0 pads
+ * column i on the right to that width, < 0 on the left (numbers); the last
+ * column is not padded.
+ */
+void admin_print_table(const PGresult *res, int ncols, const char *const *headers,
+                       const int *widths);
 /* Finds a node by id (all digits) or name; 0, or -1 after printing why. */
 int admin_find_node(struct admin *a, const char *ref, int *id, char *name, size_t namecap);
 
@@ -67,5 +87,13 @@ int admin_node_del(struct admin *a);
 int admin_token_add(struct admin *a);
 int admin_token_list(struct admin *a);
 int admin_token_del(struct admin *a);
+int admin_node_set_policy(struct admin *a);
+int admin_node_set_group(struct admin *a);
+int admin_network_list(struct admin *a);
+int admin_network_set_policy(struct admin *a);
+int admin_network_set_group(struct admin *a);
+int admin_network_set_contact(struct admin *a);
+int admin_rollup_verify(struct admin *a);
+int admin_rollup_rebuild(struct admin *a);
 
 #endif

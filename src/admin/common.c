@@ -86,3 +86,42 @@ int admin_find_node(struct admin *a, const char *ref, int *id, char *name, size_
 	PQclear(res);
 	return 0;
 }
+
+int admin_check_text(const char *what, const char *value, size_t max, bool empty_ok)
+{
+	if (!value || value[0] == '\0') {
+		if (value && empty_ok)
+			return 0;
+		fprintf(stderr, "eidastats-admin: %s must not be empty\n", what);
+		return -1;
+	}
+	if (strlen(value) > max) {
+		fprintf(stderr, "eidastats-admin: %s is longer than %zu bytes\n", what, max);
+		return -1;
+	}
+	for (const char *p = value; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7F) {
+			fprintf(stderr, "eidastats-admin: %s contains a control character\n", what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void print_cell(const char *text, int width, bool last)
+{
+	if (last)
+		printf("%s\n", text);
+	else
+		printf("%*s ", -width, text);
+}
+
+void admin_print_table(const PGresult *res, int ncols, const char *const *headers,
+                       const int *widths)
+{
+	for (int c = 0; c < ncols; c++)
+		print_cell(headers[c], widths[c], c == ncols - 1);
+	for (int r = 0; r < PQntuples(res); r++)
+		for (int c = 0; c < ncols; c++)
+			print_cell(PQgetvalue(res, r, c), widths[c], c == ncols - 1);
+}

@@ -23,17 +23,32 @@ static void usage(FILE *out)
 	        "Commands:\n"
 	        "  db init [--sql-dir DIR]                 create or migrate the schema (idempotent)\n"
 	        "  db status [--sql-dir DIR]               list applied and pending migrations\n"
-	        "  node add --name NAME --contact EMAIL    add a node; prints its id\n"
+	        "  node add --name NAME --contact EMAIL [--policy open|restricted]\n"
+	        "                                          add a node; prints its id\n"
 	        "  node list                               list the nodes\n"
 	        "  node update NODE [--name NAME] [--contact EMAIL]\n"
+	        "  node set-policy NODE open|restricted    a node's default; restricted also resets\n"
+	        "                                          its networks to default\n"
+	        "  node set-group NODE GROUP               the node operators' EAS group (\"\" clears)\n"
 	        "  node del NODE... [--yes]                delete nodes with their tokens and statistics\n"
+	        "  network list [--node NODE]              networks: policy, restricted, group, contact\n"
+	        "  network set-policy NODE NET default|inverted\n"
+	        "                                          a network's exception (creates the network)\n"
+	        "  network set-group NODE NET GROUP        the EAS group that may see it (\"\" clears)\n"
+	        "  network set-contact NODE NET EMAIL      its principal investigator (\"\" clears)\n"
 	        "  token add --node NODE [--expires YYYY-MM-DD]\n"
 	        "                                          make a token; prints only the token\n"
 	        "  token list [--node NODE]                list tokens (values shortened)\n"
 	        "  token del ID... [--yes]                 delete tokens\n"
+	        "  rollup verify                           compare the query rollup with the raw\n"
+	        "                                          statistics; exit 1 and list differences\n"
+	        "  rollup rebuild                          remake the query rollup\n"
 	        "\n"
-	        "NODE is a node's id or name.  The database comes from --db or the environment\n"
-	        "variable DBURI (a libpq connection string or URI).  Deleting asks for\n"
+	        "NODE is a node's id or name, NET a network code (A-Z, 0-9, up to 6), GROUP an\n"
+	        "EAS memberof entry such as /epos/alparray.  A network is restricted when its\n"
+	        "node's policy is restricted and its own default, or the node's open and its\n"
+	        "own inverted; without a node policy it is not yet defined (kept restricted).\n"
+	        "The database comes from --db or the environment variable DBURI (a libpq connection string or URI).  Deleting asks for\n"
 	        "confirmation on stdin unless --yes is given.\n"
 	        "Exit status: 0 done, 1 failed or not confirmed, 2 usage error.\n");
 }
@@ -51,9 +66,17 @@ static const struct command commands[] = {
 	{ "node", "list", admin_node_list },
 	{ "node", "update", admin_node_update },
 	{ "node", "del", admin_node_del },
+	{ "node", "set-policy", admin_node_set_policy },
+	{ "node", "set-group", admin_node_set_group },
+	{ "network", "list", admin_network_list },
+	{ "network", "set-policy", admin_network_set_policy },
+	{ "network", "set-group", admin_network_set_group },
+	{ "network", "set-contact", admin_network_set_contact },
 	{ "token", "add", admin_token_add },
 	{ "token", "list", admin_token_list },
 	{ "token", "del", admin_token_del },
+	{ "rollup", "verify", admin_rollup_verify },
+	{ "rollup", "rebuild", admin_rollup_rebuild },
 };
 
 /* Options taking a value, and where they go. */
@@ -71,6 +94,8 @@ static const char **option_slot(struct admin *a, const char *name)
 		return &a->node;
 	if (strcmp(name, "expires") == 0)
 		return &a->expires;
+	if (strcmp(name, "policy") == 0)
+		return &a->policy;
 	return NULL;
 }
 

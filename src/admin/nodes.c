@@ -13,28 +13,10 @@
 #define NAME_MAX_CHARS 64
 #define CONTACT_MAX_CHARS 256
 
-static int check_text(const char *what, const char *value, size_t max)
-{
-	if (!value || value[0] == '\0') {
-		fprintf(stderr, "eidastats-admin: --%s must not be empty\n", what);
-		return -1;
-	}
-	if (strlen(value) > max) {
-		fprintf(stderr, "eidastats-admin: --%s is longer than %zu bytes\n", what, max);
-		return -1;
-	}
-	for (const char *p = value; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7F) {
-			fprintf(stderr, "eidastats-admin: --%s contains a control character\n", what);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 int admin_node_add(struct admin *a)
 {
-	const char *params[2] = { a->name, a->contact };
+	const char *params[3] = { a->name, a->contact, NULL };
+	bool restricted;
 	PGresult *res;
 	int rc;
 
@@ -42,16 +24,23 @@ int admin_node_add(struct admin *a)
 		fprintf(stderr, "eidastats-admin: node add needs --name NAME and --contact EMAIL\n");
 		return ADMIN_USAGE;
 	}
-	if (check_text("name", a->name, NAME_MAX_CHARS) < 0 ||
-	    check_text("contact", a->contact, CONTACT_MAX_CHARS) < 0)
+	if (admin_check_text("--name", a->name, NAME_MAX_CHARS, false) < 0 ||
+	    admin_check_text("--contact", a->contact, CONTACT_MAX_CHARS, false) < 0)
 		return ADMIN_USAGE;
 	if (strspn(a->name, "0123456789") == strlen(a->name)) {
 		fprintf(stderr, "eidastats-admin: a node name cannot be all digits (it would read as an id)\n");
 		return ADMIN_USAGE;
 	}
+	/* Without --policy it stays NULL, "not yet defined", as upstream's `nodes add`. */
+	if (a->policy) {
+		if (admin_node_policy(a->policy, &restricted) < 0)
+			return ADMIN_USAGE;
+		params[2] = restricted ? "true" : "false";
+	}
 	if (admin_connect(a) < 0)
 		return ADMIN_FAIL;
-	rc = admin_try(a, "INSERT INTO nodes (name, contact) VALUES ($1, $2) RETURNING id", 2, params,
+	rc = admin_try(a, "INSERT INTO nodes (name, contact, restriction_policy)"
+	                  " VALUES ($1, $2, $3::boolean) RETURNING id", 3, params,
 	               &res, "adding the node");
 	if (rc < 0) {
 		if (rc == ES_EDUPLICATE)
@@ -68,12 +57,18 @@ int admin_node_add(struct admin *a)
 
 int admin_node_list(struct admin *a)
 {
+	static const char *const headers[] = { "id", "name", "contact", "policy", "group", "tokens",
+	                                       "payloads", "last payload (UTC)" };
+	static const int widths[] = { 5, 16, 32, 10, 20, -6, -8, 0 };
 	PGresult *res;
 
 	if (admin_connect(a) < 0)
 		return ADMIN_FAIL;
 	if (admin_exec(a,
 	             "SELECT n.id, coalesce(n.name, ''), coalesce(n.contact, ''),"
+	             " CASE WHEN n.restriction_policy IS NULL THEN 'undefined'"
+	             "   WHEN n.restriction_policy THEN 'restricted' ELSE 'open' END,"
+	             " coalesce(n.eas_group, '-'),"
 	             " (SELECT count(*) FROM tokens t WHERE t.node_id = n.id"
 	             "   AND now() BETWEEN t.valid_from AND t.valid_until),"
 	             " (SELECT count(*) FROM payloads p WHERE p.node_id = n.id),"
@@ -81,12 +76,7 @@ int admin_node_list(struct admin *a)
 	             "   FROM payloads p WHERE p.node_id = n.id), '-')"
 	             " FROM nodes n ORDER BY n.id", 0, NULL, &res, "listing the nodes") < 0)
 		return ADMIN_FAIL;
-	printf("%-5s %-16s %-32s %6s %8s  %s\n", "id", "name", "contact", "tokens", "payloads",
-	       "last payload (UTC)");
-	for (int i = 0; i < PQntuples(res); i++)
-		printf("%-5s %-16s %-32s %6s %8s  %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-		       PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
-		       PQgetvalue(res, i, 5));
+	admin_print_table(res, 8, headers, widths);
 	PQclear(res);
 	return ADMIN_OK;
 }
@@ -101,8 +91,8 @@ int admin_node_update(struct admin *a)
 		fprintf(stderr, "eidastats-admin: node update needs one NODE and --name and/or --contact\n");
 		return ADMIN_USAGE;
 	}
-	if ((a->name && check_text("name", a->name, NAME_MAX_CHARS) < 0) ||
-	    (a->contact && check_text("contact", a->contact, CONTACT_MAX_CHARS) < 0))
+	if ((a->name && admin_check_text("--name", a->name, NAME_MAX_CHARS, false) < 0) ||
+	    (a->contact && admin_check_text("--contact", a->contact, CONTACT_MAX_CHARS, false) < 0))
 		return ADMIN_USAGE;
 	if (a->name && strspn(a->name, "0123456789") == strlen(a->name)) {
 		fprintf(stderr, "eidastats-admin: a node name cannot be all digits (it would read as an id)\n");
@@ -133,6 +123,7 @@ static int delete_node_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 {
 	static const char *const deletes[] = {
 		"DELETE FROM dataselect_stats WHERE node_id = $1::integer",
+		"DELETE FROM dataselect_rollup WHERE node_id = $1::integer",
 		"DELETE FROM networks WHERE node_id = $1::integer",
 		"DELETE FROM payloads WHERE node_id = $1::integer",
 		"DELETE FROM tokens WHERE node_id = $1::integer",

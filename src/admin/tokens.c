@@ -13,8 +13,6 @@
 
 /* 16 random bytes as 32 lower-case hex digits: fits upstream's varchar(32). */
 #define TOKEN_BYTES 16
-/* Hex digits of a token's SHA-256 that `token list` shows: enough to tell tokens apart. */
-#define DIGEST_SHOWN 8
 
 static bool valid_day(const char *s)
 {
@@ -102,6 +100,9 @@ int admin_token_add(struct admin *a)
 
 int admin_token_list(struct admin *a)
 {
+	static const char *const headers[] = { "id", "node", "sha256", "valid from (UTC)",
+	                                       "valid until", "state" };
+	static const int widths[] = { 5, 16, 10, 16, 16, 0 };
 	char id_text[16], name[256];
 	const char *params[1] = { id_text };
 	PGresult *res;
@@ -112,9 +113,11 @@ int admin_token_list(struct admin *a)
 	if (a->node && admin_find_node(a, a->node, &id, name, sizeof name) < 0)
 		return ADMIN_FAIL;
 	snprintf(id_text, sizeof id_text, "%d", id);
+	/* No secret: the start of each token's SHA-256 (sha256sum of the token shows the same),
+	 * eight hex digits: enough to tell tokens apart. */
 	if (admin_exec(a,
 	                   "SELECT t.id, coalesce(n.name, '?'),"
-	                   " coalesce(left(encode(t.digest, 'hex'), 8), '-'),"
+	                   " coalesce(left(encode(t.digest, 'hex'), 8) || '...', '-'),"
 	                   " to_char(t.valid_from, 'YYYY-MM-DD HH24:MI'),"
 	                   " CASE WHEN t.valid_until = 'infinity' THEN 'never'"
 	                   "  ELSE to_char(t.valid_until, 'YYYY-MM-DD HH24:MI') END,"
@@ -124,16 +127,7 @@ int admin_token_list(struct admin *a)
 	                   " WHERE $1::integer = 0 OR t.node_id = $1::integer ORDER BY t.id",
 	               1, params, &res, "listing the tokens") < 0)
 		return ADMIN_FAIL;
-	/* No secret: the start of each token's SHA-256 (sha256sum of the token shows the same). */
-	printf("%-5s %-16s %-10s %-16s %-16s %s\n", "id", "node", "sha256", "valid from (UTC)",
-	       "valid until", "state");
-	for (int i = 0; i < PQntuples(res); i++) {
-		char shown[DIGEST_SHOWN + 4];
-		snprintf(shown, sizeof shown, "%s%s", PQgetvalue(res, i, 2),
-		         PQgetlength(res, i, 2) >= DIGEST_SHOWN ? "..." : "");
-		printf("%-5s %-16s %-10s %-16s %-16s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-		       shown, PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
-	}
+	admin_print_table(res, 6, headers, widths);
 	PQclear(res);
 	return ADMIN_OK;
 }

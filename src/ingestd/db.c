@@ -79,6 +79,26 @@ static const char overwrite_sql[] =
 	" nb_successful_reqs = EXCLUDED.nb_successful_reqs, nb_failed_reqs = EXCLUDED.nb_failed_reqs,"
 	" clients = EXCLUDED.clients, created_at = now(), updated_at = now()";
 
+/*
+ * The query rollup (sql/004-query.sql) follows in the same transaction, from
+ * the COPY table, so that it always equals dataselect_stats.  An append adds
+ * the payload's rows, grouped here by (month, network, country), to the
+ * rollup's counters and client sets: the cost of the payload, not of the
+ * month.  A replacement cannot be subtracted: the (node, month) groups it
+ * touched are recomputed from dataselect_stats.
+ */
+static const char rollup_add_sql[] =
+	"SELECT eidastats_rollup_add($1::integer, array_agg(m), array_agg(n)::text[],"
+	" array_agg(c)::text[], array_agg(b), array_agg(q), array_agg(s), array_agg(f), array_agg(h))"
+	" FROM (SELECT date_trunc('month', date)::date AS m, network AS n, country AS c,"
+	" sum(bytes)::bigint AS b, sum(nb_reqs)::bigint AS q, sum(nb_successful_reqs)::bigint AS s,"
+	" sum(nb_failed_reqs)::bigint AS f, hll_union_agg(clients) AS h"
+	" FROM ingest_rows GROUP BY 1, 2, 3) g";
+
+static const char rollup_refresh_sql[] =
+	"SELECT eidastats_rollup_refresh($1::integer,"
+	" ARRAY(SELECT DISTINCT date_trunc('month', date)::date FROM ingest_rows))";
+
 struct db_pool *db_pool_new(const char *conninfo, unsigned size, enum db_role role)
 {
 	struct db_pool *pool = es_calloc(1, sizeof *pool);
@@ -400,6 +420,9 @@ static int ingest_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 		return rc;
 	rc = pgx_exec(pg, a->overwrite ? overwrite_sql : merge_sql, 1, params, NULL,
 	              "storing the statistics", err, errlen);
+	if (rc == 0)
+		rc = pgx_exec(pg, a->overwrite ? rollup_refresh_sql : rollup_add_sql, 1, params, NULL,
+		              "updating the query rollup", err, errlen);
 	if (rc == ES_EFORMAT)
 		snprintf(err, errlen, "adding these statistics to the stored ones overflows a counter");
 	return rc;

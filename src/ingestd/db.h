@@ -76,7 +76,10 @@ int db_authenticate(struct db_conn *c, const char *token, size_t len, int *node_
  * Stores p for node_id in one transaction: the payloads row (refused with
  * ES_EDUPLICATE when the node already sent the same digest), then every row,
  * added to existing counters and unioned into existing HLLs (POST) or
- * replacing them (overwrite, PUT).  Any failure stores nothing.  A
+ * replacing them (overwrite, PUT), then the query rollup of sql/004 (POST:
+ * the payload's rows added; PUT: the (node, month) groups it touched
+ * recomputed), so that the rollup always equals dataselect_stats.  Any
+ * failure stores nothing.  A
  * transaction that loses a deadlock runs again (pgx_tx).  ES_EINTERNAL on a
  * DB_ROLE_READ connection.
  */

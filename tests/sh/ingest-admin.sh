@@ -4,21 +4,18 @@
 # exit statuses, and the installed migrations.
 . "$top_srcdir/tests/sh/lib.sh"
 . "$top_srcdir/tests/sh/ingest-lib.sh"
+. "$top_srcdir/tests/sh/admin-lib.sh"
 
 mkdir -p "$T/central"
 pg_start "$T/central" || exit $?
 
-# status code OUTPUT-FILE ARG...: runs eidastats-admin, checks its exit status.
-run() {
-	_want=$1 _out=$2
-	shift 2
-	"$ADMIN" "$@" >"$_out" 2>"$T/admin.err"
-	_rc=$?
-	[ "$_rc" = "$_want" ] || fail "eidastats-admin $*: exit $_rc, expected $_want ($(cat "$T/admin.err"))"
-}
 DBURI=$ES_DB
 export DBURI
 S="--sql-dir $top_srcdir/sql"
+# The source tree's migrations, in order: every one is applied, and installed.
+MIGRATIONS=$(cd "$top_srcdir/sql" && ls [0-9][0-9][0-9]-*.sql | sort)
+NMIG=$(echo "$MIGRATIONS" | wc -l)
+[ "$NMIG" -ge 5 ] || fail "expected at least migrations 001 to 005 in $top_srcdir/sql"
 
 # Usage errors: 2.
 run 2 "$T/out" --db "$ES_DB"
@@ -31,17 +28,15 @@ grep -q 'token add --node NODE' "$T/out" || fail "--help"
 
 # Migrations.
 run 0 "$T/out" $S db status
-[ "$(grep -c '^pending' "$T/out")" = 3 ] || fail "db status before init: $(cat "$T/out")"
+[ "$(grep -c '^pending' "$T/out")" = "$NMIG" ] || fail "db status before init: $(cat "$T/out")"
 run 1 "$T/out" --sql-dir "$T/nowhere" db init
 grep -q 'cannot open the migrations directory' "$T/admin.err" || fail "missing sql dir message"
 run 0 "$T/out" $S db init
-[ "$(cat "$T/out")" = "applied 001-schema.sql
-applied 002-eidastats.sql
-applied 003-token-digests.sql" ] || fail "db init output: $(cat "$T/out")"
+[ "$(cat "$T/out")" = "$(echo "$MIGRATIONS" | sed 's/^/applied /')" ] || fail "db init output: $(cat "$T/out")"
 run 0 "$T/out" $S db init
 [ ! -s "$T/out" ] || fail "a second db init applied something: $(cat "$T/out")"
 run 0 "$T/out" $S db status
-[ "$(grep -c '^applied' "$T/out")" = 3 ] || fail "db status after init"
+[ "$(grep -c '^applied' "$T/out")" = "$NMIG" ] || fail "db status after init"
 # Two db init at once on a fresh database apply each migration once.
 pg_psql -c "CREATE DATABASE second"
 DB2="host=$ES_PGHOST port=$ES_PGPORT dbname=second user=postgres"
@@ -51,7 +46,7 @@ p1=$!
 p2=$!
 wait $p1 || fail "concurrent db init 1: $(cat "$T/init1")"
 wait $p2 || fail "concurrent db init 2: $(cat "$T/init2")"
-[ "$(cat "$T/init1" "$T/init2" | grep -c '^applied')" = 3 ] || fail "concurrent db init: $(cat "$T/init1" "$T/init2")"
+[ "$(cat "$T/init1" "$T/init2" | grep -c '^applied')" = "$NMIG" ] || fail "concurrent db init: $(cat "$T/init1" "$T/init2")"
 
 # Nodes.
 run 0 "$T/id" node add --name GFZ --contact ops@gfz.example
@@ -113,6 +108,8 @@ left=$(pg_psql -c "SELECT (SELECT count(*) FROM dataselect_stats) + (SELECT coun
 	+ (SELECT count(*) FROM networks) + (SELECT count(*) FROM tokens WHERE node_id = 1)
 	+ (SELECT count(*) FROM nodes WHERE id = 1)")
 [ "$left" = 0 ] || fail "node del left $left rows"
+[ "$(pg_psql -c "SELECT count(*) FROM dataselect_rollup WHERE node_id = 1")" = 0 ] ||
+	fail "node del left rollup rows"
 run 1 "$T/out" node del GFZ --yes
 ingestd_stop
 
@@ -123,5 +120,5 @@ es_install
 [ -f "$ES_PREFIX/share/man/man8/eidastats-ingestd.8" ] || fail "eidastats-ingestd.8 not installed"
 EIDASTATS_SQL_DIR="$ES_PREFIX/share/eidastats/sql" eidastats-admin --db "$DB2" db status >"$T/out" ||
 	fail "installed eidastats-admin"
-[ "$(grep -c '^applied' "$T/out")" = 3 ] || fail "installed db status: $(cat "$T/out")"
+[ "$(grep -c '^applied' "$T/out")" = "$NMIG" ] || fail "installed db status: $(cat "$T/out")"
 exit 0
