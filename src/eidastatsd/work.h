@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "agg.h"
 #include "daemon.h"
@@ -87,6 +88,11 @@ int work_scan(esd_t *d, const char *dir, const char *pattern, work_scan_cb cb);
 typedef void (*work_fn)(void *arg);
 typedef void (*work_done_fn)(esd_t *d, void *arg, int cancelled);
 int work_call(esd_t *d, work_fn fn, work_done_fn done, void *arg);
+
+/* Checks an opened log file: fills *st and returns 0 for a regular file,
+ * -EINVAL for anything else, -errno when fstat() fails (st is then not
+ * read). */
+int work_check_regular(int fd, struct stat *st);
 
 /* Returns 1 if name ends in a compression suffix (.bz2, .gz), and the length
  * of the name without it in *stem. */

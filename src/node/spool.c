@@ -265,7 +265,11 @@ static int verify_file(int dirfd, uint64_t id, spool_entry_t *e, void **body, co
 			*why = rc == ES_ECHECKSUM ? "truncated body" : strerror(-rc);
 			goto out;
 		}
-		EVP_DigestUpdate(ctx, buf, (size_t)e->size);
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)e->size)) {
+			rc = -EIO;
+			*why = "cannot hash";
+			goto out;
+		}
 	} else {
 		uint8_t chunk[65536];
 		uint64_t left = e->size;
@@ -275,11 +279,21 @@ static int verify_file(int dirfd, uint64_t id, spool_entry_t *e, void **body, co
 				*why = rc == ES_ECHECKSUM ? "truncated body" : strerror(-rc);
 				goto out;
 			}
-			EVP_DigestUpdate(ctx, chunk, n);
+			if (!EVP_DigestUpdate(ctx, chunk, n)) {
+				rc = -EIO;
+				*why = "cannot hash";
+				goto out;
+			}
 			left -= n;
 		}
 	}
-	EVP_DigestFinal_ex(ctx, sum, NULL);
+	/* A hash that cannot be computed says nothing about the file: -EIO,
+	 * never ES_ECHECKSUM, so that a good payload is not moved to bad/. */
+	if (!EVP_DigestFinal_ex(ctx, sum, NULL)) {
+		rc = -EIO;
+		*why = "cannot hash";
+		goto out;
+	}
 	if (memcmp(sum, body_sha, 32) != 0) {
 		*why = "body checksum mismatch";
 		rc = ES_ECHECKSUM;
@@ -558,6 +572,11 @@ static int scan_pending(spool_t *sp, size_t *bad_moved, uint64_t *max_id)
 		rc = verify_file(sp->fd, id, &e, NULL, &why);
 		if (rc == -ENOENT)
 			continue;
+		if (rc != 0 && rc != ES_ECHECKSUM) {
+			/* Not damage (EIO, a failing hash): keep the file, refuse to start. */
+			free_names(names, n);
+			return rc;
+		}
 		if (rc != 0) {
 			if (quarantine(sp, name, why ? why : es_strerror(rc)) == 0)
 				(*bad_moved)++;
