@@ -240,11 +240,14 @@ int esd_start(esd_t *d)
 	uv_signal_init(d->loop, &d->sig_int);
 	uv_signal_init(d->loop, &d->sig_hup);
 	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
-	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
-	uv_signal_start(&d->sig_int, on_signal, SIGINT);
-	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
 	uv_timer_init(d->loop, &d->watchdog);
 	d->watchdog.data = d;
+	if ((rc = uv_signal_start(&d->sig_term, on_signal, SIGTERM)) < 0 ||
+	    (rc = uv_signal_start(&d->sig_int, on_signal, SIGINT)) < 0 ||
+	    (rc = uv_signal_start(&d->sig_hup, on_signal, SIGHUP)) < 0) {
+		sdlog(&d->log, LOG_ERR, NULL, 0, "cannot watch signals: %s", uv_strerror(rc));
+		return rc;   /* libuv's codes are -errno on Unix. */
+	}
 
 	rc = make_dir(d, d->cfg.state_directory, 0750);
 	if (rc < 0)

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 #endif
+
+#include <stdatomic.h>
 
 #include "sdlog.h"
 
@@ -38,6 +41,7 @@ void sdlog_init(sdlog_t *lg, int detached, int verbose)
 {
 	lg->max_prio = verbose ? LOG_DEBUG : LOG_INFO;
 	lg->sink = SDLOG_STDERR;
+	atomic_store(&lg->relay_fd, -1);
 #ifdef HAVE_SYSTEMD
 	if (stderr_is_journal()) {
 		lg->sink = SDLOG_JOURNAL;
@@ -56,6 +60,46 @@ void sdlog_fini(sdlog_t *lg)
 {
 	if (lg->sink == SDLOG_SYSLOG)
 		closelog();
+}
+
+void sdlog_relay_start(sdlog_t *lg, int fd)
+{
+	atomic_store(&lg->relay_fd, fd);
+}
+
+void sdlog_relay_end(sdlog_t *lg, int ready)
+{
+	int fd = atomic_exchange(&lg->relay_fd, -1), null;
+	ssize_t w = 0;
+
+	if (fd < 0)
+		return;
+	if (ready)
+		w = write(fd, "READY\n", 6);
+	(void)w;
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, fd);   /* Keeps O_CLOEXEC off, but nothing is exec()ed. */
+		close(null);
+	}
+}
+
+/* One line to the start-up relay, if one is open. */
+static void relay(const sdlog_t *lg, int prio, const char *msg)
+{
+	int fd = atomic_load(&((sdlog_t *)lg)->relay_fd);
+	char line[1100];
+	int n;
+
+	if (fd < 0 || prio > LOG_ERR)
+		return;
+	n = snprintf(line, sizeof line, "eidastatsd: %s\n", msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line)
+		n = sizeof line - 1;
+	ssize_t w = write(fd, line, (size_t)n);
+	(void)w;
 }
 
 static const char *prio_name(int prio)
@@ -80,6 +124,7 @@ void sdlog(const sdlog_t *lg, int prio, const char *file, uint64_t payload, cons
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	relay(lg, prio, msg);
 
 	switch (lg->sink) {
 #ifdef HAVE_SYSTEMD
