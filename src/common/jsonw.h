@@ -59,13 +59,4 @@ int jsonw_error(const jsonw_t *w);
  */
 char *jsonw_take(jsonw_t *w, size_t *len);
 
-/*
- * Decodes one UTF-8 character of s[0..len) in Python's strict sense (no
- * overlong forms, no surrogates, nothing above U+10FFFF).  Returns its length
- * (1..4) and the code point in *cp, or 0 if the bytes are not valid UTF-8.
- */
-size_t jsonw_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
-/* Returns 1 if all len bytes of s are valid UTF-8 (strict, as above). */
-int jsonw_utf8_valid(const char *s, size_t len);
-
 #endif

@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "cfg.h"
+#include "cal.h"
 #include "error.h"
 #include "mem.h"
 
@@ -204,26 +205,6 @@ int cfg_parse_size(const char *text, uint64_t *bytes)
 	return 0;
 }
 
-static int valid_date(const char *s)
-{
-	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return 0;
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 0;
-	return 1;
-}
-
 /* Accepts http:// or https:// followed by a non-empty host, no spaces or control characters. */
 static int valid_url(const char *s)
 {
@@ -298,7 +279,7 @@ static int set_value(struct loader *ld, enum key_id k, const char *v, size_t vle
 			return key_err(ld, line, k, "'%s' must be a file name pattern without '/'", shown);
 		break;
 	case K_DATE:
-		if (!valid_date(v))
+		if (cal_parse_ymd(v, strlen(v), NULL, NULL, NULL) != 0)
 			return key_err(ld, line, k, "'%s' is not a date YYYY-MM-DD", shown);
 		memcpy(c->since, v, 11);
 		return 0;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cal.h"
 #include "error.h"
 #include "mem.h"
 #include "fsx.h"
@@ -76,13 +77,6 @@ static int netx_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int netx_days_in_month(int y, int m)
-{
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
 /*
  * Parses s as Python's strptime(s, "%Y-%m-%d") does: four-digit year, month
  * 1-12 in one or two digits, day in one or two digits or a space and a digit,
@@ -134,7 +128,7 @@ static int netx_parse_ymd(const char *s, size_t n, int32_t *out)
 	} else {
 		return ES_EREFUSED;
 	}
-	if (i != n || y == 0 || d > netx_days_in_month(y, m))
+	if (i != n || y == 0 || d > cal_days_in_month(y, m))
 		return ES_EREFUSED;
 	*out = y * 10000 + m * 100 + d;
 	return 0;

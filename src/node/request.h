@@ -114,7 +114,4 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
  */
 int req_parse_date(const char *s, size_t len, int *year, int *month, int *day);
 
-/* Days in a month of the proleptic Gregorian calendar (month 1..12). */
-int req_days_in_month(int year, int month);
-
 #endif

@@ -14,7 +14,9 @@
 
 #include <openssl/evp.h>
 
+#include "bytes.h"
 #include "error.h"
+#include "hex.h"
 #include "mem.h"
 #include "fsx.h"
 #include "spool.h"
@@ -70,23 +72,6 @@ static void crashpoint(const char *name)
 #define crashpoint(name) ((void)0)
 #endif
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 static void sha256(const void *data, size_t len, uint8_t out[32])
 {
 	if (!EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL)) {
@@ -103,26 +88,17 @@ static void id_name(uint64_t id, const char *suffix, char *out, size_t outlen)
 /* Parses "<16 hex>.payload" (followed by anything when rest is not NULL). */
 static int parse_id_name(const char *name, uint64_t *id, const char **rest)
 {
-	uint64_t v = 0;
+	uint8_t be[8];
 
-	for (int i = 0; i < 16; i++) {
-		char c = name[i];
-		int d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else
-			return 0;
-		v = (v << 4) | (uint64_t)d;
-	}
+	if (strnlen(name, 16) < 16 || hex_decode(be, name, 8) != 0)
+		return 0;
 	if (strncmp(name + 16, ".payload", 8) != 0)
 		return 0;
 	if (rest)
 		*rest = name + NAME_LEN;
 	else if (name[NAME_LEN] != '\0')
 		return 0;
-	*id = v;
+	*id = bytes_get_be64(be);
 	return 1;
 }
 
@@ -157,9 +133,9 @@ static void encode_header(uint8_t *h, uint64_t id, uint64_t len, int64_t created
 
 	memset(h, 0, SPOOL_HEADER_SIZE);
 	memcpy(h, spool_magic, 8);
-	put_be64(h + OFF_ID, id);
-	put_be64(h + OFF_LEN, len);
-	put_be64(h + OFF_CREATED, (uint64_t)created);
+	bytes_put_be64(h + OFF_ID, id);
+	bytes_put_be64(h + OFF_LEN, len);
+	bytes_put_be64(h + OFF_CREATED, (uint64_t)created);
 	memcpy(h + OFF_BODY_SHA, body_sha, 32);
 	memcpy(h + OFF_DIGEST, digest, 32);
 	memcpy(h + OFF_SOURCE, source, slen);
@@ -186,9 +162,9 @@ static int decode_header(const uint8_t *h, spool_entry_t *e, uint8_t body_sha[32
 		return ES_ECHECKSUM;
 	}
 	memset(e, 0, sizeof *e);
-	e->id = get_be64(h + OFF_ID);
-	e->size = get_be64(h + OFF_LEN);
-	e->created = (int64_t)get_be64(h + OFF_CREATED);
+	e->id = bytes_get_be64(h + OFF_ID);
+	e->size = bytes_get_be64(h + OFF_LEN);
+	e->created = (int64_t)bytes_get_be64(h + OFF_CREATED);
 	memcpy(e->source_digest, h + OFF_DIGEST, 32);
 	memcpy(e->source, h + OFF_SOURCE, 256);
 	memcpy(body_sha, h + OFF_BODY_SHA, 32);

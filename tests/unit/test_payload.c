@@ -12,6 +12,7 @@
 #include "hll.h"
 #include "jsonw.h"
 #include "payload.h"
+#include "utf8.h"
 #include "stats.h"
 #include "unit.h"
 
@@ -76,8 +77,8 @@ TEST(jsonw_refuses_bad_utf8_and_sticks)
 	static const char *const bad[] = { "\xed\xa0\x80", "\xc0\x80", "\xe0\x80\x80",
 	                                   "\xf8\x88\x80\x80\x80", "\xff", "\x80" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		ASSERT(!jsonw_utf8_valid(bad[i], strlen(bad[i])));
-	ASSERT(jsonw_utf8_valid("plain ascii text, longer than eight bytes", 41));
+		ASSERT(!utf8_valid(bad[i], strlen(bad[i])));
+	ASSERT(utf8_valid("plain ascii text, longer than eight bytes", 41));
 }
 
 TEST(jsonw_limit)

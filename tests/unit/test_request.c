@@ -125,16 +125,6 @@ TEST(request_date_reads_only_len_bytes)
 	ASSERT(req_parse_date(buf, 19, &y, &m, &d) == -1);
 }
 
-TEST(request_days_in_month)
-{
-	ASSERT_EQ(req_days_in_month(2024, 2), 29);
-	ASSERT_EQ(req_days_in_month(2023, 2), 28);
-	ASSERT_EQ(req_days_in_month(2100, 2), 28);
-	ASSERT_EQ(req_days_in_month(2000, 2), 29);
-	ASSERT_EQ(req_days_in_month(2024, 12), 31);
-	ASSERT_EQ(req_days_in_month(2024, 11), 30);
-}
-
 #define LINE_OK                                                                               \
 	"{\"finished\": \"2024-10-15T10:00:00.123456Z\", \"userLocation\": {\"country\": \"FR\"}, " \
 	"\"status\": \"OK\", \"userID\": 1111111111, \"trace\": [{\"net\": \"FR\", \"sta\": \"CIEL\", " \
