@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "crash.h"
+#include "curlx.h"
 #include "error.h"
 #include "mem.h"
 #include "push.h"
@@ -331,7 +332,7 @@ static void start_send(struct push *p, struct xfer *x)
 		xfer_end(p, x);
 		return;
 	}
-	e = curl_easy_init();
+	e = curlx_easy_new();
 	if (!e) {
 		esd_error(d, NULL, x->id, "cannot create a curl handle");
 		xfer_end(p, x);
@@ -352,7 +353,6 @@ static void start_send(struct push *p, struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->len);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "eidastatsd/" PACKAGE_VERSION);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
@@ -362,16 +362,8 @@ static void start_send(struct push *p, struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, d->cfg.central.timeout);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, d->cfg.central.timeout < 30 ? d->cfg.central.timeout : 30L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
 	t = track_get(p, x->id, 1);
 	t->attempts++;
 	p->attempts++;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cal.h"
+#include "curlx.h"
 #include "error.h"
 #include "mem.h"
 #include "fsx.h"
@@ -401,7 +402,7 @@ static int netx_query(netx_t *nx, const char *code, struct netx_entry *e)
 	                   strchr(nx->url, '?') ? '&' : '?', code);
 	if (len < 0 || (size_t)len >= sizeof url)
 		return ES_EUNAVAIL;
-	CURL *c = curl_easy_init();
+	CURL *c = curlx_easy_new();
 	if (!c)
 		return ES_EUNAVAIL;
 	struct netx_body body = { 0 };
@@ -414,19 +415,8 @@ static int netx_query(netx_t *nx, const char *code, struct netx_entry *e)
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, nx->timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, nx->timeout < 10 ? nx->timeout : 10L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	CURLcode cc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
