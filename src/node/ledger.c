@@ -12,6 +12,7 @@
 
 #include <zlib.h>
 
+#include "crash.h"
 #include "error.h"
 #include "hex.h"
 #include "ledger.h"
@@ -50,15 +51,6 @@ struct ledger {
 	struct index by_digest, by_file;
 	size_t bad_lines;
 };
-
-#ifdef ENABLE_CRASHPOINTS
-static int crash_wanted(const char *name)
-{
-	const char *want = getenv("EIDASTATS_CRASHPOINT");
-
-	return want && strcmp(want, name) == 0;
-}
-#endif
 
 static uint64_t mix64(uint64_t x)
 {
@@ -549,14 +541,11 @@ int ledger_add(ledger_t *l, const ledger_rec_t *rec)
 		}
 		l->file_len = l->end;
 	}
-#ifdef ENABLE_CRASHPOINTS
-	if (crash_wanted("ledger-mid-append")) {
+	if (crash_armed("ledger-mid-append")) {
 		pwrite_all(l->fd, line, len / 2, l->end);
 		fdatasync(l->fd);
-		fprintf(stderr, "eidastats: crash point ledger-mid-append reached\n");
-		_exit(ES_CRASH_EXIT);
+		crash_now("ledger-mid-append");
 	}
-#endif
 	rc = pwrite_all(l->fd, line, len, l->end);
 	if (rc == 0 && fdatasync(l->fd) != 0)
 		rc = -errno;

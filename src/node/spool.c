@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "bytes.h"
+#include "crash.h"
 #include "error.h"
 #include "hex.h"
 #include "mem.h"
@@ -52,25 +53,6 @@ struct spool {
 	size_t n, cap;
 	size_t rejected, bad;
 };
-
-#ifdef ENABLE_CRASHPOINTS
-static int crash_wanted(const char *name)
-{
-	const char *want = getenv("EIDASTATS_CRASHPOINT");
-
-	return want && strcmp(want, name) == 0;
-}
-
-static void crashpoint(const char *name)
-{
-	if (crash_wanted(name)) {
-		fprintf(stderr, "eidastats: crash point %s reached\n", name);
-		_exit(ES_CRASH_EXIT);
-	}
-}
-#else
-#define crashpoint(name) ((void)0)
-#endif
 
 static void sha256(const void *data, size_t len, uint8_t out[32])
 {
@@ -666,12 +648,10 @@ static int write_payload(spool_t *sp, const uint8_t *header, const void *body, s
 	if (fd < 0)
 		return -errno;
 	rc = fsx_write_all(fd, header, SPOOL_HEADER_SIZE);
-#ifdef ENABLE_CRASHPOINTS
-	if (rc == 0 && crash_wanted("spool-mid-write")) {
+	if (rc == 0 && crash_armed("spool-mid-write")) {
 		fsx_write_all(fd, body, len / 2);
-		crashpoint("spool-mid-write");
+		crash_now("spool-mid-write");
 	}
-#endif
 	if (rc == 0)
 		rc = fsx_write_all(fd, body, len);
 	if (rc == 0)
@@ -679,7 +659,7 @@ static int write_payload(spool_t *sp, const uint8_t *header, const void *body, s
 	if (close(fd) != 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0) {
-		crashpoint("spool-before-rename");
+		crash_point("spool-before-rename");
 		if (renameat(sp->fd, tmp, sp->fd, name) != 0)
 			rc = -errno;
 	}
@@ -690,7 +670,7 @@ static int write_payload(spool_t *sp, const uint8_t *header, const void *body, s
 		unlinkat(sp->fd, name, 0);
 		return rc;
 	}
-	crashpoint("spool-after-rename");
+	crash_point("spool-after-rename");
 	return 0;
 }
 
@@ -827,7 +807,7 @@ int spool_done(spool_t *sp, uint64_t id)
 	if (rc == 0 && unlinkat(sp->fd, name, 0) != 0 && errno != ENOENT)
 		rc = -errno;
 	if (rc == 0) {
-		crashpoint("spool-after-unlink");
+		crash_point("spool-after-unlink");
 		rc = fsync_fd(sp->fd);
 		/* The file is gone either way; only its durability is in doubt. */
 		remove_index(sp, (size_t)i);

@@ -29,9 +29,7 @@
  * Thread safety: every function takes the spool's mutex, so spool_put() may
  * run in worker threads while the loop thread lists, loads and completes.
  *
- * Crash points (only with ./configure --enable-crashpoints): when the
- * environment variable EIDASTATS_CRASHPOINT names one of these, the process
- * writes one line on stderr and _exit(ES_CRASH_EXIT)s there:
+ * Crash points (crash.h; only with crash points compiled in):
  *   spool-mid-write      spool_put(): header and half the body written, no fsync
  *   spool-before-rename  spool_put(): temp file complete and fsynced, not renamed
  *   spool-after-rename   spool_put(): payload durable, before spool_put() returns
@@ -45,10 +43,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#ifndef ES_CRASH_EXIT
-#define ES_CRASH_EXIT 99   /* Exit status of a crash point (tests only). */
-#endif
 
 #define SPOOL_HEADER_SIZE 392
 #define SPOOL_MAX_BODY ((uint64_t)1 << 32)   /* 4 GiB: a larger body is refused (ES_ELIMIT). */

@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "crash.h"
 #include "ledger.h"
 #include "spool.h"
 #include "unit.h"
