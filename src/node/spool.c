@@ -299,24 +299,12 @@ static int quarantine(spool_t *sp, const char *name, const char *why)
 static int write_high_water(spool_t *sp, uint64_t id)
 {
 	char text[32];
-	int fd, rc;
+	int rc;
 
 	snprintf(text, sizeof text, "%016" PRIx64 "\n", id);
-	fd = openat(sp->fd, HWM_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = fsx_write_all(fd, text, strlen(text));
-	if (rc == 0)
-		rc = fsync_fd(fd);
-	close(fd);
-	if (rc == 0 && renameat(sp->fd, HWM_TMP, sp->fd, HWM_NAME) != 0)
-		rc = -errno;
-	if (rc == 0)
-		rc = fsync_fd(sp->fd);
-	if (rc != 0) {
-		unlinkat(sp->fd, HWM_TMP, 0);
+	rc = fsx_replace_buf_at(sp->fd, HWM_TMP, HWM_NAME, 0600, text, strlen(text));
+	if (rc != 0)
 		return rc;
-	}
 	sp->hwm_disk = id;
 	return 0;
 }
@@ -634,39 +622,42 @@ const char *spool_dir(spool_t *sp)
 	return sp->dir;
 }
 
+struct payload_fill {
+	const uint8_t *header;
+	const void *body;
+	size_t len;
+};
+
+static int fill_payload(int fd, void *ctx)
+{
+	const struct payload_fill *p = ctx;
+	int rc = fsx_write_all(fd, p->header, SPOOL_HEADER_SIZE);
+
+	if (rc == 0 && crash_armed("spool-mid-write")) {
+		fsx_write_all(fd, p->body, p->len / 2);
+		crash_now("spool-mid-write");
+	}
+	if (rc == 0)
+		rc = fsx_write_all(fd, p->body, p->len);
+	if (rc == 0)
+		crash_point("spool-before-rename");
+	return rc;
+}
+
 /* Writes one payload file under its final name; called without the mutex held. */
 static int write_payload(spool_t *sp, const uint8_t *header, const void *body, size_t len,
                          uint64_t id)
 {
+	struct payload_fill p = { header, body, len };
 	char tmp[NAME_LEN + 8], name[NAME_LEN + 1];
-	int fd, rc;
+	int rc;
 
 	id_name(id, "", tmp + strlen(TMP_PREFIX), sizeof tmp - strlen(TMP_PREFIX));
 	memcpy(tmp, TMP_PREFIX, strlen(TMP_PREFIX));
 	id_name(id, ".payload", name, sizeof name);
-	fd = openat(sp->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = fsx_write_all(fd, header, SPOOL_HEADER_SIZE);
-	if (rc == 0 && crash_armed("spool-mid-write")) {
-		fsx_write_all(fd, body, len / 2);
-		crash_now("spool-mid-write");
-	}
-	if (rc == 0)
-		rc = fsx_write_all(fd, body, len);
-	if (rc == 0)
-		rc = fsync_fd(fd);
-	if (close(fd) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0) {
-		crash_point("spool-before-rename");
-		if (renameat(sp->fd, tmp, sp->fd, name) != 0)
-			rc = -errno;
-	}
-	if (rc == 0)
-		rc = fsync_fd(sp->fd);
+	rc = fsx_replace_at(sp->fd, tmp, name, 0600, fill_payload, &p);
 	if (rc != 0) {
-		unlinkat(sp->fd, tmp, 0);
+		/* Renamed but not synced: the put failed, so the file must go. */
 		unlinkat(sp->fd, name, 0);
 		return rc;
 	}
@@ -818,25 +809,14 @@ int spool_done(spool_t *sp, uint64_t id)
 
 static int write_reason(spool_t *sp, uint64_t id, const char *why)
 {
-	char tmp[NAME_LEN + 16], name[NAME_LEN + 1];
-	int fd, rc;
+	char tmp[NAME_LEN + 16], name[NAME_LEN + 1], text[4097];
+	size_t n = strnlen(why, sizeof text - 1);
 
 	id_name(id, ".reason", name, sizeof name);
 	snprintf(tmp, sizeof tmp, "%s%s", TMP_PREFIX, name);
-	fd = openat(sp->rej_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = fsx_write_all(fd, why, strnlen(why, 4096));
-	if (rc == 0)
-		rc = fsx_write_all(fd, "\n", 1);
-	if (rc == 0)
-		rc = fsync_fd(fd);
-	close(fd);
-	if (rc == 0 && renameat(sp->rej_fd, tmp, sp->rej_fd, name) != 0)
-		rc = -errno;
-	if (rc != 0)
-		unlinkat(sp->rej_fd, tmp, 0);
-	return rc;
+	memcpy(text, why, n);
+	text[n] = '\n';
+	return fsx_replace_buf_at(sp->rej_fd, tmp, name, 0600, text, n + 1);
 }
 
 int spool_reject(spool_t *sp, uint64_t id, const char *why)

@@ -19,7 +19,8 @@
  *   96  source file base name        256 bytes, NUL-padded, at most 255 used
  *   352 reserved, zero               8 bytes
  *   360 SHA-256 of bytes 0..359      32 bytes
- * Writing: temp file → write → fsync → rename → fsync(directory).  Delivery
+ * Writing: fsx_replace_at() (temp file → write → fsync → rename →
+ * fsync(directory)).  Delivery
  * attempts are counted by the caller, not in the file (the file never
  * changes after it is written).
  *
@@ -31,7 +32,7 @@
  *
  * Crash points (crash.h; only with crash points compiled in):
  *   spool-mid-write      spool_put(): header and half the body written, no fsync
- *   spool-before-rename  spool_put(): temp file complete and fsynced, not renamed
+ *   spool-before-rename  spool_put(): temp file complete, not renamed
  *   spool-after-rename   spool_put(): payload durable, before spool_put() returns
  *   spool-after-unlink   spool_done(): file unlinked, directory not yet fsynced
  *
