@@ -21,6 +21,7 @@
 #include "agg.h"
 #include "cmd.h"
 #include "error.h"
+#include "log.h"
 #include "http.h"
 #include "mem.h"
 #include "netx.h"
@@ -187,7 +188,9 @@ static void agg_mkdirs(const char *dir)
 
 static netx_t *agg_open_registry(const char *spec, int *status)
 {
-	netx_opts_t o = {0};
+	/* The registry tells its problems on stderr, as the CLI's own messages. */
+	static const struct es_log to_stderr = { es_log_stderr, "eidastats" };
+	netx_opts_t o = { .log = &to_stderr };
 	char cache[PATH_MAX];
 	netx_t *nx = NULL;
 	int rc;

@@ -231,6 +231,8 @@ int esd_start(esd_t *d)
 	int rc;
 
 	d->started = esd_now();
+	d->eslog.fn = sdlog_sink;
+	d->eslog.ctx = &d->log;
 	d->pool_workers = d->cfg.workers;
 	pthread_mutex_init(&d->commit_lock, NULL);
 	pthread_mutex_init(&d->bad_lock, NULL);
@@ -255,7 +257,8 @@ int esd_start(esd_t *d)
 	rc = lock_state(d);
 	if (rc < 0)
 		return rc;
-	rc = spool_init_ex(&d->spool, d->cfg.state_directory, d->cfg.spool_max_bytes, &bad);
+	rc = spool_init_ex(&d->spool, d->cfg.state_directory, d->cfg.spool_max_bytes, &bad,
+	                   &d->eslog);
 	if (rc < 0) {
 		sdlog(&d->log, LOG_ERR, NULL, 0, "cannot open the spool in %s: %s",
 		      d->cfg.state_directory, es_strerror(rc));
@@ -289,6 +292,7 @@ int esd_start(esd_t *d)
 	nopts.url = d->cfg.networks_url;
 	nopts.cache_dir = d->networks_cache;
 	nopts.cache_ttl = 86400;
+	nopts.log = &d->eslog;
 	rc = netx_init(&d->netx, &nopts);
 	if (rc < 0) {
 		sdlog(&d->log, LOG_ERR, NULL, 0, "cannot set up the network registry: %s", es_strerror(rc));

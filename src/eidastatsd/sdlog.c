@@ -102,6 +102,11 @@ static void relay(const sdlog_t *lg, int prio, const char *msg)
 	(void)w;
 }
 
+void sdlog_sink(void *ctx, int level, const char *msg)
+{
+	sdlog(ctx, level, NULL, 0, "%s", msg);
+}
+
 static const char *prio_name(int prio)
 {
 	switch (prio) {

@@ -56,6 +56,9 @@ void sdlog_relay_start(sdlog_t *lg, int fd);
  * may still be writing) and stops relaying.  Loop thread. */
 void sdlog_relay_end(sdlog_t *lg, int ready);
 
+/* A log sink (log.h) for the libraries: ctx is the sdlog_t. */
+void sdlog_sink(void *ctx, int level, const char *msg);
+
 /* Logs one line.  file (base name of a log file) may be NULL; payload 0
  * means none. */
 void sdlog(const sdlog_t *lg, int prio, const char *file, uint64_t payload,

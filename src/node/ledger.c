@@ -387,8 +387,6 @@ static int load(struct ledger *l)
 	if (skipping || have > 0) {
 		/* A torn last line: ignored now, cut off before the next append. */
 		l->bad_lines++;
-		fprintf(stderr, "eidastats: ledger: %s ends with an incomplete record; "
-		        "it is ignored\n", l->path);
 	}
 out:
 	free(buf);

@@ -19,6 +19,7 @@
 #include "error.h"
 #include "mem.h"
 #include "fsx.h"
+#include "log.h"
 #include "netx.h"
 
 /* Hard limits on what is read: a registry file and one web service answer. */
@@ -53,6 +54,7 @@ struct netx {
 	pthread_mutex_t mu;
 	char *file, *url, *cache_dir;
 	long ttl, timeout;
+	const struct es_log *log;
 	struct netx_entry slots[NETX_SLOTS];
 };
 
@@ -242,7 +244,7 @@ static int netx_load_file(netx_t *nx, const char *path)
 	size_t len;
 	int rc = netx_slurp(path, NETX_FILE_MAX, &text, &len);
 	if (rc < 0) {
-		fprintf(stderr, "eidastats: network registry %s: %s\n", path, es_strerror(rc));
+		es_log_msg(nx->log, LOG_ERR, "network registry %s: %s", path, es_strerror(rc));
 		return rc;
 	}
 	cJSON *root = cJSON_ParseWithLength(text, len);
@@ -277,9 +279,9 @@ static int netx_load_file(netx_t *nx, const char *path)
 	cJSON_Delete(root);
 	if (why) {
 		if (i > 0)
-			fprintf(stderr, "eidastats: network registry %s: deployment %d: %s\n", path, i, why);
+			es_log_msg(nx->log, LOG_ERR, "network registry %s: deployment %d: %s", path, i, why);
 		else
-			fprintf(stderr, "eidastats: network registry %s: %s\n", path, why);
+			es_log_msg(nx->log, LOG_ERR, "network registry %s: %s", path, why);
 		return ES_EFORMAT;
 	}
 	return 0;
@@ -425,7 +427,7 @@ static int netx_query(netx_t *nx, const char *code, struct netx_entry *e)
 
 	int rc = ES_EUNAVAIL;
 	if (cc != CURLE_OK) {
-		fprintf(stderr, "eidastats: network registry %s: %s\n", url,
+		es_log_msg(nx->log, LOG_WARNING, "network registry %s: %s", url,
 		        body.too_big ? "answer too large" : errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	} else if (status == 204) {
 		netx_entry_clear(e);
@@ -436,10 +438,10 @@ static int netx_query(netx_t *nx, const char *code, struct netx_entry *e)
 		if (root && netx_entry_from_json(e, code, root) == 0)
 			rc = 0;
 		else
-			fprintf(stderr, "eidastats: network registry %s: malformed answer\n", url);
+			es_log_msg(nx->log, LOG_WARNING, "network registry %s: malformed answer", url);
 		cJSON_Delete(root);
 	} else {
-		fprintf(stderr, "eidastats: network registry %s: HTTP status %ld\n", url, status);
+		es_log_msg(nx->log, LOG_WARNING, "network registry %s: HTTP status %ld", url, status);
 	}
 	free(body.data);
 	return rc;
@@ -488,7 +490,7 @@ static int netx_resolve(netx_t *nx, const char *code, struct netx_entry *e)
 			if (nx->cache_dir) {
 				int rc = netx_cache_store(nx, code, e);
 				if (rc < 0)
-					fprintf(stderr, "eidastats: network cache %s: %s\n", nx->cache_dir,
+					es_log_msg(nx->log, LOG_WARNING, "network cache %s: %s", nx->cache_dir,
 					        es_strerror(rc));
 			}
 			return 0;
@@ -530,12 +532,13 @@ int netx_init(netx_t **out, const netx_opts_t *opts)
 	pthread_mutex_init(&nx->mu, NULL);
 	nx->ttl = opts->cache_ttl > 0 ? opts->cache_ttl : 86400;
 	nx->timeout = opts->timeout > 0 ? opts->timeout : 30;
+	nx->log = opts->log;
 	nx->file = opts->file ? es_strdup(opts->file) : NULL;
 	nx->url = opts->url ? es_strdup(opts->url) : NULL;
 	nx->cache_dir = opts->cache_dir ? es_strdup(opts->cache_dir) : NULL;
 	if (nx->cache_dir && mkdir(nx->cache_dir, 0755) < 0 && errno != EEXIST) {
 		int rc = -errno;
-		fprintf(stderr, "eidastats: network cache %s: %s\n", nx->cache_dir, es_strerror(rc));
+		es_log_msg(nx->log, LOG_WARNING, "network cache %s: %s", nx->cache_dir, es_strerror(rc));
 		netx_fini(nx);
 		return rc;
 	}

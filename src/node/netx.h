@@ -48,6 +48,7 @@
 /* Longest extended code: two characters + four-digit year + NUL. */
 #define NETX_CODE_MAX 16
 
+struct es_log;
 typedef struct netx netx_t;
 
 typedef struct netx_opts {
@@ -56,6 +57,7 @@ typedef struct netx_opts {
 	const char *cache_dir;  /* Directory for cached answers, or NULL. */
 	long cache_ttl;         /* Seconds; 0 → 86400. */
 	long timeout;           /* Seconds for one HTTP query; 0 → 30. */
+	const struct es_log *log;   /* Where problems with the registry are told (log.h); kept. */
 } netx_opts_t;
 
 /*

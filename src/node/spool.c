@@ -18,6 +18,7 @@
 #include "crash.h"
 #include "error.h"
 #include "hex.h"
+#include "log.h"
 #include "mem.h"
 #include "fsx.h"
 #include "spool.h"
@@ -52,14 +53,13 @@ struct spool {
 	spool_entry_t *ents;    /* Pending, sorted by id. */
 	size_t n, cap;
 	size_t rejected, bad;
+	const struct es_log *log;
 };
 
-static void sha256(const void *data, size_t len, uint8_t out[32])
+/* -EIO when OpenSSL cannot hash: an error of the moment, never damage. */
+static int sha256(const void *data, size_t len, uint8_t out[32])
 {
-	if (!EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL)) {
-		fprintf(stderr, "eidastats: SHA-256 failed in OpenSSL\n");
-		abort();
-	}
+	return EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) ? 0 : -EIO;
 }
 
 static void id_name(uint64_t id, const char *suffix, char *out, size_t outlen)
@@ -108,7 +108,7 @@ static int fsync_fd(int fd)
 	return fsync(fd) == 0 ? 0 : -errno;
 }
 
-static void encode_header(uint8_t *h, uint64_t id, uint64_t len, int64_t created,
+static int encode_header(uint8_t *h, uint64_t id, uint64_t len, int64_t created,
                           const uint8_t body_sha[32], const uint8_t digest[32], const char *source)
 {
 	size_t slen = strnlen(source, 255);
@@ -121,7 +121,7 @@ static void encode_header(uint8_t *h, uint64_t id, uint64_t len, int64_t created
 	memcpy(h + OFF_BODY_SHA, body_sha, 32);
 	memcpy(h + OFF_DIGEST, digest, 32);
 	memcpy(h + OFF_SOURCE, source, slen);
-	sha256(h, OFF_HDR_SHA, h + OFF_HDR_SHA);
+	return sha256(h, OFF_HDR_SHA, h + OFF_HDR_SHA);
 }
 
 /* Checks a header; fills e and body_sha.  ES_ECHECKSUM with a reason on any mismatch. */
@@ -134,7 +134,10 @@ static int decode_header(const uint8_t *h, spool_entry_t *e, uint8_t body_sha[32
 		*why = "not a spool file (bad magic)";
 		return ES_ECHECKSUM;
 	}
-	sha256(h, OFF_HDR_SHA, sum);
+	if (sha256(h, OFF_HDR_SHA, sum) != 0) {
+		*why = "cannot hash";
+		return -EIO;
+	}
 	if (memcmp(sum, h + OFF_HDR_SHA, 32) != 0) {
 		*why = "header checksum mismatch";
 		return ES_ECHECKSUM;
@@ -283,15 +286,15 @@ static int quarantine(spool_t *sp, const char *name, const char *why)
 	}
 	if (renameat(sp->fd, name, sp->bad_fd, target) != 0) {
 		rc = -errno;
-		fprintf(stderr, "eidastats: spool: cannot move %s/%s to bad/: %s\n", sp->dir, name,
-		        strerror(errno));
+		es_log_msg(sp->log, LOG_ERR, "spool: cannot move %s/%s to bad/: %s", sp->dir, name,
+		           es_strerror(rc));
 		return rc;
 	}
 	fsync_fd(sp->bad_fd);
 	fsync_fd(sp->fd);
 	sp->bad++;
-	fprintf(stderr, "eidastats: spool: %s/%s is unusable (%s); moved to bad/%s\n", sp->dir,
-	        name, why, target);
+	es_log_msg(sp->log, LOG_WARNING, "spool: %s/%s is unusable (%s); moved to bad/%s", sp->dir,
+	           name, why, target);
 	return 0;
 }
 
@@ -328,7 +331,7 @@ static uint64_t read_high_water(spool_t *sp)
 		if (*end == '\0')
 			return id;
 	}
-	fprintf(stderr, "eidastats: spool: %s/%s is malformed; ignored\n", sp->dir, HWM_NAME);
+	es_log_msg(sp->log, LOG_WARNING, "spool: %s/%s is malformed; ignored", sp->dir, HWM_NAME);
 	return 0;
 }
 
@@ -504,8 +507,8 @@ static int scan_pending(spool_t *sp, size_t *bad_moved, uint64_t *max_id)
 		if (fstatat(sp->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "eidastats: spool: ignoring unknown directory %s/%s\n",
-			        sp->dir, name);
+			es_log_msg(sp->log, LOG_WARNING, "spool: ignoring unknown directory %s/%s",
+			           sp->dir, name);
 			continue;
 		}
 		if (!parse_id_name(name, &id, NULL)) {
@@ -543,7 +546,8 @@ static int scan_pending(spool_t *sp, size_t *bad_moved, uint64_t *max_id)
 	return 0;
 }
 
-int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size_t *bad_moved)
+int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size_t *bad_moved,
+                  const struct es_log *log)
 {
 	spool_t *sp;
 	size_t moved = 0, bad_before = 0;
@@ -562,6 +566,7 @@ int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size
 	sp = es_calloc(1, sizeof *sp);
 	sp->fd = sp->rej_fd = sp->bad_fd = -1;
 	sp->max_bytes = max_bytes;
+	sp->log = log;
 	pthread_mutex_init(&sp->mu, NULL);
 	{
 		size_t len = strlen(state_dir) + sizeof "/spool";
@@ -598,7 +603,7 @@ int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size
 
 int spool_init(spool_t **out, const char *state_dir, uint64_t max_bytes)
 {
-	return spool_init_ex(out, state_dir, max_bytes, NULL);
+	return spool_init_ex(out, state_dir, max_bytes, NULL, NULL);
 }
 
 void spool_fini(spool_t *sp)
@@ -695,9 +700,11 @@ int spool_put(spool_t *sp, const char *source, const uint8_t source_digest[32],
 	e.created = (int64_t)time(NULL);
 	memcpy(e.source_digest, source_digest, 32);
 	memcpy(e.source, source, strnlen(source, 255));
-	sha256(len ? body : "", len, body_sha);
-	encode_header(header, new_id, len, e.created, body_sha, source_digest, e.source);
-	rc = write_payload(sp, header, len ? body : "", len, new_id);
+	rc = sha256(len ? body : "", len, body_sha);
+	if (rc == 0)
+		rc = encode_header(header, new_id, len, e.created, body_sha, source_digest, e.source);
+	if (rc == 0)
+		rc = write_payload(sp, header, len ? body : "", len, new_id);
 
 	pthread_mutex_lock(&sp->mu);
 	sp->reserved -= len;
@@ -772,7 +779,7 @@ int spool_load(spool_t *sp, uint64_t id, void **body, size_t *len)
 		id_name(id, ".payload", name, sizeof name);
 		keep_high_water(sp, id, 1);
 		if (rc == -ENOENT)
-			fprintf(stderr, "eidastats: spool: %s/%s has vanished\n", sp->dir, name);
+			es_log_msg(sp->log, LOG_WARNING, "spool: %s/%s has vanished", sp->dir, name);
 		else
 			quarantine(sp, name, why);
 		remove_index(sp, (size_t)i);

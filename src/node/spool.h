@@ -48,6 +48,7 @@
 #define SPOOL_HEADER_SIZE 392
 #define SPOOL_MAX_BODY ((uint64_t)1 << 32)   /* 4 GiB: a larger body is refused (ES_ELIMIT). */
 
+struct es_log;
 typedef struct spool spool_t;
 
 typedef struct spool_entry {
@@ -70,12 +71,16 @@ typedef struct spool_stats {
  * Creates STATE/spool and its subdirectories if needed (mode 0700), removes
  * leftover temp files and scans the pending files, verifying each header and
  * body checksum; a torn/corrupt/unknown file is moved to bad/ (counted, and
- * reported with one line on stderr per file), never blocking start-up.
+ * told to log, one message per file), never blocking start-up.  A file that
+ * cannot be checked (EIO, a failing hash) is left alone and init fails.
  * bad_moved, when not NULL, receives how many files this init moved to bad/.
- * Returns 0 or -errno (directories unusable).
+ * log (log.h; NULL drops the messages) is kept for the spool's life: files
+ * quarantined or vanished later are told there too.
+ * Returns 0 or -errno (directories unusable, a file that cannot be checked).
  */
-int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size_t *bad_moved);
-/* spool_init_ex() without the count. */
+int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size_t *bad_moved,
+                  const struct es_log *log);
+/* spool_init_ex() without the count, messages dropped (tests). */
 int spool_init(spool_t **out, const char *state_dir, uint64_t max_bytes);
 void spool_fini(spool_t *sp);
 
