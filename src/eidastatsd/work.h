@@ -5,7 +5,7 @@
  * the ledger: it hands those steps to the pool with the functions below and
  * continues in their completion callbacks, which run on the loop thread.
  *
- *  - work_file(): one log file → aggregate (agg.h) → is its content already
+ *  - work_file(): one log file → aggregate (stats.h) → is its content already
  *    counted (ledger, spool)? → payload → spool_put() → ledger_add().  The
  *    "known? → spool → ledger" step is serialised by d->commit_lock, so two
  *    copies of one day are counted once even with several workers.
@@ -40,7 +40,7 @@ struct work_file_req {
 	char path[4096];       /* Full path of the log file. */
 	char name[256];        /* Its base name (what the ledger and spool record). */
 	struct fid expect;     /* Identity the watcher saw; a different file → WORK_CHANGED. */
-	int granularity;       /* AGG_MONTH or AGG_DAY. */
+	int granularity;       /* STATS_MONTH or STATS_DAY. */
 	int compress;          /* gzip the payload body. */
 };
 

@@ -25,11 +25,7 @@
 #include <time.h>
 
 #include "netx.h"
-
-enum agg_granularity {
-	AGG_MONTH = 0,  /* Statistics dated on the 1st of the month (upstream). */
-	AGG_DAY = 1     /* Statistics dated on the day itself (eidastats-ingestd only). */
-};
+#include "stats.h"
 
 /* Per-line warning, as upstream logs it; file is the path given to agg_file(). */
 typedef void (*agg_warn_fn)(void *ctx, const char *file, uint64_t lineno, const char *msg);
@@ -38,7 +34,7 @@ typedef void (*agg_progress_fn)(void *ctx, const char *file, uint64_t bytes_in,
                                 uint64_t file_size, uint64_t lines);
 
 typedef struct agg_opts {
-	enum agg_granularity granularity;
+	enum stats_granularity granularity;
 	size_t max_line;          /* 0 → READER_DEFAULT_MAX_LINE. */
 	netx_t *netx;             /* Borrowed; required. */
 	agg_warn_fn warn;         /* NULL: warnings are only counted. */

@@ -20,6 +20,7 @@
 #include "cal.h"
 #include "error.h"
 #include "mem.h"
+#include "netx.h"
 
 #define CFG_MAX_TOKEN 4096
 
@@ -322,9 +323,9 @@ static int set_value(struct loader *ld, enum key_id k, const char *v, size_t vle
 		break;
 	case K_GRANULARITY:
 		if (strcmp(v, "month") == 0)
-			c->central.granularity = AGG_MONTH;
+			c->central.granularity = STATS_MONTH;
 		else if (strcmp(v, "day") == 0)
-			c->central.granularity = AGG_DAY;
+			c->central.granularity = STATS_DAY;
 		else
 			return key_err(ld, line, k, "'%s' is neither 'month' nor 'day'", shown);
 		return 0;
@@ -538,9 +539,9 @@ static int finish(struct loader *ld)
 	if (!c->state_directory)
 		c->state_directory = es_strdup(LOCALSTATEDIR "/lib/eidastats");
 	if (!c->control_socket)
-		c->control_socket = es_strdup(RUNSTATEDIR "/eidastats/control.sock");
+		c->control_socket = es_strdup(CFG_DEFAULT_SOCKET);
 	if (!c->networks_url && !ld->line[KEY_NETWORKS_URL])
-		c->networks_url = es_strdup("https://www.fdsn.org/ws/networks/1/query");
+		c->networks_url = es_strdup(NETX_DEFAULT_URL);
 	return 0;
 }
 
@@ -622,7 +623,7 @@ int cfg_load(cfg_t *cfg, const char *path, char *err, size_t errlen)
 	cfg->settle = 60;
 	cfg->plain_after = 21600;
 	cfg->workers = 1;
-	cfg->central.granularity = AGG_MONTH;
+	cfg->central.granularity = STATS_MONTH;
 	cfg->central.retry_initial = 30;
 	cfg->central.retry_max = 21600;
 	cfg->central.timeout = 600;

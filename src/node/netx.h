@@ -48,6 +48,9 @@
 /* Longest extended code: two characters + four-digit year + NUL. */
 #define NETX_CODE_MAX 16
 
+/* The FDSN network registry: the default of networks.url and of `--networks`. */
+#define NETX_DEFAULT_URL "https://www.fdsn.org/ws/networks/1/query"
+
 struct es_log;
 typedef struct netx netx_t;
 
