@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <string.h>
+
 #include "curlx.h"
 
 CURL *curlx_easy_new(void)
@@ -20,4 +22,12 @@ CURL *curlx_easy_new(void)
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	return c;
+}
+
+void curlx_slist_free_secret(struct curl_slist *list)
+{
+	for (struct curl_slist *l = list; l; l = l->next)
+		if (l->data)
+			explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(list);
 }

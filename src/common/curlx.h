@@ -22,5 +22,8 @@
 
 /* A new easy handle with the settings above, or NULL (out of memory). */
 CURL *curlx_easy_new(void);
+/* curl_slist_free_all() that first wipes every string with explicit_bzero()
+ * (header lists carry the bearer token).  NULL is fine. */
+void curlx_slist_free_secret(struct curl_slist *list);
 
 #endif

@@ -374,7 +374,7 @@ void esd_fini(esd_t *d)
 	pthread_mutex_destroy(&d->bad_lock);
 	free(d->bad_ids);
 	if (d->token) {
-		memset(d->token, 0, strlen(d->token));
+		explicit_bzero(d->token, strlen(d->token));
 		free(d->token);
 	}
 	d->token = NULL;
@@ -434,7 +434,7 @@ int esd_reload(esd_t *d, char *err, size_t errlen)
 	cfg_fini(&d->cfg);
 	d->cfg = nc;
 	if (d->token) {
-		memset(d->token, 0, strlen(d->token));
+		explicit_bzero(d->token, strlen(d->token));
 		free(d->token);
 	}
 	d->token = token;

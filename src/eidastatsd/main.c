@@ -157,6 +157,8 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		printf("%s: configuration valid\n", path);
+		if (d.token)
+			explicit_bzero(d.token, strlen(d.token));
 		free(d.token);
 		cfg_fini(&d.cfg);
 		return 0;
@@ -185,6 +187,8 @@ int main(int argc, char **argv)
 		      uv_strerror(rc));
 		sdlog_fini(&d.log);
 		cfg_fini(&d.cfg);
+		if (d.token)
+			explicit_bzero(d.token, strlen(d.token));
 		free(d.token);
 		curl_global_cleanup();
 		return 2;

@@ -281,7 +281,7 @@ static void xfer_free(struct xfer *x)
 {
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
-	curl_slist_free_all(x->hdrs);
+	curlx_slist_free_secret(x->hdrs);
 	free(x->body);
 	free(x);
 }
@@ -641,11 +641,11 @@ static void free_auth(struct push *p)
 {
 	/* Scrub the token before freeing it. */
 	if (p->auth_hdr1) {
-		memset(p->auth_hdr1, 0, strlen(p->auth_hdr1));
+		explicit_bzero(p->auth_hdr1, strlen(p->auth_hdr1));
 		free(p->auth_hdr1);
 	}
 	if (p->auth_hdr2) {
-		memset(p->auth_hdr2, 0, strlen(p->auth_hdr2));
+		explicit_bzero(p->auth_hdr2, strlen(p->auth_hdr2));
 		free(p->auth_hdr2);
 	}
 	p->auth_hdr1 = p->auth_hdr2 = NULL;

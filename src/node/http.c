@@ -80,7 +80,8 @@ int http_post(const char *url, const char *token, const void *body, size_t len,
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 		rc = resp->status >= 200 && resp->status < 300 ? 0 : ES_EHTTP;
 	}
-	curl_slist_free_all(hdr);
+	curlx_slist_free_secret(hdr);
+	explicit_bzero(auth, sizeof auth);
 	curl_easy_cleanup(c);
 	return rc;
 }
