@@ -3,7 +3,7 @@
  * Python's json.dumps() does with its defaults (ensure_ascii=True), so that
  * eidastats' payloads are byte-identical to the upstream aggregator's.
  *
- * String escaping (upstream-semantics.md §7): `"` and `\` as `\"` and `\\`;
+ * String escaping (doc/upstream-aggregator.md §7): `"` and `\` as `\"` and `\\`;
  * 0x08 0x09 0x0A 0x0C 0x0D as `\b \t \n \f \r`; every other byte below 0x20
  * and 0x7F as `\u00XX`; every non-ASCII character as `\uXXXX` with lower-case
  * hex digits, and a character above U+FFFF as its UTF-16 surrogate pair

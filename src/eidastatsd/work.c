@@ -167,7 +167,7 @@ static void set_reason(struct work_result *r, const char *fmt, ...)
 
 /* The commit step, under d->commit_lock: nothing is spooled for content the
  * ledger or the spool already has; the ledger learns the file only after
- * its payload is durable (design.md, crash rule). */
+ * its payload is durable (doc/eidastatsd.8, the crash rule). */
 static void commit_file(struct file_job *j, agg_t *agg, const uint8_t digest[32],
                         const struct fid *id)
 {

@@ -13,7 +13,7 @@
  * content digest and by quick identity (dev, ino, size, mtime_ns).  When a
  * digest or identity occurs more than once, the latest record wins.
  *
- * Crash rule (design.md): a payload is spooled durably BEFORE the ledger
+ * Crash rule (doc/eidastatsd.8): a payload is spooled durably BEFORE the ledger
  * records its file; at start-up the daemon records spooled entries whose
  * source digest is not yet in the ledger.
  *

@@ -1,5 +1,5 @@
 /*
- * netx.h - extender of temporary FDSN network codes (upstream-semantics.md §6).
+ * netx.h - extender of temporary FDSN network codes (doc/upstream-aggregator.md §6).
  *
  * A code is temporary iff it matches ^[0-9XYZ][0-9A-Z]$.  It is extended with
  * the start year of the first deployment (in registry order) whose

@@ -1,7 +1,7 @@
 /*
  * stats.h - the statistics table: one row per key (date, network, station,
  * location, channel, country) with the counters and the HLL of clients that
- * upstream-semantics.md §5 defines, kept in first-occurrence order (the order
+ * doc/upstream-aggregator.md §5 defines, kept in first-occurrence order (the order
  * of upstream's payload).
  *
  * Keys are compared field by field (no joined-string collisions: "A_B"+"C" and

@@ -131,7 +131,7 @@ static cJSON **stat_list(cJSON *payload, size_t *n, int sorted)
 }
 
 /*
- * Compares our payload with a golden expected.json as upstream-semantics.md
+ * Compares our payload with a golden expected.json as doc/upstream-aggregator.md
  * §11 says: generated_at and version ignored, our stats sorted like theirs
  * (unless sorted is 0), everything else exactly.  skip_station names an
  * expected row we knowingly do not produce (NULL for none).

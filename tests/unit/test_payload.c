@@ -29,7 +29,7 @@ static char *escape(const char *s, size_t len)
 
 TEST(jsonw_escapes_like_python)
 {
-	/* Python: json.dumps(s) with ensure_ascii=True (upstream-semantics.md §7). */
+	/* Python: json.dumps(s) with ensure_ascii=True (doc/upstream-aggregator.md §7). */
 	static const struct { const char *in; size_t len; const char *want; } cases[] = {
 		{ "plain/text", 10, "\"plain/text\"" },
 		{ "a\"b\\c", 5, "\"a\\\"b\\\\c\"" },
@@ -130,7 +130,7 @@ static stats_key_t key(const char *net, const char *sta, const char *loc, const 
 
 TEST(payload_json_matches_the_documented_example)
 {
-	/* The example of upstream-semantics.md §7, rebuilt from its events. */
+	/* The example of doc/upstream-aggregator.md §7, rebuilt from its events. */
 	stats_t *st = stats_new(STATS_MONTH, 0);
 	stats_key_t fr = key("FR", "CIEL", "00", "HHZ", "FR");
 	for (int i = 0; i < 8; i++)

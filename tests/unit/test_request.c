@@ -9,7 +9,7 @@
 #include "unit.h"
 
 /*
- * Every "finished" form of upstream-semantics.md §4 and quirks.log, with the
+ * Every "finished" form of doc/upstream-aggregator.md §4 and quirks.log, with the
  * date CPython 3.11's datetime.strptime() gives for upstream's two formats
  * (checked by running it), or NULL where both formats fail.
  */
@@ -148,7 +148,7 @@ TEST(request_canonical_line)
 	ASSERT_EQ(ev->country_missing, 0);
 	ASSERT_EQ(ev->ok, 1);
 	ASSERT_EQ(ev->client_state, REQ_CLIENT_OK);
-	/* upstream-semantics.md §8: userID 1111111111 → 0x47198F26. */
+	/* doc/upstream-aggregator.md §8: userID 1111111111 → 0x47198F26. */
 	ASSERT_EQ(ev->client_raw, 0x47198F26);
 	ASSERT_EQ(ev->ntraces, 1);
 	ASSERT_STREQ(ev->traces[0].net.s, "FR");
