@@ -19,19 +19,25 @@ void es_log_msg(const struct es_log *lg, int level, const char *fmt, ...)
 	lg->fn(lg->ctx, level, msg);
 }
 
-void es_log_stderr(void *ctx, int level, const char *msg)
+void es_log_write(int fd, const char *fmt, ...)
 {
-	char line[ES_LOG_MAX + 128];
+	char line[ES_LOG_MAX + 512];
+	va_list ap;
 	int n;
 
-	if (level >= LOG_DEBUG)
-		return;
-	n = snprintf(line, sizeof line, "%s: %s\n", ctx ? (const char *)ctx : "eidastats", msg);
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof line)
 		n = sizeof line - 1;
-	/* One write per line keeps lines of concurrent threads whole. */
-	ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+	ssize_t w = write(fd, line, (size_t)n);
 	(void)w;
+}
+
+void es_log_stderr(void *ctx, int level, const char *msg)
+{
+	if (level < LOG_DEBUG)
+		es_log_write(STDERR_FILENO, "%s: %s\n", ctx ? (const char *)ctx : "eidastats", msg);
 }

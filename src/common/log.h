@@ -33,6 +33,11 @@ void es_log_msg(const struct es_log *lg, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 #define ES_LOG_MAX 1024
 
+/* Formats one line (cut at ES_LOG_MAX + 512 bytes) and writes it to fd with
+ * one write(2), so that lines of concurrent threads never interleave; for
+ * sinks.  Errors are ignored: there is nowhere left to tell them. */
+void es_log_write(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* A sink for command-line programs: "NAME: message\n" on stderr in one
  * write, NAME being ctx (a const char *, e.g. "eidastats"); LOG_DEBUG
  * lines are dropped. */

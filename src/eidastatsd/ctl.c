@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctlc.h"
 #include "error.h"
 #include "mem.h"
 #include "push.h"
@@ -375,18 +376,14 @@ static void on_connection(uv_stream_t *server, int status)
 /* A socket file nobody listens on is a leftover of a dead daemon. */
 static int socket_in_use(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, rc;
+	int fd = ctlc_connect(path);
 
-	if (strlen(path) >= sizeof sa.sun_path)
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? 1 : 0;
-	close(fd);
-	return rc;
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	/* A name too long is an error; a refused connection means nobody listens. */
+	return fd == -ENAMETOOLONG ? fd : 0;
 }
 
 int ctl_init(esd_t *d)

@@ -19,6 +19,7 @@
 
 #include <stdatomic.h>
 
+#include "log.h"
 #include "sdlog.h"
 
 /* JOURNAL_STREAM is "device:inode" of the stream systemd connected to the
@@ -88,18 +89,9 @@ void sdlog_relay_end(sdlog_t *lg, int ready)
 static void relay(const sdlog_t *lg, int prio, const char *msg)
 {
 	int fd = atomic_load(&((sdlog_t *)lg)->relay_fd);
-	char line[1100];
-	int n;
 
-	if (fd < 0 || prio > LOG_ERR)
-		return;
-	n = snprintf(line, sizeof line, "eidastatsd: %s\n", msg);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof line)
-		n = sizeof line - 1;
-	ssize_t w = write(fd, line, (size_t)n);
-	(void)w;
+	if (fd >= 0 && prio <= LOG_ERR)
+		es_log_write(fd, "eidastatsd: %s\n", msg);
 }
 
 void sdlog_sink(void *ctx, int level, const char *msg)
@@ -149,30 +141,21 @@ void sdlog(const sdlog_t *lg, int prio, const char *file, uint64_t payload, cons
 	case SDLOG_SYSLOG:
 		syslog(prio, "%s", msg);
 		return;
-	default: {
-		char line[1400];
-		int n;
+	default:
+		/* One write per line keeps lines of concurrent threads whole. */
 		if (file && payload)
-			n = snprintf(line, sizeof line, "eidastatsd[%d]: %s: %s (file %s, payload %016llx)\n",
+			es_log_write(STDERR_FILENO, "eidastatsd[%d]: %s: %s (file %s, payload %016llx)\n",
 			             (int)getpid(), prio_name(prio), msg, file, (unsigned long long)payload);
 		else if (file)
-			n = snprintf(line, sizeof line, "eidastatsd[%d]: %s: %s (file %s)\n",
+			es_log_write(STDERR_FILENO, "eidastatsd[%d]: %s: %s (file %s)\n",
 			             (int)getpid(), prio_name(prio), msg, file);
 		else if (payload)
-			n = snprintf(line, sizeof line, "eidastatsd[%d]: %s: %s (payload %016llx)\n",
+			es_log_write(STDERR_FILENO, "eidastatsd[%d]: %s: %s (payload %016llx)\n",
 			             (int)getpid(), prio_name(prio), msg, (unsigned long long)payload);
 		else
-			n = snprintf(line, sizeof line, "eidastatsd[%d]: %s: %s\n", (int)getpid(),
+			es_log_write(STDERR_FILENO, "eidastatsd[%d]: %s: %s\n", (int)getpid(),
 			             prio_name(prio), msg);
-		if (n < 0)
-			return;
-		if ((size_t)n >= sizeof line)
-			n = sizeof line - 1;
-		/* One write per line keeps lines of concurrent threads whole. */
-		ssize_t w = write(STDERR_FILENO, line, (size_t)n);
-		(void)w;
 		return;
-	}
 	}
 }
 
