@@ -9,9 +9,13 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "bytes.h"
+#include "cal.h"
 #include "error.h"
+#include "hex.h"
 #include "mem.h"
 #include "submit.h"
+#include "utf8.h"
 
 /* Deeper nesting only happens in unknown values, which are skipped. */
 #define JSON_MAX_DEPTH 64
@@ -76,75 +80,24 @@ static int hex4(const char *s, uint32_t *out)
 {
 	uint32_t v = 0;
 	for (int i = 0; i < 4; i++) {
-		char c = s[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (uint32_t)(c - 'A' + 10);
-		else
+		int d = hex_digit_any((unsigned char)s[i]);
+		if (d < 0)
 			return -1;
+		v = v << 4 | (uint32_t)d;
 	}
 	*out = v;
 	return 0;
 }
 
-/* Decodes one UTF-8 sequence at j->p, refusing overlong forms, surrogates and values above U+10FFFF. */
+/* Decodes one UTF-8 sequence at j->p (strict: see utf8.h). */
 static int utf8(struct jp *j, uint32_t *cp)
 {
-	const unsigned char *s = (const unsigned char *)j->p;
-	size_t avail = (size_t)(j->end - j->p);
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t v, min;
+	size_t n = utf8_decode((const unsigned char *)j->p, (size_t)(j->end - j->p), cp);
 
-	if (c >= 0xC0 && c <= 0xDF) {
-		n = 2; v = c & 0x1F; min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3; v = c & 0x0F; min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4; v = c & 0x07; min = 0x10000;
-	} else {
-		return syntax(j, "invalid UTF-8");
-	}
-	if (avail < n)
-		return syntax(j, "invalid UTF-8");
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return syntax(j, "invalid UTF-8");
-		v = (v << 6) | (s[i] & 0x3F);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+	if (n == 0)
 		return syntax(j, "invalid UTF-8");
 	j->p += n;
-	*cp = v;
 	return 0;
-}
-
-static size_t put_utf8(uint32_t cp, char out[4])
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xC0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xE0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (char)(0xF0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	out[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
 }
 
 /*
@@ -211,7 +164,7 @@ static int jstring(struct jp *j, char *buf, size_t cap, struct jstr *s)
 		if (cp == 0)
 			s->has_nul = true;
 		char enc[4];
-		size_t n = put_utf8(cp, enc);
+		size_t n = utf8_encode(cp, enc);
 		if (buf && !s->truncated && s->len + n < cap)
 			memcpy(buf + s->len, enc, n);
 		else
@@ -418,21 +371,7 @@ static int num(const char *s, size_t n)
 
 static bool valid_date(const char *s, size_t len)
 {
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d, max;
-
-	if (len != 10 || s[4] != '-' || s[7] != '-' || !is_digits(s, 4) ||
-	    !is_digits(s + 5, 2) || !is_digits(s + 8, 2))
-		return false;
-	y = num(s, 4);
-	m = num(s + 5, 2);
-	d = num(s + 8, 2);
-	if (y < 1 || m < 1 || m > 12 || d < 1)
-		return false;
-	max = mdays[m - 1];
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		max = 29;
-	return d <= max;
+	return cal_parse_ymd(s, len, NULL, NULL, NULL) == 0;
 }
 
 /* YYYY-MM-DD[ T]HH:MM:SS[.f{1,9}][Z|±HH[:MM]|±HHMM] */
@@ -760,14 +699,6 @@ static int merge_rows(struct jp *j, struct submit_payload *p)
 	return 0;
 }
 
-static void put_be64(uint8_t out[8], uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		out[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 static int digest(struct submit_payload *p)
 {
 	static const char tag[] = "eidastats-submit-1";
@@ -781,11 +712,11 @@ static int digest(struct submit_payload *p)
 		return -ENOMEM;
 	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 	ok = ok && EVP_DigestUpdate(ctx, tag, sizeof tag);
-	put_be64(num8, p->ndays);
+	bytes_put_be64(num8, p->ndays);
 	ok = ok && EVP_DigestUpdate(ctx, num8, 8);
 	for (size_t i = 0; ok && i < p->ndays; i++)
 		ok = EVP_DigestUpdate(ctx, p->days[i], 10);
-	put_be64(num8, p->nrows);
+	bytes_put_be64(num8, p->nrows);
 	ok = ok && EVP_DigestUpdate(ctx, num8, 8);
 	for (size_t i = 0; ok && i < p->nrows; i++) {
 		const struct submit_row *r = &p->rows[i];
@@ -796,16 +727,16 @@ static int digest(struct submit_payload *p)
 		     EVP_DigestUpdate(ctx, r->location, strlen(r->location) + 1) &&
 		     EVP_DigestUpdate(ctx, r->channel, strlen(r->channel) + 1) &&
 		     EVP_DigestUpdate(ctx, r->country, strlen(r->country) + 1);
-		put_be64(num8, (uint64_t)r->bytes);
+		bytes_put_be64(num8, (uint64_t)r->bytes);
 		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
-		put_be64(num8, (uint64_t)r->nb_reqs);
+		bytes_put_be64(num8, (uint64_t)r->nb_reqs);
 		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
-		put_be64(num8, (uint64_t)r->nb_successful);
+		bytes_put_be64(num8, (uint64_t)r->nb_successful);
 		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
-		put_be64(num8, (uint64_t)r->nb_failed);
+		bytes_put_be64(num8, (uint64_t)r->nb_failed);
 		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
 		size_t n = hll_serialize(&r->clients, hbuf);
-		put_be64(num8, n);
+		bytes_put_be64(num8, n);
 		ok = ok && EVP_DigestUpdate(ctx, num8, 8) && EVP_DigestUpdate(ctx, hbuf, n);
 	}
 	ok = ok && EVP_DigestFinal_ex(ctx, p->digest, &dlen);

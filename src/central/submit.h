@@ -3,7 +3,7 @@
  * decoded, validated, normalised into database rows, and summarised by a
  * canonical digest.
  *
- * The payload schema is the upstream aggregator's (upstream-semantics.md §7):
+ * The payload schema is the upstream aggregator's (doc/upstream-aggregator.md §7):
  * a JSON object with `generated_at`, `version`, `days_coverage` and `stats`
  * (required; `aggregation_score` and unknown keys are ignored).  Each stat
  * needs `month`, `network`, `station`, `location`, `channel`, `bytes`,
@@ -63,7 +63,7 @@
 #define SUBMIT_VERSION_MAX 32
 #define SUBMIT_DIGEST_LEN 32     /* SHA-256. */
 
-/* Defaults of the limits (design.md, "Ingest details"). */
+/* Defaults of the limits (doc/central-payload.md §7). */
 #define SUBMIT_DEFAULT_MAX_BODY ((size_t)64 << 20)          /* Compressed. */
 #define SUBMIT_DEFAULT_MAX_DECOMPRESSED ((size_t)1 << 30)
 #define SUBMIT_DEFAULT_MAX_STATS ((size_t)2000000)

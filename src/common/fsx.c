@@ -39,11 +39,35 @@ int fsx_fsync_dir(const char *dir)
 	return rc;
 }
 
+/* Fills the open temporary file fd (dirfd/tmp), syncs it and renames it
+ * to dirfd/name, then syncs the directory; closes fd, removes tmp on error. */
+static int fsx_finish(int dirfd, int fd, const char *tmp, const char *name, mode_t mode,
+                      fsx_fill_fn fill, void *ctx)
+{
+	int rc = 0;
+
+	if (fchmod(fd, mode) < 0)
+		rc = -errno;
+	if (!rc)
+		rc = fill(fd, ctx);
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && renameat(dirfd, tmp, dirfd, name) < 0)
+		rc = -errno;
+	if (rc) {
+		unlinkat(dirfd, tmp, 0);
+		return rc;
+	}
+	return fsync(dirfd) < 0 ? -errno : 0;
+}
+
 int fsx_replace(const char *path, mode_t mode, fsx_fill_fn fill, void *ctx)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	int fd, rc = 0;
+	int fd, dfd, rc;
 
 	if (!*(slash ? slash + 1 : path))
 		return -EISDIR;
@@ -56,24 +80,32 @@ int fsx_replace(const char *path, mode_t mode, fsx_fill_fn fill, void *ctx)
 	else
 		snprintf(dir, sizeof dir, ".");
 
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
 		return -errno;
-	if (fchmod(fd, mode) < 0)
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
 		rc = -errno;
-	if (!rc)
-		rc = fill(fd, ctx);
-	if (!rc && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
+		close(dfd);
 		return rc;
 	}
-	return fsx_fsync_dir(dir);
+	/* Both names relative to the directory: the part after the last slash. */
+	rc = fsx_finish(dfd, fd, slash ? tmp + (slash - path) + 1 : tmp, slash ? slash + 1 : path,
+	                mode, fill, ctx);
+	close(dfd);
+	return rc;
+}
+
+int fsx_replace_at(int dirfd, const char *tmp, const char *name, mode_t mode,
+                   fsx_fill_fn fill, void *ctx)
+{
+	int fd;
+
+	unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	return fsx_finish(dirfd, fd, tmp, name, mode, fill, ctx);
 }
 
 struct fsx_buf {
@@ -91,4 +123,11 @@ int fsx_replace_buf(const char *path, mode_t mode, const void *buf, size_t len)
 {
 	struct fsx_buf b = { buf, len };
 	return fsx_replace(path, mode, fsx_fill_buf, &b);
+}
+
+int fsx_replace_buf_at(int dirfd, const char *tmp, const char *name, mode_t mode,
+                       const void *buf, size_t len)
+{
+	struct fsx_buf b = { buf, len };
+	return fsx_replace_at(dirfd, tmp, name, mode, fsx_fill_buf, &b);
 }

@@ -1,6 +1,6 @@
 /*
  * fsx.h - durable file writing shared by the modules that keep state on disk
- * (payload files, the registry cache, the spool).
+ * (payload files, the registry cache, the spool and its high-water mark).
  *
  * fsx_replace() is the one way a file is (re)written durably: a temporary
  * file in the same directory is filled, fsync()ed and renamed over the
@@ -32,5 +32,18 @@ int fsx_replace(const char *path, mode_t mode, fsx_fill_fn fill, void *ctx);
 
 /* fsx_replace() with a buffer as the content. */
 int fsx_replace_buf(const char *path, mode_t mode, const void *buf, size_t len);
+
+/*
+ * fsx_replace() for a module that holds its directory open (dirfd): the
+ * temporary file is dirfd/tmp, a fixed name the caller removes at start-up
+ * should a crash leave it (created afresh, never following a symbolic
+ * link), renamed to dirfd/name, then dirfd is fsync()ed.  On error tmp is
+ * removed; name may then exist when only the final fsync() failed.
+ */
+int fsx_replace_at(int dirfd, const char *tmp, const char *name, mode_t mode,
+                   fsx_fill_fn fill, void *ctx);
+/* fsx_replace_at() with a buffer as the content. */
+int fsx_replace_buf_at(int dirfd, const char *tmp, const char *name, mode_t mode,
+                       const void *buf, size_t len);
 
 #endif

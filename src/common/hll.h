@@ -1,8 +1,8 @@
 /*
  * hll.h - HyperLogLog(log2m=11, regwidth=5, expthresh=auto, sparse on), byte
  * compatible with python-hll (what the upstream aggregator writes) and
- * readable by PostgreSQL's hll extension.  See doc/hll-format.md in the
- * shared docs; the constants below are that document's.
+ * readable by PostgreSQL's hll extension.  doc/hll-format.md states the
+ * format and the rules; the constants below are that document's.
  *
  * Ownership: an hll_t is a small value (16 bytes) embedded by its user.  It
  * owns a heap block sized to its state (8 bytes per EXPLICIT value, 2 bytes
@@ -53,9 +53,9 @@ void hll_fini(hll_t *h);
 /* Makes dst an independent copy of src (dst must be initialised; its old content is freed). */
 void hll_copy(hll_t *dst, const hll_t *src);
 
-/* Adds one raw value with python-hll's promotion rules (hll-format.md §5). */
+/* Adds one raw value with python-hll's promotion rules (doc/hll-format.md §5). */
 void hll_add_raw(hll_t *h, int64_t raw);
-/* dst := dst ∪ src, independent of order (hll-format.md §6). */
+/* dst := dst ∪ src, independent of order (doc/hll-format.md §6). */
 void hll_union(hll_t *dst, const hll_t *src);
 
 /* Serialized length in bytes (3..1283). */
@@ -82,7 +82,7 @@ int hll_parse_hex(hll_t *h, const char *hex, size_t len, const char **why);
 
 /*
  * Unrounded estimate as PostgreSQL's hll_cardinality() returns it, bit for
- * bit (hll-format.md §7).  Beyond the large-range correction's domain, which
+ * bit (doc/hll-format.md §7).  Beyond the large-range correction's domain, which
  * only 64-bit raw values reach, it is NaN or +inf as in PostgreSQL.
  */
 double hll_estimate(const hll_t *h);

@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "jsonw.h"
+#include "utf8.h"
 #include "mem.h"
 
 #define JSONW_DEFAULT_LIMIT ((size_t)1 << 30)
@@ -70,71 +71,6 @@ int jsonw_lit(jsonw_t *w, const char *s)
 	return jsonw_raw(w, s, strlen(s));
 }
 
-size_t jsonw_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c < 0xC2)
-		return 0;
-	if (c < 0xE0) {
-		if (len < 2 || (s[1] & 0xC0) != 0x80)
-			return 0;
-		*cp = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
-		return 2;
-	}
-	if (c < 0xF0) {
-		if (len < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		/* E0 must not be overlong; ED must not encode a surrogate. */
-		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F))
-			return 0;
-		*cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-		return 3;
-	}
-	if (c < 0xF5) {
-		if (len < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80
-		    || (s[3] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
-			return 0;
-		*cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12)
-		      | ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-		return 4;
-	}
-	return 0;
-}
-
-int jsonw_utf8_valid(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-	while (i < len) {
-		/* Log lines are almost all ASCII: test eight bytes at a time. */
-		while (i + 8 <= len) {
-			uint64_t v;
-			memcpy(&v, s + i, 8);
-			if (v & 0x8080808080808080ull)
-				break;
-			i += 8;
-		}
-		if (i >= len)
-			break;
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		uint32_t cp;
-		size_t n = jsonw_utf8_decode(s + i, len - i, &cp);
-		if (!n)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
 static const char jsonw_hex[] = "0123456789abcdef";
 
 static void jsonw_put_u(char *p, uint32_t u)
@@ -194,7 +130,7 @@ int jsonw_str(jsonw_t *w, const char *str, size_t len)
 			continue;
 		}
 		uint32_t cp;
-		size_t n = jsonw_utf8_decode(s + i, len - i, &cp);
+		size_t n = utf8_decode(s + i, len - i, &cp);
 		if (!n) {
 			w->err = ES_EFORMAT;
 			w->buf[w->len] = '\0';

@@ -3,7 +3,7 @@
  * Python's json.dumps() does with its defaults (ensure_ascii=True), so that
  * eidastats' payloads are byte-identical to the upstream aggregator's.
  *
- * String escaping (upstream-semantics.md §7): `"` and `\` as `\"` and `\\`;
+ * String escaping (doc/upstream-aggregator.md §7): `"` and `\` as `\"` and `\\`;
  * 0x08 0x09 0x0A 0x0C 0x0D as `\b \t \n \f \r`; every other byte below 0x20
  * and 0x7F as `\u00XX`; every non-ASCII character as `\uXXXX` with lower-case
  * hex digits, and a character above U+FFFF as its UTF-16 surrogate pair
@@ -58,14 +58,5 @@ int jsonw_error(const jsonw_t *w);
  * returns NULL, sets *len to 0 and keeps the error.
  */
 char *jsonw_take(jsonw_t *w, size_t *len);
-
-/*
- * Decodes one UTF-8 character of s[0..len) in Python's strict sense (no
- * overlong forms, no surrogates, nothing above U+10FFFF).  Returns its length
- * (1..4) and the code point in *cp, or 0 if the bytes are not valid UTF-8.
- */
-size_t jsonw_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
-/* Returns 1 if all len bytes of s are valid UTF-8 (strict, as above). */
-int jsonw_utf8_valid(const char *s, size_t len);
 
 #endif

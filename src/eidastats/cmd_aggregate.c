@@ -21,13 +21,14 @@
 #include "agg.h"
 #include "cmd.h"
 #include "error.h"
+#include "log.h"
 #include "http.h"
 #include "mem.h"
 #include "netx.h"
 #include "payload.h"
 #include "reader.h"
 
-#define AGG_DEFAULT_REGISTRY "https://www.fdsn.org/ws/networks/1/query"
+#define AGG_DEFAULT_REGISTRY NETX_DEFAULT_URL
 /* Per-line warnings beyond this many are counted but not printed. */
 #define AGG_MAX_WARNINGS 1000
 /* File names read from stdin are at most this long. */
@@ -38,7 +39,7 @@ struct agg_cli {
 	const char *token;
 	const char *send_to;
 	const char *networks;
-	enum agg_granularity granularity;
+	enum stats_granularity granularity;
 	int progress;           /* stderr is a terminal */
 	uint64_t warnings;
 	struct timespec t0;
@@ -187,7 +188,9 @@ static void agg_mkdirs(const char *dir)
 
 static netx_t *agg_open_registry(const char *spec, int *status)
 {
-	netx_opts_t o = {0};
+	/* The registry tells its problems on stderr, as the CLI's own messages. */
+	static const struct es_log to_stderr = { es_log_stderr, "eidastats" };
+	netx_opts_t o = { .log = &to_stderr };
 	char cache[PATH_MAX];
 	netx_t *nx = NULL;
 	int rc;
@@ -359,7 +362,7 @@ int cmd_aggregate(int argc, char **argv)
 		.outdir = "/tmp",
 		.token = getenv("TOKEN") ? getenv("TOKEN") : "",
 		.networks = AGG_DEFAULT_REGISTRY,
-		.granularity = AGG_MONTH,
+		.granularity = STATS_MONTH,
 		.progress = isatty(2),
 	};
 	int c, status;
@@ -373,9 +376,9 @@ int cmd_aggregate(int argc, char **argv)
 		case 'n': cli.networks = optarg; break;
 		case 'g':
 			if (strcmp(optarg, "month") == 0) {
-				cli.granularity = AGG_MONTH;
+				cli.granularity = STATS_MONTH;
 			} else if (strcmp(optarg, "day") == 0) {
-				cli.granularity = AGG_DAY;
+				cli.granularity = STATS_DAY;
 			} else {
 				fprintf(stderr, "ERROR --granularity must be month or day, not '%s'\n", optarg);
 				return EXIT_USAGE;
@@ -392,7 +395,7 @@ int cmd_aggregate(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (cli.send_to && cli.granularity == AGG_DAY)
+	if (cli.send_to && cli.granularity == STATS_DAY)
 		fprintf(stderr, "WARNING --granularity day: only eidastats-ingestd accepts day rows; "
 		        "the EIDA central service needs month rows\n");
 	for (int i = optind; i < argc; i++) {

@@ -8,96 +8,23 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cfg.h"
 #include "cmd.h"
+#include "ctlc.h"
 #include "error.h"
 #include "mem.h"
 
-#define STATUS_MAX_ANSWER (8u << 20)
 #define STATUS_TIMEOUT_MS 10000
-#define DEFAULT_SOCKET RUNSTATEDIR "/eidastats/control.sock"
 
 static void status_usage(FILE *f)
 {
 	fprintf(f, "usage: eidastats status [-c FILE | --socket PATH] [--json]\n");
-}
-
-/* Sends one command and reads one answer line (malloc()ed). */
-static int ask(const char *path, const char *cmd, char **answer)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t len = 0, cap = 4096;
-	char *buf;
-	int fd, rc = 0;
-
-	if (strlen(path) >= sizeof sa.sun_path)
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	if (send(fd, cmd, strlen(cmd), MSG_NOSIGNAL) != (ssize_t)strlen(cmd)) {
-		rc = -errno;
-		close(fd);
-		return rc ? rc : -EIO;
-	}
-	buf = es_malloc(cap);
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		ssize_t n;
-		int pr = poll(&pfd, 1, STATUS_TIMEOUT_MS);
-		if (pr == 0) {
-			rc = -ETIMEDOUT;
-			break;
-		}
-		if (pr < 0) {
-			rc = -errno;
-			break;
-		}
-		if (len + 1 == cap) {
-			if (cap >= STATUS_MAX_ANSWER) {
-				rc = ES_ELIMIT;
-				break;
-			}
-			cap *= 2;
-			buf = es_realloc(buf, cap);
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		if (n == 0) {
-			rc = len ? 0 : -ECONNRESET;
-			break;
-		}
-		len += (size_t)n;
-		if (memchr(buf, '\n', len))
-			break;
-	}
-	close(fd);
-	if (rc < 0) {
-		free(buf);
-		return rc;
-	}
-	buf[len] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	*answer = buf;
-	return 0;
 }
 
 static double num(const cJSON *o, const char *key)
@@ -264,11 +191,11 @@ int cmd_status(int argc, char **argv)
 			cfg_fini(&cfg);
 			sockpath = socket_owned;
 		} else {
-			sockpath = DEFAULT_SOCKET;
+			sockpath = CFG_DEFAULT_SOCKET;
 		}
 	}
 
-	rc = ask(sockpath, "status\n", &answer);
+	rc = ctlc_ask(sockpath, "status\n", STATUS_TIMEOUT_MS, &answer);
 	if (rc < 0) {
 		fprintf(stderr, "eidastats status: cannot reach eidastatsd at %s: %s\n", sockpath,
 		        es_strerror(rc));

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctlc.h"
 #include "error.h"
 #include "mem.h"
 #include "push.h"
@@ -18,6 +19,8 @@
 
 struct client {
 	uv_pipe_t pipe;
+	uv_timer_t idle;         /* Drops the client after CTL_IDLE_MS without a byte. */
+	int handles;             /* Handles still open; freed when 0. */
 	struct ctl *ctl;
 	struct client *next;
 	uid_t uid;
@@ -43,6 +46,8 @@ static void client_closed(uv_handle_t *h)
 	struct client *c = h->data;
 	struct ctl *ctl = c->ctl;
 
+	if (--c->handles > 0)
+		return;
 	for (struct client **pp = &ctl->clients; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
@@ -58,7 +63,13 @@ static void client_close(struct client *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
+	uv_close((uv_handle_t *)&c->idle, client_closed);
 	uv_close((uv_handle_t *)&c->pipe, client_closed);
+}
+
+static void idle_cb(uv_timer_t *t)
+{
+	client_close(t->data);
 }
 
 struct wreq {
@@ -305,6 +316,8 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		client_close(c);
 		return;
 	}
+	if (nread > 0 && !c->closing)
+		uv_timer_again(&c->idle);
 	c->len += (size_t)nread;
 	c->line[c->len] = '\0';
 	while (!c->closing && (nl = memchr(c->line, '\n', c->len)) != NULL) {
@@ -335,7 +348,9 @@ static void on_connection(uv_stream_t *server, int status)
 	c = es_calloc(1, sizeof *c);
 	c->ctl = ctl;
 	uv_pipe_init(ctl->d->loop, &c->pipe, 0);
-	c->pipe.data = c;
+	uv_timer_init(ctl->d->loop, &c->idle);
+	c->pipe.data = c->idle.data = c;
+	c->handles = 2;
 	c->next = ctl->clients;
 	ctl->clients = c;
 	ctl->nclients++;
@@ -354,24 +369,21 @@ static void on_connection(uv_stream_t *server, int status)
 		c->uid = cred.uid;
 		c->pid = cred.pid;
 	}
+	uv_timer_start(&c->idle, idle_cb, CTL_IDLE_MS, CTL_IDLE_MS);
 	uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
 }
 
 /* A socket file nobody listens on is a leftover of a dead daemon. */
 static int socket_in_use(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, rc;
+	int fd = ctlc_connect(path);
 
-	if (strlen(path) >= sizeof sa.sun_path)
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? 1 : 0;
-	close(fd);
-	return rc;
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	/* A name too long is an error; a refused connection means nobody listens. */
+	return fd == -ENAMETOOLONG ? fd : 0;
 }
 
 int ctl_init(esd_t *d)

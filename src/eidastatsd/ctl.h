@@ -15,7 +15,8 @@
  * {"ok": false, "error": "..."}; a line over the limit gets that answer and
  * the connection is closed.  At most CTL_MAX_CLIENTS connections at once; a
  * client that does not read its answers is dropped when CTL_MAX_QUEUED bytes
- * wait for it.
+ * wait for it, and one that sends nothing for CTL_IDLE_MS is dropped too (so
+ * silent clients cannot hold every slot).
  *
  * Ownership: ctl_init() allocates d->ctl; ctl_close() closes the listener
  * and all connections (and removes the socket file); ctl_free() frees.
@@ -30,6 +31,7 @@
 #define CTL_MAX_LINE 1024
 #define CTL_MAX_CLIENTS 32
 #define CTL_MAX_QUEUED (4u << 20)
+#define CTL_IDLE_MS 10000
 
 int ctl_init(esd_t *d);
 void ctl_close(esd_t *d);

@@ -231,6 +231,8 @@ int esd_start(esd_t *d)
 	int rc;
 
 	d->started = esd_now();
+	d->eslog.fn = sdlog_sink;
+	d->eslog.ctx = &d->log;
 	d->pool_workers = d->cfg.workers;
 	pthread_mutex_init(&d->commit_lock, NULL);
 	pthread_mutex_init(&d->bad_lock, NULL);
@@ -240,11 +242,14 @@ int esd_start(esd_t *d)
 	uv_signal_init(d->loop, &d->sig_int);
 	uv_signal_init(d->loop, &d->sig_hup);
 	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
-	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
-	uv_signal_start(&d->sig_int, on_signal, SIGINT);
-	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
 	uv_timer_init(d->loop, &d->watchdog);
 	d->watchdog.data = d;
+	if ((rc = uv_signal_start(&d->sig_term, on_signal, SIGTERM)) < 0 ||
+	    (rc = uv_signal_start(&d->sig_int, on_signal, SIGINT)) < 0 ||
+	    (rc = uv_signal_start(&d->sig_hup, on_signal, SIGHUP)) < 0) {
+		sdlog(&d->log, LOG_ERR, NULL, 0, "cannot watch signals: %s", uv_strerror(rc));
+		return rc;   /* libuv's codes are -errno on Unix. */
+	}
 
 	rc = make_dir(d, d->cfg.state_directory, 0750);
 	if (rc < 0)
@@ -252,7 +257,8 @@ int esd_start(esd_t *d)
 	rc = lock_state(d);
 	if (rc < 0)
 		return rc;
-	rc = spool_init_ex(&d->spool, d->cfg.state_directory, d->cfg.spool_max_bytes, &bad);
+	rc = spool_init_ex(&d->spool, d->cfg.state_directory, d->cfg.spool_max_bytes, &bad,
+	                   &d->eslog);
 	if (rc < 0) {
 		sdlog(&d->log, LOG_ERR, NULL, 0, "cannot open the spool in %s: %s",
 		      d->cfg.state_directory, es_strerror(rc));
@@ -286,6 +292,7 @@ int esd_start(esd_t *d)
 	nopts.url = d->cfg.networks_url;
 	nopts.cache_dir = d->networks_cache;
 	nopts.cache_ttl = 86400;
+	nopts.log = &d->eslog;
 	rc = netx_init(&d->netx, &nopts);
 	if (rc < 0) {
 		sdlog(&d->log, LOG_ERR, NULL, 0, "cannot set up the network registry: %s", es_strerror(rc));
@@ -367,7 +374,7 @@ void esd_fini(esd_t *d)
 	pthread_mutex_destroy(&d->bad_lock);
 	free(d->bad_ids);
 	if (d->token) {
-		memset(d->token, 0, strlen(d->token));
+		explicit_bzero(d->token, strlen(d->token));
 		free(d->token);
 	}
 	d->token = NULL;
@@ -427,7 +434,7 @@ int esd_reload(esd_t *d, char *err, size_t errlen)
 	cfg_fini(&d->cfg);
 	d->cfg = nc;
 	if (d->token) {
-		memset(d->token, 0, strlen(d->token));
+		explicit_bzero(d->token, strlen(d->token));
 		free(d->token);
 	}
 	d->token = token;

@@ -26,6 +26,7 @@
 
 #include "cfg.h"
 #include "ledger.h"
+#include "log.h"
 #include "netx.h"
 #include "sdlog.h"
 #include "spool.h"
@@ -46,6 +47,7 @@ typedef struct esd {
 	char *cfg_path;            /* What -c named; reload reads it again. */
 	char *token;               /* central token, NULL without central.url; never logged. */
 	sdlog_t log;               /* any thread */
+	struct es_log eslog;       /* any thread: the libraries' sink, routed to log */
 	spool_t *spool;            /* any thread (own mutex) */
 	ledger_t *ledger;          /* any thread (own mutex) */
 	netx_t *netx;              /* any thread (own mutex) */

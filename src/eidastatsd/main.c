@@ -10,12 +10,14 @@
 #include "config.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -34,16 +36,51 @@ static void usage(FILE *f)
 	        CFG_DEFAULT_PATH);
 }
 
-/* Classic detach: the parent returns once the child is its own session. */
-static int detach(void)
+/*
+ * Detaches in the classic way (fork, setsid, fork), but the first process
+ * waits until the daemon reports through a pipe: "READY" after a good
+ * start-up, else its error lines, which it shows on stderr before exiting 2.
+ * Returns in the daemon only, with the pipe's write end in *report_fd.
+ */
+static int detach(int *report_fd)
 {
-	pid_t pid = fork();
-	int fd;
+	int p[2], fd;
+	pid_t pid;
 
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
 	if (pid < 0)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		char buf[4096];
+		size_t len = 0;
+		ssize_t n;
+
+		close(p[1]);
+		while ((n = read(p[0], buf + len, sizeof buf - 1 - len)) != 0) {
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			len += (size_t)n;
+			if (len == sizeof buf - 1)
+				break;
+		}
+		buf[len] = '\0';
+		waitpid(pid, NULL, 0);
+		if (len >= 6 && strcmp(buf + len - 6, "READY\n") == 0) {
+			fwrite(buf, 1, len - 6, stderr);
+			_exit(0);
+		}
+		if (len)
+			fputs(buf, stderr);
+		else
+			fputs("eidastatsd: start-up failed: the daemon ended without saying why\n", stderr);
+		_exit(2);
+	}
+	close(p[0]);
 	if (setsid() < 0)
 		return -1;
 	pid = fork();
@@ -61,6 +98,7 @@ static int detach(void)
 	dup2(fd, STDERR_FILENO);
 	if (fd > STDERR_FILENO)
 		close(fd);
+	*report_fd = p[1];
 	return 0;
 }
 
@@ -76,7 +114,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = CFG_DEFAULT_PATH;
-	int foreground = 0, check = 0, verbose = 0, opt, rc;
+	int foreground = 0, check = 0, verbose = 0, opt, rc, report_fd = -1;
 	char err[1024];
 	esd_t d;
 	uv_loop_t loop;
@@ -119,11 +157,14 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		printf("%s: configuration valid\n", path);
+		if (d.token)
+			explicit_bzero(d.token, strlen(d.token));
 		free(d.token);
 		cfg_fini(&d.cfg);
 		return 0;
 	}
-	if (!foreground && detach() != 0) {
+	if (!foreground && detach(&report_fd) != 0) {
+		/* stderr may be /dev/null already; the parent then says it failed. */
 		perror("eidastatsd: cannot detach");
 		return 2;
 	}
@@ -138,8 +179,21 @@ int main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sdlog_init(&d.log, !foreground, verbose);
+	if (report_fd >= 0)
+		sdlog_relay_start(&d.log, report_fd);
+	rc = uv_loop_init(&loop);
+	if (rc < 0) {
+		sdlog(&d.log, LOG_ERR, NULL, 0, "start-up failed: cannot create the event loop: %s",
+		      uv_strerror(rc));
+		sdlog_fini(&d.log);
+		cfg_fini(&d.cfg);
+		if (d.token)
+			explicit_bzero(d.token, strlen(d.token));
+		free(d.token);
+		curl_global_cleanup();
+		return 2;
+	}
 	d.cfg_path = es_strdup(path);
-	uv_loop_init(&loop);
 	d.loop = &loop;
 
 	rc = esd_start(&d);
@@ -148,6 +202,8 @@ int main(int argc, char **argv)
 		d.exit_code = 2;
 		esd_stop(&d);
 	}
+	/* The waiting parent exits now: 0 after READY, 2 with the errors above. */
+	sdlog_relay_end(&d.log, rc == 0);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	esd_fini(&d);
 	rc = uv_loop_close(&loop);

@@ -13,13 +13,13 @@
 #include <unistd.h>
 
 #include "crash.h"
+#include "curlx.h"
 #include "error.h"
 #include "mem.h"
+#include "policy.h"
 #include "push.h"
 #include "watch.h"
 #include "work.h"
-
-enum verdict { V_DELIVERED, V_DUPLICATE, V_AUTH, V_REJECT, V_RETRY };
 
 /* What we remember of one pending payload between attempts. */
 struct ptrack {
@@ -42,7 +42,7 @@ struct xfer {
 	long retry_after;            /* Seconds, -1 if none. */
 	char errbuf[CURL_ERROR_SIZE];
 	/* Filled by the finishing step. */
-	enum verdict verdict;
+	enum policy_verdict verdict;
 	long http;
 	int saw_5xx;
 	char why[512];
@@ -90,17 +90,6 @@ struct push {
 };
 
 static void pump(struct push *p);
-
-static uint64_t rng_next(struct push *p)
-{
-	/* xorshift64*: jitter needs spread, not cryptographic quality. */
-	uint64_t x = p->rng;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	p->rng = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
 
 static struct ptrack *track_get(struct push *p, uint64_t id, int create)
 {
@@ -255,25 +244,10 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userp)
 
 	if (len > sizeof name - 1 && len < 256 && strncasecmp(data, name, sizeof name - 1) == 0) {
 		char v[256];
-		char *end;
 		size_t vl = len - (sizeof name - 1);
 		memcpy(v, data + sizeof name - 1, vl);
 		v[vl] = '\0';
-		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-			v[--vl] = '\0';
-		char *s = v;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		long secs = strtol(s, &end, 10);
-		if (end != s && *end == '\0' && secs >= 0) {
-			x->retry_after = secs;
-		} else {
-			time_t when = curl_getdate(s, NULL);
-			if (when > 0) {
-				int64_t d = (int64_t)when - esd_now();
-				x->retry_after = d > 0 ? d : 0;
-			}
-		}
+		x->retry_after = policy_retry_after(v, esd_now());
 	}
 	return len;
 }
@@ -307,7 +281,7 @@ static void xfer_free(struct xfer *x)
 {
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
-	curl_slist_free_all(x->hdrs);
+	curlx_slist_free_secret(x->hdrs);
 	free(x->body);
 	free(x);
 }
@@ -331,7 +305,7 @@ static void start_send(struct push *p, struct xfer *x)
 		xfer_end(p, x);
 		return;
 	}
-	e = curl_easy_init();
+	e = curlx_easy_new();
 	if (!e) {
 		esd_error(d, NULL, x->id, "cannot create a curl handle");
 		xfer_end(p, x);
@@ -352,7 +326,6 @@ static void start_send(struct push *p, struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->len);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "eidastatsd/" PACKAGE_VERSION);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
@@ -362,16 +335,8 @@ static void start_send(struct push *p, struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, d->cfg.central.timeout);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, d->cfg.central.timeout < 30 ? d->cfg.central.timeout : 30L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
 	t = track_get(p, x->id, 1);
 	t->attempts++;
 	p->attempts++;
@@ -428,9 +393,9 @@ static void finish_work(void *arg)
 
 	marker_path(p, x->id, marker, sizeof marker);
 	switch (x->verdict) {
-	case V_DELIVERED:
-	case V_DUPLICATE:
-		if (x->verdict == V_DUPLICATE && x->saw_5xx) {
+	case POLICY_DELIVERED:
+	case POLICY_DUPLICATE:
+		if (x->verdict == POLICY_DUPLICATE && x->saw_5xx) {
 			FILE *f = fopen(p->attention_log, "a");
 			if (f) {
 				fprintf(f, "%lld payload %016llx (%s): %s\n", (long long)esd_now(),
@@ -444,18 +409,18 @@ static void finish_work(void *arg)
 			x->fin_err = 0;
 		unlink(marker);
 		break;
-	case V_REJECT:
+	case POLICY_REJECT:
 		x->fin_err = spool_reject(p->d->spool, x->id, x->why);
 		unlink(marker);
 		break;
-	case V_RETRY:
+	case POLICY_RETRY:
 		if (x->saw_5xx) {
 			int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 			if (fd >= 0)
 				close(fd);
 		}
 		break;
-	case V_AUTH:
+	case POLICY_AUTH:
 		break;
 	}
 }
@@ -474,11 +439,9 @@ static void start_backoff(struct push *p, long retry_after)
 	uint64_t delay_ms;
 
 	if (retry_after >= 0) {
-		/* The server said when: believe it, even beyond retry.max, but not
-		 * for more than a day (a broken header must not stall deliveries). */
-		long s = retry_after < 1 ? 1 : retry_after > PUSH_MAX_RETRY_AFTER ? PUSH_MAX_RETRY_AFTER
-		                                                                  : retry_after;
-		delay_ms = (uint64_t)s * 1000;
+		/* The server said when (policy_retry_after() bounded it): believe
+		 * it, even beyond retry.max. */
+		delay_ms = (uint64_t)retry_after * 1000;
 		if (p->backoff) {
 			int64_t left = p->next_attempt - esd_now();
 			if (left * 1000 >= (int64_t)delay_ms)
@@ -487,15 +450,7 @@ static void start_backoff(struct push *p, long retry_after)
 	} else {
 		if (p->backoff)
 			return;   /* A parallel transfer already started this round. */
-		uint64_t base = (uint64_t)initial * 1000;
-		for (unsigned i = 1; i < p->failures && base < (uint64_t)max * 1000; i++)
-			base *= 2;
-		if (base > (uint64_t)max * 1000)
-			base = (uint64_t)max * 1000;
-		/* Equal jitter: half fixed, half random, so nodes do not retry in step. */
-		delay_ms = base / 2 + (base / 2 ? rng_next(p) % (base / 2 + 1) : 0);
-		if (delay_ms < 100)
-			delay_ms = 100;
+		delay_ms = policy_backoff_ms(initial, max, p->failures, policy_rng_next(&p->rng));
 	}
 	p->backoff = 1;
 	p->next_attempt = esd_now() + (int64_t)((delay_ms + 999) / 1000);
@@ -513,9 +468,9 @@ static void finish_done(esd_t *d, void *arg, int cancelled)
 		esd_error(d, x->source, x->id, "cannot update the spool after delivery: %s",
 		          es_strerror(x->fin_err));
 	switch (x->verdict) {
-	case V_DELIVERED:
-	case V_DUPLICATE:
-		if (x->verdict == V_DELIVERED)
+	case POLICY_DELIVERED:
+	case POLICY_DUPLICATE:
+		if (x->verdict == POLICY_DELIVERED)
 			p->delivered++;
 		else
 			p->duplicates++;
@@ -525,11 +480,11 @@ static void finish_done(esd_t *d, void *arg, int cancelled)
 		p->last_http = x->http;
 		snprintf(p->last_source, sizeof p->last_source, "%s", x->source);
 		snprintf(p->last_result, sizeof p->last_result, "%s",
-		         x->verdict == V_DELIVERED ? "delivered" : "duplicate");
+		         x->verdict == POLICY_DELIVERED ? "delivered" : "duplicate");
 		track_drop(p, x->id);
 		watch_kick(d);   /* The spool may have room again. */
 		break;
-	case V_REJECT:
+	case POLICY_REJECT:
 		p->rejected++;
 		track_drop(p, x->id);
 		watch_kick(d);
@@ -551,30 +506,25 @@ static void classify(struct push *p, struct xfer *x, CURLcode cc)
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &http);
 	x->http = http;
+	x->verdict = policy_classify(cc == CURLE_OK, http, x->resp);
 	if (cc != CURLE_OK) {
-		x->verdict = V_RETRY;
 		snprintf(x->why, sizeof x->why, "transfer failed: %s",
 		         x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
-	} else if (http >= 200 && http < 300) {
-		x->verdict = V_DELIVERED;
+	} else if (x->verdict == POLICY_DELIVERED) {
 		snprintf(x->why, sizeof x->why, "HTTP %ld", http);
-	} else if (http == 409 || (http == 400 && strstr(x->resp, "already exists"))) {
-		x->verdict = V_DUPLICATE;
+	} else if (x->verdict == POLICY_DUPLICATE) {
 		snprintf(x->why, sizeof x->why,
 		         "answered HTTP %ld 'already exists'%s", http,
 		         t->saw_5xx ? " after an earlier 5xx: the central service may have lost it" : "");
-	} else if (http == 401 || http == 403) {
-		x->verdict = V_AUTH;
+	} else if (x->verdict == POLICY_AUTH) {
 		snprintf(x->why, sizeof x->why, "the central service refused the token (HTTP %ld)", http);
-	} else if (http >= 400 && http < 500 && http != 408 && http != 429) {
-		x->verdict = V_REJECT;
+	} else if (x->verdict == POLICY_REJECT) {
 		/* Keep the first line of the answer: it says what was wrong. */
 		char excerpt[200];
 		size_t n = strcspn(x->resp, "\r\n");
 		snprintf(excerpt, sizeof excerpt, "%.*s", (int)(n < 199 ? n : 199), x->resp);
 		snprintf(x->why, sizeof x->why, "HTTP %ld: %s", http, excerpt);
 	} else {
-		x->verdict = V_RETRY;
 		char excerpt[160];
 		size_t n = strcspn(x->resp, "\r\n");
 		snprintf(excerpt, sizeof excerpt, "%.*s", (int)(n < 159 ? n : 159), x->resp);
@@ -585,12 +535,12 @@ static void classify(struct push *p, struct xfer *x, CURLcode cc)
 	x->saw_5xx = t->saw_5xx;
 
 	switch (x->verdict) {
-	case V_DELIVERED:
+	case POLICY_DELIVERED:
 		crash_point("after-2xx");
 		sdlog(&d->log, LOG_INFO, x->source, x->id, "delivered (%s, %zu bytes, attempt %u)",
 		      x->why, x->len, t->attempts);
 		break;
-	case V_DUPLICATE:
+	case POLICY_DUPLICATE:
 		if (x->saw_5xx) {
 			char msg[1024];
 			snprintf(msg, sizeof msg, "payload %016llx (%s) %s", (unsigned long long)x->id,
@@ -604,16 +554,16 @@ static void classify(struct push *p, struct xfer *x, CURLcode cc)
 			      x->why);
 		}
 		break;
-	case V_AUTH:
+	case POLICY_AUTH:
 		p->auth_paused = 1;
 		snprintf(p->auth_msg, sizeof p->auth_msg, "%s: deliveries paused until reload", x->why);
 		esd_error(d, NULL, 0, "%s", p->auth_msg);
 		break;
-	case V_REJECT:
+	case POLICY_REJECT:
 		sdlog(&d->log, LOG_ALERT, x->source, x->id, "rejected, kept in spool/rejected/: %s", x->why);
 		esd_error(d, x->source, x->id, "payload rejected: %s", x->why);
 		break;
-	case V_RETRY:
+	case POLICY_RETRY:
 		/* Parallel transfers failing together are one failed round. */
 		if (!p->backoff)
 			p->failures++;
@@ -631,7 +581,7 @@ static void classify(struct push *p, struct xfer *x, CURLcode cc)
 	x->easy = NULL;
 	free(x->body);   /* Not needed by the finishing step. */
 	x->body = NULL;
-	if (x->verdict == V_AUTH || (x->verdict == V_RETRY && !x->saw_5xx)) {
+	if (x->verdict == POLICY_AUTH || (x->verdict == POLICY_RETRY && !x->saw_5xx)) {
 		xfer_end(p, x);
 		return;
 	}
@@ -691,11 +641,11 @@ static void free_auth(struct push *p)
 {
 	/* Scrub the token before freeing it. */
 	if (p->auth_hdr1) {
-		memset(p->auth_hdr1, 0, strlen(p->auth_hdr1));
+		explicit_bzero(p->auth_hdr1, strlen(p->auth_hdr1));
 		free(p->auth_hdr1);
 	}
 	if (p->auth_hdr2) {
-		memset(p->auth_hdr2, 0, strlen(p->auth_hdr2));
+		explicit_bzero(p->auth_hdr2, strlen(p->auth_hdr2));
 		free(p->auth_hdr2);
 	}
 	p->auth_hdr1 = p->auth_hdr2 = NULL;

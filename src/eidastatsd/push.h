@@ -20,7 +20,8 @@
  *                  retried forever: capped, jittered exponential backoff
  *                  (central.retry.initial doubling up to central.retry.max),
  *                  or the server's Retry-After when it gives one (seconds or
- *                  an HTTP date; obeyed up to PUSH_MAX_RETRY_AFTER).
+ *                  an HTTP date; obeyed up to POLICY_MAX_RETRY_AFTER); the rules are
+ *                  the pure functions of policy.h.
  * A 5xx is remembered across restarts by a marker STATE/delivery/<id>.5xx.
  * Spool loads and removals run in the thread pool (work_call()).
  *
@@ -37,7 +38,6 @@
 
 #define PUSH_PARALLEL 4
 #define PUSH_MAX_RESPONSE 4096   /* Bytes of a response body kept for classification. */
-#define PUSH_MAX_RETRY_AFTER 86400L   /* Longest Retry-After obeyed, in seconds. */
 
 int push_init(esd_t *d);
 void push_close(esd_t *d);

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,9 @@
 #include <systemd/sd-journal.h>
 #endif
 
+#include <stdatomic.h>
+
+#include "log.h"
 #include "sdlog.h"
 
 /* JOURNAL_STREAM is "device:inode" of the stream systemd connected to the
@@ -38,6 +42,7 @@ void sdlog_init(sdlog_t *lg, int detached, int verbose)
 {
 	lg->max_prio = verbose ? LOG_DEBUG : LOG_INFO;
 	lg->sink = SDLOG_STDERR;
+	atomic_store(&lg->relay_fd, -1);
 #ifdef HAVE_SYSTEMD
 	if (stderr_is_journal()) {
 		lg->sink = SDLOG_JOURNAL;
@@ -56,6 +61,42 @@ void sdlog_fini(sdlog_t *lg)
 {
 	if (lg->sink == SDLOG_SYSLOG)
 		closelog();
+}
+
+void sdlog_relay_start(sdlog_t *lg, int fd)
+{
+	atomic_store(&lg->relay_fd, fd);
+}
+
+void sdlog_relay_end(sdlog_t *lg, int ready)
+{
+	int fd = atomic_exchange(&lg->relay_fd, -1), null;
+	ssize_t w = 0;
+
+	if (fd < 0)
+		return;
+	if (ready)
+		w = write(fd, "READY\n", 6);
+	(void)w;
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, fd);   /* Keeps O_CLOEXEC off, but nothing is exec()ed. */
+		close(null);
+	}
+}
+
+/* One line to the start-up relay, if one is open. */
+static void relay(const sdlog_t *lg, int prio, const char *msg)
+{
+	int fd = atomic_load(&((sdlog_t *)lg)->relay_fd);
+
+	if (fd >= 0 && prio <= LOG_ERR)
+		es_log_write(fd, "eidastatsd: %s\n", msg);
+}
+
+void sdlog_sink(void *ctx, int level, const char *msg)
+{
+	sdlog(ctx, level, NULL, 0, "%s", msg);
 }
 
 static const char *prio_name(int prio)
@@ -80,6 +121,7 @@ void sdlog(const sdlog_t *lg, int prio, const char *file, uint64_t payload, cons
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	relay(lg, prio, msg);
 
 	switch (lg->sink) {
 #ifdef HAVE_SYSTEMD
@@ -99,30 +141,21 @@ void sdlog(const sdlog_t *lg, int prio, const char *file, uint64_t payload, cons
 	case SDLOG_SYSLOG:
 		syslog(prio, "%s", msg);
 		return;
-	default: {
-		char line[1400];
-		int n;
+	default:
+		/* One write per line keeps lines of concurrent threads whole. */
 		if (file && payload)
-			n = snprintf(line, sizeof line, "eidastatsd[%d]: %s: %s (file %s, payload %016llx)\n",
+			es_log_write(STDERR_FILENO, "eidastatsd[%d]: %s: %s (file %s, payload %016llx)\n",
 			             (int)getpid(), prio_name(prio), msg, file, (unsigned long long)payload);
 		else if (file)
-			n = snprintf(line, sizeof line, "eidastatsd[%d]: %s: %s (file %s)\n",
+			es_log_write(STDERR_FILENO, "eidastatsd[%d]: %s: %s (file %s)\n",
 			             (int)getpid(), prio_name(prio), msg, file);
 		else if (payload)
-			n = snprintf(line, sizeof line, "eidastatsd[%d]: %s: %s (payload %016llx)\n",
+			es_log_write(STDERR_FILENO, "eidastatsd[%d]: %s: %s (payload %016llx)\n",
 			             (int)getpid(), prio_name(prio), msg, (unsigned long long)payload);
 		else
-			n = snprintf(line, sizeof line, "eidastatsd[%d]: %s: %s\n", (int)getpid(),
+			es_log_write(STDERR_FILENO, "eidastatsd[%d]: %s: %s\n", (int)getpid(),
 			             prio_name(prio), msg);
-		if (n < 0)
-			return;
-		if ((size_t)n >= sizeof line)
-			n = sizeof line - 1;
-		/* One write per line keeps lines of concurrent threads whole. */
-		ssize_t w = write(STDERR_FILENO, line, (size_t)n);
-		(void)w;
 		return;
-	}
 	}
 }
 

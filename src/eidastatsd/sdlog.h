@@ -37,6 +37,9 @@ enum sdlog_sink {
 typedef struct sdlog {
 	enum sdlog_sink sink;
 	int max_prio;       /* Lines of a larger (less severe) priority are dropped. */
+	/* While the daemon starts detached: errors are also written here, one
+	 * "eidastatsd: message" line each, for the waiting parent to show. */
+	_Atomic int relay_fd;   /* -1: none */
 } sdlog_t;
 
 /* Chooses the sink: journal if JOURNAL_STREAM names our stderr (and the
@@ -44,6 +47,17 @@ typedef struct sdlog {
  * LOG_DEBUG lines. */
 void sdlog_init(sdlog_t *lg, int detached, int verbose);
 void sdlog_fini(sdlog_t *lg);
+
+/* Start-up relay of a detached daemon (a pipe to the parent that waits):
+ * from now on LOG_ERR and worse lines also go to fd. */
+void sdlog_relay_start(sdlog_t *lg, int fd);
+/* Ends the relay: writes "READY\n" if ready (start-up succeeded), then
+ * turns fd into /dev/null (it stays a valid descriptor for threads that
+ * may still be writing) and stops relaying.  Loop thread. */
+void sdlog_relay_end(sdlog_t *lg, int ready);
+
+/* A log sink (log.h) for the libraries: ctx is the sdlog_t. */
+void sdlog_sink(void *ctx, int level, const char *msg);
 
 /* Logs one line.  file (base name of a log file) may be NULL; payload 0
  * means none. */

@@ -22,6 +22,13 @@
 /* The payload's "version", as eidastats aggregate writes it. */
 #define PAYLOAD_VERSION "eidastats-" PACKAGE_VERSION
 
+int work_check_regular(int fd, struct stat *st)
+{
+	if (fstat(fd, st) != 0)
+		return -errno;
+	return S_ISREG(st->st_mode) ? 0 : -EINVAL;
+}
+
 int work_is_compressed_name(const char *name, size_t *stem)
 {
 	size_t n = strlen(name);
@@ -160,7 +167,7 @@ static void set_reason(struct work_result *r, const char *fmt, ...)
 
 /* The commit step, under d->commit_lock: nothing is spooled for content the
  * ledger or the spool already has; the ledger learns the file only after
- * its payload is durable (design.md, crash rule). */
+ * its payload is durable (doc/eidastatsd.8, the crash rule). */
 static void commit_file(struct file_job *j, agg_t *agg, const uint8_t digest[32],
                         const struct fid *id)
 {
@@ -303,12 +310,14 @@ static void file_work(uv_work_t *req)
 		set_reason(r, "cannot open: %s", es_strerror(rc));
 		return;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+	if ((rc = work_check_regular(fd, &st)) != 0) {
 		close(fd);
 		r->outcome = WORK_FAILED;
 		r->err = rc;
-		set_reason(r, "not a readable regular file");
+		if (rc == -EINVAL)
+			set_reason(r, "not a readable regular file");
+		else
+			set_reason(r, "cannot stat: %s", es_strerror(rc));
 		return;
 	}
 	fid_from_stat(&id, &st);

@@ -5,7 +5,7 @@
  * the ledger: it hands those steps to the pool with the functions below and
  * continues in their completion callbacks, which run on the loop thread.
  *
- *  - work_file(): one log file → aggregate (agg.h) → is its content already
+ *  - work_file(): one log file → aggregate (stats.h) → is its content already
  *    counted (ledger, spool)? → payload → spool_put() → ledger_add().  The
  *    "known? → spool → ledger" step is serialised by d->commit_lock, so two
  *    copies of one day are counted once even with several workers.
@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "agg.h"
 #include "daemon.h"
@@ -39,7 +40,7 @@ struct work_file_req {
 	char path[4096];       /* Full path of the log file. */
 	char name[256];        /* Its base name (what the ledger and spool record). */
 	struct fid expect;     /* Identity the watcher saw; a different file → WORK_CHANGED. */
-	int granularity;       /* AGG_MONTH or AGG_DAY. */
+	int granularity;       /* STATS_MONTH or STATS_DAY. */
 	int compress;          /* gzip the payload body. */
 };
 
@@ -87,6 +88,11 @@ int work_scan(esd_t *d, const char *dir, const char *pattern, work_scan_cb cb);
 typedef void (*work_fn)(void *arg);
 typedef void (*work_done_fn)(esd_t *d, void *arg, int cancelled);
 int work_call(esd_t *d, work_fn fn, work_done_fn done, void *arg);
+
+/* Checks an opened log file: fills *st and returns 0 for a regular file,
+ * -EINVAL for anything else, -errno when fstat() fails (st is then not
+ * read). */
+int work_check_regular(int fd, struct stat *st);
 
 /* Returns 1 if name ends in a compression suffix (.bz2, .gz), and the length
  * of the name without it in *stem. */

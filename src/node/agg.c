@@ -45,7 +45,7 @@ agg_t *agg_new(const agg_opts_t *opts)
 {
 	agg_t *a = es_calloc(1, sizeof *a);
 	a->o = *opts;
-	a->st = stats_new(opts->granularity == AGG_DAY ? STATS_DAY : STATS_MONTH, opts->max_stats);
+	a->st = stats_new(opts->granularity, opts->max_stats);
 	a->rp = req_parser_new();
 	return a;
 }

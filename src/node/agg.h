@@ -6,7 +6,7 @@
  * station, location, channel, country) in first-occurrence order, the days
  * covered and the counters of what was read.  agg_file() streams one file
  * through reader → request parser → network extender → table, with the exact
- * rules of upstream-semantics.md §3-§8, except that input upstream crashes on
+ * rules of doc/upstream-aggregator.md §3-§8, except that input upstream crashes on
  * is a counted, skipped malformed line (a line is used whole or not at all).
  *
  * Threads: an agg_t is used by one thread at a time; run several on
@@ -25,11 +25,7 @@
 #include <time.h>
 
 #include "netx.h"
-
-enum agg_granularity {
-	AGG_MONTH = 0,  /* Statistics dated on the 1st of the month (upstream). */
-	AGG_DAY = 1     /* Statistics dated on the day itself (eidastats-ingestd only). */
-};
+#include "stats.h"
 
 /* Per-line warning, as upstream logs it; file is the path given to agg_file(). */
 typedef void (*agg_warn_fn)(void *ctx, const char *file, uint64_t lineno, const char *msg);
@@ -38,7 +34,7 @@ typedef void (*agg_progress_fn)(void *ctx, const char *file, uint64_t bytes_in,
                                 uint64_t file_size, uint64_t lines);
 
 typedef struct agg_opts {
-	enum agg_granularity granularity;
+	enum stats_granularity granularity;
 	size_t max_line;          /* 0 → READER_DEFAULT_MAX_LINE. */
 	netx_t *netx;             /* Borrowed; required. */
 	agg_warn_fn warn;         /* NULL: warnings are only counted. */
@@ -85,7 +81,7 @@ void agg_hll_types(const agg_t *a, size_t out[5]);
 int agg_coverage(const agg_t *a, char first[11], char last[11]);
 
 /*
- * Writes the payload as upstream's exact JSON text (upstream-semantics.md §7):
+ * Writes the payload as upstream's exact JSON text (doc/upstream-aggregator.md §7):
  * generated_at formatted from the given UTC time, version as given,
  * days_coverage sorted, aggregation_score = round-half-even(lines / stats),
  * stats in first-occurrence order.  ES_ENOSTATS when there is no statistic.

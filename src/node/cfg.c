@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cal.h"
 #include "error.h"
 #include "mem.h"
+#include "netx.h"
 #include "yamlx.h"
 
 #define CFG_MAX_TOKEN 4096
@@ -113,26 +115,6 @@ static void show_duration(long s, char *out, size_t outlen)
 		snprintf(out, outlen, "%lds", s);
 }
 
-static int valid_date(const char *s)
-{
-	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return 0;
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 0;
-	return 1;
-}
-
 /* Accepts http:// or https:// followed by a non-empty host, no spaces or control characters. */
 static int valid_url(const char *s)
 {
@@ -187,7 +169,7 @@ static int set_value(void *ctx, size_t key, const char *v, size_t vlen, char *w,
 			return why(w, wlen, "'%s' must be a file name pattern without '/'", shown);
 		break;
 	case K_DATE:
-		if (!valid_date(v))
+		if (cal_parse_ymd(v, strlen(v), NULL, NULL, NULL) != 0)
 			return why(w, wlen, "'%s' is not a date YYYY-MM-DD", shown);
 		memcpy(c->since, v, 11);
 		return 0;
@@ -236,9 +218,9 @@ static int set_value(void *ctx, size_t key, const char *v, size_t vlen, char *w,
 		break;
 	case K_GRANULARITY:
 		if (strcmp(v, "month") == 0)
-			c->central.granularity = AGG_MONTH;
+			c->central.granularity = STATS_MONTH;
 		else if (strcmp(v, "day") == 0)
-			c->central.granularity = AGG_DAY;
+			c->central.granularity = STATS_DAY;
 		else
 			return why(w, wlen, "'%s' is neither 'month' nor 'day'", shown);
 		return 0;
@@ -297,9 +279,9 @@ static int finish(struct loader *ld)
 	if (!c->state_directory)
 		c->state_directory = es_strdup(LOCALSTATEDIR "/lib/eidastats");
 	if (!c->control_socket)
-		c->control_socket = es_strdup(RUNSTATEDIR "/eidastats/control.sock");
+		c->control_socket = es_strdup(CFG_DEFAULT_SOCKET);
 	if (!c->networks_url && !ld->line[KEY_NETWORKS_URL])
-		c->networks_url = es_strdup("https://www.fdsn.org/ws/networks/1/query");
+		c->networks_url = es_strdup(NETX_DEFAULT_URL);
 	return 0;
 }
 
@@ -308,7 +290,7 @@ static void defaults(cfg_t *cfg)
 	cfg->settle = 60;
 	cfg->plain_after = 21600;
 	cfg->workers = 1;
-	cfg->central.granularity = AGG_MONTH;
+	cfg->central.granularity = STATS_MONTH;
 	cfg->central.retry_initial = 30;
 	cfg->central.retry_max = 21600;
 	cfg->central.timeout = 600;

@@ -49,6 +49,8 @@
 #include "yamlx.h"
 
 #define CFG_DEFAULT_PATH SYSCONFDIR "/eidastats.yaml"
+/* The control socket without a configuration saying otherwise (daemon and CLI). */
+#define CFG_DEFAULT_SOCKET RUNSTATEDIR "/eidastats/control.sock"
 #define CFG_MAX_FILE (1024 * 1024)
 #define CFG_MAX_STRING YAMLX_MAX_STRING
 #define CFG_MAX_WORKERS 64
@@ -56,7 +58,7 @@
 typedef struct cfg_central {
 	char *url;            /* central.url; NULL = keep payloads in the spool, deliver nothing */
 	char *token_file;     /* central.token_file; required when url is set */
-	int granularity;      /* central.granularity: AGG_MONTH (default) or AGG_DAY (agg.h) */
+	int granularity;      /* central.granularity: STATS_MONTH (default) or STATS_DAY (stats.h) */
 	long retry_initial;   /* central.retry.initial, seconds, default 30 */
 	long retry_max;       /* central.retry.max, seconds, default 21600 (6h) */
 	long timeout;         /* central.timeout, seconds for one HTTP exchange, default 600 */

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include "curlx.h"
 #include "error.h"
 #include "http.h"
 #include "mem.h"
@@ -46,9 +47,9 @@ int http_post(const char *url, const char *token, const void *body, size_t len,
 		snprintf(resp->error, sizeof resp->error, "token longer than 512 characters");
 		return -EINVAL;
 	}
-	c = curl_easy_init();
+	c = curlx_easy_new();
 	if (!c) {
-		snprintf(resp->error, sizeof resp->error, "curl_easy_init failed");
+		snprintf(resp->error, sizeof resp->error, "cannot create a curl handle");
 		return ES_EINTERNAL;
 	}
 	snprintf(auth, sizeof auth, "Authentication: Bearer %s", token ? token : "");
@@ -66,10 +67,6 @@ int http_post(const char *url, const char *token, const void *body, size_t len,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 600L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "eidastats/" PACKAGE_VERSION);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, resp->error);
@@ -83,7 +80,8 @@ int http_post(const char *url, const char *token, const void *body, size_t len,
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 		rc = resp->status >= 200 && resp->status < 300 ? 0 : ES_EHTTP;
 	}
-	curl_slist_free_all(hdr);
+	curlx_slist_free_secret(hdr);
+	explicit_bzero(auth, sizeof auth);
 	curl_easy_cleanup(c);
 	return rc;
 }

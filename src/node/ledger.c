@@ -12,7 +12,9 @@
 
 #include <zlib.h>
 
+#include "crash.h"
 #include "error.h"
+#include "hex.h"
 #include "ledger.h"
 #include "mem.h"
 
@@ -49,15 +51,6 @@ struct ledger {
 	struct index by_digest, by_file;
 	size_t bad_lines;
 };
-
-#ifdef ENABLE_CRASHPOINTS
-static int crash_wanted(const char *name)
-{
-	const char *want = getenv("EIDASTATS_CRASHPOINT");
-
-	return want && strcmp(want, name) == 0;
-}
-#endif
 
 static uint64_t mix64(uint64_t x)
 {
@@ -166,19 +159,9 @@ static const struct rec *find_by_file(const struct ledger *l, uint64_t dev, uint
 	}
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Escapes a file name into one space-free token: bytes outside '!'..'~' and '%' as %XX. */
 static size_t escape_name(const char *name, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
 
 	if (name[0] == '\0') {
@@ -192,8 +175,8 @@ static size_t escape_name(const char *name, char *out)
 				out[o++] = (char)*p;
 			} else {
 				out[o++] = '%';
-				out[o++] = hex[*p >> 4];
-				out[o++] = hex[*p & 15];
+				out[o++] = hex_digits[*p >> 4];
+				out[o++] = hex_digits[*p & 15];
 			}
 		}
 	}
@@ -212,7 +195,7 @@ static int unescape_name(const char *s, char *out, size_t outlen)
 	for (; *s; s++) {
 		char c = *s;
 		if (c == '%') {
-			int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+			int hi = hex_digit((unsigned char)s[1]), lo = hi < 0 ? -1 : hex_digit((unsigned char)s[2]);
 			if (hi < 0 || lo < 0)
 				return ES_EFORMAT;
 			c = (char)(hi << 4 | lo);
@@ -234,8 +217,7 @@ static size_t format_line(const ledger_rec_t *r, char *line, size_t linelen)
 	char hex[65], esc[256 * 3 + 1];
 	size_t n;
 
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", r->digest[i]);
+	hex_encode(hex, r->digest, 32);
 	escape_name(r->name, esc);
 	n = (size_t)snprintf(line, linelen, "L1 %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64
 	                     " %" PRIu64 " %" PRId64 " %d %s", hex, r->dev, r->ino, r->size,
@@ -300,12 +282,8 @@ static int parse_line(char *line, size_t len, ledger_rec_t *r)
 	if (ntok != 10 || strcmp(tok[0], "L1") != 0 || strlen(tok[1]) != 64)
 		return ES_EFORMAT;
 	memset(r, 0, sizeof *r);
-	for (int i = 0; i < 32; i++) {
-		int hi = hexval(tok[1][2 * i]), lo = hexval(tok[1][2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return ES_EFORMAT;
-		r->digest[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (hex_decode(r->digest, tok[1], 32) != 0)
+		return ES_EFORMAT;
 	if (parse_u64(tok[2], &r->dev) || parse_u64(tok[3], &r->ino) ||
 	    parse_u64(tok[4], &r->size) || parse_i64(tok[5], &r->mtime_ns) ||
 	    parse_u64(tok[6], &r->payload_id) || parse_i64(tok[7], &r->done_at) ||
@@ -409,8 +387,6 @@ static int load(struct ledger *l)
 	if (skipping || have > 0) {
 		/* A torn last line: ignored now, cut off before the next append. */
 		l->bad_lines++;
-		fprintf(stderr, "eidastats: ledger: %s ends with an incomplete record; "
-		        "it is ignored\n", l->path);
 	}
 out:
 	free(buf);
@@ -563,14 +539,11 @@ int ledger_add(ledger_t *l, const ledger_rec_t *rec)
 		}
 		l->file_len = l->end;
 	}
-#ifdef ENABLE_CRASHPOINTS
-	if (crash_wanted("ledger-mid-append")) {
+	if (crash_armed("ledger-mid-append")) {
 		pwrite_all(l->fd, line, len / 2, l->end);
 		fdatasync(l->fd);
-		fprintf(stderr, "eidastats: crash point ledger-mid-append reached\n");
-		_exit(ES_CRASH_EXIT);
+		crash_now("ledger-mid-append");
 	}
-#endif
 	rc = pwrite_all(l->fd, line, len, l->end);
 	if (rc == 0 && fdatasync(l->fd) != 0)
 		rc = -errno;

@@ -13,13 +13,13 @@
  * content digest and by quick identity (dev, ino, size, mtime_ns).  When a
  * digest or identity occurs more than once, the latest record wins.
  *
- * Crash rule (design.md): a payload is spooled durably BEFORE the ledger
+ * Crash rule (doc/eidastatsd.8): a payload is spooled durably BEFORE the ledger
  * records its file; at start-up the daemon records spooled entries whose
  * source digest is not yet in the ledger.
  *
- * Crash point (only with ./configure --enable-crashpoints): with
- * EIDASTATS_CRASHPOINT=ledger-mid-append, ledger_add() writes and syncs half
- * of its line, then _exit(ES_CRASH_EXIT)s (a torn record).
+ * Crash point (crash.h; only with crash points compiled in):
+ * ledger-mid-append: ledger_add() writes and syncs half of its line, then
+ * crashes (a torn record).
  *
  * Thread safety: every function takes the ledger's mutex.
  * Ownership: ledger_init() allocates, ledger_fini() frees (NULL is fine).
@@ -29,10 +29,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#ifndef ES_CRASH_EXIT
-#define ES_CRASH_EXIT 99   /* Exit status of a crash point (tests only). */
-#endif
 
 #define LEDGER_MAX_RECORDS 1000000   /* About 2700 years of one file a day. */
 

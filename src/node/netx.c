@@ -14,9 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cal.h"
+#include "curlx.h"
 #include "error.h"
 #include "mem.h"
 #include "fsx.h"
+#include "log.h"
 #include "netx.h"
 
 /* Hard limits on what is read: a registry file and one web service answer. */
@@ -51,6 +54,7 @@ struct netx {
 	pthread_mutex_t mu;
 	char *file, *url, *cache_dir;
 	long ttl, timeout;
+	const struct es_log *log;
 	struct netx_entry slots[NETX_SLOTS];
 };
 
@@ -74,13 +78,6 @@ static int netx_slot(const char *code)
 static int netx_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int netx_days_in_month(int y, int m)
-{
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 && leap ? 29 : days[m - 1];
 }
 
 /*
@@ -134,7 +131,7 @@ static int netx_parse_ymd(const char *s, size_t n, int32_t *out)
 	} else {
 		return ES_EREFUSED;
 	}
-	if (i != n || y == 0 || d > netx_days_in_month(y, m))
+	if (i != n || y == 0 || d > cal_days_in_month(y, m))
 		return ES_EREFUSED;
 	*out = y * 10000 + m * 100 + d;
 	return 0;
@@ -247,7 +244,7 @@ static int netx_load_file(netx_t *nx, const char *path)
 	size_t len;
 	int rc = netx_slurp(path, NETX_FILE_MAX, &text, &len);
 	if (rc < 0) {
-		fprintf(stderr, "eidastats: network registry %s: %s\n", path, es_strerror(rc));
+		es_log_msg(nx->log, LOG_ERR, "network registry %s: %s", path, es_strerror(rc));
 		return rc;
 	}
 	cJSON *root = cJSON_ParseWithLength(text, len);
@@ -282,9 +279,9 @@ static int netx_load_file(netx_t *nx, const char *path)
 	cJSON_Delete(root);
 	if (why) {
 		if (i > 0)
-			fprintf(stderr, "eidastats: network registry %s: deployment %d: %s\n", path, i, why);
+			es_log_msg(nx->log, LOG_ERR, "network registry %s: deployment %d: %s", path, i, why);
 		else
-			fprintf(stderr, "eidastats: network registry %s: %s\n", path, why);
+			es_log_msg(nx->log, LOG_ERR, "network registry %s: %s", path, why);
 		return ES_EFORMAT;
 	}
 	return 0;
@@ -407,7 +404,7 @@ static int netx_query(netx_t *nx, const char *code, struct netx_entry *e)
 	                   strchr(nx->url, '?') ? '&' : '?', code);
 	if (len < 0 || (size_t)len >= sizeof url)
 		return ES_EUNAVAIL;
-	CURL *c = curl_easy_init();
+	CURL *c = curlx_easy_new();
 	if (!c)
 		return ES_EUNAVAIL;
 	struct netx_body body = { 0 };
@@ -420,19 +417,8 @@ static int netx_query(netx_t *nx, const char *code, struct netx_entry *e)
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, nx->timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, nx->timeout < 10 ? nx->timeout : 10L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	CURLcode cc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -441,7 +427,7 @@ static int netx_query(netx_t *nx, const char *code, struct netx_entry *e)
 
 	int rc = ES_EUNAVAIL;
 	if (cc != CURLE_OK) {
-		fprintf(stderr, "eidastats: network registry %s: %s\n", url,
+		es_log_msg(nx->log, LOG_WARNING, "network registry %s: %s", url,
 		        body.too_big ? "answer too large" : errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	} else if (status == 204) {
 		netx_entry_clear(e);
@@ -452,10 +438,10 @@ static int netx_query(netx_t *nx, const char *code, struct netx_entry *e)
 		if (root && netx_entry_from_json(e, code, root) == 0)
 			rc = 0;
 		else
-			fprintf(stderr, "eidastats: network registry %s: malformed answer\n", url);
+			es_log_msg(nx->log, LOG_WARNING, "network registry %s: malformed answer", url);
 		cJSON_Delete(root);
 	} else {
-		fprintf(stderr, "eidastats: network registry %s: HTTP status %ld\n", url, status);
+		es_log_msg(nx->log, LOG_WARNING, "network registry %s: HTTP status %ld", url, status);
 	}
 	free(body.data);
 	return rc;
@@ -504,7 +490,7 @@ static int netx_resolve(netx_t *nx, const char *code, struct netx_entry *e)
 			if (nx->cache_dir) {
 				int rc = netx_cache_store(nx, code, e);
 				if (rc < 0)
-					fprintf(stderr, "eidastats: network cache %s: %s\n", nx->cache_dir,
+					es_log_msg(nx->log, LOG_WARNING, "network cache %s: %s", nx->cache_dir,
 					        es_strerror(rc));
 			}
 			return 0;
@@ -546,12 +532,13 @@ int netx_init(netx_t **out, const netx_opts_t *opts)
 	pthread_mutex_init(&nx->mu, NULL);
 	nx->ttl = opts->cache_ttl > 0 ? opts->cache_ttl : 86400;
 	nx->timeout = opts->timeout > 0 ? opts->timeout : 30;
+	nx->log = opts->log;
 	nx->file = opts->file ? es_strdup(opts->file) : NULL;
 	nx->url = opts->url ? es_strdup(opts->url) : NULL;
 	nx->cache_dir = opts->cache_dir ? es_strdup(opts->cache_dir) : NULL;
 	if (nx->cache_dir && mkdir(nx->cache_dir, 0755) < 0 && errno != EEXIST) {
 		int rc = -errno;
-		fprintf(stderr, "eidastats: network cache %s: %s\n", nx->cache_dir, es_strerror(rc));
+		es_log_msg(nx->log, LOG_WARNING, "network cache %s: %s", nx->cache_dir, es_strerror(rc));
 		netx_fini(nx);
 		return rc;
 	}

@@ -1,5 +1,5 @@
 /*
- * netx.h - extender of temporary FDSN network codes (upstream-semantics.md §6).
+ * netx.h - extender of temporary FDSN network codes (doc/upstream-aggregator.md §6).
  *
  * A code is temporary iff it matches ^[0-9XYZ][0-9A-Z]$.  It is extended with
  * the start year of the first deployment (in registry order) whose
@@ -48,6 +48,10 @@
 /* Longest extended code: two characters + four-digit year + NUL. */
 #define NETX_CODE_MAX 16
 
+/* The FDSN network registry: the default of networks.url and of `--networks`. */
+#define NETX_DEFAULT_URL "https://www.fdsn.org/ws/networks/1/query"
+
+struct es_log;
 typedef struct netx netx_t;
 
 typedef struct netx_opts {
@@ -56,6 +60,7 @@ typedef struct netx_opts {
 	const char *cache_dir;  /* Directory for cached answers, or NULL. */
 	long cache_ttl;         /* Seconds; 0 → 86400. */
 	long timeout;           /* Seconds for one HTTP query; 0 → 30. */
+	const struct es_log *log;   /* Where problems with the registry are told (log.h); kept. */
 } netx_opts_t;
 
 /*

@@ -1,6 +1,6 @@
 /*
  * payload.h - the upstream aggregator's payload: its exact JSON text
- * (upstream-semantics.md §7) and its gzip file.
+ * (doc/upstream-aggregator.md §7) and its gzip file.
  *
  * The text is what Python's json.dumps() writes for upstream's dict: keys in
  * the order generated_at, version, days_coverage, aggregation_score, stats;

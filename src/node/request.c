@@ -7,11 +7,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "cal.h"
 #include "error.h"
 #include "hll.h"
 #include "jsonw.h"
 #include "mem.h"
 #include "request.h"
+#include "utf8.h"
 
 /* A number token of the line, in document order (the order of cJSON's number nodes). */
 struct req_num {
@@ -45,14 +47,6 @@ void req_parser_free(req_parser_t *p)
 	free(p->nums);
 	free(p->traces);
 	free(p);
-}
-
-int req_days_in_month(int year, int month)
-{
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
-		return 29;
-	return days[month - 1];
 }
 
 static int is_digit(char c)
@@ -228,7 +222,7 @@ int req_parse_date(const char *s, size_t len, int *year, int *month, int *day)
 	(void)hh;
 	(void)mi;
 	/* datetime() refuses these values although the regular expressions let them through. */
-	if (y < 1 || ss > 59 || d > req_days_in_month(y, m))
+	if (y < 1 || ss > 59 || d > cal_days_in_month(y, m))
 		return -1;
 	*year = y;
 	*month = m;
@@ -570,7 +564,7 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 	cJSON_Delete(p->root);
 	p->root = NULL;
 
-	if (!jsonw_utf8_valid(line, len)) {
+	if (!utf8_valid(line, len)) {
 		snprintf(p->msg, sizeof p->msg, "Line %llu is not valid UTF-8. Ignoring",
 		         (unsigned long long)lineno);
 		ev->msg = p->msg;

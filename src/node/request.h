@@ -1,6 +1,6 @@
 /*
  * request.h - one line of a SeisComP fdsnws request log → one request event,
- * with the exact rules of upstream-semantics.md §3-§5 (the upstream
+ * with the exact rules of doc/upstream-aggregator.md §3-§5 (the upstream
  * aggregator's), except that input upstream crashes on (§9) is a malformed
  * line here.  A line is judged as a whole before anything is recorded: every
  * field of every OK trace is checked, so the caller either uses the whole
@@ -106,15 +106,12 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 
 /*
  * Parses a "finished" value with upstream's two strptime formats
- * (upstream-semantics.md §4): YYYY-MM-DD(T|t)hh:mm:ss[.f{1,6}]TZ with the
+ * (doc/upstream-aggregator.md §4): YYYY-MM-DD(T|t)hh:mm:ss[.f{1,6}]TZ with the
  * one-digit and " D" day forms, TZ = 'Z' or ±HH[:]MM[[:]SS[.f{1,6}]] (colons
  * consistent, offset below 24 h).  The offset is not applied.  Returns 0 and
  * the date as written, or -1 (seconds 60 and 61, impossible dates and year 0
  * included).
  */
 int req_parse_date(const char *s, size_t len, int *year, int *month, int *day);
-
-/* Days in a month of the proleptic Gregorian calendar (month 1..12). */
-int req_days_in_month(int year, int month);
 
 #endif

@@ -14,7 +14,11 @@
 
 #include <openssl/evp.h>
 
+#include "bytes.h"
+#include "crash.h"
 #include "error.h"
+#include "hex.h"
+#include "log.h"
 #include "mem.h"
 #include "fsx.h"
 #include "spool.h"
@@ -49,50 +53,13 @@ struct spool {
 	spool_entry_t *ents;    /* Pending, sorted by id. */
 	size_t n, cap;
 	size_t rejected, bad;
+	const struct es_log *log;
 };
 
-#ifdef ENABLE_CRASHPOINTS
-static int crash_wanted(const char *name)
+/* -EIO when OpenSSL cannot hash: an error of the moment, never damage. */
+static int sha256(const void *data, size_t len, uint8_t out[32])
 {
-	const char *want = getenv("EIDASTATS_CRASHPOINT");
-
-	return want && strcmp(want, name) == 0;
-}
-
-static void crashpoint(const char *name)
-{
-	if (crash_wanted(name)) {
-		fprintf(stderr, "eidastats: crash point %s reached\n", name);
-		_exit(ES_CRASH_EXIT);
-	}
-}
-#else
-#define crashpoint(name) ((void)0)
-#endif
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static void sha256(const void *data, size_t len, uint8_t out[32])
-{
-	if (!EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL)) {
-		fprintf(stderr, "eidastats: SHA-256 failed in OpenSSL\n");
-		abort();
-	}
+	return EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) ? 0 : -EIO;
 }
 
 static void id_name(uint64_t id, const char *suffix, char *out, size_t outlen)
@@ -103,26 +70,17 @@ static void id_name(uint64_t id, const char *suffix, char *out, size_t outlen)
 /* Parses "<16 hex>.payload" (followed by anything when rest is not NULL). */
 static int parse_id_name(const char *name, uint64_t *id, const char **rest)
 {
-	uint64_t v = 0;
+	uint8_t be[8];
 
-	for (int i = 0; i < 16; i++) {
-		char c = name[i];
-		int d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else
-			return 0;
-		v = (v << 4) | (uint64_t)d;
-	}
+	if (strnlen(name, 16) < 16 || hex_decode(be, name, 8) != 0)
+		return 0;
 	if (strncmp(name + 16, ".payload", 8) != 0)
 		return 0;
 	if (rest)
 		*rest = name + NAME_LEN;
 	else if (name[NAME_LEN] != '\0')
 		return 0;
-	*id = v;
+	*id = bytes_get_be64(be);
 	return 1;
 }
 
@@ -150,20 +108,20 @@ static int fsync_fd(int fd)
 	return fsync(fd) == 0 ? 0 : -errno;
 }
 
-static void encode_header(uint8_t *h, uint64_t id, uint64_t len, int64_t created,
+static int encode_header(uint8_t *h, uint64_t id, uint64_t len, int64_t created,
                           const uint8_t body_sha[32], const uint8_t digest[32], const char *source)
 {
 	size_t slen = strnlen(source, 255);
 
 	memset(h, 0, SPOOL_HEADER_SIZE);
 	memcpy(h, spool_magic, 8);
-	put_be64(h + OFF_ID, id);
-	put_be64(h + OFF_LEN, len);
-	put_be64(h + OFF_CREATED, (uint64_t)created);
+	bytes_put_be64(h + OFF_ID, id);
+	bytes_put_be64(h + OFF_LEN, len);
+	bytes_put_be64(h + OFF_CREATED, (uint64_t)created);
 	memcpy(h + OFF_BODY_SHA, body_sha, 32);
 	memcpy(h + OFF_DIGEST, digest, 32);
 	memcpy(h + OFF_SOURCE, source, slen);
-	sha256(h, OFF_HDR_SHA, h + OFF_HDR_SHA);
+	return sha256(h, OFF_HDR_SHA, h + OFF_HDR_SHA);
 }
 
 /* Checks a header; fills e and body_sha.  ES_ECHECKSUM with a reason on any mismatch. */
@@ -176,7 +134,10 @@ static int decode_header(const uint8_t *h, spool_entry_t *e, uint8_t body_sha[32
 		*why = "not a spool file (bad magic)";
 		return ES_ECHECKSUM;
 	}
-	sha256(h, OFF_HDR_SHA, sum);
+	if (sha256(h, OFF_HDR_SHA, sum) != 0) {
+		*why = "cannot hash";
+		return -EIO;
+	}
 	if (memcmp(sum, h + OFF_HDR_SHA, 32) != 0) {
 		*why = "header checksum mismatch";
 		return ES_ECHECKSUM;
@@ -186,9 +147,9 @@ static int decode_header(const uint8_t *h, spool_entry_t *e, uint8_t body_sha[32
 		return ES_ECHECKSUM;
 	}
 	memset(e, 0, sizeof *e);
-	e->id = get_be64(h + OFF_ID);
-	e->size = get_be64(h + OFF_LEN);
-	e->created = (int64_t)get_be64(h + OFF_CREATED);
+	e->id = bytes_get_be64(h + OFF_ID);
+	e->size = bytes_get_be64(h + OFF_LEN);
+	e->created = (int64_t)bytes_get_be64(h + OFF_CREATED);
 	memcpy(e->source_digest, h + OFF_DIGEST, 32);
 	memcpy(e->source, h + OFF_SOURCE, 256);
 	memcpy(body_sha, h + OFF_BODY_SHA, 32);
@@ -265,7 +226,11 @@ static int verify_file(int dirfd, uint64_t id, spool_entry_t *e, void **body, co
 			*why = rc == ES_ECHECKSUM ? "truncated body" : strerror(-rc);
 			goto out;
 		}
-		EVP_DigestUpdate(ctx, buf, (size_t)e->size);
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)e->size)) {
+			rc = -EIO;
+			*why = "cannot hash";
+			goto out;
+		}
 	} else {
 		uint8_t chunk[65536];
 		uint64_t left = e->size;
@@ -275,11 +240,21 @@ static int verify_file(int dirfd, uint64_t id, spool_entry_t *e, void **body, co
 				*why = rc == ES_ECHECKSUM ? "truncated body" : strerror(-rc);
 				goto out;
 			}
-			EVP_DigestUpdate(ctx, chunk, n);
+			if (!EVP_DigestUpdate(ctx, chunk, n)) {
+				rc = -EIO;
+				*why = "cannot hash";
+				goto out;
+			}
 			left -= n;
 		}
 	}
-	EVP_DigestFinal_ex(ctx, sum, NULL);
+	/* A hash that cannot be computed says nothing about the file: -EIO,
+	 * never ES_ECHECKSUM, so that a good payload is not moved to bad/. */
+	if (!EVP_DigestFinal_ex(ctx, sum, NULL)) {
+		rc = -EIO;
+		*why = "cannot hash";
+		goto out;
+	}
 	if (memcmp(sum, body_sha, 32) != 0) {
 		*why = "body checksum mismatch";
 		rc = ES_ECHECKSUM;
@@ -311,15 +286,15 @@ static int quarantine(spool_t *sp, const char *name, const char *why)
 	}
 	if (renameat(sp->fd, name, sp->bad_fd, target) != 0) {
 		rc = -errno;
-		fprintf(stderr, "eidastats: spool: cannot move %s/%s to bad/: %s\n", sp->dir, name,
-		        strerror(errno));
+		es_log_msg(sp->log, LOG_ERR, "spool: cannot move %s/%s to bad/: %s", sp->dir, name,
+		           es_strerror(rc));
 		return rc;
 	}
 	fsync_fd(sp->bad_fd);
 	fsync_fd(sp->fd);
 	sp->bad++;
-	fprintf(stderr, "eidastats: spool: %s/%s is unusable (%s); moved to bad/%s\n", sp->dir,
-	        name, why, target);
+	es_log_msg(sp->log, LOG_WARNING, "spool: %s/%s is unusable (%s); moved to bad/%s", sp->dir,
+	           name, why, target);
 	return 0;
 }
 
@@ -327,24 +302,12 @@ static int quarantine(spool_t *sp, const char *name, const char *why)
 static int write_high_water(spool_t *sp, uint64_t id)
 {
 	char text[32];
-	int fd, rc;
+	int rc;
 
 	snprintf(text, sizeof text, "%016" PRIx64 "\n", id);
-	fd = openat(sp->fd, HWM_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = fsx_write_all(fd, text, strlen(text));
-	if (rc == 0)
-		rc = fsync_fd(fd);
-	close(fd);
-	if (rc == 0 && renameat(sp->fd, HWM_TMP, sp->fd, HWM_NAME) != 0)
-		rc = -errno;
-	if (rc == 0)
-		rc = fsync_fd(sp->fd);
-	if (rc != 0) {
-		unlinkat(sp->fd, HWM_TMP, 0);
+	rc = fsx_replace_buf_at(sp->fd, HWM_TMP, HWM_NAME, 0600, text, strlen(text));
+	if (rc != 0)
 		return rc;
-	}
 	sp->hwm_disk = id;
 	return 0;
 }
@@ -368,7 +331,7 @@ static uint64_t read_high_water(spool_t *sp)
 		if (*end == '\0')
 			return id;
 	}
-	fprintf(stderr, "eidastats: spool: %s/%s is malformed; ignored\n", sp->dir, HWM_NAME);
+	es_log_msg(sp->log, LOG_WARNING, "spool: %s/%s is malformed; ignored", sp->dir, HWM_NAME);
 	return 0;
 }
 
@@ -544,8 +507,8 @@ static int scan_pending(spool_t *sp, size_t *bad_moved, uint64_t *max_id)
 		if (fstatat(sp->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "eidastats: spool: ignoring unknown directory %s/%s\n",
-			        sp->dir, name);
+			es_log_msg(sp->log, LOG_WARNING, "spool: ignoring unknown directory %s/%s",
+			           sp->dir, name);
 			continue;
 		}
 		if (!parse_id_name(name, &id, NULL)) {
@@ -558,6 +521,11 @@ static int scan_pending(spool_t *sp, size_t *bad_moved, uint64_t *max_id)
 		rc = verify_file(sp->fd, id, &e, NULL, &why);
 		if (rc == -ENOENT)
 			continue;
+		if (rc != 0 && rc != ES_ECHECKSUM) {
+			/* Not damage (EIO, a failing hash): keep the file, refuse to start. */
+			free_names(names, n);
+			return rc;
+		}
 		if (rc != 0) {
 			if (quarantine(sp, name, why ? why : es_strerror(rc)) == 0)
 				(*bad_moved)++;
@@ -578,7 +546,8 @@ static int scan_pending(spool_t *sp, size_t *bad_moved, uint64_t *max_id)
 	return 0;
 }
 
-int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size_t *bad_moved)
+int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size_t *bad_moved,
+                  const struct es_log *log)
 {
 	spool_t *sp;
 	size_t moved = 0, bad_before = 0;
@@ -597,6 +566,7 @@ int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size
 	sp = es_calloc(1, sizeof *sp);
 	sp->fd = sp->rej_fd = sp->bad_fd = -1;
 	sp->max_bytes = max_bytes;
+	sp->log = log;
 	pthread_mutex_init(&sp->mu, NULL);
 	{
 		size_t len = strlen(state_dir) + sizeof "/spool";
@@ -633,7 +603,7 @@ int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size
 
 int spool_init(spool_t **out, const char *state_dir, uint64_t max_bytes)
 {
-	return spool_init_ex(out, state_dir, max_bytes, NULL);
+	return spool_init_ex(out, state_dir, max_bytes, NULL, NULL);
 }
 
 void spool_fini(spool_t *sp)
@@ -657,45 +627,46 @@ const char *spool_dir(spool_t *sp)
 	return sp->dir;
 }
 
+struct payload_fill {
+	const uint8_t *header;
+	const void *body;
+	size_t len;
+};
+
+static int fill_payload(int fd, void *ctx)
+{
+	const struct payload_fill *p = ctx;
+	int rc = fsx_write_all(fd, p->header, SPOOL_HEADER_SIZE);
+
+	if (rc == 0 && crash_armed("spool-mid-write")) {
+		fsx_write_all(fd, p->body, p->len / 2);
+		crash_now("spool-mid-write");
+	}
+	if (rc == 0)
+		rc = fsx_write_all(fd, p->body, p->len);
+	if (rc == 0)
+		crash_point("spool-before-rename");
+	return rc;
+}
+
 /* Writes one payload file under its final name; called without the mutex held. */
 static int write_payload(spool_t *sp, const uint8_t *header, const void *body, size_t len,
                          uint64_t id)
 {
+	struct payload_fill p = { header, body, len };
 	char tmp[NAME_LEN + 8], name[NAME_LEN + 1];
-	int fd, rc;
+	int rc;
 
 	id_name(id, "", tmp + strlen(TMP_PREFIX), sizeof tmp - strlen(TMP_PREFIX));
 	memcpy(tmp, TMP_PREFIX, strlen(TMP_PREFIX));
 	id_name(id, ".payload", name, sizeof name);
-	fd = openat(sp->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = fsx_write_all(fd, header, SPOOL_HEADER_SIZE);
-#ifdef ENABLE_CRASHPOINTS
-	if (rc == 0 && crash_wanted("spool-mid-write")) {
-		fsx_write_all(fd, body, len / 2);
-		crashpoint("spool-mid-write");
-	}
-#endif
-	if (rc == 0)
-		rc = fsx_write_all(fd, body, len);
-	if (rc == 0)
-		rc = fsync_fd(fd);
-	if (close(fd) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0) {
-		crashpoint("spool-before-rename");
-		if (renameat(sp->fd, tmp, sp->fd, name) != 0)
-			rc = -errno;
-	}
-	if (rc == 0)
-		rc = fsync_fd(sp->fd);
+	rc = fsx_replace_at(sp->fd, tmp, name, 0600, fill_payload, &p);
 	if (rc != 0) {
-		unlinkat(sp->fd, tmp, 0);
+		/* Renamed but not synced: the put failed, so the file must go. */
 		unlinkat(sp->fd, name, 0);
 		return rc;
 	}
-	crashpoint("spool-after-rename");
+	crash_point("spool-after-rename");
 	return 0;
 }
 
@@ -729,9 +700,11 @@ int spool_put(spool_t *sp, const char *source, const uint8_t source_digest[32],
 	e.created = (int64_t)time(NULL);
 	memcpy(e.source_digest, source_digest, 32);
 	memcpy(e.source, source, strnlen(source, 255));
-	sha256(len ? body : "", len, body_sha);
-	encode_header(header, new_id, len, e.created, body_sha, source_digest, e.source);
-	rc = write_payload(sp, header, len ? body : "", len, new_id);
+	rc = sha256(len ? body : "", len, body_sha);
+	if (rc == 0)
+		rc = encode_header(header, new_id, len, e.created, body_sha, source_digest, e.source);
+	if (rc == 0)
+		rc = write_payload(sp, header, len ? body : "", len, new_id);
 
 	pthread_mutex_lock(&sp->mu);
 	sp->reserved -= len;
@@ -806,7 +779,7 @@ int spool_load(spool_t *sp, uint64_t id, void **body, size_t *len)
 		id_name(id, ".payload", name, sizeof name);
 		keep_high_water(sp, id, 1);
 		if (rc == -ENOENT)
-			fprintf(stderr, "eidastats: spool: %s/%s has vanished\n", sp->dir, name);
+			es_log_msg(sp->log, LOG_WARNING, "spool: %s/%s has vanished", sp->dir, name);
 		else
 			quarantine(sp, name, why);
 		remove_index(sp, (size_t)i);
@@ -832,7 +805,7 @@ int spool_done(spool_t *sp, uint64_t id)
 	if (rc == 0 && unlinkat(sp->fd, name, 0) != 0 && errno != ENOENT)
 		rc = -errno;
 	if (rc == 0) {
-		crashpoint("spool-after-unlink");
+		crash_point("spool-after-unlink");
 		rc = fsync_fd(sp->fd);
 		/* The file is gone either way; only its durability is in doubt. */
 		remove_index(sp, (size_t)i);
@@ -843,25 +816,14 @@ int spool_done(spool_t *sp, uint64_t id)
 
 static int write_reason(spool_t *sp, uint64_t id, const char *why)
 {
-	char tmp[NAME_LEN + 16], name[NAME_LEN + 1];
-	int fd, rc;
+	char tmp[NAME_LEN + 16], name[NAME_LEN + 1], text[4097];
+	size_t n = strnlen(why, sizeof text - 1);
 
 	id_name(id, ".reason", name, sizeof name);
 	snprintf(tmp, sizeof tmp, "%s%s", TMP_PREFIX, name);
-	fd = openat(sp->rej_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = fsx_write_all(fd, why, strnlen(why, 4096));
-	if (rc == 0)
-		rc = fsx_write_all(fd, "\n", 1);
-	if (rc == 0)
-		rc = fsync_fd(fd);
-	close(fd);
-	if (rc == 0 && renameat(sp->rej_fd, tmp, sp->rej_fd, name) != 0)
-		rc = -errno;
-	if (rc != 0)
-		unlinkat(sp->rej_fd, tmp, 0);
-	return rc;
+	memcpy(text, why, n);
+	text[n] = '\n';
+	return fsx_replace_buf_at(sp->rej_fd, tmp, name, 0600, text, n + 1);
 }
 
 int spool_reject(spool_t *sp, uint64_t id, const char *why)

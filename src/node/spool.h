@@ -19,7 +19,8 @@
  *   96  source file base name        256 bytes, NUL-padded, at most 255 used
  *   352 reserved, zero               8 bytes
  *   360 SHA-256 of bytes 0..359      32 bytes
- * Writing: temp file → write → fsync → rename → fsync(directory).  Delivery
+ * Writing: fsx_replace_at() (temp file → write → fsync → rename →
+ * fsync(directory)).  Delivery
  * attempts are counted by the caller, not in the file (the file never
  * changes after it is written).
  *
@@ -29,11 +30,9 @@
  * Thread safety: every function takes the spool's mutex, so spool_put() may
  * run in worker threads while the loop thread lists, loads and completes.
  *
- * Crash points (only with ./configure --enable-crashpoints): when the
- * environment variable EIDASTATS_CRASHPOINT names one of these, the process
- * writes one line on stderr and _exit(ES_CRASH_EXIT)s there:
+ * Crash points (crash.h; only with crash points compiled in):
  *   spool-mid-write      spool_put(): header and half the body written, no fsync
- *   spool-before-rename  spool_put(): temp file complete and fsynced, not renamed
+ *   spool-before-rename  spool_put(): temp file complete, not renamed
  *   spool-after-rename   spool_put(): payload durable, before spool_put() returns
  *   spool-after-unlink   spool_done(): file unlinked, directory not yet fsynced
  *
@@ -46,13 +45,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef ES_CRASH_EXIT
-#define ES_CRASH_EXIT 99   /* Exit status of a crash point (tests only). */
-#endif
-
 #define SPOOL_HEADER_SIZE 392
 #define SPOOL_MAX_BODY ((uint64_t)1 << 32)   /* 4 GiB: a larger body is refused (ES_ELIMIT). */
 
+struct es_log;
 typedef struct spool spool_t;
 
 typedef struct spool_entry {
@@ -75,12 +71,16 @@ typedef struct spool_stats {
  * Creates STATE/spool and its subdirectories if needed (mode 0700), removes
  * leftover temp files and scans the pending files, verifying each header and
  * body checksum; a torn/corrupt/unknown file is moved to bad/ (counted, and
- * reported with one line on stderr per file), never blocking start-up.
+ * told to log, one message per file), never blocking start-up.  A file that
+ * cannot be checked (EIO, a failing hash) is left alone and init fails.
  * bad_moved, when not NULL, receives how many files this init moved to bad/.
- * Returns 0 or -errno (directories unusable).
+ * log (log.h; NULL drops the messages) is kept for the spool's life: files
+ * quarantined or vanished later are told there too.
+ * Returns 0 or -errno (directories unusable, a file that cannot be checked).
  */
-int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size_t *bad_moved);
-/* spool_init_ex() without the count. */
+int spool_init_ex(spool_t **out, const char *state_dir, uint64_t max_bytes, size_t *bad_moved,
+                  const struct es_log *log);
+/* spool_init_ex() without the count, messages dropped (tests). */
 int spool_init(spool_t **out, const char *state_dir, uint64_t max_bytes);
 void spool_fini(spool_t *sp);
 

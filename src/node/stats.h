@@ -1,7 +1,7 @@
 /*
  * stats.h - the statistics table: one row per key (date, network, station,
  * location, channel, country) with the counters and the HLL of clients that
- * upstream-semantics.md §5 defines, kept in first-occurrence order (the order
+ * doc/upstream-aggregator.md §5 defines, kept in first-occurrence order (the order
  * of upstream's payload).
  *
  * Keys are compared field by field (no joined-string collisions: "A_B"+"C" and
@@ -33,9 +33,11 @@
 #define STATS_HARD_MAX ((size_t)1 << 24)
 #define STATS_STRINGS_MAX ((size_t)1 << 28)
 
+/* How statistics are dated; the one granularity of the node side (the
+ * aggregator's option, the daemon's central.granularity, the table). */
 enum stats_granularity {
-	STATS_MONTH = 0,
-	STATS_DAY = 1
+	STATS_MONTH = 0,  /* On the 1st of the month (upstream). */
+	STATS_DAY = 1     /* On the day itself (eidastats-ingestd only). */
 };
 
 /* A date as the integer YYYYMMDD (20241030). */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The installed CLI on every golden set, compared as upstream-semantics.md §11 says,
+# The installed CLI on every golden set, compared as doc/upstream-aggregator.md §11 says,
 # under both of its names, with files as arguments, names on stdin and content on stdin.
 . "$top_srcdir/tests/sh/lib.sh"
 es_install

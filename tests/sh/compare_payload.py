@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares a payload (.json or .json.gz) with an upstream golden expected.json.
 
-As upstream-semantics.md section 11 says: generated_at and version are ignored,
+As doc/upstream-aggregator.md section 11 says: generated_at and version are ignored,
 the payload's stats are sorted by (month, network, station, location, channel,
 country) unless --keep-order, everything else must be equal, HLL bytes included.
 Prints the first differences and exits 1 when they differ.

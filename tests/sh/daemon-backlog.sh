@@ -1,7 +1,7 @@
 #!/bin/sh
 # A backlog is taken oldest day first (by the date in the name, not by the
 # name's sort order), and a file the network registry cannot serve waits
-# instead of being counted with traces missing (issue 4; design.md).  No
+# instead of being counted with traces missing (issue 4; doc/eidastatsd.8).  No
 # central service: payloads stay in the spool, whose headers name their
 # source files.
 . "$top_srcdir/tests/sh/lib.sh"

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -123,6 +124,21 @@ static int unit_cmp(const void *a, const void *b)
 	return strcmp(((const struct unit_test *)a)->name, ((const struct unit_test *)b)->name);
 }
 
+static int unit_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	if (remove(path) != 0)
+		printf("# could not remove %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+/* Removes the tree below dir (and dir), depth first, without a shell; a
+ * failure is reported but the walk goes on. */
+static int unit_rm_tree(const char *dir)
+{
+	return nftw(dir, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static int unit_run_one(const struct unit_test *t)
 {
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -146,10 +162,8 @@ static int unit_run_one(const struct unit_test *t)
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	char cmd[4200];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", unit_tmp_dir);
-	if (system(cmd) != 0)
-		printf("# could not remove %s\n", unit_tmp_dir);
+	if (unit_rm_tree(unit_tmp_dir) != 0)
+		printf("# could not remove %s: %s\n", unit_tmp_dir, strerror(errno));
 	if (WIFSIGNALED(status)) {
 		printf("# killed by signal %d%s\n", WTERMSIG(status),
 		       WTERMSIG(status) == SIGALRM ? " (timeout)" : "");

@@ -87,7 +87,7 @@ static netx_t *netx_for(const char *set)
 
 static agg_t *run(const char *set, const char *const files[], netx_t *nx, struct seen *s)
 {
-	agg_opts_t o = { .granularity = AGG_MONTH, .netx = nx, .warn = on_warn,
+	agg_opts_t o = { .granularity = STATS_MONTH, .netx = nx, .warn = on_warn,
 	                 .progress = on_progress, .ctx = s };
 	agg_t *a = agg_new(&o);
 	for (int i = 0; files[i]; i++) {
@@ -131,7 +131,7 @@ static cJSON **stat_list(cJSON *payload, size_t *n, int sorted)
 }
 
 /*
- * Compares our payload with a golden expected.json as upstream-semantics.md
+ * Compares our payload with a golden expected.json as doc/upstream-aggregator.md
  * §11 says: generated_at and version ignored, our stats sorted like theirs
  * (unless sorted is 0), everything else exactly.  skip_station names an
  * expected row we knowingly do not produce (NULL for none).
@@ -378,7 +378,7 @@ TEST(agg_byte_identical_null_country)
 /* Runs one file of upstream-crashes/ and returns the collection. */
 static agg_t *crash_file(const char *file, netx_t *nx, int *rc)
 {
-	agg_opts_t o = { .granularity = AGG_MONTH, .netx = nx };
+	agg_opts_t o = { .granularity = STATS_MONTH, .netx = nx };
 	agg_t *a = agg_new(&o);
 	char rel[256];
 	snprintf(rel, sizeof rel, "upstream-crashes/%s", file);
@@ -579,9 +579,9 @@ TEST(agg_long_lines_are_malformed)
 TEST(agg_day_granularity_and_digest)
 {
 	netx_t *nx = netx_for("synthetic-small");
-	agg_opts_t o = { .granularity = AGG_DAY, .netx = nx };
+	agg_opts_t o = { .granularity = STATS_DAY, .netx = nx };
 	agg_t *day = agg_new(&o);
-	o.granularity = AGG_MONTH;
+	o.granularity = STATS_MONTH;
 	agg_t *month = agg_new(&o);
 	uint8_t d1[32], d2[32];
 	ASSERT_OK(agg_file(day, unit_data("upstream-sample/test.log.bz2"), -1, d1));

@@ -94,7 +94,7 @@ TEST(cfg_every_key)
 	ASSERT_STREQ(cfg.control_socket, "/run/x/ctl.sock");
 	ASSERT_STREQ(cfg.central.url, "https://central.example.org/eidaws/statistics/1/submit");
 	ASSERT_STREQ(cfg.central.token_file, "/etc/eidastats/token");
-	ASSERT_EQ(cfg.central.granularity, AGG_DAY);
+	ASSERT_EQ(cfg.central.granularity, STATS_DAY);
 	ASSERT_EQ(cfg.central.retry_initial, 5);
 	ASSERT_EQ(cfg.central.retry_max, 3600);
 	ASSERT_EQ(cfg.central.timeout, 90);
@@ -123,7 +123,7 @@ TEST(cfg_defaults)
 	ASSERT_STREQ(cfg.control_socket, RUNSTATEDIR "/eidastats/control.sock");
 	ASSERT(cfg.central.url == NULL);
 	ASSERT(cfg.central.token_file == NULL);
-	ASSERT_EQ(cfg.central.granularity, AGG_MONTH);
+	ASSERT_EQ(cfg.central.granularity, STATS_MONTH);
 	ASSERT_EQ(cfg.central.retry_initial, 30);
 	ASSERT_EQ(cfg.central.retry_max, 21600);
 	ASSERT_EQ(cfg.central.timeout, 600);
@@ -162,7 +162,7 @@ TEST(cfg_flow_style_and_quoting)
 	ASSERT_OK(load_text(&cfg, text, err, sizeof err));
 	ASSERT_STREQ(cfg.log_directory, "/a b/log");
 	ASSERT_STREQ(cfg.central.url, "HTTPS://c.example/x");
-	ASSERT_EQ(cfg.central.granularity, AGG_MONTH);
+	ASSERT_EQ(cfg.central.granularity, STATS_MONTH);
 	ASSERT_EQ(cfg.central.compress, 0);
 	ASSERT_EQ(cfg.central.retry_initial, 60);
 	ASSERT_EQ(cfg.central.retry_max, 60);

@@ -294,7 +294,7 @@ TEST(hll_client_raw_sign_extends)
 {
 	ASSERT_EQ(hll_client_raw("foo", 3), -156908512);
 	ASSERT_EQ(hll_client_raw("0", 1), -764297089);
-	/* The worked example of hll-format.md §5.1: register 1056 = 4, the SPARSE word 0x8404. */
+	/* The worked example of doc/hll-format.md §5.1: register 1056 = 4, the SPARSE word 0x8404. */
 	hll_t h;
 	hll_init(&h);
 	for (int i = 0; i < 160; i++)

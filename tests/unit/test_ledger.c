@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "crash.h"
 #include "ledger.h"
 #include "spool.h"
 #include "unit.h"
@@ -596,7 +597,7 @@ TEST(spool_crashpoints)
 	/* Crashes before the rename leave nothing pending and nothing bad. */
 	for (size_t i = 0; i < 2; i++) {
 		crash_in_child(before[i], child_spool_put);
-		ASSERT_OK(spool_init_ex(&sp, unit_tmpdir(), 1 << 30, &moved));
+		ASSERT_OK(spool_init_ex(&sp, unit_tmpdir(), 1 << 30, &moved, NULL));
 		spool_get_stats(sp, &st);
 		ASSERT_EQ(moved, 0);
 		ASSERT_EQ(st.pending, 0);

@@ -12,6 +12,7 @@
 #include "hll.h"
 #include "jsonw.h"
 #include "payload.h"
+#include "utf8.h"
 #include "stats.h"
 #include "unit.h"
 
@@ -28,7 +29,7 @@ static char *escape(const char *s, size_t len)
 
 TEST(jsonw_escapes_like_python)
 {
-	/* Python: json.dumps(s) with ensure_ascii=True (upstream-semantics.md §7). */
+	/* Python: json.dumps(s) with ensure_ascii=True (doc/upstream-aggregator.md §7). */
 	static const struct { const char *in; size_t len; const char *want; } cases[] = {
 		{ "plain/text", 10, "\"plain/text\"" },
 		{ "a\"b\\c", 5, "\"a\\\"b\\\\c\"" },
@@ -76,8 +77,8 @@ TEST(jsonw_refuses_bad_utf8_and_sticks)
 	static const char *const bad[] = { "\xed\xa0\x80", "\xc0\x80", "\xe0\x80\x80",
 	                                   "\xf8\x88\x80\x80\x80", "\xff", "\x80" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		ASSERT(!jsonw_utf8_valid(bad[i], strlen(bad[i])));
-	ASSERT(jsonw_utf8_valid("plain ascii text, longer than eight bytes", 41));
+		ASSERT(!utf8_valid(bad[i], strlen(bad[i])));
+	ASSERT(utf8_valid("plain ascii text, longer than eight bytes", 41));
 }
 
 TEST(jsonw_limit)
@@ -129,7 +130,7 @@ static stats_key_t key(const char *net, const char *sta, const char *loc, const 
 
 TEST(payload_json_matches_the_documented_example)
 {
-	/* The example of upstream-semantics.md §7, rebuilt from its events. */
+	/* The example of doc/upstream-aggregator.md §7, rebuilt from its events. */
 	stats_t *st = stats_new(STATS_MONTH, 0);
 	stats_key_t fr = key("FR", "CIEL", "00", "HHZ", "FR");
 	for (int i = 0; i < 8; i++)

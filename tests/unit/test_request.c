@@ -9,7 +9,7 @@
 #include "unit.h"
 
 /*
- * Every "finished" form of upstream-semantics.md §4 and quirks.log, with the
+ * Every "finished" form of doc/upstream-aggregator.md §4 and quirks.log, with the
  * date CPython 3.11's datetime.strptime() gives for upstream's two formats
  * (checked by running it), or NULL where both formats fail.
  */
@@ -125,16 +125,6 @@ TEST(request_date_reads_only_len_bytes)
 	ASSERT(req_parse_date(buf, 19, &y, &m, &d) == -1);
 }
 
-TEST(request_days_in_month)
-{
-	ASSERT_EQ(req_days_in_month(2024, 2), 29);
-	ASSERT_EQ(req_days_in_month(2023, 2), 28);
-	ASSERT_EQ(req_days_in_month(2100, 2), 28);
-	ASSERT_EQ(req_days_in_month(2000, 2), 29);
-	ASSERT_EQ(req_days_in_month(2024, 12), 31);
-	ASSERT_EQ(req_days_in_month(2024, 11), 30);
-}
-
 #define LINE_OK                                                                               \
 	"{\"finished\": \"2024-10-15T10:00:00.123456Z\", \"userLocation\": {\"country\": \"FR\"}, " \
 	"\"status\": \"OK\", \"userID\": 1111111111, \"trace\": [{\"net\": \"FR\", \"sta\": \"CIEL\", " \
@@ -158,7 +148,7 @@ TEST(request_canonical_line)
 	ASSERT_EQ(ev->country_missing, 0);
 	ASSERT_EQ(ev->ok, 1);
 	ASSERT_EQ(ev->client_state, REQ_CLIENT_OK);
-	/* upstream-semantics.md §8: userID 1111111111 → 0x47198F26. */
+	/* doc/upstream-aggregator.md §8: userID 1111111111 → 0x47198F26. */
 	ASSERT_EQ(ev->client_raw, 0x47198F26);
 	ASSERT_EQ(ev->ntraces, 1);
 	ASSERT_STREQ(ev->traces[0].net.s, "FR");

@@ -382,7 +382,7 @@ TEST(spool_corrupt_files_quarantined_at_init)
 	ASSERT(f != NULL);
 	fclose(f);
 
-	ASSERT_OK(spool_init_ex(&sp, state_dir(), 1 << 30, &moved));
+	ASSERT_OK(spool_init_ex(&sp, state_dir(), 1 << 30, &moved, NULL));
 	ASSERT_EQ(moved, 8);
 	ASSERT_EQ(spool_list(sp, ents, 16), 1);
 	ASSERT(ents[0].id == ids[NPAYLOADS + 1]);
@@ -404,7 +404,7 @@ TEST(spool_corrupt_files_quarantined_at_init)
 	spool_fini(sp);
 
 	/* A second start finds nothing more to move and counts what bad/ holds. */
-	ASSERT_OK(spool_init_ex(&sp, state_dir(), 1 << 30, &moved));
+	ASSERT_OK(spool_init_ex(&sp, state_dir(), 1 << 30, &moved, NULL));
 	ASSERT_EQ(moved, 0);
 	spool_get_stats(sp, &st);
 	ASSERT_EQ(st.pending, 2);

@@ -9,7 +9,7 @@
 
 #include "crash.h"
 
-void crash_point(const char *name)
+int crash_armed(const char *name)
 {
 	static atomic_long passages;
 	const char *want = getenv("EIDASTATS_CRASHPOINT");
@@ -17,21 +17,30 @@ void crash_point(const char *name)
 	long nth = 1;
 
 	if (!want || strncmp(want, name, n) != 0)
-		return;
+		return 0;
 	if (want[n] == ':')
 		nth = strtol(want + n + 1, NULL, 10);
 	else if (want[n] != '\0')
-		return;
-	if (atomic_fetch_add(&passages, 1) + 1 < nth)
-		return;
+		return 0;
+	return atomic_fetch_add(&passages, 1) + 1 >= nth;
+}
+
+_Noreturn void crash_now(const char *name)
+{
 	/* A message helps a human reading the test log; write(2) is all a crash may do. */
 	char msg[128];
-	int len = snprintf(msg, sizeof msg, "eidastatsd: crash point '%s' reached\n", name);
+	int len = snprintf(msg, sizeof msg, "eidastats: crash point '%s' reached\n", name);
 	if (len > 0) {
 		ssize_t w = write(STDERR_FILENO, msg, (size_t)len);
 		(void)w;
 	}
-	_exit(99);
+	_exit(ES_CRASH_EXIT);
+}
+
+void crash_point(const char *name)
+{
+	if (crash_armed(name))
+		crash_now(name);
 }
 #else
 /* ISO C wants at least one declaration in a translation unit. */
