@@ -13,6 +13,7 @@
 #include "error.h"
 #include "hll.h"
 #include "jsonw.h"
+#include "utf8.h"
 
 /* Largest text one flush may hold: a date's Other rows (one per country) plus a row. */
 #define PENDING_LIMIT (8u << 20)
@@ -106,7 +107,7 @@ static void json_lenient(jsonw_t *w, const char *s)
 	char *t;
 	size_t k = 0;
 
-	if (jsonw_utf8_valid(s, n)) {
+	if (utf8_valid(s, n)) {
 		jsonw_str(w, s, n);
 		return;
 	}
@@ -117,7 +118,7 @@ static void json_lenient(jsonw_t *w, const char *s)
 	}
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
-		size_t l = jsonw_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+		size_t l = utf8_decode((const unsigned char *)s + i, n - i, &cp);
 
 		if (l) {
 			memcpy(t + k, s + i, l);

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "jsonw.h"
+#include "utf8.h"
 
 /* ---- errors ---- */
 
@@ -175,7 +176,7 @@ size_t q_py_repr(const char *s, char *out, size_t cap)
 		else if (c < 0x80) {
 			tmp[0] = (char)c;
 			tl = 1;
-		} else if ((k = jsonw_utf8_decode((const unsigned char *)s + i, n - i, &cp)) > 0) {
+		} else if ((k = utf8_decode((const unsigned char *)s + i, n - i, &cp)) > 0) {
 			memcpy(tmp, s + i, k);
 			tl = k;
 		} else {
