@@ -1,6 +1,8 @@
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,16 @@ struct req_num {
 	int is_int;
 };
 
+/* A chunk of the parse-tree arena. */
+struct req_chunk {
+	struct req_chunk *next;
+	size_t cap, used;
+	max_align_t data[];
+};
+
 struct req_parser {
-	cJSON *root;
+	cJSON *root;           /* In the arena: never passed to cJSON_Delete(). */
+	struct req_chunk *arena;
 	const char *text;      /* What cJSON parsed; number offsets are relative to it. */
 	struct req_num *nums;
 	size_t nnums, cap_nums;
@@ -31,8 +41,84 @@ struct req_parser {
 	char msg[REQ_MSG_MAX];
 };
 
+/*
+ * cJSON allocates and frees every value of every line; the tree lives in an
+ * arena instead, emptied before the next line.  cJSON's hooks are
+ * process-wide: they are installed once and serve the arena of the parser
+ * running in the calling thread (req_tl_parser, set only around
+ * cJSON_ParseWithLengthOpts()), malloc()/free() otherwise, so other uses of
+ * cJSON in the process are unaffected.
+ */
+#define REQ_ARENA_CHUNK ((size_t)64 << 10)
+#define REQ_ARENA_KEEP ((size_t)1 << 20)
+
+static _Thread_local req_parser_t *req_tl_parser;
+static pthread_once_t req_hooks_once = PTHREAD_ONCE_INIT;
+
+static void *req_arena_malloc(size_t n)
+{
+	req_parser_t *p = req_tl_parser;
+	if (!p)
+		return malloc(n);
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	struct req_chunk *c = p->arena;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = c ? 2 * c->cap : REQ_ARENA_CHUNK;
+		if (cap < n)
+			cap = n;
+		struct req_chunk *nc = malloc(sizeof *nc + cap);
+		if (!nc)
+			return NULL;
+		nc->next = c;
+		nc->cap = cap;
+		nc->used = 0;
+		p->arena = c = nc;
+	}
+	void *r = (char *)c->data + c->used;
+	c->used += n;
+	return r;
+}
+
+static void req_arena_free(void *ptr)
+{
+	req_parser_t *p = req_tl_parser;
+	if (p)
+		for (struct req_chunk *c = p->arena; c; c = c->next)
+			if ((char *)ptr >= (char *)c->data && (char *)ptr < (char *)c->data + c->cap)
+				return;
+	free(ptr);
+}
+
+static void req_hooks_install(void)
+{
+	cJSON_Hooks h = { req_arena_malloc, req_arena_free };
+	cJSON_InitHooks(&h);
+}
+
+/* Empties the arena, keeping its newest (largest) chunk unless a huge line grew it. */
+static void req_arena_reset(req_parser_t *p)
+{
+	struct req_chunk *c = p->arena;
+	if (!c)
+		return;
+	struct req_chunk *rest = c->next;
+	if (c->cap > REQ_ARENA_KEEP) {
+		rest = c;
+		p->arena = NULL;
+	} else {
+		c->next = NULL;
+		c->used = 0;
+	}
+	while (rest) {
+		struct req_chunk *n = rest->next;
+		free(rest);
+		rest = n;
+	}
+}
+
 req_parser_t *req_parser_new(void)
 {
+	pthread_once(&req_hooks_once, req_hooks_install);
 	req_parser_t *p = es_calloc(1, sizeof *p);
 	return p;
 }
@@ -41,7 +127,9 @@ void req_parser_free(req_parser_t *p)
 {
 	if (!p)
 		return;
-	cJSON_Delete(p->root);
+	p->root = NULL;
+	req_arena_reset(p);
+	free(p->arena);
 	free(p->nums);
 	free(p->traces);
 	free(p);
@@ -567,8 +655,8 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 	memset(ev, 0, sizeof *ev);
 	ev->traces = p->traces;
 	*evp = ev;
-	cJSON_Delete(p->root);
 	p->root = NULL;
+	req_arena_reset(p);
 
 	if (!jsonw_utf8_valid(line, len)) {
 		snprintf(p->msg, sizeof p->msg, "Line %llu is not valid UTF-8. Ignoring",
@@ -583,7 +671,9 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 	const char *why = scan_json(p, line, len);
 	if (!why) {
 		const char *end = NULL;
+		req_tl_parser = p;
 		p->root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+		req_tl_parser = NULL;
 		if (!p->root)
 			why = "cJSON";
 		else
