@@ -93,4 +93,12 @@ int agg_coverage(const agg_t *a, char first[11], char last[11]);
 int agg_payload(const agg_t *a, time_t generated_at, const char *version,
                 char **json, size_t *len);
 
+/* The same payload written gzip-compressed to path by payload_write_gz_stats()
+ * (streamed: the text is never held whole).  Errors as agg_payload() and
+ * payload_write_gz(). */
+int agg_write_payload_gz(const agg_t *a, time_t generated_at, const char *version,
+                         const char *path);
+/* 0 when agg_payload() would make a payload, else its error (ES_ENOSTATS, ...). */
+int agg_payload_ready(const agg_t *a);
+
 #endif
