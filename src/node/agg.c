@@ -238,7 +238,7 @@ int agg_file(agg_t *a, const char *path, int fd, uint8_t digest[32])
 	if (a->error)
 		return a->error;
 	reader_t *r;
-	reader_opts_t ro = { .max_line = a->o.max_line };
+	reader_opts_t ro = { .max_line = a->o.max_line, .threads = a->o.reader_threads };
 	int rc = reader_open(&r, path, fd, &ro);
 	if (rc)
 		return rc;

@@ -40,6 +40,7 @@ typedef void (*agg_progress_fn)(void *ctx, const char *file, uint64_t bytes_in,
 typedef struct agg_opts {
 	enum agg_granularity granularity;
 	size_t max_line;          /* 0 → READER_DEFAULT_MAX_LINE. */
+	unsigned reader_threads;  /* bzip2 decoding threads per file (reader_opts_t.threads): 0 → CPUs. */
 	netx_t *netx;             /* Borrowed; required. */
 	agg_warn_fn warn;         /* NULL: warnings are only counted. */
 	agg_progress_fn progress; /* NULL: no progress reports. */
