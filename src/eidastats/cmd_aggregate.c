@@ -313,7 +313,11 @@ static int agg_run(struct agg_cli *cli, char **files, int nfiles)
 	if (status != EXIT_DONE)
 		goto out;
 
-	rc = agg_payload(a, generated_at, "eidastats-" PACKAGE_VERSION, &json, &len);
+	/* Without --send-to the payload is streamed into its file, never held whole. */
+	if (cli->send_to)
+		rc = agg_payload(a, generated_at, "eidastats-" PACKAGE_VERSION, &json, &len);
+	else
+		rc = agg_payload_ready(a);
 	if (rc == ES_ENOSTATS) {
 		const agg_counts_t *c = agg_counts(a);
 		fprintf(stderr, "ERROR no statistics: %llu lines read, %llu malformed, nothing to "
@@ -329,7 +333,10 @@ static int agg_run(struct agg_cli *cli, char **files, int nfiles)
 	agg_summary(a);
 	agg_coverage(a, first, last);
 	snprintf(outpath, sizeof outpath, "%s/%s_%s.json.gz", outdir, first, last);
-	rc = payload_write_gz(outpath, json, len);
+	if (json)
+		rc = payload_write_gz(outpath, json, len);
+	else
+		rc = agg_write_payload_gz(a, generated_at, "eidastats-" PACKAGE_VERSION, outpath);
 	if (rc) {
 		fprintf(stderr, "ERROR writing %s: %s\n", outpath, es_strerror(rc));
 		status = EXIT_USAGE;

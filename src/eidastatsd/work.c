@@ -11,11 +11,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "agg.h"
 #include "crash.h"
 #include "error.h"
+#include "gz.h"
 #include "mem.h"
 #include "work.h"
 
@@ -115,46 +115,6 @@ struct file_job {
 	void *ctx;
 };
 
-/* gzip (RFC 1952) of the payload, for central.compress. */
-static int gzip_body(const char *in, size_t len, char **out, size_t *outlen)
-{
-	z_stream zs;
-	size_t cap;
-	char *buf;
-	int rc;
-
-	memset(&zs, 0, sizeof zs);
-	if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	cap = deflateBound(&zs, len) + 32;
-	buf = es_malloc(cap);
-	zs.next_in = (Bytef *)in;
-	zs.next_out = (Bytef *)buf;
-	/* Feed in chunks: avail_in is 32-bit, a payload may be larger. */
-	size_t left = len;
-	do {
-		uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
-		zs.avail_in = chunk;
-		left -= chunk;
-		size_t room = cap - zs.total_out;
-		zs.avail_out = room > (1u << 30) ? (1u << 30) : (uInt)room;
-		rc = deflate(&zs, left ? Z_NO_FLUSH : Z_FINISH);
-	} while (left && rc == Z_OK);
-	while (rc == Z_OK) {
-		size_t room = cap - zs.total_out;
-		zs.avail_out = room > (1u << 30) ? (1u << 30) : (uInt)room;
-		rc = deflate(&zs, Z_FINISH);
-	}
-	deflateEnd(&zs);
-	if (rc != Z_STREAM_END) {
-		free(buf);
-		return ES_EINTERNAL;
-	}
-	*out = buf;
-	*outlen = zs.total_out;
-	return 0;
-}
-
 static void set_reason(struct work_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void set_reason(struct work_result *r, const char *fmt, ...)
@@ -236,7 +196,7 @@ static void commit_file(struct file_job *j, agg_t *agg, const uint8_t digest[32]
 		return;
 	}
 	if (j->in.compress) {
-		rc = gzip_body(json, jlen, &body, &blen);
+		rc = gz_buf(json, jlen, NULL, &body, &blen);
 		free(json);
 		if (rc < 0) {
 			r->outcome = WORK_FAILED;

@@ -238,7 +238,7 @@ int agg_file(agg_t *a, const char *path, int fd, uint8_t digest[32])
 	if (a->error)
 		return a->error;
 	reader_t *r;
-	reader_opts_t ro = { .max_line = a->o.max_line };
+	reader_opts_t ro = { .max_line = a->o.max_line, .threads = a->o.reader_threads };
 	int rc = reader_open(&r, path, fd, &ro);
 	if (rc)
 		return rc;
@@ -346,18 +346,18 @@ int agg_coverage(const agg_t *a, char first[11], char last[11])
 	return 0;
 }
 
-int agg_payload(const agg_t *a, time_t generated_at, const char *version, char **json,
-                size_t *len)
+/* The payload's metadata; *days is malloc()ed for the caller to free. */
+static int agg_meta(const agg_t *a, time_t generated_at, const char *version,
+                    payload_meta_t *meta, uint32_t **days)
 {
-	*json = NULL;
-	*len = 0;
+	*days = NULL;
 	if (a->error)
 		return a->error;
 	size_t nstats = stats_count(a->st);
 	if (nstats == 0 || !a->days)
 		return ES_ENOSTATS;
 	size_t cap = 64, ndays = 0;
-	uint32_t *days = es_malloc(cap * sizeof *days);
+	uint32_t *d = es_malloc(cap * sizeof *d);
 	for (uint32_t w = a->day_min / 64; w <= a->day_max / 64; w++) {
 		uint64_t bits = a->days[w];
 		while (bits) {
@@ -365,19 +365,52 @@ int agg_payload(const agg_t *a, time_t generated_at, const char *version, char *
 			bits &= bits - 1;
 			if (ndays == cap) {
 				cap *= 2;
-				days = es_reallocarray(days, cap, sizeof *days);
+				d = es_reallocarray(d, cap, sizeof *d);
 			}
-			days[ndays++] = day_date(n);
+			d[ndays++] = day_date(n);
 		}
 	}
-	payload_meta_t meta = {
+	payload_meta_t m = {
 		.generated_at = generated_at,
 		.version = version,
-		.days = days,
+		.days = d,
 		.ndays = ndays,
 		.aggregation_score = payload_score(a->c.lines, nstats),
 	};
-	int rc = payload_json(a->st, &meta, json, len);
+	*meta = m;
+	*days = d;
+	return 0;
+}
+
+int agg_payload(const agg_t *a, time_t generated_at, const char *version, char **json,
+                size_t *len)
+{
+	*json = NULL;
+	*len = 0;
+	payload_meta_t meta;
+	uint32_t *days;
+	int rc = agg_meta(a, generated_at, version, &meta, &days);
+	if (rc == 0)
+		rc = payload_json(a->st, &meta, json, len);
+	free(days);
+	return rc;
+}
+
+int agg_payload_ready(const agg_t *a)
+{
+	if (a->error)
+		return a->error;
+	return stats_count(a->st) == 0 || !a->days ? ES_ENOSTATS : 0;
+}
+
+int agg_write_payload_gz(const agg_t *a, time_t generated_at, const char *version,
+                         const char *path)
+{
+	payload_meta_t meta;
+	uint32_t *days;
+	int rc = agg_meta(a, generated_at, version, &meta, &days);
+	if (rc == 0)
+		rc = payload_write_gz_stats(path, a->st, &meta);
 	free(days);
 	return rc;
 }

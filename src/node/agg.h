@@ -36,6 +36,7 @@ typedef void (*agg_progress_fn)(void *ctx, const char *file, uint64_t bytes_in,
 typedef struct agg_opts {
 	enum stats_granularity granularity;
 	size_t max_line;          /* 0 → READER_DEFAULT_MAX_LINE. */
+	unsigned reader_threads;  /* bzip2 decoding threads per file (reader_opts_t.threads): 0 → CPUs. */
 	netx_t *netx;             /* Borrowed; required. */
 	agg_warn_fn warn;         /* NULL: warnings are only counted. */
 	agg_progress_fn progress; /* NULL: no progress reports. */
@@ -88,5 +89,13 @@ int agg_coverage(const agg_t *a, char first[11], char last[11]);
  */
 int agg_payload(const agg_t *a, time_t generated_at, const char *version,
                 char **json, size_t *len);
+
+/* The same payload written gzip-compressed to path by payload_write_gz_stats()
+ * (streamed: the text is never held whole).  Errors as agg_payload() and
+ * payload_write_gz(). */
+int agg_write_payload_gz(const agg_t *a, time_t generated_at, const char *version,
+                         const char *path);
+/* 0 when agg_payload() would make a payload, else its error (ES_ENOSTATS, ...). */
+int agg_payload_ready(const agg_t *a);
 
 #endif

@@ -10,7 +10,8 @@
  * ("\\x" + upper-case hex of the HLL bytes); strings escaped as jsonw.h says.
  *
  * Ownership: payload_json() returns a malloc()ed NUL-terminated text that the
- * caller frees with free().  payload_write_gz() only borrows its arguments.
+ * caller frees with free().  payload_write_gz() and payload_write_gz_stats()
+ * only borrow their arguments.  gzip is src/common/gz.h's writer.
  */
 #ifndef ES_PAYLOAD_H
 #define ES_PAYLOAD_H
@@ -56,6 +57,14 @@ int payload_json(const stats_t *st, const payload_meta_t *meta, char **json, siz
  * zlib fails.
  */
 int payload_write_gz(const char *path, const char *json, size_t len);
+
+/*
+ * payload_write_gz() of payload_json(st, meta) without holding the text: it
+ * is made and compressed in 1 MiB pieces (memory: about 1 MiB + zlib's
+ * state).  The same file content; ES_ENOSTATS, ES_ELIMIT, ES_EFORMAT as
+ * payload_json(), else as payload_write_gz().
+ */
+int payload_write_gz_stats(const char *path, const stats_t *st, const payload_meta_t *meta);
 
 /* zlib's default level: upstream writes 9, which costs 5x the time for 10% less. */
 #define PAYLOAD_GZ_LEVEL 6

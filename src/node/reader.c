@@ -21,6 +21,16 @@
 #define READER_INBUF (256u << 10)
 #define READER_CARRY_MIN (64u << 10)
 
+/* Parallel bzip2: see the comment above par_scan(). */
+#define PAR_MAX_THREADS 16
+#define PAR_MIN_SIZE (2u << 20)
+#define PAR_RAW_MAX (4u << 20)
+#define PAR_OUT_MIN (1u << 20)
+#define PAR_OUT_MAX (8u << 20)
+#define BZ_BLOCK_MAGIC 0x314159265359ULL
+#define BZ_EOS_MAGIC 0x177245385090ULL
+#define BZ_MASK48 0xFFFFFFFFFFFFULL
+
 /* Returned by the producer when reader_close() asked it to stop. */
 #define READER_STOPPED (-ECANCELED)
 
@@ -28,6 +38,66 @@ struct reader_block {
 	char *data;
 	size_t len;
 	uint64_t in_total;  /* Compressed bytes consumed when the block was complete. */
+};
+
+enum par_kind { PJ_BLOCK, PJ_STREAM_END, PJ_FALLBACK, PJ_END };
+enum scan_state { SC_HEADER, SC_BLOCKS, SC_EOS_TAIL, SC_DONE };
+
+/* One unit of the file in order: a block to decode, or a marker. */
+struct par_job {
+	enum par_kind kind;
+	int done;               /* Set by a worker (or at once for markers), under par.mu. */
+	unsigned char *raw;     /* Compressed bytes holding the block's bits. */
+	size_t raw_len, raw_cap;
+	unsigned shift;         /* Bit of raw[0] where the block magic starts. */
+	uint64_t nbits;         /* Bits from the block magic to the next magic. */
+	int level;
+	char *out;              /* Decoded text. */
+	size_t out_len, out_cap;
+	int rc;                 /* 0, or the block does not decode on its own. */
+	uint32_t crc;           /* Block CRC, or the stored combined CRC (PJ_STREAM_END). */
+	uint64_t stream_off;    /* Offset of the stream the unit belongs to. */
+};
+
+/*
+ * Parallel bzip2 decoding.  The reader's thread scans the compressed bytes
+ * for block boundaries and queues the blocks; workers decode them; the
+ * reader's thread hands their text on in file order.  Anything unexpected
+ * (a block that does not decode alone, a bad combined CRC, a truncated or
+ * damaged stream, an I/O error) switches to the sequential decoder from the
+ * start of the stream concerned, skipping the text already handed on, so
+ * that lines and errors are exactly those of the sequential path.
+ */
+struct par {
+	unsigned nthreads, nslots, started;
+	pthread_t th[PAR_MAX_THREADS];
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	int stop;
+	struct par_job *slots;
+	uint64_t head, tail, next_run;  /* Sequence numbers; slot = seq % nslots. */
+	/* Scanner (reader's thread). */
+	enum scan_state sc;
+	uint64_t off;          /* Offset of the next byte to scan. */
+	uint64_t win;          /* The last 64 bits scanned. */
+	int level;
+	uint64_t stream_off;
+	uint64_t blk_bit;      /* Bit offset of the current block's magic. */
+	uint64_t raw_base;     /* Offset of the first byte the current block needs. */
+	unsigned char carry[16];
+	size_t carry_len;
+	uint64_t eos_bit;
+	/* Delivery (reader's thread). */
+	uint64_t deliv_stream, deliv_in_stream;
+	uint32_t combined;
+	struct par_job *outj;   /* Whose text is being handed on. */
+	size_t out_pos;
+	unsigned advance;       /* Units it stands for (2 for a joined block). */
+	struct par_job merge;
+	unsigned char *merge_buf;
+	size_t merge_cap;
+	int ended, fallback;
+	uint64_t skip;
 };
 
 struct reader {
@@ -50,6 +120,7 @@ struct reader {
 	z_stream gz;
 	int gz_inited, gz_active;
 	int digest_in_producer;
+	struct par *par;
 
 	/* The ring of decompressed blocks, guarded by mu. */
 	pthread_mutex_t mu;
@@ -192,6 +263,498 @@ static int reader_produce_bzip2(reader_t *r, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
+/* ---- Parallel bzip2 ---- */
+
+/* Appends n bits of v (most significant first) at bit *pos of p. */
+static void par_put_bits(unsigned char *p, uint64_t *pos, uint64_t v, unsigned n)
+{
+	while (n-- > 0) {
+		uint64_t b = *pos >> 3;
+		unsigned o = 7 - (unsigned)(*pos & 7);
+		if (o == 7)
+			p[b] = 0;
+		p[b] |= (unsigned char)(((v >> n) & 1) << o);
+		(*pos)++;
+	}
+}
+
+/*
+ * Decodes one block as a stream of its own: "BZh<level>", the block's bits
+ * moved to a byte boundary, the end-of-stream magic and the block's CRC as
+ * the combined CRC.  libbz2 then checks the block CRC; a block cut at a magic
+ * found by chance inside compressed data fails here.  *buf is the worker's
+ * scratch buffer.
+ */
+static int par_decode(struct par_job *j, unsigned char **buf, size_t *cap)
+{
+	if (j->nbits < 80 || (j->shift + j->nbits + 7) / 8 > j->raw_len)
+		return ES_ECORRUPT;
+	size_t nbytes = (size_t)((j->nbits + 7) / 8);
+	size_t need = 4 + nbytes + 12;
+	if (need > *cap) {
+		free(*buf);
+		*buf = es_malloc(need);
+		*cap = need;
+	}
+	unsigned char *s = *buf;
+	memcpy(s, "BZh", 3);
+	s[3] = (unsigned char)('0' + j->level);
+	const unsigned char *raw = j->raw;
+	unsigned sh = j->shift;
+	if (sh == 0) {
+		memcpy(s + 4, raw, nbytes);
+	} else {
+		for (size_t i = 0; i < nbytes; i++) {
+			unsigned v = (unsigned)raw[i] << sh;
+			if (i + 1 < j->raw_len)
+				v |= raw[i + 1] >> (8 - sh);
+			s[4 + i] = (unsigned char)v;
+		}
+	}
+	unsigned tail = (unsigned)(j->nbits & 7);
+	if (tail)
+		s[4 + nbytes - 1] &= (unsigned char)(0xFF << (8 - tail));
+	uint32_t crc = (uint32_t)s[10] << 24 | (uint32_t)s[11] << 16 | (uint32_t)s[12] << 8 | s[13];
+	j->crc = crc;
+	uint64_t pos = 32 + j->nbits;
+	par_put_bits(s, &pos, BZ_EOS_MAGIC, 48);
+	par_put_bits(s, &pos, crc, 32);
+	size_t total = (size_t)((pos + 7) / 8);
+
+	bz_stream bz;
+	memset(&bz, 0, sizeof bz);
+	if (BZ2_bzDecompressInit(&bz, 0, 0) != BZ_OK)
+		return -ENOMEM;
+	bz.next_in = (char *)s;
+	bz.avail_in = (unsigned)total;
+	j->out_len = 0;
+	int rc;
+	for (;;) {
+		if (j->out_len == j->out_cap) {
+			size_t nc = j->out_cap ? 2 * j->out_cap : PAR_OUT_MIN;
+			if (nc > PAR_OUT_MAX) {
+				rc = ES_ELIMIT;
+				break;
+			}
+			j->out = es_realloc(j->out, nc);
+			j->out_cap = nc;
+		}
+		bz.next_out = j->out + j->out_len;
+		bz.avail_out = (unsigned)(j->out_cap - j->out_len);
+		unsigned before_in = bz.avail_in;
+		rc = BZ2_bzDecompress(&bz);
+		size_t made = (j->out_cap - j->out_len) - bz.avail_out;
+		j->out_len += made;
+		if (rc == BZ_STREAM_END) {
+			rc = bz.avail_in == 0 ? 0 : ES_ECORRUPT;
+			break;
+		}
+		if (rc != BZ_OK) {
+			rc = ES_ECORRUPT;
+			break;
+		}
+		if (made == 0 && bz.avail_in == before_in) {
+			rc = ES_ECORRUPT;
+			break;
+		}
+	}
+	BZ2_bzDecompressEnd(&bz);
+	return rc;
+}
+
+static void *par_worker(void *arg)
+{
+	struct par *p = arg;
+	unsigned char *buf = NULL;
+	size_t cap = 0;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->next_run == p->tail)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->stop)
+			break;
+		struct par_job *j = &p->slots[p->next_run++ % p->nslots];
+		if (j->done)
+			continue;
+		int skip = p->fallback;
+		pthread_mutex_unlock(&p->mu);
+		j->rc = skip ? ES_ECORRUPT : par_decode(j, &buf, &cap);
+		pthread_mutex_lock(&p->mu);
+		j->done = 1;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	free(buf);
+	return NULL;
+}
+
+static void par_stop(struct par *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_cond_broadcast(&p->done);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void par_free(struct par *p)
+{
+	if (!p)
+		return;
+	par_stop(p);
+	for (unsigned i = 0; i < p->started; i++)
+		pthread_join(p->th[i], NULL);
+	for (unsigned i = 0; i < p->nslots; i++) {
+		free(p->slots[i].raw);
+		free(p->slots[i].out);
+	}
+	free(p->slots);
+	free(p->merge.raw);
+	free(p->merge.out);
+	free(p->merge_buf);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}
+
+static int par_new(struct par **out, unsigned nthreads)
+{
+	struct par *p = es_calloc(1, sizeof *p);
+	p->nthreads = nthreads > PAR_MAX_THREADS ? PAR_MAX_THREADS : nthreads;
+	p->nslots = p->nthreads + 2;
+	p->slots = es_calloc(p->nslots, sizeof *p->slots);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->sc = SC_HEADER;
+	for (unsigned i = 0; i < p->nthreads; i++) {
+		int rc = pthread_create(&p->th[i], NULL, par_worker, p);
+		if (rc) {
+			par_free(p);
+			return -rc;
+		}
+		p->started++;
+	}
+	*out = p;
+	return 0;
+}
+
+/* Next compressed byte (the file's bytes as read into r->in), -1 at the end. */
+static int par_byte(reader_t *r, int *c)
+{
+	if (r->in_pos == r->in_len) {
+		if (r->in_eof) {
+			*c = -1;
+			return 0;
+		}
+		ssize_t n = reader_read_raw(r, r->in, READER_INBUF);
+		if (n < 0)
+			return (int)n;
+		r->in_pos = 0;
+		r->in_len = (size_t)n;
+		if (n == 0) {
+			r->in_eof = 1;
+			*c = -1;
+			return 0;
+		}
+	}
+	*c = r->in[r->in_pos++];
+	r->par->off++;
+	return 0;
+}
+
+static void par_raw_add(struct par_job *j, const unsigned char *b, size_t n)
+{
+	if (j->raw_len + n > j->raw_cap) {
+		size_t nc = j->raw_cap ? 2 * j->raw_cap : (1u << 20);
+		while (nc < j->raw_len + n)
+			nc *= 2;
+		j->raw = es_realloc(j->raw, nc);
+		j->raw_cap = nc;
+	}
+	memcpy(j->raw + j->raw_len, b, n);
+	j->raw_len += n;
+}
+
+static void par_marker(struct par *p, struct par_job *j, enum par_kind k)
+{
+	j->kind = k;
+	j->done = 1;
+	j->stream_off = p->stream_off;
+	if (k == PJ_FALLBACK || k == PJ_END)
+		p->sc = SC_DONE;
+}
+
+/*
+ * Scans on to the next unit and describes it in j: a block (from one block
+ * magic, at any bit offset, to the next magic of either kind), the end of a
+ * stream (its combined CRC), the end of the file, or a fall-back to the
+ * sequential decoder at the current stream.
+ */
+static void par_scan(reader_t *r, struct par_job *j)
+{
+	struct par *p = r->par;
+	int c;
+	j->done = 0;
+	j->rc = 0;
+	j->raw_len = 0;
+	j->out_len = 0;
+	for (;;) {
+		switch (p->sc) {
+		case SC_DONE:
+			par_marker(p, j, PJ_END);
+			return;
+		case SC_HEADER: {
+			unsigned char h[10];
+			p->stream_off = p->off;
+			for (int i = 0; i < 10; i++) {
+				if (par_byte(r, &c) < 0 || (c < 0 && i > 0)) {
+					par_marker(p, j, PJ_FALLBACK);
+					return;
+				}
+				if (c < 0) {
+					par_marker(p, j, PJ_END);
+					return;
+				}
+				h[i] = (unsigned char)c;
+			}
+			uint64_t m = 0;
+			for (int i = 4; i < 10; i++)
+				m = m << 8 | h[i];
+			/* An empty stream, or anything but a block right after the header, is unusual. */
+			if (memcmp(h, "BZh", 3) != 0 || h[3] < '1' || h[3] > '9' || m != BZ_BLOCK_MAGIC) {
+				par_marker(p, j, PJ_FALLBACK);
+				return;
+			}
+			p->level = h[3] - '0';
+			p->win = m;
+			p->blk_bit = (p->stream_off + 4) * 8;
+			p->raw_base = p->stream_off + 4;
+			memcpy(p->carry, h + 4, 6);
+			p->carry_len = 6;
+			p->sc = SC_BLOCKS;
+			break;
+		}
+		case SC_BLOCKS:
+			j->kind = PJ_BLOCK;
+			j->level = p->level;
+			j->stream_off = p->stream_off;
+			j->shift = (unsigned)(p->blk_bit - p->raw_base * 8);
+			par_raw_add(j, p->carry, p->carry_len);
+			for (;;) {
+				if (par_byte(r, &c) < 0 || c < 0 || j->raw_len >= PAR_RAW_MAX) {
+					par_marker(p, j, PJ_FALLBACK);
+					return;
+				}
+				unsigned char b = (unsigned char)c;
+				par_raw_add(j, &b, 1);
+				p->win = p->win << 8 | b;
+				uint64_t end = p->off * 8;
+				for (int s = 7; s >= 0; s--) {
+					uint64_t m = (p->win >> s) & BZ_MASK48;
+					if (m != BZ_BLOCK_MAGIC && m != BZ_EOS_MAGIC)
+						continue;
+					uint64_t at = end - (uint64_t)s - 48;
+					if (at <= p->blk_bit)
+						continue;
+					j->nbits = at - p->blk_bit;
+					/* The bytes from the one holding the magic's first bit on start the next unit. */
+					uint64_t from = at / 8;
+					p->carry_len = (size_t)(p->off - from);
+					memcpy(p->carry, j->raw + j->raw_len - p->carry_len, p->carry_len);
+					if (m == BZ_BLOCK_MAGIC) {
+						p->blk_bit = at;
+						p->raw_base = from;
+					} else {
+						p->eos_bit = at;
+						p->sc = SC_EOS_TAIL;
+					}
+					return;
+				}
+			}
+		case SC_EOS_TAIL:
+			/* The combined CRC: the 32 bits after the end-of-stream magic. */
+			while (p->off * 8 < p->eos_bit + 80) {
+				if (par_byte(r, &c) < 0 || c < 0) {
+					par_marker(p, j, PJ_FALLBACK);
+					return;
+				}
+				p->win = p->win << 8 | (unsigned)c;
+			}
+			par_marker(p, j, PJ_STREAM_END);
+			j->crc = (uint32_t)(p->win >> (p->off * 8 - (p->eos_bit + 80)));
+			p->sc = SC_HEADER;
+			return;
+		}
+	}
+}
+
+/*
+ * Switches to the sequential decoder at the stream starting at off, text
+ * already handed on from that stream to be skipped.  Input is read in the
+ * same chunks as the sequential path reads it, so the byte counters agree.
+ */
+static int par_fallback(reader_t *r, uint64_t off)
+{
+	struct par *p = r->par;
+	pthread_mutex_lock(&p->mu);
+	p->fallback = 1;
+	pthread_mutex_unlock(&p->mu);
+	p->skip = off == p->deliv_stream ? p->deliv_in_stream : 0;
+	uint64_t base = off / READER_INBUF * READER_INBUF;
+	if (lseek(r->fd, (off_t)base, SEEK_SET) < 0)
+		return -errno;
+	r->in_total = base;
+	r->in_len = r->in_pos = 0;
+	r->in_eof = 0;
+	int rc = reader_fill_input(r, 0);
+	if (rc < 0)
+		return rc;
+	r->in_pos = off - base <= r->in_len ? (size_t)(off - base) : r->in_len;
+	return 0;
+}
+
+/*
+ * A block that does not decode alone may have been cut at a magic found by
+ * chance inside its compressed data: decode it joined with the next unit
+ * (in this thread; such magics are rare).  Returns 0 with the text in p->merge.
+ */
+static int par_merge(reader_t *r, struct par_job *a)
+{
+	struct par *p = r->par;
+	if (p->tail - p->head < 2 && p->sc != SC_DONE) {
+		par_scan(r, &p->slots[p->tail % p->nslots]);
+		pthread_mutex_lock(&p->mu);
+		p->tail++;
+		pthread_cond_signal(&p->work);
+		pthread_mutex_unlock(&p->mu);
+	}
+	if (p->tail - p->head < 2)
+		return ES_ECORRUPT;
+	struct par_job *b = &p->slots[(p->head + 1) % p->nslots];
+	pthread_mutex_lock(&p->mu);
+	while (!b->done && !p->stop)
+		pthread_cond_wait(&p->done, &p->mu);
+	int stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	if (stop)
+		return READER_STOPPED;
+	if (b->kind != PJ_BLOCK || b->stream_off != a->stream_off || b->rc == 0)
+		return ES_ECORRUPT;
+	struct par_job *m = &p->merge;
+	size_t keep = (size_t)((a->shift + a->nbits) / 8);
+	m->raw_len = 0;
+	par_raw_add(m, a->raw, keep);
+	par_raw_add(m, b->raw, b->raw_len);
+	m->shift = a->shift;
+	m->nbits = a->nbits + b->nbits;
+	m->level = a->level;
+	m->stream_off = a->stream_off;
+	return par_decode(m, &p->merge_buf, &p->merge_cap);
+}
+
+static int par_produce(reader_t *r, char *buf, size_t cap, size_t *len)
+{
+	struct par *p = r->par;
+	while (*len < cap) {
+		if (p->outj) {
+			struct par_job *o = p->outj;
+			size_t n = o->out_len - p->out_pos;
+			if (n > cap - *len)
+				n = cap - *len;
+			memcpy(buf + *len, o->out + p->out_pos, n);
+			p->out_pos += n;
+			*len += n;
+			if (p->out_pos == o->out_len) {
+				p->outj = NULL;
+				p->head += p->advance;
+			}
+			continue;
+		}
+		if (p->ended)
+			return 0;
+		while (p->sc != SC_DONE && p->tail - p->head < p->nslots) {
+			par_scan(r, &p->slots[p->tail % p->nslots]);
+			pthread_mutex_lock(&p->mu);
+			p->tail++;
+			pthread_cond_signal(&p->work);
+			pthread_mutex_unlock(&p->mu);
+		}
+		struct par_job *j = &p->slots[p->head % p->nslots];
+		pthread_mutex_lock(&p->mu);
+		while (!j->done && !p->stop)
+			pthread_cond_wait(&p->done, &p->mu);
+		int stop = p->stop;
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			return READER_STOPPED;
+		if (j->stream_off != p->deliv_stream) {
+			p->deliv_stream = j->stream_off;
+			p->deliv_in_stream = 0;
+			p->combined = 0;
+		}
+		switch (j->kind) {
+		case PJ_BLOCK: {
+			struct par_job *o = j;
+			p->advance = 1;
+			if (j->rc != 0) {
+				int rc = par_merge(r, j);
+				if (rc == READER_STOPPED)
+					return rc;
+				if (rc != 0)
+					return par_fallback(r, j->stream_off);
+				o = &p->merge;
+				p->advance = 2;
+			}
+			p->combined = (p->combined << 1 | p->combined >> 31) ^ o->crc;
+			p->deliv_in_stream += o->out_len;
+			p->out_pos = 0;
+			if (o->out_len > 0)
+				p->outj = o;
+			else
+				p->head += p->advance;
+			break;
+		}
+		case PJ_STREAM_END:
+			if (j->crc != p->combined)
+				return par_fallback(r, j->stream_off);
+			p->head++;
+			break;
+		case PJ_FALLBACK:
+			return par_fallback(r, j->stream_off);
+		case PJ_END:
+			p->head++;
+			p->ended = 1;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* bzip2 output: the parallel engine until it hands over, then the sequential decoder. */
+static int reader_produce_bz(reader_t *r, char *buf, size_t cap, size_t *len)
+{
+	struct par *p = r->par;
+	if (p && !p->fallback) {
+		int rc = par_produce(r, buf, cap, len);
+		if (rc < 0 || !p->fallback || *len > 0)
+			return rc;
+	}
+	while (p && p->skip > 0) {
+		size_t before = *len;
+		int rc = reader_produce_bzip2(r, buf, cap, len);
+		size_t got = *len - before;
+		size_t d = got < p->skip ? got : (size_t)p->skip;
+		memmove(buf + before, buf + before + d, got - d);
+		*len -= d;
+		p->skip -= d;
+		if (rc < 0 || got == 0)
+			return rc;
+	}
+	return reader_produce_bzip2(r, buf, cap, len);
+}
+
 static int reader_produce_gzip(reader_t *r, char *buf, size_t cap, size_t *len)
 {
 	while (*len < cap) {
@@ -243,7 +806,7 @@ static int reader_produce(reader_t *r, char *buf, size_t cap, size_t *len)
 	*len = 0;
 	switch (r->kind) {
 	case READER_BZIP2:
-		rc = reader_produce_bzip2(r, buf, cap, len);
+		rc = reader_produce_bz(r, buf, cap, len);
 		break;
 	case READER_GZIP:
 		rc = reader_produce_gzip(r, buf, cap, len);
@@ -485,6 +1048,7 @@ static void reader_free(reader_t *r)
 		BZ2_bzDecompressEnd(&r->bz);
 	if (r->gz_inited)
 		inflateEnd(&r->gz);
+	par_free(r->par);
 	for (unsigned i = 0; i < r->nblocks; i++)
 		free(r->ring[i].data);
 	EVP_MD_CTX_free(r->sha);
@@ -545,6 +1109,18 @@ static int reader_open_internal(reader_t **out, const char *path, int fd,
 			goto fail;
 		}
 	}
+	unsigned nthreads = opts ? opts->threads : 0;
+	if (nthreads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		nthreads = n > 0 ? (unsigned)n : 1;
+	}
+	uint64_t par_min = opts && opts->par_min_size ? opts->par_min_size : PAR_MIN_SIZE;
+	if (want_digest && r->kind == READER_BZIP2 && r->is_regular && nthreads > 1
+	    && r->file_size >= par_min) {
+		rc = par_new(&r->par, nthreads);
+		if (rc < 0)
+			goto fail;
+	}
 	r->nblocks = r->threaded ? READER_RING : 1;
 	for (unsigned i = 0; i < r->nblocks; i++)
 		r->ring[i].data = es_malloc(READER_BLOCK_SIZE);
@@ -579,6 +1155,8 @@ void reader_close(reader_t *r)
 		r->stop = 1;
 		pthread_cond_signal(&r->can_fill);
 		pthread_mutex_unlock(&r->mu);
+		if (r->par)
+			par_stop(r->par);
 		ssize_t n;
 		do
 			n = write(r->wake[1], "x", 1);

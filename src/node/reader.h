@@ -49,6 +49,13 @@ typedef struct reader reader_t;
 typedef struct reader_opts {
 	size_t max_line;  /* 0 → READER_DEFAULT_MAX_LINE. */
 	int no_thread;    /* Decompress in the caller's thread (for tests). */
+	/*
+	 * Threads that decode bzip2 blocks in parallel (regular files of at
+	 * least par_min_size bytes): 0 → the number of online CPUs; 1 → one
+	 * decoding thread, the sequential path.  At most 16 are started.
+	 */
+	unsigned threads;
+	uint64_t par_min_size;  /* 0 → 2 MiB of compressed input; tests set it lower. */
 } reader_opts_t;
 
 /*

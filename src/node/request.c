@@ -1,6 +1,8 @@
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +24,16 @@ struct req_num {
 	int is_int;
 };
 
+/* A chunk of the parse-tree arena. */
+struct req_chunk {
+	struct req_chunk *next;
+	size_t cap, used;
+	max_align_t data[];
+};
+
 struct req_parser {
-	cJSON *root;
+	cJSON *root;           /* In the arena: never passed to cJSON_Delete(). */
+	struct req_chunk *arena;
 	const char *text;      /* What cJSON parsed; number offsets are relative to it. */
 	struct req_num *nums;
 	size_t nnums, cap_nums;
@@ -33,8 +43,84 @@ struct req_parser {
 	char msg[REQ_MSG_MAX];
 };
 
+/*
+ * cJSON allocates and frees every value of every line; the tree lives in an
+ * arena instead, emptied before the next line.  cJSON's hooks are
+ * process-wide: they are installed once and serve the arena of the parser
+ * running in the calling thread (req_tl_parser, set only around
+ * cJSON_ParseWithLengthOpts()), malloc()/free() otherwise, so other uses of
+ * cJSON in the process are unaffected.
+ */
+#define REQ_ARENA_CHUNK ((size_t)64 << 10)
+#define REQ_ARENA_KEEP ((size_t)1 << 20)
+
+static _Thread_local req_parser_t *req_tl_parser;
+static pthread_once_t req_hooks_once = PTHREAD_ONCE_INIT;
+
+static void *req_arena_malloc(size_t n)
+{
+	req_parser_t *p = req_tl_parser;
+	if (!p)
+		return malloc(n);
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	struct req_chunk *c = p->arena;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = c ? 2 * c->cap : REQ_ARENA_CHUNK;
+		if (cap < n)
+			cap = n;
+		struct req_chunk *nc = malloc(sizeof *nc + cap);
+		if (!nc)
+			return NULL;
+		nc->next = c;
+		nc->cap = cap;
+		nc->used = 0;
+		p->arena = c = nc;
+	}
+	void *r = (char *)c->data + c->used;
+	c->used += n;
+	return r;
+}
+
+static void req_arena_free(void *ptr)
+{
+	req_parser_t *p = req_tl_parser;
+	if (p)
+		for (struct req_chunk *c = p->arena; c; c = c->next)
+			if ((char *)ptr >= (char *)c->data && (char *)ptr < (char *)c->data + c->cap)
+				return;
+	free(ptr);
+}
+
+static void req_hooks_install(void)
+{
+	cJSON_Hooks h = { req_arena_malloc, req_arena_free };
+	cJSON_InitHooks(&h);
+}
+
+/* Empties the arena, keeping its newest (largest) chunk unless a huge line grew it. */
+static void req_arena_reset(req_parser_t *p)
+{
+	struct req_chunk *c = p->arena;
+	if (!c)
+		return;
+	struct req_chunk *rest = c->next;
+	if (c->cap > REQ_ARENA_KEEP) {
+		rest = c;
+		p->arena = NULL;
+	} else {
+		c->next = NULL;
+		c->used = 0;
+	}
+	while (rest) {
+		struct req_chunk *n = rest->next;
+		free(rest);
+		rest = n;
+	}
+}
+
 req_parser_t *req_parser_new(void)
 {
+	pthread_once(&req_hooks_once, req_hooks_install);
 	req_parser_t *p = es_calloc(1, sizeof *p);
 	return p;
 }
@@ -43,7 +129,9 @@ void req_parser_free(req_parser_t *p)
 {
 	if (!p)
 		return;
-	cJSON_Delete(p->root);
+	p->root = NULL;
+	req_arena_reset(p);
+	free(p->arena);
 	free(p->nums);
 	free(p->traces);
 	free(p);
@@ -391,12 +479,18 @@ static enum req_verdict invalid(req_parser_t *p, uint64_t lineno, const char *wh
 
 /* ---- The walk over the parsed tree ---- */
 
+/* cJSON's type test, inline (cJSON_Is*() are calls into the shared library). */
+static inline int is_type(const cJSON *v, int type)
+{
+	return v && (v->type & 0xFF) == type;
+}
+
 static size_t count_nums(const cJSON *v)
 {
-	if (cJSON_IsNumber(v))
+	if (is_type(v, cJSON_Number))
 		return 1;
 	size_t n = 0;
-	if (cJSON_IsArray(v) || cJSON_IsObject(v))
+	if (is_type(v, cJSON_Array) || is_type(v, cJSON_Object))
 		for (const cJSON *c = v->child; c; c = c->next)
 			n += count_nums(c);
 	return n;
@@ -448,7 +542,7 @@ static void judge_client(req_parser_t *p, const cJSON *uid, size_t numidx)
 	}
 	ev->client_state = REQ_CLIENT_OK;
 	/* str(userID) as Python prints it: the hash input is that text's UTF-8. */
-	if (cJSON_IsNumber(uid)) {
+	if (is_type(uid, cJSON_Number)) {
 		const struct req_num *num = &p->nums[numidx];
 		if (!num->is_int) {
 			ev->client_state = REQ_CLIENT_BAD;
@@ -462,13 +556,13 @@ static void judge_client(req_parser_t *p, const cJSON *uid, size_t numidx)
 			tl = 1;
 		}
 		ev->client_raw = hll_client_raw(t, tl);
-	} else if (cJSON_IsString(uid)) {
+	} else if (is_type(uid, cJSON_String)) {
 		ev->client_raw = hll_client_raw(uid->valuestring, strlen(uid->valuestring));
-	} else if (cJSON_IsTrue(uid)) {
+	} else if (is_type(uid, cJSON_True)) {
 		ev->client_raw = hll_client_raw("True", 4);
-	} else if (cJSON_IsFalse(uid)) {
+	} else if (is_type(uid, cJSON_False)) {
 		ev->client_raw = hll_client_raw("False", 5);
-	} else if (cJSON_IsNull(uid)) {
+	} else if (is_type(uid, cJSON_NULL)) {
 		ev->client_raw = hll_client_raw("None", 4);
 	} else {
 		ev->client_state = REQ_CLIENT_BAD;
@@ -496,42 +590,56 @@ static enum req_verdict walk_traces(req_parser_t *p, const cJSON *trace, size_t 
 	req_event_t *ev = &p->ev;
 	size_t n = 0;
 	for (const cJSON *t = trace->child; t; t = t->next) {
-		if (!cJSON_IsObject(t))
+		if (!is_type(t, cJSON_Object))
 			return invalid(p, lineno, "a trace entry is not an object");
 		const cJSON *status = NULL, *net = NULL, *sta = NULL, *loc = NULL, *cha = NULL,
 		            *start = NULL, *bytes = NULL;
 		size_t bytes_idx = 0;
 		for (const cJSON *c = t->child; c; c = c->next) {
-			if (key_is(c, "status"))
-				status = c;
-			else if (key_is(c, "net"))
-				net = c;
-			else if (key_is(c, "sta"))
-				sta = c;
-			else if (key_is(c, "loc"))
-				loc = c;
-			else if (key_is(c, "cha"))
-				cha = c;
-			else if (key_is(c, "start"))
-				start = c;
-			else if (key_is(c, "bytes")) {
-				bytes = c;
-				bytes_idx = numidx;
+			/* One comparison per key: dispatch on its first letter. */
+			const char *k = c->string;
+			switch (k ? k[0] : 0) {
+			case 's':
+				if (strcmp(k, "status") == 0)
+					status = c;
+				else if (strcmp(k, "sta") == 0)
+					sta = c;
+				else if (strcmp(k, "start") == 0)
+					start = c;
+				break;
+			case 'n':
+				if (strcmp(k, "net") == 0)
+					net = c;
+				break;
+			case 'l':
+				if (strcmp(k, "loc") == 0)
+					loc = c;
+				break;
+			case 'c':
+				if (strcmp(k, "cha") == 0)
+					cha = c;
+				break;
+			case 'b':
+				if (strcmp(k, "bytes") == 0) {
+					bytes = c;
+					bytes_idx = numidx;
+				}
+				break;
 			}
 			numidx += count_nums(c);
 		}
 		if (!status)
 			return invalid(p, lineno, "a trace has no \"status\"");
-		if (!cJSON_IsString(status) || strcmp(status->valuestring, "OK") != 0)
+		if (!is_type(status, cJSON_String) || strcmp(status->valuestring, "OK") != 0)
 			continue;
 		if (!net || !sta || !loc || !cha || !start || !bytes)
 			return invalid(p, lineno, "an OK trace lacks one of net, sta, loc, cha, start, bytes");
-		if (!cJSON_IsString(net) || !cJSON_IsString(sta) || !cJSON_IsString(loc)
-		    || !cJSON_IsString(cha))
+		if (!is_type(net, cJSON_String) || !is_type(sta, cJSON_String) || !is_type(loc, cJSON_String)
+		    || !is_type(cha, cJSON_String))
 			return invalid(p, lineno, "an OK trace has a net, sta, loc or cha that is not a string");
-		if (!cJSON_IsString(start))
+		if (!is_type(start, cJSON_String))
 			return invalid(p, lineno, "an OK trace has a \"start\" that is not a string");
-		if (!cJSON_IsNumber(bytes) || !p->nums[bytes_idx].is_int)
+		if (!is_type(bytes, cJSON_Number) || !p->nums[bytes_idx].is_int)
 			return invalid(p, lineno, "an OK trace has \"bytes\" that are not an integer");
 		int64_t b;
 		if (num_to_i64(p->text + p->nums[bytes_idx].off, p->nums[bytes_idx].len, &b) != 0)
@@ -561,8 +669,8 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 	memset(ev, 0, sizeof *ev);
 	ev->traces = p->traces;
 	*evp = ev;
-	cJSON_Delete(p->root);
 	p->root = NULL;
+	req_arena_reset(p);
 
 	if (!utf8_valid(line, len)) {
 		snprintf(p->msg, sizeof p->msg, "Line %llu is not valid UTF-8. Ignoring",
@@ -577,7 +685,9 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 	const char *why = scan_json(p, line, len);
 	if (!why) {
 		const char *end = NULL;
+		req_tl_parser = p;
 		p->root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+		req_tl_parser = NULL;
 		if (!p->root)
 			why = "cJSON";
 		else
@@ -595,7 +705,7 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 		return REQ_JSON;
 	}
 	p->text = line;
-	if (!cJSON_IsObject(p->root))
+	if (!is_type(p->root, cJSON_Object))
 		return invalid(p, lineno, "the JSON value is not an object");
 
 	const cJSON *finished = NULL, *loc = NULL, *status = NULL, *trace = NULL, *uid = NULL;
@@ -631,7 +741,7 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 
 	if (!finished)
 		return invalid(p, lineno, "\"finished\" is missing");
-	if (!cJSON_IsString(finished))
+	if (!is_type(finished, cJSON_String))
 		return invalid(p, lineno, "\"finished\" is not a string");
 	size_t flen = strlen(finished->valuestring);
 	if (req_parse_date(finished->valuestring, flen, &ev->year, &ev->month, &ev->day) != 0) {
@@ -641,7 +751,7 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 
 	if (!loc)
 		return invalid(p, lineno, "\"userLocation\" is missing");
-	if (!cJSON_IsObject(loc))
+	if (!is_type(loc, cJSON_Object))
 		return invalid(p, lineno, "\"userLocation\" is not an object");
 	const cJSON *country = NULL;
 	for (const cJSON *c = loc->child; c; c = c->next)
@@ -651,9 +761,9 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 		ev->country.s = "";
 		ev->country.len = 0;
 		ev->country_missing = 1;
-	} else if (cJSON_IsString(country)) {
+	} else if (is_type(country, cJSON_String)) {
 		ev->country = str_of(country);
-	} else if (cJSON_IsNull(country)) {
+	} else if (is_type(country, cJSON_NULL)) {
 		ev->country.s = NULL;
 		ev->country.len = 0;
 	} else {
@@ -662,11 +772,11 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 
 	if (!status)
 		return invalid(p, lineno, "\"status\" is missing");
-	ev->ok = cJSON_IsString(status) && strcmp(status->valuestring, "OK") == 0;
+	ev->ok = is_type(status, cJSON_String) && strcmp(status->valuestring, "OK") == 0;
 	if (ev->ok) {
 		if (!trace)
 			return invalid(p, lineno, "an OK request has no \"trace\"");
-		if (!cJSON_IsArray(trace))
+		if (!is_type(trace, cJSON_Array))
 			return invalid(p, lineno, "\"trace\" is not a list");
 		enum req_verdict v = walk_traces(p, trace, trace_idx, lineno);
 		if (v != REQ_OK)

@@ -33,6 +33,13 @@
  * filled by req_parse() and every string it points to belong to the parser and
  * stay valid until the next req_parse() or req_parser_free().  A parser is
  * used by one thread at a time.
+ *
+ * Allocation: the parse tree of a line lives in an arena of the parser,
+ * emptied by the next req_parse().  The first req_parser_new() installs
+ * cJSON's process-wide allocator hooks once (cJSON_InitHooks): they serve the
+ * arena while req_parse() runs cJSON in the calling thread and are plain
+ * malloc()/free() otherwise, so other cJSON users are unaffected — but a
+ * program must not install hooks of its own.
  */
 #ifndef ES_REQUEST_H
 #define ES_REQUEST_H

@@ -278,3 +278,58 @@ TEST(payload_write_gz_errors)
 	ASSERT(rc == -EISDIR);
 	ASSERT_EQ(count_entries(unit_tmpdir()), 1);
 }
+
+TEST(payload_write_gz_stats_streams_the_same_text)
+{
+	/* Enough rows for several 1 MiB pieces, with escapes, null countries and dense HLLs. */
+	stats_t *st = stats_new(STATS_DAY, 0);
+	char sta[32], cc[8];
+	for (int i = 0; i < 30000; i++) {
+		snprintf(sta, sizeof sta, "S\"%d\\", i % 7000);
+		snprintf(cc, sizeof cc, "%c%c", 'A' + i % 26, 'A' + i / 26 % 26);
+		stats_key_t k = key("NE", sta, "00", "HHZ", i % 11 ? cc : NULL);
+		k.date = STATS_DATE(2024, 10, 1 + i % 30);
+		for (int c = 0; c < 1 + (i % 97 == 0) * 3000; c++)
+			ASSERT_OK(stats_add(st, &k, i, 1, (int64_t)(i * 7919 + c) * 2654435761u));
+	}
+	uint32_t days[] = { 20241001, 20241030 };
+	payload_meta_t meta = { .generated_at = 1795904847, .version = "v\"1", .days = days,
+	                        .ndays = 2, .aggregation_score = 3 };
+	char *json;
+	size_t len;
+	ASSERT_OK(payload_json(st, &meta, &json, &len));
+	ASSERT(len > (3u << 20));
+	char path[4096];
+	snprintf(path, sizeof path, "%s/2024-10-01_2024-10-30.json.gz", unit_tmpdir());
+	ASSERT_OK(payload_write_gz_stats(path, st, &meta));
+	size_t n;
+	char *back = gunzip_file(path, &n);
+	ASSERT_EQ(n, len);
+	ASSERT_MEMEQ(back, json, len);
+	free(back);
+	/* The same header as payload_write_gz(): FNAME, OS unknown. */
+	FILE *f = fopen(path, "rb");
+	unsigned char hdr[64];
+	ASSERT(fread(hdr, 1, sizeof hdr, f) > 40);
+	fclose(f);
+	ASSERT(hdr[3] & 0x08);
+	ASSERT_EQ(hdr[9], 255);
+	ASSERT_STREQ((char *)hdr + 10, "2024-10-01_2024-10-30.json");
+	ASSERT_OK(unlink(path));
+	free(json);
+	stats_free(st);
+
+	/* No statistics: nothing is written. */
+	st = stats_new(STATS_MONTH, 0);
+	ASSERT_ERR(payload_write_gz_stats(path, st, &meta), ES_ENOSTATS);
+	ASSERT_EQ(count_entries(unit_tmpdir()), 0);
+	stats_free(st);
+	/* A write error leaves nothing behind. */
+	st = stats_new(STATS_MONTH, 0);
+	stats_key_t k = key("NE", "S", "00", "HHZ", "FR");
+	k.date = 20241001;
+	ASSERT_OK(stats_add(st, &k, 1, 1, 5));
+	snprintf(path, sizeof path, "%s/missing/x.json.gz", unit_tmpdir());
+	ASSERT_ERR(payload_write_gz_stats(path, st, &meta), -ENOENT);
+	stats_free(st);
+}

@@ -616,3 +616,216 @@ TEST(reader_kind_names)
 	ASSERT_STREQ(reader_kind_name(READER_GZIP), "gzip");
 	ASSERT_STREQ(reader_kind_name((enum reader_kind)7), "unknown");
 }
+
+/* ---- Parallel bzip2 decoding against the sequential path ---- */
+
+/* What one read of a file gives: a hash of its lines, counts, the final code and the digest. */
+struct read_result {
+	uint64_t lines, line_hash, bytes_in, bytes_out;
+	int rc;
+	uint8_t digest[32];
+};
+
+static struct read_result read_all(const char *path, unsigned threads, int no_thread)
+{
+	reader_opts_t o = { .no_thread = no_thread, .threads = threads, .par_min_size = 1 };
+	struct read_result res;
+	memset(&res, 0, sizeof res);
+	reader_t *r;
+	ASSERT_OK(reader_open(&r, path, -1, &o));
+	const char *line;
+	size_t len;
+	int tl;
+	uint64_t h = 1469598103934665603ULL;
+	while ((res.rc = reader_next(r, &line, &len, &tl)) == 1) {
+		for (size_t i = 0; i < len; i++)
+			h = (h ^ (unsigned char)line[i]) * 1099511628211ULL;
+		h = (h ^ (uint64_t)(len + 256 * (unsigned)tl)) * 1099511628211ULL;
+		res.lines++;
+	}
+	res.line_hash = h;
+	res.bytes_in = reader_bytes_in(r);
+	res.bytes_out = reader_bytes_out(r);
+	if (res.rc == 0)
+		ASSERT_OK(reader_digest(r, res.digest));
+	reader_close(r);
+	return res;
+}
+
+/* Reads path sequentially and in parallel (2 workers with the reader thread, then
+ * 5 without, unless quick) and checks that lines, counters, digest and the final
+ * code agree. */
+static struct read_result par_equals_seq_n(const char *path, int quick)
+{
+	struct read_result seq = read_all(path, 1, 0);
+	unsigned threads[] = { 2, 5 };
+	for (int t = 0; t < (quick ? 1 : 2); t++) {
+		{
+			int nt = t;
+			struct read_result par = read_all(path, threads[t], nt);
+			if (par.lines != seq.lines || par.line_hash != seq.line_hash || par.rc != seq.rc)
+				unit_fail(__FILE__, __LINE__, "%s: %u threads: %llu lines rc %d, sequential "
+				          "%llu lines rc %d", path, threads[t], (unsigned long long)par.lines,
+				          par.rc, (unsigned long long)seq.lines, seq.rc);
+			/* After an error the compressed-byte counter (progress only) may differ. */
+			if (seq.rc == 0)
+				ASSERT_EQ(par.bytes_in, seq.bytes_in);
+			ASSERT_EQ(par.bytes_out, seq.bytes_out);
+			ASSERT_MEMEQ(par.digest, seq.digest, 32);
+		}
+	}
+	return seq;
+}
+
+static struct read_result par_equals_seq(const char *path)
+{
+	return par_equals_seq_n(path, 0);
+}
+
+/*
+ * Writes lines of pseudo-random text drawn from alphabet and compresses them
+ * with bzip2 -1 (100 kB blocks, so many blocks).
+ */
+static void make_text_bz2(const char *name, const char *alphabet, size_t bytes, unsigned seed)
+{
+	char *t = malloc(bytes);
+	ASSERT(t);
+	size_t na = strlen(alphabet);
+	uint32_t x = seed;
+	for (size_t i = 0; i < bytes; i++) {
+		x = x * 1103515245u + 12345u;
+		t[i] = (x >> 16) % 61 == 0 ? '\n' : alphabet[(x >> 16) % na];
+	}
+	t[bytes - 1] = '\n';
+	unit_write(unit_tmp("plain-src"), t, bytes);
+	free(t);
+	run("bzip2 -1 -c '%s' > '%s'", unit_tmp("plain-src"), unit_tmp(name));
+}
+
+/* Number of block magics of a bzip2 file at any bit offset. */
+static unsigned count_magics(const char *path)
+{
+	size_t n;
+	unsigned char *b = (unsigned char *)unit_slurp(path, &n);
+	uint64_t w = 0;
+	unsigned count = 0;
+	for (size_t i = 0; i < n; i++) {
+		w = w << 8 | b[i];
+		for (int s = 0; s < 8; s++)
+			if (i >= 6 && ((w >> s) & 0xFFFFFFFFFFFFULL) == 0x314159265359ULL)
+				count++;
+	}
+	free(b);
+	return count;
+}
+
+TEST(reader_parallel_golden_files_equal_sequential)
+{
+	const char *files[] = {
+		"synthetic-small/multi/fdsnws-requests.log.2024-10-30.bz2",
+		"hll-edges/hll-edges.log.bz2",
+		"upstream-crashes/invalid-utf8.log.bz2",
+		"upstream-crashes/truncated.log.bz2",
+		"upstream-sample/test.log.bz2",
+	};
+	/* The first file is the largest: one parallel read of it. */
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+		par_equals_seq_n(unit_data(files[i]), i == 0);
+}
+
+TEST(reader_parallel_many_blocks_and_streams)
+{
+	make_text_bz2("many.bz2", "abcdefghij {}\":,0123456789", 1u << 20, 7);
+	ASSERT(count_magics(unit_tmp("many.bz2")) >= 8);
+	struct read_result r = par_equals_seq(unit_tmp("many.bz2"));
+	ASSERT_OK(r.rc);
+	char cmd[4300];
+	snprintf(cmd, sizeof cmd, "cat '%s'", unit_tmp("plain-src"));
+	ASSERT(compare_with_command(unit_tmp("many.bz2"), cmd, 0, READER_BZIP2) > 1000);
+	/* Three streams, the middle one empty (bzip2 of nothing): the odd one goes sequential. */
+	run("cat '%s' > '%s' && printf '' | bzip2 -c >> '%s' && cat '%s' >> '%s'",
+	    unit_tmp("many.bz2"), unit_tmp("multi.bz2"), unit_tmp("multi.bz2"),
+	    unit_tmp("many.bz2"), unit_tmp("multi.bz2"));
+	r = par_equals_seq(unit_tmp("multi.bz2"));
+	ASSERT_OK(r.rc);
+	run("cat '%s' '%s' > '%s'", unit_tmp("many.bz2"), unit_tmp("many.bz2"), unit_tmp("two.bz2"));
+	struct read_result two = par_equals_seq(unit_tmp("two.bz2"));
+	ASSERT_OK(two.rc);
+	ASSERT_EQ(two.bytes_out, 2 * (1u << 20));
+}
+
+TEST(reader_parallel_truncated_corrupt_and_garbage)
+{
+	make_text_bz2("src.bz2", "klmnopqrstuvwxyz ,.", 1u << 20, 11);
+	const char *src = unit_tmp("src.bz2");
+	double cuts[] = { 0.3, 0.77, 0.999 };
+	for (int i = 0; i < 3; i++) {
+		cut_file(src, unit_tmp("cut.bz2"), cuts[i]);
+		struct read_result r = par_equals_seq(unit_tmp("cut.bz2"));
+		ASSERT_ERR(r.rc, ES_ETRUNC);
+		ASSERT(r.lines > 0);
+	}
+	/* One inverted byte inside a block, in the first, a middle and the last block. */
+	double where[] = { 0.01, 0.5, 0.98 };
+	for (int i = 0; i < 3; i++) {
+		corrupt_copy(src, unit_tmp("bad.bz2"), where[i]);
+		struct read_result r = par_equals_seq(unit_tmp("bad.bz2"));
+		ASSERT_ERR(r.rc, ES_ECORRUPT);
+	}
+	/* A wrong combined CRC: the last 4 bytes hold it and the padding. */
+	size_t n;
+	char *b = unit_slurp(src, &n);
+	b[n - 2] ^= 0x10;
+	unit_write(unit_tmp("crc.bz2"), b, n);
+	ASSERT_ERR(par_equals_seq(unit_tmp("crc.bz2")).rc, ES_ECORRUPT);
+	/* Bytes after the last stream that do not start another one. */
+	b[n - 2] ^= 0x10;
+	unit_write(unit_tmp("junk.bz2"), b, n);
+	run("printf 'BZh9 no stream\\n' >> '%s'", unit_tmp("junk.bz2"));
+	ASSERT_ERR(par_equals_seq(unit_tmp("junk.bz2")).rc, ES_ECORRUPT);
+	free(b);
+}
+
+/*
+ * A block magic inside valid compressed data: a block's symbol map lists the
+ * byte values it uses, 16 bits per group of 16 values.  Text made of exactly
+ * these bytes of the groups 0x20, 0x30 and 0x40 writes the map words 0x3141,
+ * 0x5926, 0x5359 one after the other: the 48-bit block magic, in every block.
+ */
+TEST(reader_parallel_false_magic_in_valid_data)
+{
+	make_text_bz2("false.bz2", "\"#')/1347:=>ACFGIKLO", 1u << 20, 5);
+	unsigned blocks = count_magics(unit_tmp("false.bz2"));
+	/* bzip2 -1 makes 100 kB blocks: 1 MiB of text needs at least 10; each has a false magic. */
+	ASSERT(blocks >= 20);
+	struct read_result r = par_equals_seq(unit_tmp("false.bz2"));
+	ASSERT_OK(r.rc);
+	ASSERT_EQ(r.bytes_out, 1u << 20);
+}
+
+TEST(reader_parallel_small_file_and_close_early)
+{
+	unit_write(unit_tmp("s"), "one\ntwo\n", 8);
+	run("bzip2 -c '%s' > '%s'", unit_tmp("s"), unit_tmp("s.bz2"));
+	struct read_result r = par_equals_seq(unit_tmp("s.bz2"));
+	ASSERT_EQ(r.lines, 2);
+	/* The default threshold keeps a small file on the sequential path. */
+	reader_opts_t o = { .threads = 4 };
+	char buf[64];
+	int nl;
+	ASSERT_OK(read_joined(unit_tmp("s.bz2"), -1, &o, buf, sizeof buf, &nl));
+	ASSERT_STREQ(buf, "one|two");
+	/* Closing mid-file stops the workers. */
+	make_text_bz2("big.bz2", "abcdefgh ", 1u << 20, 3);
+	for (int k = 0; k < 5; k++) {
+		reader_opts_t po = { .threads = 3, .par_min_size = 1 };
+		reader_t *rd;
+		ASSERT_OK(reader_open(&rd, unit_tmp("big.bz2"), -1, &po));
+		const char *line;
+		size_t len;
+		int tl;
+		for (int i = 0; i < k * 2000; i++)
+			ASSERT_EQ(reader_next(rd, &line, &len, &tl), 1);
+		reader_close(rd);
+	}
+}
