@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "mem.h"
@@ -375,6 +376,9 @@ static void dispatch(struct watch *w)
 		req.expect = f->seen.id;
 		req.granularity = d->cfg.central.granularity;
 		req.compress = d->cfg.central.compress;
+		/* Decoder threads come out of the same CPU budget as the workers: files
+		 * aggregated side by side share the cores instead of oversubscribing them. */
+		req.decoders = work_decoders(d->pool_workers, sysconf(_SC_NPROCESSORS_ONLN));
 		rc = work_file(d, &req, job_done, f);
 		if (rc < 0) {
 			esd_error(d, f->name, 0, "cannot queue the file: %s", es_strerror(rc));

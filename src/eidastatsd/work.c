@@ -291,6 +291,7 @@ static void file_work(uv_work_t *req)
 
 	agg_opts_t opts = {
 		.granularity = j->in.granularity,
+		.reader_threads = j->in.decoders ? j->in.decoders : 1,
 		.netx = d->netx,
 	};
 	agg = agg_new(&opts);
@@ -353,6 +354,13 @@ static void file_after(uv_work_t *req, int status)
 	}
 	j->cb(j->d, j->ctx, &j->out);
 	free(j);
+}
+
+unsigned work_decoders(unsigned workers, long cpus)
+{
+	if (cpus < 1 || workers == 0 || (unsigned long)cpus <= workers)
+		return 1;
+	return (unsigned)(cpus / workers);
 }
 
 int work_file(esd_t *d, const struct work_file_req *in, work_file_cb cb, void *ctx)

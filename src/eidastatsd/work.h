@@ -42,6 +42,8 @@ struct work_file_req {
 	struct fid expect;     /* Identity the watcher saw; a different file → WORK_CHANGED. */
 	int granularity;       /* STATS_MONTH or STATS_DAY. */
 	int compress;          /* gzip the payload body. */
+	unsigned decoders;     /* bzip2 decoding threads for this file (reader_opts_t.threads);
+	                        * the daemon's share of the CPUs per worker, at least 1. */
 };
 
 enum work_outcome {
@@ -66,6 +68,10 @@ struct work_result {
 	double seconds;          /* Time spent aggregating. */
 	char refused[256];       /* Refused traces per network code, cut to fit. */
 };
+
+/* bzip2 decoder threads per file when `workers` files may be aggregated at
+ * once on `cpus` processors: cpus / workers, at least 1 (cpus < 1: 1). */
+unsigned work_decoders(unsigned workers, long cpus);
 
 typedef void (*work_file_cb)(esd_t *d, void *ctx, const struct work_result *r);
 /* Queues the job; cb runs on the loop thread with the result.  0 or -errno. */

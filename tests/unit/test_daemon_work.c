@@ -35,3 +35,15 @@ TEST(daemon_work_check_regular)
 	st.st_mode = S_IFREG;
 	ASSERT_ERR(work_check_regular(-1, &st), -EBADF);
 }
+
+TEST(work_decoders_share_the_cpus_with_the_workers)
+{
+	ASSERT_EQ(work_decoders(1, 2), 2);
+	ASSERT_EQ(work_decoders(2, 2), 1);
+	ASSERT_EQ(work_decoders(4, 2), 1);
+	ASSERT_EQ(work_decoders(2, 8), 4);
+	ASSERT_EQ(work_decoders(3, 8), 2);
+	ASSERT_EQ(work_decoders(0, 8), 1);
+	ASSERT_EQ(work_decoders(1, 0), 1);
+	ASSERT_EQ(work_decoders(1, -1), 1);
+}
