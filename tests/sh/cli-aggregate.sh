@@ -91,14 +91,7 @@ months = {s["month"] for s in p["stats"]}
 assert months == {"2020-09-18"}, months
 print("day rows ok")' >/dev/null || fail "day granularity rows are not dated on the day"
 
-# On a terminal, a progress line shows the bytes read and the lines per second.
-if command -v script >/dev/null 2>&1; then
-	rm -rf "$T/tty" && mkdir "$T/tty"
-	script -qec "eidastats aggregate --networks '$Y/networks.json' -o '$T/tty' '$Y/small.log.bz2'" \
-		"$T/tty.typescript" >/dev/null 2>&1 </dev/null || fail "run on a terminal failed"
-	grep -q "small.log.bz2: .* of .* MB (.*%), .* lines/s" "$T/tty.typescript" ||
-		fail "no progress line on a terminal: $(tr '\r' '\n' <"$T/tty.typescript" | head -5)"
-fi
+# On a terminal a progress line is shown: tests/sh/cli-progress.sh.
 # Not on a terminal: no progress line in the log.
 grep -q "lines/s" "$T/small.err" && fail "a progress line was written to a non-terminal"
 
