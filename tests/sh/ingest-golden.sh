@@ -60,13 +60,20 @@ check_set multi synthetic-small "$DATA/synthetic-small/expected-multi.json" \
 	"$DATA/synthetic-small/multi/"*
 
 # Upstream's own bytes (insertion order, real timestamp, null countries).
-for set in upstream-sample null-country; do
+gzip -dc "$DATA/synthetic-small/upstream-raw-output.json.gz" >"$T/raw-small.json"
+gzip -dc "$DATA/synthetic-small/upstream-raw-output-multi.json.gz" >"$T/raw-multi.json"
+for set in upstream-sample null-country edge-cases hll-edges small multi; do
+	raw=$DATA/$set/upstream-raw-output.json expected=$DATA/$set/expected.json
+	case $set in
+	small) raw=$T/raw-small.json expected=$DATA/synthetic-small/expected.json ;;
+	multi) raw=$T/raw-multi.json expected=$DATA/synthetic-small/expected-multi.json ;;
+	esac
 	new_node "raw-$set"
 	ES_TOKEN=$NODE_TOKEN
-	code=$(submit "$DATA/$set/upstream-raw-output.json")
+	code=$(submit "$raw")
 	[ "$code" = 200 ] || fail "raw $set: status $code: $(cat "$T/response")"
 	grep -q 'Statistic successfully ingested' "$T/response" || fail "raw $set: answer $(cat "$T/response")"
-	db_expect "$NODE_ID" "$DATA/$set/expected.json" || fail "raw $set differs from its expected.json"
+	db_expect "$NODE_ID" "$expected" || fail "raw $set differs from its expected.json"
 done
 
 # gzip with Content-Encoding, PUT, the /dataselectstats alias and the standard
