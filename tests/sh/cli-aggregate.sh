@@ -6,6 +6,9 @@ es_install
 CMP="python3 $top_srcdir/tests/sh/compare_payload.py"
 
 check "eida_stats_aggregator is installed" test -x "$ES_PREFIX/bin/eida_stats_aggregator"
+VERSION=$(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")
+[ "$(eida_stats_aggregator --version)" = "$VERSION" ] ||
+	fail "eida_stats_aggregator --version: '$(eida_stats_aggregator --version)', not $VERSION"
 
 # run NAME EXPECTED_OUTPUT GOLDEN [CMP-OPTS] -- ARGS...: one run into a fresh directory.
 run() {
