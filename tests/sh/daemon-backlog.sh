@@ -33,12 +33,18 @@ ESD_NETWORKS=
 esd_config 'file_pattern: "*-requests.*"'
 sed -i '/^  file: $/d' "$ESD_CONF"
 esd_start
+# The daemon reads each file, fails to reach the registry and puts the file
+# back, saying why: that decision, for all three, is the event to wait for.
+all_wait_for_registry() {
+	for k in 0 1 2; do
+		esd_get "waiting_files[$k].reason" | grep -q "network registry could not be reached" || return 1
+	done
+}
 esd_wait 20 files.waiting 3
-sleep 2
+wait_until 30 all_wait_for_registry || fail "not all three wait for the registry: $(esd_get waiting_files)"
 check "nothing counted without the registry" test "$(esd_get files_counted)" = 0
 check "nothing spooled" test "$(esd_get spool.pending)" = 0
-esd_get 'waiting_files[0].reason' | grep -q "network registry could not be reached" ||
-	fail "no reason given: $(esd_get waiting_files)"
+check "still three waiting" test "$(esd_get files.waiting)" = 3
 esd_get last_error.message | grep -q "network registry could not be reached" || fail "not reported"
 esd_stop
 
