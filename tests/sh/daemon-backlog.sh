@@ -25,7 +25,7 @@ mkdir "$ESD_LOGS" "$ESD_STATE"
 # Names whose sort order is not their day order; mtimes an hour old, so that
 # all are ready at the first scan.
 cp "$MULTI/fdsnws-requests.log.2024-11-01.bz2" "$ESD_LOGS/a-requests.2024-11-01.bz2"
-bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$ESD_LOGS/b-requests.2024-10-31.bz2"
+bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$T/whole.bz2" && mv "$T/whole.bz2" "$ESD_LOGS/b-requests.2024-10-31.bz2"   # whole, then in place
 cp "$MULTI/fdsnws-requests.log.2024-10-30.bz2" "$ESD_LOGS/c-requests.2024-10-30.bz2"
 touch -d '1 hour ago' "$ESD_LOGS"/*
 # The registry is unreachable and no registry file is given.
@@ -52,7 +52,7 @@ esd_stop
 ESD_NETWORKS=$DATA/synthetic-small/networks.json
 esd_config 'file_pattern: "*-requests.*"'
 esd_start
-esd_wait 30 files_counted 3
+esd_wait 120 files_counted 3
 i=0
 for want in c-requests.2024-10-30.bz2 b-requests.2024-10-31.bz2 a-requests.2024-11-01.bz2; do
 	i=$((i + 1))

@@ -81,7 +81,7 @@ esd_stop
 first=$(ls "$ESD_STATE/spool/"*.payload | head -n 1)
 printf 'X' | dd of="$first" bs=1 seek=600 conv=notrunc 2>/dev/null
 echo "this is not a payload" >"$ESD_STATE/spool/00000000000000ff.payload"
-bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"
+bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$T/whole.bz2" && mv "$T/whole.bz2" "$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"   # whole, then in place
 cp "$MULTI/fdsnws-requests.log.2024-11-01.bz2" "$ESD_LOGS/"
 printf 'BZh91AY&SY this is not bzip2 data at all\n' >"$ESD_LOGS/fdsnws-requests.log.2024-01-01.bz2"
 head -c 20000 "$MULTI/fdsnws-requests.log.2024-11-01.bz2" >"$ESD_LOGS/fdsnws-requests.log.2024-01-02.bz2"

@@ -15,7 +15,7 @@ central_start
 esd_config "since: 2099-01-01"
 esd_start
 cp "$MULTI"/fdsnws-requests.log.2024-10-30.bz2 "$MULTI"/fdsnws-requests.log.2024-11-01.bz2 "$ESD_LOGS/"
-bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"
+bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$T/whole.bz2" && mv "$T/whole.bz2" "$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"   # whole, then in place
 # "ignored" is the daemon's decision on each file (it looked and will not
 # count it): no time to wait for nothing to happen.
 esd_wait 20 files.ignored 3

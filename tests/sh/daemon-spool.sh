@@ -14,7 +14,7 @@ ESD_URL=
 esd_config "spool: { max_bytes: 3M }" "workers: 2"
 esd_start
 cp "$MULTI"/fdsnws-requests.log.2024-10-30.bz2 "$MULTI"/fdsnws-requests.log.2024-11-01.bz2 "$ESD_LOGS/"
-bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"
+bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$T/whole.bz2" && mv "$T/whole.bz2" "$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"   # whole, then in place
 esd_wait 30 spool.full true
 # Files already being read when the spool filled up finish first.
 esd_wait 30 files.running 0
