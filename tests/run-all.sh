@@ -1,25 +1,42 @@
 #!/bin/sh
 # The whole test suite: builds a normal tree and an AddressSanitizer + UBSan tree,
 # runs `make check` in both (unit tests and end-to-end shell tests), then
-# `make distcheck`, and ends with the line "N passed, N failed".
+# `make distcheck`, lists the skipped tests and ends with the line
+# "N passed, N failed, N skipped".  A test skips (exit 77) when something it
+# needs is missing; under CI=true, where every dependency is installed, a skip
+# means a broken install step and counts as a failure too.
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
-passed=0 failed=0
+passed=0 failed=0 skipped=0
+skiplist=$(mktemp "${TMPDIR:-/tmp}/es-skips.XXXXXX")
+trap 'rm -f "$skiplist"' EXIT
 jobs=$(nproc 2>/dev/null || echo 2)
 
 count() {
-	# Adds the PASS/FAIL (and ERROR, XPASS as failures) totals of one test-suite.log.
-	log=$1
+	# Adds the PASS, FAIL (ERROR and XPASS as failures) and SKIP totals of one
+	# test-suite.log (in the current build directory) and records each skipped
+	# test with its reason.
+	log=$1 variant=$2
 	p=$(sed -n 's/^# PASS: *//p' "$log" | head -1)
 	f=$(sed -n 's/^# FAIL: *//p' "$log" | head -1)
 	e=$(sed -n 's/^# ERROR: *//p' "$log" | head -1)
 	x=$(sed -n 's/^# XPASS: *//p' "$log" | head -1)
+	s=$(sed -n 's/^# SKIP: *//p' "$log" | head -1)
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
+	skipped=$((skipped + ${s:-0}))
+	# A skipped shell test's log ends with its "SKIP: reason" line.
+	grep '^SKIP: ' check.out 2>/dev/null | while read -r _ name rest; do
+		reason=""
+		base=${name%.sh}
+		[ -f "$base.log" ] && reason=$(grep '^SKIP: ' "$base.log" | tail -1 | sed 's/^SKIP: //')
+		[ -n "$reason" ] || reason=$rest
+		echo "[$variant] $name: ${reason:-no reason given}"
+	done >>"$skiplist"
 }
 
-autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
+autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 for variant in normal sanitizers; do
 	dir=$top/_build-test-$variant
 	flags=""
@@ -39,7 +56,7 @@ for variant in normal sanitizers; do
 		make -j"$jobs" check >check.out 2>&1
 	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' check.out | sed "s/^/[$variant] /"
 	if [ -f test-suite.log ]; then
-		count test-suite.log
+		count test-suite.log "$variant"
 		grep -q '^# FAIL: *0$' test-suite.log || sed -n '/^FAIL:\|^ERROR:/,$p' test-suite.log | head -200
 	else
 		tail -40 check.out
@@ -59,5 +76,13 @@ else
 	failed=$((failed + 1))
 fi
 cd "$top"
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+	echo "=== skipped tests ($skipped)"
+	cat "$skiplist"
+	if [ "${CI:-}" = true ]; then
+		echo "CI=true installs every dependency: each skip above counts as a failure"
+		failed=$((failed + skipped))
+	fi
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

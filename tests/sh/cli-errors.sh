@@ -75,7 +75,14 @@ XDG_CACHE_HOME=$T/cache; export XDG_CACHE_HOME
 expect 1 "use --networks FILE" --networks http://127.0.0.1:9/query "$DATA/upstream-sample/test.log"
 no_payload "registry unreachable"
 
-# Version, as upstream: one line.
-v=$(eidastats aggregate --version) || fail "--version"
-[ -n "$v" ] || fail "--version printed nothing"
+# Version, as upstream: the bare version number on one line (upstream prints
+# 0.8.0; tests/sh/cli-aggregate.sh checks the installed eida_stats_aggregator);
+# `eidastats --version` names the program.
+VERSION=$(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")
+[ -n "$VERSION" ] || fail "no PACKAGE_VERSION in $top_builddir/Makefile"
+printf '%s\n' "$VERSION" >"$T/version.want"
+eidastats aggregate --version >"$T/version.out" 2>"$T/version.err" || fail "aggregate --version: exit $?"
+cmp -s "$T/version.out" "$T/version.want" || fail "aggregate --version printed '$(cat "$T/version.out")', not $VERSION"
+[ ! -s "$T/version.err" ] || fail "aggregate --version wrote to stderr: $(cat "$T/version.err")"
+[ "$(eidastats --version)" = "eidastats $VERSION" ] || fail "eidastats --version: '$(eidastats --version)'"
 echo "all error paths behave"

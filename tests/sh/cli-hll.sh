@@ -122,9 +122,18 @@ got=$(eidastats hll add -- 2>/dev/null); [ $? -eq 1 ] || note "'--' was accepted
 got=$(eidastats hll add -9223372036854775808 9223372036854775807) || note "int64 extremes refused"
 [ "$got" = '\x128B7F80000000000000007FFFFFFFFFFFFFFF' ] || note "int64 extremes: $got"
 
-eidastats hll --help >"$TMP/out" || note "--help exit status $?"
-grep -q 'eidastats hll inspect' "$TMP/out" || note "--help text lacks inspect"
-eidastats hll add --help >"$TMP/out" || note "add --help exit status $?"
+# --help, also after a subcommand: the usage of all three subcommands and what
+# each does, on stdout, exit 0.
+for args in "--help" "add --help" "union --help" "inspect --help"; do
+	# shellcheck disable=SC2086 # args are meant to be split
+	eidastats hll $args >"$TMP/out" 2>"$TMP/err" || note "hll $args: exit status $?"
+	for want in 'usage: eidastats hll add \[RAW\.\.\.|-\]' '^       eidastats hll union HEX\.\.\.' \
+		'^       eidastats hll inspect HEX\.\.\.' '^  add      adds signed 64-bit raw values' \
+		'^  union    prints the union' '^  inspect  prints one JSON object per set' 'Exit status: 0 done'; do
+		grep -q "$want" "$TMP/out" || note "hll $args: the help lacks /$want/"
+	done
+	[ ! -s "$TMP/err" ] || note "hll $args wrote to stderr: $(cat "$TMP/err")"
+done
 
 [ "$FAILS" -eq 0 ] || { echo "$FAILS failure(s)"; exit 1; }
 echo "cli-hll: $n_add add, $n_union union vectors and all payloads inspected"

@@ -25,7 +25,7 @@ mkdir "$ESD_LOGS" "$ESD_STATE"
 # Names whose sort order is not their day order; mtimes an hour old, so that
 # all are ready at the first scan.
 cp "$MULTI/fdsnws-requests.log.2024-11-01.bz2" "$ESD_LOGS/a-requests.2024-11-01.bz2"
-bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$ESD_LOGS/b-requests.2024-10-31.bz2"
+bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$T/whole.bz2" && mv "$T/whole.bz2" "$ESD_LOGS/b-requests.2024-10-31.bz2"   # whole, then in place
 cp "$MULTI/fdsnws-requests.log.2024-10-30.bz2" "$ESD_LOGS/c-requests.2024-10-30.bz2"
 touch -d '1 hour ago' "$ESD_LOGS"/*
 # The registry is unreachable and no registry file is given.
@@ -33,12 +33,18 @@ ESD_NETWORKS=
 esd_config 'file_pattern: "*-requests.*"'
 sed -i '/^  file: $/d' "$ESD_CONF"
 esd_start
+# The daemon reads each file, fails to reach the registry and puts the file
+# back, saying why: that decision, for all three, is the event to wait for.
+all_wait_for_registry() {
+	for k in 0 1 2; do
+		esd_get "waiting_files[$k].reason" | grep -q "network registry could not be reached" || return 1
+	done
+}
 esd_wait 20 files.waiting 3
-sleep 2
+wait_until 30 all_wait_for_registry || fail "not all three wait for the registry: $(esd_get waiting_files)"
 check "nothing counted without the registry" test "$(esd_get files_counted)" = 0
 check "nothing spooled" test "$(esd_get spool.pending)" = 0
-esd_get 'waiting_files[0].reason' | grep -q "network registry could not be reached" ||
-	fail "no reason given: $(esd_get waiting_files)"
+check "still three waiting" test "$(esd_get files.waiting)" = 3
 esd_get last_error.message | grep -q "network registry could not be reached" || fail "not reported"
 esd_stop
 
@@ -46,7 +52,7 @@ esd_stop
 ESD_NETWORKS=$DATA/synthetic-small/networks.json
 esd_config 'file_pattern: "*-requests.*"'
 esd_start
-esd_wait 30 files_counted 3
+esd_wait 120 files_counted 3
 i=0
 for want in c-requests.2024-10-30.bz2 b-requests.2024-10-31.bz2 a-requests.2024-11-01.bz2; do
 	i=$((i + 1))

@@ -77,8 +77,11 @@ db_check "$DATA/synthetic-small/expected-multi.json" || fail "database changed b
 # A restart reads no file again: the ledger knows their identities.
 esd_stop
 esd_start
+# "done" is the daemon's decision on each of the six files after it looked
+# them up in the ledger: nothing is waiting or running, so nothing will be read.
 esd_wait 30 files.done 6
-sleep 2
+check "nothing waits after restart" test "$(esd_get files.waiting)" = 0
+check "nothing runs after restart" test "$(esd_get files.running)" = 0
 check "nothing read after restart" test "$(esd_get lines.read)" = 0
 check "no payload after restart" test "$(esd_get files_counted)" = 0
 check "still three payloads" test "$(db_payloads)" = 3

@@ -39,7 +39,7 @@ for point in $POINTS; do
 	cp "$MULTI"/fdsnws-requests.log.2024-10-30.bz2 "$MULTI"/fdsnws-requests.log.2024-11-01.bz2 \
 		"$ESD_LOGS/"
 	cp "$DATA/upstream-sample/test.log.bz2" "$ESD_LOGS/fdsnws-requests.log.2020-09-18.bz2"
-	bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"
+	bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$T/whole.bz2" && mv "$T/whole.bz2" "$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"   # whole, then in place
 
 	# The crashing run.  It must really crash (99), not just stop.
 	echo "---- crash point $point" >>"$ESD_LOG"

@@ -8,7 +8,11 @@
 #
 # As root, the daemon runs as "nobody" (setpriv) so that file permissions
 # mean something; without root the same happens as the current user and the
-# other-user checks of the control socket are skipped.
+# other-user checks of the control socket cannot run and the test ends as
+# skipped (77) after all the rest.  What the daemon's user must read (the
+# program and the network registry file) is copied into the test's own
+# directory first: the checkout may live under a directory only its owner can
+# enter (mode 0700, as mktemp -d or a home directory makes).
 . "$top_srcdir/tests/sh/lib.sh"
 . "$top_srcdir/tests/daemon/common.sh"
 
@@ -46,6 +50,13 @@ check "--check-config accepts the fixed token file" "$ESD" --check-config -c "$E
 OTHER=
 if [ "$(id -u)" = 0 ]; then
 	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	id daemon >/dev/null 2>&1 || skip "no user daemon (the other user of the socket checks)"
+	mkdir "$T/shared"
+	cp "$ESD_BIN_DEFAULT" "$T/shared/eidastatsd"
+	cp "$ESD_NETWORKS" "$T/shared/networks.json"
+	chmod -R a+rX "$T/shared"
+	ESD_BIN_DEFAULT=$T/shared/eidastatsd
+	ESD_NETWORKS=$T/shared/networks.json
 	ESD_RUNAS="setpriv --reuid=nobody --regid=$(id -g nobody) --clear-groups"
 	OTHER="setpriv --reuid=daemon --regid=$(id -g daemon) --clear-groups"
 	mkdir -p "$T/run"
@@ -70,7 +81,7 @@ esd_stop
 first=$(ls "$ESD_STATE/spool/"*.payload | head -n 1)
 printf 'X' | dd of="$first" bs=1 seek=600 conv=notrunc 2>/dev/null
 echo "this is not a payload" >"$ESD_STATE/spool/00000000000000ff.payload"
-bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"
+bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$T/whole.bz2" && mv "$T/whole.bz2" "$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"   # whole, then in place
 cp "$MULTI/fdsnws-requests.log.2024-11-01.bz2" "$ESD_LOGS/"
 printf 'BZh91AY&SY this is not bzip2 data at all\n' >"$ESD_LOGS/fdsnws-requests.log.2024-01-01.bz2"
 head -c 20000 "$MULTI/fdsnws-requests.log.2024-11-01.bz2" >"$ESD_LOGS/fdsnws-requests.log.2024-01-02.bz2"
@@ -138,4 +149,5 @@ esd_wait 30 spool.pending 0
 db_check "$DATA/synthetic-small/expected-multi.json" "$DATA/upstream-sample/expected.json" ||
 	fail "database differs at the end"
 esd_stop
+[ -n "$OTHER" ] || skip "not root: the other-user checks of the control socket did not run (all else passed)"
 exit 0

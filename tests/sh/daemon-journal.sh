@@ -29,6 +29,7 @@ python3 "$RECV" /run/systemd/journal/socket "$T/journal.out" &
 rpid=$!
 n=0
 while [ ! -S /run/systemd/journal/socket ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+[ -S /run/systemd/journal/socket ] || exit 5
 : >"$T/stderr"
 JOURNAL_STREAM=$(stat -c '%d:%i' "$T/stderr") "$ESD" -c "$T/cfg.yaml" --foreground 2>>"$T/stderr" &
 dpid=$!
@@ -37,7 +38,9 @@ while ! grep -q '^EIDASTATS_PAYLOAD=' "$T/journal.out" 2>/dev/null && [ $n -lt 3
 	sleep 0.1; n=$((n + 1))
 done
 kill "$dpid"; wait "$dpid"; st=$?
-kill "$rpid"; wait "$rpid" 2>/dev/null
+# The daemon has exited, so all it sent is queued: the receiver reads the
+# queue to the end on SIGTERM before it exits (status 0).
+kill "$rpid"; wait "$rpid" || exit 4
 exit $st
 INNER
 T=$T ESD=$top_builddir/src/eidastatsd/eidastatsd RECV=$top_srcdir/tests/daemon/journalrecv.py \

@@ -15,10 +15,13 @@ central_start
 esd_config "since: 2099-01-01"
 esd_start
 cp "$MULTI"/fdsnws-requests.log.2024-10-30.bz2 "$MULTI"/fdsnws-requests.log.2024-11-01.bz2 "$ESD_LOGS/"
-bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"
+bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$T/whole.bz2" && mv "$T/whole.bz2" "$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"   # whole, then in place
+# "ignored" is the daemon's decision on each file (it looked and will not
+# count it): no time to wait for nothing to happen.
 esd_wait 20 files.ignored 3
-sleep 2
 check "files before since are not counted" test "$(esd_get files_counted)" = 0
+check "files before since are not read" test "$(esd_get lines.read)" = 0
+check "files before since do not wait" test "$(esd_get files.waiting)" = 0
 
 # A good configuration by SIGHUP: the files are counted.
 esd_config
@@ -67,20 +70,28 @@ while [ $i -lt $copies ]; do
 	i=$((i + 1))
 done | gzip -1 >"$T/big.gz"
 mv "$T/big.gz" "$ESD_LOGS/fdsnws-requests.log.2024-09-29.gz"
+# Each answer that still reports the file running was given during the
+# aggregation; an event loop blocked by the file would answer once, at its
+# end.  Latency is judged against the aggregation's own length (both grow
+# alike on a slow or busy machine), not against a fixed number of ms.
 esd_wait 30 files.running 1
 slowest=0
 n=0
-while [ "$(esd_get files.running)" = 1 ]; do
+span0=$(date +%s%N)
+while :; do
 	t0=$(date +%s%N)
-	esd_get version >/dev/null || fail "status failed while aggregating"
+	running=$(esd_get files.running) || fail "status failed while aggregating"
 	t1=$(date +%s%N)
+	[ "$running" = 1 ] || break
 	ms=$(( (t1 - t0) / 1000000 ))
 	[ $ms -gt $slowest ] && slowest=$ms
 	n=$((n + 1))
 done
-echo "status answered $n times while aggregating; slowest ${slowest} ms"
-check "status answered while the big file was read" test $n -ge 3
-check "status answered within 500 ms (slowest ${slowest} ms)" test $slowest -lt 500
+span=$(( ($(date +%s%N) - span0) / 1000000 ))
+echo "status answered $n times during ${span} ms of aggregation; slowest ${slowest} ms"
+check "status answered at least 5 times while the big file was read ($n)" test $n -ge 5
+check "the slowest status (${slowest} ms) took under a fifth of the aggregation (${span} ms)" \
+	test $((slowest * 5)) -lt "$span"
 esd_wait 120 spool.pending 0
 set -- "$DATA/synthetic-small/expected-multi.json" "$DATA/upstream-sample/expected.json" \
 	"$DATA/hll-edges/expected.json"
@@ -99,8 +110,18 @@ while [ $i -lt 5 ]; do
 	i=$((i + 1))
 done | gzip -1 >"$T/big5.gz"
 mv "$T/big5.gz" "$ESD_LOGS/fdsnws-requests.log.2024-09-28.gz"
+# The daemon is frozen (SIGSTOP) as soon as it reports the file running, and
+# SIGTERM is queued before it runs again: the stop is handled on the loop's
+# first turn after SIGCONT, while most of the 100 000 lines remain to be read
+# (seconds of work), and the worker checks for a stop before it commits.
 esd_wait 30 files.running 1
-esd_stop
+kill -STOP "$ESD_PID"
+kill -TERM "$ESD_PID"
+kill -CONT "$ESD_PID"
+esd__reap 30
+check "a clean stop during aggregation (status $ESD_RC)" test "$ESD_RC" = 0
+grep -q "SIGTERM: stopping" "$ESD_LOG" || fail "the stop is not logged"
+[ ! -e "$ESD_SOCK" ] || fail "the control socket was left behind after a clean stop"
 check "nothing spooled for the abandoned file" test "$(ls "$ESD_STATE/spool/"*.payload 2>/dev/null | wc -l)" = 0
 esd_start
 esd_wait 120 files_counted 1

@@ -4,7 +4,7 @@
 # systemd would.  READY=1 once it listens, STATUS= lines with its counts,
 # WATCHDOG=1 at half of WATCHDOG_USEC, RELOADING=1 then READY=1 on SIGHUP,
 # STOPPING=1 on SIGTERM.  Also: the unit file passes systemd-analyze verify
-# (when systemd-analyze is installed), and --check-config / --version work.
+# (tests/sh/daemon-unitfile.sh), and --check-config / --version work.
 . "$top_srcdir/tests/sh/lib.sh"
 . "$top_srcdir/tests/daemon/common.sh"
 
@@ -26,11 +26,13 @@ cp "$DATA/upstream-sample/test.log.bz2" "$ESD_LOGS/fdsnws-requests.log.2020-09-1
 esd_wait 20 files_counted 1
 wait_until 10 grep -q '^STATUS=files: 1 done, 0 waiting, 0 failed; spool: 1 pending$' "$NOTIFY" ||
 	{ cat "$NOTIFY" >&2; fail "STATUS= does not follow the work"; }
-# 0.2 s period: at least 5 pings in 2 s.
-before=$(grep -c '^WATCHDOG=1$' "$NOTIFY")
-sleep 2
-after=$(grep -c '^WATCHDOG=1$' "$NOTIFY")
-check "watchdog pings ($before then $after)" test $((after - before)) -ge 5
+# 0.2 s period: the pings keep coming; five more arrive (10 s deadline, so a
+# loaded machine that delays the daemon's loop does not fail the test).
+pings() { grep -c '^WATCHDOG=1$' "$NOTIFY"; }
+pings_ge() { [ "$(pings)" -ge "$1" ]; }
+before=$(pings)
+wait_until 10 pings_ge $((before + 5)) ||
+	fail "watchdog pings: $before, then only $(pings) 10 s later"
 
 # A second daemon on the same control socket refuses to start (exit 2) and
 # leaves the first one alone.
@@ -95,15 +97,6 @@ sbindir=$(sed -n 's/^sbindir = //p' "$top_builddir/Makefile")
 	sbindir=$(sed -n 's/^prefix = //p' "$top_builddir/Makefile")/sbin
 grep -q "^ExecStart=$sbindir/eidastatsd --foreground -c " "$top_builddir/systemd/eidastatsd.service" ||
 	fail "the built unit does not start the installed eidastatsd"
-if command -v systemd-analyze >/dev/null 2>&1; then
-	sed "s|^ExecStart=[^ ]*|ExecStart=$ESD_BIN_DEFAULT|" "$top_builddir/systemd/eidastatsd.service" \
-		>"$T/eidastatsd.service"
-	systemd-analyze verify --man=no "$T/eidastatsd.service" >"$T/verify.out" 2>&1 ||
-		{ cat "$T/verify.out" >&2; fail "systemd-analyze verify"; }
-	[ ! -s "$T/verify.out" ] || { cat "$T/verify.out" >&2; fail "systemd-analyze verify warns"; }
-else
-	echo "systemd-analyze not installed: unit file not verified"
-fi
 for key in Type=notify WatchdogSec= NoNewPrivileges=yes ProtectSystem=strict StateDirectory=eidastats \
 	RuntimeDirectory=eidastats User=eidastats ReadOnlyPaths= ExecReload=; do
 	grep -q "^$key" "$top_builddir/systemd/eidastatsd.service" || fail "the unit lacks $key"

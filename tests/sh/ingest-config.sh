@@ -89,17 +89,20 @@ wait_until 5 grep -q 'SIGHUP' "$T/ingestd.log" || fail "SIGHUP was not logged"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/stats/v1/health")" = 200 ] || fail "health after SIGHUP"
 ingestd_stop
 
-# IPv6 loopback, when the machine has it.
-if "$INGESTD" --db "$ES_DB" --listen '[::1]:0' 2>"$T/v6.log" & pid=$!; then
-	bg_track "$pid"
-	if wait_until 5 grep -q 'listening on \[::1\]' "$T/v6.log"; then
-		addr=$(sed -n 's/.*listening on //p' "$T/v6.log")
-		[ "$(curl -s -g -o /dev/null -w '%{http_code}' "http://$addr/eidaws/statistics/1/health")" = 200 ] ||
-			fail "health over IPv6"
-	else
-		echo "# no IPv6 loopback here: $(cat "$T/v6.log")"
-	fi
-	kill "$pid" 2>/dev/null
-	wait "$pid"
-fi
+# IPv6 loopback: where the machine has ::1 (on lo in /proc/net/if_inet6),
+# ingestd listens and answers there; elsewhere this check cannot run and the
+# test ends as skipped, after all the rest passed.
+grep -q '^00000000000000000000000000000001 .* lo$' /proc/net/if_inet6 2>/dev/null ||
+	skip "no IPv6 loopback on this machine: the [::1] listen check did not run (all else passed)"
+"$INGESTD" --db "$ES_DB" --listen '[::1]:0' 2>"$T/v6.log" &
+pid=$!
+bg_track "$pid"
+wait_until 10 grep -q 'listening on \[::1\]' "$T/v6.log" ||
+	{ cat "$T/v6.log" >&2; fail "ingestd does not listen on [::1]"; }
+addr=$(sed -n 's/.*listening on //p' "$T/v6.log")
+[ "$(curl -s -g -o /dev/null -w '%{http_code}' "http://$addr/eidaws/statistics/1/health")" = 200 ] ||
+	fail "health over IPv6 ($addr)"
+kill "$pid"
+wait "$pid"
+check "ingestd on [::1] exits 0 on SIGTERM" test $? = 0
 exit 0

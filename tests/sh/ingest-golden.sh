@@ -2,34 +2,27 @@
 # The payloads of every golden set, and upstream's own output, are stored
 # with counters equal to the expected ones and hll_cardinality(clients) equal
 # to that of the expected clients.  The payloads come from `eidastats
-# aggregate` when the CLI can aggregate, else from the golden expected.json;
-# the database is always compared with the golden expected.json.
+# aggregate`; the database is compared with the golden expected.json.
 . "$top_srcdir/tests/sh/lib.sh"
 . "$top_srcdir/tests/sh/ingest-lib.sh"
 
 central_start
 
-have_cli=no
-if eidastats aggregate --help >/dev/null 2>&1; then
-	have_cli=yes
-else
-	echo "# eidastats aggregate is not available: sending the golden expected.json payloads"
-fi
+# The payloads come from the CLI of this build; a CLI that cannot even show
+# its help is a failure, never a reason to send something else.
+eidastats aggregate --help >"$T/help.out" 2>&1 ||
+	{ cat "$T/help.out" >&2; fail "eidastats aggregate --help failed"; }
 
 # payload NAME SET EXPECTED INPUT... : makes $T/NAME.json, the payload to send,
 # with the network registry of the golden folder SET.
 payload() {
 	_set=$1 _dir=$2 _expected=$3
 	shift 3
-	if [ "$have_cli" = yes ]; then
-		rm -rf "$T/agg-$_set"
-		mkdir -p "$T/agg-$_set"
-		eidastats aggregate --networks "$DATA/$_dir/networks.json" -o "$T/agg-$_set" "$@" \
-			>"$T/agg-$_set.log" 2>&1 || { cat "$T/agg-$_set.log" >&2; fail "eidastats aggregate $_set"; }
-		gzip -dc "$T/agg-$_set"/*.json.gz >"$T/$_set.json" || fail "no payload from eidastats aggregate $_set"
-	else
-		payload_from_expected "$_expected" "$T/$_set.json"
-	fi
+	rm -rf "$T/agg-$_set"
+	mkdir -p "$T/agg-$_set"
+	eidastats aggregate --networks "$DATA/$_dir/networks.json" -o "$T/agg-$_set" "$@" \
+		>"$T/agg-$_set.log" 2>&1 || { cat "$T/agg-$_set.log" >&2; fail "eidastats aggregate $_set"; }
+	gzip -dc "$T/agg-$_set"/*.json.gz >"$T/$_set.json" || fail "no payload from eidastats aggregate $_set"
 }
 
 n=0
@@ -67,13 +60,20 @@ check_set multi synthetic-small "$DATA/synthetic-small/expected-multi.json" \
 	"$DATA/synthetic-small/multi/"*
 
 # Upstream's own bytes (insertion order, real timestamp, null countries).
-for set in upstream-sample null-country; do
+gzip -dc "$DATA/synthetic-small/upstream-raw-output.json.gz" >"$T/raw-small.json"
+gzip -dc "$DATA/synthetic-small/upstream-raw-output-multi.json.gz" >"$T/raw-multi.json"
+for set in upstream-sample null-country edge-cases hll-edges small multi; do
+	raw=$DATA/$set/upstream-raw-output.json expected=$DATA/$set/expected.json
+	case $set in
+	small) raw=$T/raw-small.json expected=$DATA/synthetic-small/expected.json ;;
+	multi) raw=$T/raw-multi.json expected=$DATA/synthetic-small/expected-multi.json ;;
+	esac
 	new_node "raw-$set"
 	ES_TOKEN=$NODE_TOKEN
-	code=$(submit "$DATA/$set/upstream-raw-output.json")
+	code=$(submit "$raw")
 	[ "$code" = 200 ] || fail "raw $set: status $code: $(cat "$T/response")"
 	grep -q 'Statistic successfully ingested' "$T/response" || fail "raw $set: answer $(cat "$T/response")"
-	db_expect "$NODE_ID" "$DATA/$set/expected.json" || fail "raw $set differs from its expected.json"
+	db_expect "$NODE_ID" "$expected" || fail "raw $set differs from its expected.json"
 done
 
 # gzip with Content-Encoding, PUT, the /dataselectstats alias and the standard

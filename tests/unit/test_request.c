@@ -233,32 +233,58 @@ static char *edit(const char *from, const char *to)
 
 TEST(request_invalid_fields)
 {
-	static const struct { const char *from, *to; } cases[] = {
-		{ "\"finished\": \"2024-10-15T10:00:00.123456Z\", ", "" },
-		{ "\"2024-10-15T10:00:00.123456Z\"", "null" },
-		{ "\"2024-10-15T10:00:00.123456Z\"", "20241015" },
-		{ "\"userLocation\": {\"country\": \"FR\"}, ", "" },
-		{ "{\"country\": \"FR\"}", "null" },
-		{ "{\"country\": \"FR\"}", "[\"FR\"]" },
-		{ "{\"country\": \"FR\"}", "{\"country\": 33}" },
-		{ "\"status\": \"OK\", \"userID\"", "\"userID\"" },
-		{ ", \"trace\": [{", ", \"nottrace\": [{" },
-		{ "\"trace\": [{", "\"trace\": {\"x\": 1}, \"y\": [{" },
-		{ "\"net\": \"FR\", ", "" },
-		{ "\"sta\": \"CIEL\", ", "" },
-		{ "\"loc\": \"00\", ", "" },
-		{ "\"cha\": \"HHZ\", ", "" },
-		{ "\"start\": \"2024-10-14T00:00:00.0000Z\", ", "" },
-		{ "\"bytes\": 4096, ", "" },
-		{ ", \"status\": \"OK\"}]", "}]" },
-		{ "\"net\": \"FR\"", "\"net\": 12" },
-		{ "\"loc\": \"00\"", "\"loc\": null" },
-		{ "\"start\": \"2024-10-14T00:00:00.0000Z\"", "\"start\": null" },
-		{ "\"bytes\": 4096", "\"bytes\": 4096.0" },
-		{ "\"bytes\": 4096", "\"bytes\": \"4096\"" },
-		{ "\"bytes\": 4096", "\"bytes\": 1e3" },
-		{ "\"bytes\": 4096", "\"bytes\": 9223372036854775808" },
-		{ "\"trace\": [{", "\"trace\": [7, {" },
+	/* Each edit of LINE_OK, and what the message must say: which field is wrong and how. */
+	static const struct { const char *from, *to, *names; } cases[] = {
+		{ "\"finished\": \"2024-10-15T10:00:00.123456Z\", ", "",
+		  "\"finished\" is missing" },
+		{ "\"2024-10-15T10:00:00.123456Z\"", "null",
+		  "\"finished\" is not a string" },
+		{ "\"2024-10-15T10:00:00.123456Z\"", "20241015",
+		  "\"finished\" is not a string" },
+		{ "\"userLocation\": {\"country\": \"FR\"}, ", "",
+		  "\"userLocation\" is missing" },
+		{ "{\"country\": \"FR\"}", "null",
+		  "\"userLocation\" is not an object" },
+		{ "{\"country\": \"FR\"}", "[\"FR\"]",
+		  "\"userLocation\" is not an object" },
+		{ "{\"country\": \"FR\"}", "{\"country\": 33}",
+		  "\"country\" is neither a string nor null" },
+		{ "\"status\": \"OK\", \"userID\"", "\"userID\"",
+		  "\"status\" is missing" },
+		{ ", \"trace\": [{", ", \"nottrace\": [{",
+		  "an OK request has no \"trace\"" },
+		{ "\"trace\": [{", "\"trace\": {\"x\": 1}, \"y\": [{",
+		  "\"trace\" is not a list" },
+		{ "\"net\": \"FR\", ", "",
+		  "lacks one of net, sta, loc, cha, start, bytes" },
+		{ "\"sta\": \"CIEL\", ", "",
+		  "lacks one of net, sta, loc, cha, start, bytes" },
+		{ "\"loc\": \"00\", ", "",
+		  "lacks one of net, sta, loc, cha, start, bytes" },
+		{ "\"cha\": \"HHZ\", ", "",
+		  "lacks one of net, sta, loc, cha, start, bytes" },
+		{ "\"start\": \"2024-10-14T00:00:00.0000Z\", ", "",
+		  "lacks one of net, sta, loc, cha, start, bytes" },
+		{ "\"bytes\": 4096, ", "",
+		  "lacks one of net, sta, loc, cha, start, bytes" },
+		{ ", \"status\": \"OK\"}]", "}]",
+		  "a trace has no \"status\"" },
+		{ "\"net\": \"FR\"", "\"net\": 12",
+		  "a net, sta, loc or cha that is not a string" },
+		{ "\"loc\": \"00\"", "\"loc\": null",
+		  "a net, sta, loc or cha that is not a string" },
+		{ "\"start\": \"2024-10-14T00:00:00.0000Z\"", "\"start\": null",
+		  "a \"start\" that is not a string" },
+		{ "\"bytes\": 4096", "\"bytes\": 4096.0",
+		  "\"bytes\" that are not an integer" },
+		{ "\"bytes\": 4096", "\"bytes\": \"4096\"",
+		  "\"bytes\" that are not an integer" },
+		{ "\"bytes\": 4096", "\"bytes\": 1e3",
+		  "\"bytes\" that are not an integer" },
+		{ "\"bytes\": 4096", "\"bytes\": 9223372036854775808",
+		  "\"bytes\" beyond 64 bits" },
+		{ "\"trace\": [{", "\"trace\": [7, {",
+		  "a trace entry is not an object" },
 	};
 	req_parser_t *p = req_parser_new();
 	const req_event_t *ev;
@@ -268,6 +294,9 @@ TEST(request_invalid_fields)
 			unit_fail(__FILE__, __LINE__, "case %zu was not invalid: %s", i, line);
 		ASSERT(strstr(ev->msg, "Line 7: ") == ev->msg);
 		ASSERT(strstr(ev->msg, "Ignoring this line") != NULL);
+		if (!strstr(ev->msg, cases[i].names))
+			unit_fail(__FILE__, __LINE__, "case %zu: \"%s\" does not say %s", i, ev->msg,
+			          cases[i].names);
 	}
 	/* Not JSON objects at all. */
 	static const char *const values[] = { "[]", "42", "\"x\"", "null", "[1, 2]" };
@@ -503,4 +532,33 @@ TEST(request_value_limit)
 	ASSERT_EQ(req_parse(p, line, k, 1, 0, &ev), REQ_JSON);
 	req_parser_free(p);
 	free(line);
+}
+
+/* README: Unicode digits in "finished" make the line malformed (Python's
+ * int() and its date parser would accept them): a bad date, never a day. */
+TEST(request_unicode_digits_in_finished)
+{
+	static const char *const dates[] = {
+		"\xd9\xa2\xd9\xa0\xd9\xa2\xd9\xa4-10-15T10:00:00Z",    /* Arabic-Indic 2024 */
+		"2024-\xef\xbc\x91\xef\xbc\x90-15T10:00:00Z",          /* fullwidth 10 */
+		"2024-10-\xe0\xa5\xa7\xe0\xa5\xab",                    /* Devanagari 15 */
+		"2024-10-15T\xf0\x9d\x9f\x8f\xf0\x9d\x9f\x8e:00:00Z",  /* mathematical bold 10 */
+		"2024-10-15T10:00:0\xd9\xa0Z",                         /* one Arabic-Indic 0 in the seconds */
+		"2024-10-15T10:00:00.12\xd9\xa3Z",                     /* ... in the fraction */
+	};
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+	char msg[256];
+
+	/* The same line with ASCII digits is fine. */
+	ASSERT_EQ(parse(p, edit("2024-10-15T10:00:00.123456Z", "2024-10-15T10:00:00Z"), &ev), REQ_OK);
+	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+		enum req_verdict v = parse(p, edit("2024-10-15T10:00:00.123456Z", dates[i]), &ev);
+		if (v != REQ_DATE)
+			unit_fail(__FILE__, __LINE__, "case %zu (%s): verdict %d, expected REQ_DATE", i,
+			          dates[i], (int)v);
+		snprintf(msg, sizeof msg, "Could not parse date %s", dates[i]);
+		ASSERT_STREQ(ev->msg, msg);
+	}
+	req_parser_free(p);
 }

@@ -594,12 +594,14 @@ TEST(spool_concurrent_puts)
 		jobs[t] = (struct put_job){ .sp = sp, .thread = t };
 		ASSERT(pthread_create(&th[t], NULL, put_many, &jobs[t]) == 0);
 	}
-	/* The loop thread lists meanwhile. */
-	for (int k = 0; k < 20; k++) {
+	/* The loop thread lists meanwhile, until every put is listed, so the
+	 * order is checked at least once on the full list (the runner's timeout
+	 * ends a put that never shows). */
+	do {
 		n = spool_list(sp, ents, PUT_THREADS * PUTS_PER_THREAD + 1);
 		for (size_t i = 1; i < n; i++)
 			ASSERT(ents[i].id > ents[i - 1].id);
-	}
+	} while (n < PUT_THREADS * PUTS_PER_THREAD);
 	for (int t = 0; t < PUT_THREADS; t++) {
 		ASSERT(pthread_join(th[t], NULL) == 0);
 		ASSERT_OK(jobs[t].rc);
