@@ -409,7 +409,12 @@ static const char *scan_json(req_parser_t *p, const char *s, size_t n)
 				while (i < n && is_digit(s[i]))
 					i++;
 			}
+			/* cJSON reads at most 63 characters of a number; refuse longer literals
+			 * instead of letting it cut them (doc/upstream-aggregator.md). */
+			if (i - start > REQ_MAX_NUMBER)
+				return "a number literal longer than 63 characters";
 			/* strtod would read on ("01", "1.5.2"); Python stops and then fails. */
+
 			if (i < n && (is_digit(s[i]) || s[i] == '.' || s[i] == 'e' || s[i] == 'E'
 			              || s[i] == '+' || s[i] == '-'))
 				return "bad number";

@@ -49,6 +49,8 @@
 
 /* Most JSON values (objects, arrays, scalars) one line may hold: bounds the parse tree. */
 #define REQ_MAX_VALUES (1u << 18)
+/* Longest number literal of a line: cJSON reads no more; a longer one makes the line malformed. */
+#define REQ_MAX_NUMBER 63
 /* Longest message req_parse() formats (longer values are cut with "..."). */
 #define REQ_MSG_MAX 512
 

@@ -562,3 +562,27 @@ TEST(request_unicode_digits_in_finished)
 	}
 	req_parser_free(p);
 }
+
+TEST(request_number_literals_over_63_characters)
+{
+	/* 63 characters is the longest literal cJSON reads whole; a longer one makes the
+	 * line malformed wherever it stands (userID, bytes, an unused field, a float). */
+	char digits63[64], digits64[65], line[4096];
+	req_parser_t *p = req_parser_new();
+	const req_event_t *ev;
+
+	memset(digits63, '7', 63);
+	digits63[63] = '\0';
+	memset(digits64, '7', 64);
+	digits64[64] = '\0';
+	ASSERT_EQ(parse(p, edit("1111111111", digits63), &ev), REQ_OK);
+	ASSERT_EQ(parse(p, edit("1111111111", digits64), &ev), REQ_JSON);
+	ASSERT_STREQ(ev->msg, "Line 7 could not be parsed as JSON. Ignoring");
+	snprintf(line, sizeof line, "{\"extra\": %s, %s", digits64, LINE_OK + 1);
+	ASSERT_EQ(parse(p, line, &ev), REQ_JSON);
+	snprintf(line, sizeof line, "{\"extra\": 1.%s, %s", digits63, LINE_OK + 1);
+	ASSERT_EQ(parse(p, line, &ev), REQ_JSON);
+	snprintf(line, sizeof line, "{\"extra\": 1.%.61s, %s", digits63, LINE_OK + 1);
+	ASSERT_EQ(parse(p, line, &ev), REQ_OK);
+	req_parser_free(p);
+}
