@@ -10,26 +10,11 @@
 #include "pgx.h"
 
 #include "admin.h"
+#include "cal.h"
+#include "hex.h"
 
 /* 16 random bytes as 32 lower-case hex digits: fits upstream's varchar(32). */
 #define TOKEN_BYTES 16
-
-static bool valid_day(const char *s)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d, max;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strspn(s, "0123456789") != 4 ||
-	    strspn(s + 5, "0123456789") != 2 || strspn(s + 8, "0123456789") != 2)
-		return false;
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	if (y < 1 || m < 1 || m > 12 || d < 1)
-		return false;
-	max = mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-	return d <= max;
-}
 
 int admin_token_add(struct admin *a)
 {
@@ -43,7 +28,7 @@ int admin_token_add(struct admin *a)
 		fprintf(stderr, "eidastats-admin: token add needs --node NODE (id or name)\n");
 		return ADMIN_USAGE;
 	}
-	if (a->expires && !valid_day(a->expires)) {
+	if (a->expires && cal_parse_ymd(a->expires, strlen(a->expires), NULL, NULL, NULL) != 0) {
 		fprintf(stderr, "eidastats-admin: --expires '%s' is not a date YYYY-MM-DD\n", a->expires);
 		return ADMIN_USAGE;
 	}
@@ -53,8 +38,7 @@ int admin_token_add(struct admin *a)
 		fprintf(stderr, "eidastats-admin: OpenSSL could not make random bytes\n");
 		return ADMIN_FAIL;
 	}
-	for (size_t i = 0; i < sizeof raw; i++)
-		sprintf(token + 2 * i, "%02x", raw[i]);
+	hex_encode(token, raw, sizeof raw);
 	explicit_bzero(raw, sizeof raw);
 	/* Only the digest is stored (sql/003); the token exists once, on stdout. */
 	if (pgx_token_digest(token, strlen(token), digest) < 0) {

@@ -8,6 +8,7 @@
 
 #include "error.h"
 
+#include "hex.h"
 #include "pgx.h"
 
 /* The classes of SQLSTATE codes (PostgreSQL's documentation, appendix "Error Codes"). */
@@ -229,15 +230,9 @@ int pgx_tx(PGconn *pg, pgx_tx_fn fn, void *arg, char *err, size_t errlen)
 
 void pgx_bytea_text(char *out, const unsigned char *in, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
-
-	*out++ = '\\';
-	*out++ = 'x';
-	for (size_t i = 0; i < n; i++) {
-		*out++ = digits[in[i] >> 4];
-		*out++ = digits[in[i] & 15];
-	}
-	*out = '\0';
+	out[0] = '\\';
+	out[1] = 'x';
+	hex_encode(out + 2, in, n);
 }
 
 int pgx_token_digest(const char *token, size_t len, char out[PGX_DIGEST_TEXT])

@@ -7,6 +7,7 @@
 #include "error.h"
 #include "mem.h"
 
+#include "hex.h"
 #include "hquery.h"
 
 void hquery_init(struct hquery *q)
@@ -25,17 +26,6 @@ void hquery_fini(struct hquery *q)
 	hquery_init(q);
 }
 
-static int hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes s[0..len) into a new string; ES_EFORMAT or ES_ELIMIT with err. */
 static int decode(const char *s, size_t len, char **out, char *err, size_t errlen)
 {
@@ -47,8 +37,8 @@ static int decode(const char *s, size_t len, char **out, char *err, size_t errle
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			int hi = i + 1 < len ? hex(s[i + 1]) : -1;
-			int lo = i + 2 < len ? hex(s[i + 2]) : -1;
+			int hi = i + 1 < len ? hex_digit_any((unsigned char)s[i + 1]) : -1;
+			int lo = i + 2 < len ? hex_digit_any((unsigned char)s[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				snprintf(err, errlen, "invalid percent escape at '%.*s'",
 				         (int)(len - i < 3 ? len - i : 3), s + i);
