@@ -16,6 +16,7 @@
 #   --rebuild  drop DIR's database and build it again
 #   --qtool    measure through tests/query/qtool even when eidastats-ingestd
 #              serves the query routes
+#   -q NAMES   run only these queries of the list (comma-separated names)
 #   --explain  also print EXPLAIN ANALYZE of the SQL our API runs for each query
 #              (from PostgreSQL's auto_explain, one extra run per query)
 #
@@ -52,6 +53,7 @@ BUILD=""
 REBUILD=0
 FORCE_QTOOL=0
 EXPLAIN=0
+ONLY=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-s) ROWS=$2; shift ;;
@@ -60,6 +62,7 @@ while [ $# -gt 0 ]; do
 	-u) URUNS=$2; shift ;;
 	-c) CSECS=$2; shift ;;
 	-b) BUILD=$2; shift ;;
+	-q) ONLY=$2; shift ;;
 	--rebuild) REBUILD=1 ;;
 	--qtool) FORCE_QTOOL=1 ;;
 	--explain) EXPLAIN=1 ;;
@@ -189,6 +192,13 @@ one-network-by-month|public|start=2024-01&level=network&network=AP&details=month
 node-by-year-country|public|start=2024-01&end=2025-12&level=node&details=year,country|SELECT nodes.name, EXTRACT(year FROM date), country, $SUMS $FROM WHERE date >= '2024-01-01' AND date <= '2025-12-01' GROUP BY nodes.name, EXTRACT(year FROM date), country
 restricted-station-one-network|restricted|start=2025-01&end=2025-12&level=station&network=AA|SELECT nodes.name, network, station, $SUMS $FROM WHERE $YEAR AND (network LIKE 'AA') GROUP BY nodes.name, network, station
 EOF
+if [ -n "$ONLY" ]; then
+	printf '%s\n' "$ONLY" | tr ',' '\n' | while read -r n; do
+		grep -q "^$n|" "$T/queries" || { echo "query.sh: no query named $n" >&2; exit 1; }
+	done || exit 2
+	printf '%s\n' "$ONLY" | tr ',' '\n' | sed 's/$/|/' >"$T/only"
+	grep -F -f "$T/only" "$T/queries" >"$T/queries.only" && mv "$T/queries.only" "$T/queries"
+fi
 
 # 3. How our side is reached: HTTP when the service serves the query routes.
 MODE=qtool
@@ -196,6 +206,10 @@ if [ $FORCE_QTOOL = 0 ]; then
 	set -- --db "$ES_DB" --listen 127.0.0.1:0 --workers 8
 	if "$INGESTD" --help 2>&1 | grep -q -- --eas-keyring; then
 		set -- "$@" --eas-keyring "$G/ring"
+	fi
+	if "$INGESTD" --help 2>&1 | grep -q -- --runtime-dir; then
+		mkdir -m 700 "$T/run"
+		set -- "$@" --runtime-dir "$T/run"
 	fi
 	"$INGESTD" "$@" 2>"$T/ingestd.log" &
 	PID=$!
