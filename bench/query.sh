@@ -222,7 +222,7 @@ if [ $FORCE_QTOOL = 0 ]; then
 	"$INGESTD" "$@" 2>"$T/ingestd.log" &
 	PID=$!
 	i=0
-	until grep -q 'listening on' "$T/ingestd.log"; do
+	until grep -qs 'listening on' "$T/ingestd.log"; do
 		i=$((i + 1))
 		kill -0 "$PID" 2>/dev/null && [ $i -lt 300 ] || { cat "$T/ingestd.log" >&2; exit 1; }
 		sleep 0.1
