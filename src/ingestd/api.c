@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "hreq.h"
+#include "qapi.h"
 
 #define MSG_OK "Statistic successfully ingested to database!"
 #define MSG_DUPLICATE "This statistic already exists on the server. Refusing to merge"
@@ -140,10 +141,29 @@ static int health_finish(struct hreq *rq)
 	{ path, ROUTE_POST | ROUTE_PUT, ROUTE_AUTH_NODE, "Only PUT or POST method allowed.", \
 	  submit_begin, NULL, submit_finish, submit_done }
 
+/* A read-only route answered by its finish hook alone. */
+#define GET_ROUTE(path, finish) \
+	{ path, ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, finish, NULL }
+
 const struct route api_routes[] = {
 	SUBMIT_ROUTE("/submit"),
 	SUBMIT_ROUTE("/dataselectstats"),
 	{ "/health", ROUTE_GET, ROUTE_AUTH_NONE, "Only GET allowed.", NULL, NULL, health_finish, NULL },
+	GET_ROUTE("/dataselect/public", qapi_public_finish),
+	{ "/dataselect/restricted", ROUTE_POST, ROUTE_AUTH_NONE,
+	  "<h1>405 Method Not Allowed</h1><p>Only POST method allowed</p>",
+	  qapi_restricted_begin, qapi_restricted_body, qapi_restricted_finish, qapi_restricted_done },
+	GET_ROUTE("/nodes", qapi_nodes_finish),
+	GET_ROUTE("/networks", qapi_networks_finish),
+	GET_ROUTE("/_isRestricted", qapi_is_restricted_finish),
+	GET_ROUTE("/node_restriction_policy", qapi_node_policy_finish),
+	GET_ROUTE("/network_restriction_policy", qapi_network_policy_finish),
+	GET_ROUTE("/_health", qapi_health_finish),
+	GET_ROUTE("/openapi.yaml", qapi_openapi_finish),
+	GET_ROUTE("/", qapi_index_finish),
+	/* The prefix itself: upstream redirects to PREFIX/ (any method). */
+	{ "", ROUTE_GET | ROUTE_POST | ROUTE_PUT | ROUTE_DELETE, ROUTE_AUTH_NONE, NULL,
+	  NULL, NULL, qapi_redirect_finish, NULL },
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

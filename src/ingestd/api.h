@@ -12,6 +12,12 @@
  *       unsupported Content-Encoding; 503 database unavailable, or busy
  *       (max_in_flight, with Retry-After); 500 a bug.
  *   GET|HEAD P/health  200 "OK" when the database answers, 503 otherwise.
+ *   The query API (qapi.h, doc/query-api.md): GET P/dataselect/public,
+ *       POST P/dataselect/restricted (EIDA token body; 405 with upstream's
+ *       HTML text for other methods), GET P/nodes, P/networks,
+ *       P/_isRestricted, P/node_restriction_policy,
+ *       P/network_restriction_policy, P/_health, P/openapi.yaml, P/ (a page
+ *       with examples), and P itself redirected (307) to P/.
  *
  * To add a route: write its hooks (hreq.h) and add one entry to api_routes
  * in api.c.  The table is constant; any thread may read it.

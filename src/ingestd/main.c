@@ -19,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "eas.h"
 #include "error.h"
 
 #include "api.h"
@@ -45,9 +46,16 @@ static void usage(FILE *out)
 	        "  --max-in-flight SIZE   request bodies held at once, all workers (default 2GiB)\n"
 	        "  --timeout SECONDS      idle client connections are closed after (default %d)\n"
 	        "  --max-connections N    concurrent client connections (default %d)\n"
+	        "  --eas-keyring DIR      EIDA Authentication Service keys (a GnuPG home or key\n"
+	        "                         files) for /dataselect/restricted (default: off)\n"
+	        "  --runtime-dir DIR      private files such as the GnuPG home (default\n"
+	        "                         $RUNTIME_DIRECTORY or " INGEST_DEFAULT_RUNTIME_DIR ")\n"
+	        "  --max-token SIZE       largest token body (default 64KiB)\n"
+	        "  --query-timeout SECONDS  longest query of the query API (default %d)\n"
 	        "  -h, --help             show this help\n"
 	        "  -V, --version          show the version\n",
-	        INGEST_DEFAULT_WORKERS, INGEST_DEFAULT_TIMEOUT, INGEST_DEFAULT_MAX_CONNECTIONS);
+	        INGEST_DEFAULT_WORKERS, INGEST_DEFAULT_TIMEOUT, INGEST_DEFAULT_MAX_CONNECTIONS,
+	        INGEST_DEFAULT_QUERY_TIMEOUT);
 }
 
 /* The settings as the command line gives them: a file, then keys that override it. */
@@ -60,8 +68,13 @@ struct cli {
 	} set[64];
 };
 
-/* Builds the settings from defaults, the file and the command line; 0 or < 0 with err. */
-static int build(struct ingest_config *cfg, const struct cli *cli, char *err, size_t errlen)
+/*
+ * Builds the settings from defaults, the file and the command line, then
+ * imports the EAS keyring into the private home of this generation; 0 or
+ * < 0 with err.
+ */
+static int build(struct ingest_config *cfg, const struct cli *cli, unsigned generation, char *err,
+                 size_t errlen)
 {
 	char why[512];
 	int rc;
@@ -75,18 +88,20 @@ static int build(struct ingest_config *cfg, const struct cli *cli, char *err, si
 			return rc;
 		}
 	}
-	return ingest_config_check(cfg, err, errlen);
+	if ((rc = ingest_config_check(cfg, err, errlen)) < 0)
+		return rc;
+	return ingest_config_open_keyring(cfg, generation, err, errlen);
 }
 
 /* SIGHUP: a new snapshot, or the old one kept when the new settings are bad. */
-static void reload(struct ingest_live *live, const struct cli *cli)
+static void reload(struct ingest_live *live, const struct cli *cli, unsigned generation)
 {
 	struct ingest_config next;
 	const struct ingest_config *running;
 	char err[1024], note[512], warn[512];
 	const char *w;
 
-	if (build(&next, cli, err, sizeof err) < 0) {
+	if (build(&next, cli, generation, err, sizeof err) < 0) {
 		ingest_log("SIGHUP: reload refused, the running settings are kept: %s", err);
 		ingest_config_fini(&next);
 		return;
@@ -116,6 +131,10 @@ int main(int argc, char **argv)
 		{ "max-in-flight", required_argument, NULL, 'F' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "max-connections", required_argument, NULL, 'C' },
+		{ "eas-keyring", required_argument, NULL, 'K' },
+		{ "runtime-dir", required_argument, NULL, 'R' },
+		{ "max-token", required_argument, NULL, 'T' },
+		{ "query-timeout", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -128,6 +147,7 @@ int main(int argc, char **argv)
 	char err[1024], warn[512];
 	const char *w;
 	sigset_t sigs;
+	unsigned generation = 0;
 	int opt, sig, rc;
 
 	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
@@ -145,6 +165,10 @@ int main(int argc, char **argv)
 		case 'F': key = "max_in_flight"; break;
 		case 't': key = "timeout"; break;
 		case 'C': key = "max_connections"; break;
+		case 'K': key = "eas_keyring"; break;
+		case 'R': key = "runtime_dir"; break;
+		case 'T': key = "max_token"; break;
+		case 'Q': key = "query_timeout"; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -169,13 +193,18 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	if (build(&cfg, &cli, err, sizeof err) < 0) {
+	if (build(&cfg, &cli, generation, err, sizeof err) < 0) {
 		fprintf(stderr, "eidastats-ingestd: %s\n", err);
 		ingest_config_fini(&cfg);
 		return 1;
 	}
 	if ((w = ingest_config_warning(&cfg, warn, sizeof warn)))
 		ingest_log("%s", w);
+	if (!cfg.eas_keyring)
+		ingest_log("no eas_keyring: restricted queries are off (/dataselect/restricted answers 401)");
+	else
+		ingest_log("eas_keyring %s: %zu key(s) imported into %s", cfg.eas_keyring,
+		           eas_verifier_keys(cfg.eas), cfg.eas_home);
 
 	/* Block the signals before any thread starts, so that only sigwait() below sees them. */
 	sigemptyset(&sigs);
@@ -207,7 +236,7 @@ int main(int argc, char **argv)
 #ifdef HAVE_SYSTEMD
 			sd_notify(0, "RELOADING=1");
 #endif
-			reload(live, &cli);
+			reload(live, &cli, ++generation);
 #ifdef HAVE_SYSTEMD
 			sd_notify(0, "READY=1");
 #endif

@@ -140,6 +140,10 @@ static int begin(struct server *s, struct hreq *rq, const char *url, const char 
 		char allow[64];
 		route_allow(allowed, allow, sizeof allow);
 		hreq_header(rq, MHD_HTTP_HEADER_ALLOW, allow);
+		/* A text that is an HTML fragment (upstream's, for the query routes) goes as HTML. */
+		if (r->wrong_method && strncmp(r->wrong_method, "<h1>", 4) == 0)
+			return hreq_data(rq, MHD_HTTP_METHOD_NOT_ALLOWED, "text/html; charset=UTF-8",
+			                 r->wrong_method, strlen(r->wrong_method));
 		return hreq_text(rq, MHD_HTTP_METHOD_NOT_ALLOWED, "%s",
 		                 r->wrong_method ? r->wrong_method : "Method not allowed");
 	}

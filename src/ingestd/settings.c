@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ftw.h>
+#include <unistd.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -8,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "eas.h"
 #include "error.h"
 #include "mem.h"
 #include "submit.h"
@@ -43,6 +47,21 @@ void ingest_config_init(struct ingest_config *c)
 	c->timeout = INGEST_DEFAULT_TIMEOUT;
 	c->max_connections = INGEST_DEFAULT_MAX_CONNECTIONS;
 	c->access_log = true;
+	const char *rt = getenv("RUNTIME_DIRECTORY");
+	/* systemd may list several directories separated by ':'; the first is ours. */
+	c->runtime_dir = rt && rt[0] == '/' ? es_strndup(rt, strcspn(rt, ":"))
+	                                    : es_strdup(INGEST_DEFAULT_RUNTIME_DIR);
+	c->max_token = EAS_MAX_TOKEN_DEFAULT;
+	c->query_timeout = INGEST_DEFAULT_QUERY_TIMEOUT;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
 }
 
 void ingest_config_fini(struct ingest_config *c)
@@ -51,7 +70,38 @@ void ingest_config_fini(struct ingest_config *c)
 	free(c->read_db);
 	free(c->listen);
 	free(c->prefix);
+	free(c->eas_keyring);
+	free(c->runtime_dir);
+	eas_verifier_free(c->eas);
+	if (c->eas_home)
+		nftw(c->eas_home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(c->eas_home);
 	memset(c, 0, sizeof *c);
+}
+
+int ingest_config_open_keyring(struct ingest_config *c, unsigned generation, char *err,
+                               size_t errlen)
+{
+	char home[4096], why[512];
+	int rc;
+
+	if (!c->eas_keyring)
+		return 0;
+	if (mkdir(c->runtime_dir, 0700) < 0 && errno != EEXIST) {
+		rc = -errno;
+		snprintf(err, errlen, "runtime_dir %s: %s", c->runtime_dir, strerror(errno));
+		return rc;
+	}
+	snprintf(home, sizeof home, "%s/gnupg-%ld-%u", c->runtime_dir, (long)getpid(), generation);
+	/* A home left by an earlier process with the same pid would keep its keys. */
+	nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	c->eas_home = es_strdup(home);
+	rc = eas_verifier_new(&c->eas, c->eas_keyring, home, why, sizeof why);
+	if (rc < 0) {
+		snprintf(err, errlen, "eas_keyring %s: %s", c->eas_keyring, why);
+		return rc;
+	}
+	return 0;
 }
 
 static char *dup_or_null(const char *s)
@@ -66,6 +116,10 @@ void ingest_config_copy(struct ingest_config *dst, const struct ingest_config *s
 	dst->read_db = dup_or_null(src->read_db);
 	dst->listen = dup_or_null(src->listen);
 	dst->prefix = dup_or_null(src->prefix);
+	dst->eas_keyring = dup_or_null(src->eas_keyring);
+	dst->runtime_dir = dup_or_null(src->runtime_dir);
+	dst->eas = NULL;
+	dst->eas_home = NULL;
 }
 
 int ingest_parse_size(const char *text, size_t *out)
@@ -96,7 +150,7 @@ static int parse_uint(const char *text, unsigned min, unsigned max, unsigned *ou
 enum key_id {
 	KEY_DB, KEY_READ_DB, KEY_LISTEN, KEY_PREFIX, KEY_WORKERS, KEY_MAX_BODY,
 	KEY_MAX_DECOMPRESSED, KEY_MAX_STATS, KEY_MAX_IN_FLIGHT, KEY_TIMEOUT, KEY_MAX_CONNECTIONS,
-	KEY_ACCESS_LOG, KEY_COUNT
+	KEY_ACCESS_LOG, KEY_EAS_KEYRING, KEY_RUNTIME_DIR, KEY_MAX_TOKEN, KEY_QUERY_TIMEOUT, KEY_COUNT
 };
 
 static const struct yamlx_key keys[KEY_COUNT] = {
@@ -112,6 +166,10 @@ static const struct yamlx_key keys[KEY_COUNT] = {
 	[KEY_TIMEOUT] = { "timeout", 0 },
 	[KEY_MAX_CONNECTIONS] = { "max_connections", 0 },
 	[KEY_ACCESS_LOG] = { "access_log", 0 },
+	[KEY_EAS_KEYRING] = { "eas_keyring", 0 },
+	[KEY_RUNTIME_DIR] = { "runtime_dir", 0 },
+	[KEY_MAX_TOKEN] = { "max_token", 0 },
+	[KEY_QUERY_TIMEOUT] = { "query_timeout", 0 },
 };
 
 /* Sets key k; the reason (without the key) in why on ES_ECONFIG. */
@@ -158,13 +216,25 @@ static int set_key(struct ingest_config *c, size_t k, const char *value, char *w
 		}
 		return 0;
 	case KEY_TIMEOUT:
+	case KEY_QUERY_TIMEOUT:
 		rc = yamlx_parse_duration(value, INGEST_MAX_TIMEOUT, &secs);
 		if (rc < 0 || secs == 0) {
 			snprintf(why, wlen, "not a number of seconds from 1 to %d (or a duration such as "
 			         "10m, at most 1d)", INGEST_MAX_TIMEOUT);
 			return ES_ECONFIG;
 		}
-		c->timeout = (unsigned)secs;
+		*(k == KEY_TIMEOUT ? &c->timeout : &c->query_timeout) = (unsigned)secs;
+		return 0;
+	case KEY_EAS_KEYRING:
+	case KEY_RUNTIME_DIR:
+		if (value[0] != '/' && !(k == KEY_EAS_KEYRING && value[0] == '\0')) {
+			snprintf(why, wlen, "not an absolute directory path");
+			return ES_ECONFIG;
+		}
+		free(k == KEY_EAS_KEYRING ? c->eas_keyring : c->runtime_dir);
+		/* An empty eas_keyring turns restricted queries off. */
+		*(k == KEY_EAS_KEYRING ? &c->eas_keyring : &c->runtime_dir) =
+			value[0] ? es_strdup(value) : NULL;
 		return 0;
 	case KEY_MAX_CONNECTIONS:
 		if (parse_uint(value, 1, 65536, &c->max_connections) < 0) {
@@ -175,6 +245,7 @@ static int set_key(struct ingest_config *c, size_t k, const char *value, char *w
 	case KEY_MAX_BODY:
 	case KEY_MAX_DECOMPRESSED:
 	case KEY_MAX_IN_FLIGHT:
+	case KEY_MAX_TOKEN:
 		rc = ingest_parse_size(value, &size);
 		if (rc == ES_ELIMIT) {
 			snprintf(why, wlen, "more than 1TiB");
@@ -185,7 +256,8 @@ static int set_key(struct ingest_config *c, size_t k, const char *value, char *w
 			return ES_ECONFIG;
 		}
 		*(k == KEY_MAX_BODY ? &c->max_body
-		  : k == KEY_MAX_DECOMPRESSED ? &c->max_decompressed : &c->max_in_flight) = size;
+		  : k == KEY_MAX_DECOMPRESSED ? &c->max_decompressed
+		  : k == KEY_MAX_TOKEN ? &c->max_token : &c->max_in_flight) = size;
 		return 0;
 	case KEY_MAX_STATS: {
 		unsigned n;

@@ -4,7 +4,7 @@
  * before.  The YAML file is one flat mapping whose keys are the long option
  * names with '_' for '-' (db, read_db, listen, prefix, workers, max_body,
  * max_decompressed, max_stats, max_in_flight, timeout, max_connections,
- * access_log), read by the one strict loader of yamlx.h: unknown keys, keys
+ * access_log, eas_keyring, runtime_dir, max_token, query_timeout), read by the one strict loader of yamlx.h: unknown keys, keys
  * given twice and bad values are errors "FILE:LINE: KEY: reason".
  *
  * Reload (SIGHUP): a new ingest_config is built the same way;
@@ -39,6 +39,12 @@
 /* Upper bound of every size setting. */
 #define INGEST_MAX_SIZE ((size_t)1 << 40)
 #define INGEST_MAX_FILE (1024 * 1024)
+/* Seconds a query of the query API may run (statement_timeout). */
+#define INGEST_DEFAULT_QUERY_TIMEOUT 60
+/* Where the private GnuPG homes go when neither runtime_dir nor $RUNTIME_DIRECTORY says. */
+#define INGEST_DEFAULT_RUNTIME_DIR "/run/eidastats-ingestd"
+
+struct eas_verifier;
 
 struct ingest_config {
 	char *db;                   /* libpq conninfo (keywords or URI); required.  Restart. */
@@ -53,11 +59,20 @@ struct ingest_config {
 	unsigned timeout;           /* Seconds a client connection may stay idle. */
 	unsigned max_connections;   /* Concurrent client connections.  Restart. */
 	bool access_log;            /* One log line per request (default true). */
+	char *eas_keyring;          /* EAS public keys: a GnuPG home or a directory of key
+	                             * files; NULL: restricted queries are off. */
+	char *runtime_dir;          /* Private GnuPG homes go under it (default
+	                             * $RUNTIME_DIRECTORY, else INGEST_DEFAULT_RUNTIME_DIR). */
+	size_t max_token;           /* Largest token body of /dataselect/restricted (413 above). */
+	unsigned query_timeout;     /* statement_timeout of a query, seconds (503 when it runs out). */
+	/* Built by ingest_config_open_keyring(), owned by this config (never copied). */
+	struct eas_verifier *eas;   /* NULL without eas_keyring. */
+	char *eas_home;             /* The private GnuPG home of eas, removed by ingest_config_fini(). */
 };
 
 void ingest_config_init(struct ingest_config *c);
 void ingest_config_fini(struct ingest_config *c);
-/* A deep copy of src into dst (not initialised before). */
+/* A deep copy of src into dst (not initialised before); the keyring verifier is not copied. */
 void ingest_config_copy(struct ingest_config *dst, const struct ingest_config *src);
 
 /*
@@ -78,6 +93,17 @@ int ingest_config_check(const struct ingest_config *c, char *err, size_t errlen)
  * max_in_flight smaller than one largest request), or NULL.  Uses buf.
  */
 const char *ingest_config_warning(const struct ingest_config *c, char *buf, size_t buflen);
+/*
+ * Imports the keyring of eas_keyring (if set) into a fresh private GnuPG
+ * home runtime_dir/gnupg-PID-GENERATION (generation: 0 at start, one more
+ * per reload, so a reload never mixes its keys with the running ones) and
+ * keeps the verifier in c->eas.  0 (also without eas_keyring), or
+ * ES_ECONFIG / -errno with err set.  ingest_config_fini() frees the
+ * verifier and removes the home.
+ */
+int ingest_config_open_keyring(struct ingest_config *c, unsigned generation, char *err,
+                               size_t errlen);
+
 /* The conninfo of the read pool: read_db, or db when read_db is not set. */
 const char *ingest_config_read_db(const struct ingest_config *c);
 

@@ -112,9 +112,36 @@ TEST(ingestd_route_table)
 	                       &allowed), -EOPNOTSUPP);
 	route_allow(allowed, allow, sizeof allow);
 	ASSERT_STREQ(allow, "GET, HEAD");
-	/* Every path is unique per method and starts with '/'. */
+	/* The query API (qapi.h): GET routes bring HEAD; restricted is POST only, with upstream's 405. */
+	static const char *const gets[] = {
+		"/dataselect/public", "/nodes", "/networks", "/_isRestricted", "/node_restriction_policy",
+		"/network_restriction_policy", "/_health", "/openapi.yaml", "/",
+	};
+	for (size_t i = 0; i < sizeof gets / sizeof gets[0]; i++) {
+		char path[128];
+		snprintf(path, sizeof path, "%s%s", pfx, gets[i]);
+		ASSERT_OK(route_match(api_routes, api_nroutes, pfx, path, ROUTE_HEAD, &r, &allowed));
+		ASSERT_EQ(r->auth, ROUTE_AUTH_NONE);
+		ASSERT_ERR(route_match(api_routes, api_nroutes, pfx, path, ROUTE_POST, &r, &allowed),
+		           -EOPNOTSUPP);
+	}
+	ASSERT_OK(route_match(api_routes, api_nroutes, pfx, "/eidaws/statistics/1/dataselect/restricted",
+	                      ROUTE_POST, &r, &allowed));
+	ASSERT(r->body != NULL && r->begin != NULL && r->done != NULL);
+	ASSERT_ERR(route_match(api_routes, api_nroutes, pfx, "/eidaws/statistics/1/dataselect/restricted",
+	                       ROUTE_HEAD, &r, &allowed), -EOPNOTSUPP);
+	route_allow(allowed, allow, sizeof allow);
+	ASSERT_STREQ(allow, "POST");
+	ASSERT_STREQ(r->wrong_method, "<h1>405 Method Not Allowed</h1><p>Only POST method allowed</p>");
+	/* The prefix itself is a route (the redirect to PREFIX/); a trailing slash on a route is not. */
+	ASSERT_OK(route_match(api_routes, api_nroutes, pfx, pfx, ROUTE_GET, &r, &allowed));
+	ASSERT_STREQ(r->path, "");
+	ASSERT_ERR(route_match(api_routes, api_nroutes, pfx, "/eidaws/statistics/1/nodes/", ROUTE_GET, &r,
+	                       &allowed), -ENOENT);
+	/* Every path is unique per method and starts with '/' (but the prefix's own, ""). */
 	for (size_t i = 0; i < api_nroutes; i++) {
-		ASSERT(api_routes[i].path[0] == '/' && api_routes[i].finish != NULL);
+		ASSERT((api_routes[i].path[0] == '/' || api_routes[i].path[0] == '\0')
+		       && api_routes[i].finish != NULL);
 		for (size_t j = i + 1; j < api_nroutes; j++)
 			ASSERT(strcmp(api_routes[i].path, api_routes[j].path) != 0 ||
 			       !(api_routes[i].methods & api_routes[j].methods));

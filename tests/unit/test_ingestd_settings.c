@@ -2,6 +2,11 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ingestd/settings.h"
 #include "submit.h"
@@ -30,6 +35,10 @@ TEST(ingestd_settings_defaults)
 	ASSERT_EQ(c.timeout, INGEST_DEFAULT_TIMEOUT);
 	ASSERT_EQ(c.max_connections, INGEST_DEFAULT_MAX_CONNECTIONS);
 	ASSERT(c.access_log);
+	ASSERT(c.eas_keyring == NULL && c.eas == NULL);
+	ASSERT_EQ(c.max_token, 64 * 1024);
+	ASSERT_EQ(c.query_timeout, INGEST_DEFAULT_QUERY_TIMEOUT);
+	ASSERT(c.runtime_dir != NULL && c.runtime_dir[0] == '/');
 	/* No database is a startup error; read_db falls back to db. */
 	ASSERT_ERR(ingest_config_check(&c, err, sizeof err), ES_ECONFIG);
 	ASSERT(strstr(err, "no database") != NULL);
@@ -49,9 +58,16 @@ TEST(ingestd_settings_every_key)
 		"db: \"dbname=w\"\nread_db: \"host=replica dbname=w\"\nlisten: \"[::1]:0\"\n"
 		"prefix: /stats/v1/\nworkers: 3\nmax_body: 1MiB\nmax_decompressed: 2MiB\n"
 		"max_stats: 50\nmax_in_flight: 64MiB\ntimeout: 5m\nmax_connections: 16\n"
-		"access_log: off\n";
+		"access_log: off\neas_keyring: /etc/eidastats/eas\nruntime_dir: /tmp/rt\n"
+		"max_token: 8KiB\nquery_timeout: 2m\n";
 
 	ASSERT_OK(load(&c, text, err, sizeof err));
+	ASSERT_STREQ(c.eas_keyring, "/etc/eidastats/eas");
+	ASSERT_STREQ(c.runtime_dir, "/tmp/rt");
+	ASSERT_EQ(c.max_token, 8192);
+	ASSERT_EQ(c.query_timeout, 120);
+	/* Loading never imports: that is ingest_config_open_keyring()'s job. */
+	ASSERT(c.eas == NULL);
 	ASSERT_STREQ(c.db, "dbname=w");
 	ASSERT_STREQ(ingest_config_read_db(&c), "host=replica dbname=w");
 	ASSERT_STREQ(c.listen, "[::1]:0");
@@ -244,6 +260,7 @@ TEST(ingestd_settings_sample)
 	static const char *const documented[] = {
 		"db:", "read_db:", "listen:", "prefix:", "workers:", "max_body:", "max_decompressed:",
 		"max_stats:", "max_in_flight:", "timeout:", "max_connections:", "access_log:",
+		"eas_keyring:", "runtime_dir:", "max_token:", "query_timeout:",
 	};
 	struct ingest_config sample, defaults;
 	char err[512];
@@ -269,6 +286,46 @@ TEST(ingestd_settings_sample)
 	ASSERT_EQ(sample.timeout, defaults.timeout);
 	ASSERT_EQ(sample.max_connections, defaults.max_connections);
 	ASSERT_EQ(sample.access_log, defaults.access_log);
+	ASSERT(sample.eas_keyring == NULL);
+	ASSERT_EQ(sample.max_token, defaults.max_token);
+	ASSERT_EQ(sample.query_timeout, defaults.query_timeout);
 	ingest_config_fini(&sample);
 	ingest_config_fini(&defaults);
+}
+
+/* The query API's settings: bad values refused with the key; a keyring without keys refused at start. */
+TEST(ingestd_settings_query_keys)
+{
+	struct ingest_config c;
+	char err[512], dir[] = "/tmp/es-settings-XXXXXX", ring[600], rt[600];
+
+	ingest_config_init(&c);
+	ASSERT_ERR(ingest_config_set(&c, "eas_keyring", "relative/dir", err, sizeof err), ES_ECONFIG);
+	ASSERT(strstr(err, "eas_keyring: not an absolute directory path") != NULL);
+	ASSERT_ERR(ingest_config_set(&c, "runtime_dir", "", err, sizeof err), ES_ECONFIG);
+	ASSERT_ERR(ingest_config_set(&c, "max_token", "0", err, sizeof err), ES_ECONFIG);
+	ASSERT(strstr(err, "max_token:") != NULL);
+	ASSERT_ERR(ingest_config_set(&c, "query_timeout", "0", err, sizeof err), ES_ECONFIG);
+	ASSERT_ERR(ingest_config_set(&c, "query_timeout", "2d", err, sizeof err), ES_ECONFIG);
+	/* An empty eas_keyring turns restricted queries off again. */
+	ASSERT_OK(ingest_config_set(&c, "eas_keyring", "/x", err, sizeof err));
+	ASSERT_OK(ingest_config_set(&c, "eas_keyring", "", err, sizeof err));
+	ASSERT(c.eas_keyring == NULL);
+	/* Without a keyring, opening it does nothing. */
+	ASSERT_OK(ingest_config_open_keyring(&c, 0, err, sizeof err));
+	ASSERT(c.eas == NULL && c.eas_home == NULL);
+	/* A keyring directory without keys stops the start with a sentence naming it. */
+	ASSERT(mkdtemp(dir) != NULL);
+	snprintf(ring, sizeof ring, "%s/ring", dir);
+	snprintf(rt, sizeof rt, "%s/run", dir);
+	ASSERT_OK(mkdir(ring, 0700));
+	ASSERT_OK(ingest_config_set(&c, "eas_keyring", ring, err, sizeof err));
+	ASSERT_OK(ingest_config_set(&c, "runtime_dir", rt, err, sizeof err));
+	ASSERT(ingest_config_open_keyring(&c, 0, err, sizeof err) < 0);
+	ASSERT(strstr(err, "eas_keyring") != NULL);
+	ingest_config_fini(&c);
+	/* fini removed the private home; only the runtime directory itself is left. */
+	ASSERT_OK(rmdir(rt));
+	ASSERT_OK(rmdir(ring));
+	ASSERT_OK(rmdir(dir));
 }
