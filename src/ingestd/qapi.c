@@ -13,6 +13,7 @@
 
 #include "eas.h"
 #include "error.h"
+#include "utf8.h"
 #include "jsonw.h"
 #include "mem.h"
 #include "pgx.h"
@@ -74,7 +75,7 @@ static int check_query_text(const struct hreq *rq, struct q_error *e)
 		const struct hquery_param *p = &rq->query.v[i];
 		char msg[Q_ERR_TEXT], rep[512];
 
-		if (jsonw_utf8_valid(p->value, strlen(p->value)))
+		if (utf8_valid(p->value, strlen(p->value)))
 			continue;
 		q_py_repr(p->name, rep, sizeof rep);
 		snprintf(msg, sizeof msg, "Unsupported value for parameter %s (not UTF-8)", rep);

@@ -30,8 +30,10 @@ INSERT INTO dataselect_stats (node_id, date, network, station, location, channel
 SQL
 pg_psql -c "select to_regclass('eidastats_migrations') is null" | grep -qx t ||
 	fail "the old database already has eidastats_migrations"
+# The token's plaintext is not part of the snapshot: sql/003 replaces it by its
+# digest (checked below).
 snapshot() {
-	pg_psql -c "select n.name, n.contact, t.value, p.hash, p.version, p.coverage::text,
+	pg_psql -c "select n.name, n.contact, t.id, t.valid_until, p.hash, p.version, p.coverage::text,
 		s.date, s.network, s.station, s.bytes, s.nb_reqs, s.nb_successful_reqs, s.nb_failed_reqs,
 		hll_cardinality(s.clients)
 		from nodes n join tokens t on t.node_id = n.id join payloads p on p.node_id = n.id
@@ -41,10 +43,15 @@ snapshot >"$T/before" || fail "snapshot"
 [ -s "$T/before" ] || fail "no old rows to keep"
 
 es_admin db init >"$T/init.out" 2>"$T/init.err" || fail "db init on the old database: $(cat "$T/init.err")"
-[ "$(cat "$T/init.out")" = "applied 001-schema.sql
-applied 002-eidastats.sql" ] || fail "db init output: $(cat "$T/init.out")"
+# Every migration of the tree is applied, in order (001 again: it is idempotent).
+MIGRATIONS=$(cd "$top_srcdir/sql" && ls [0-9][0-9][0-9]-*.sql | sort)
+NMIG=$(echo "$MIGRATIONS" | wc -l)
+[ "$(cat "$T/init.out")" = "$(echo "$MIGRATIONS" | sed 's/^/applied /')" ] ||
+	fail "db init output: $(cat "$T/init.out")"
 snapshot >"$T/after" || fail "snapshot after"
 cmp -s "$T/before" "$T/after" || { diff "$T/before" "$T/after" >&2; fail "db init changed the old rows"; }
+pg_psql -c "select value is null and digest = sha256(convert_to('0123456789abcdef0123456789abcdef', 'UTF8'))
+	from tokens" | grep -qx t || fail "the old token was not replaced by its digest"
 for col in digest method nb_stats; do
 	pg_psql -c "select count(*) from information_schema.columns
 		where table_name = 'payloads' and column_name = '$col'" | grep -qx 1 ||
@@ -53,7 +60,7 @@ done
 for idx in payloads_node_digest nodes_name tokens_node; do
 	pg_psql -c "select to_regclass('$idx') is not null" | grep -qx t || fail "index $idx was not made"
 done
-check "both migrations are recorded" test "$(pg_psql -c 'select count(*) from eidastats_migrations')" = 2
+check "every migration is recorded" test "$(pg_psql -c 'select count(*) from eidastats_migrations')" = "$NMIG"
 es_admin db init >"$T/init2.out" 2>"$T/init2.err" || fail "second db init: $(cat "$T/init2.err")"
 [ ! -s "$T/init2.out" ] || fail "a second db init applied something: $(cat "$T/init2.out")"
 
