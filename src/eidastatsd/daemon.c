@@ -126,7 +126,7 @@ int esd_payload_is_bad(esd_t *d, uint64_t id)
 
 /* Payloads spooled by a run that crashed before its ledger append are
  * recorded now, so their files are not counted a second time. */
-static int recover(esd_t *d)
+int esd_recover(esd_t *d)
 {
 	size_t cap = 1024, n, fixed = 0;
 	spool_entry_t *list;
@@ -277,7 +277,7 @@ int esd_start(esd_t *d)
 	if (badlines)
 		sdlog(&d->log, LOG_WARNING, NULL, 0, "ledger: %zu damaged lines ignored (a torn write)",
 		      badlines);
-	rc = recover(d);
+	rc = esd_recover(d);
 	if (rc < 0)
 		return rc;
 

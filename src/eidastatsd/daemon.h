@@ -92,6 +92,14 @@ void esd_stop(esd_t *d);
 /* Frees what esd_start() made, after the loop has ended. */
 void esd_fini(esd_t *d);
 
+/* Start-up recovery (esd_start() calls it): every spooled payload whose
+ * source digest is not in the ledger (a run crashed between the spool and
+ * the ledger append) is recorded in the ledger as done, with its source name
+ * and payload id, so its file is not counted again.  Uses only d->spool,
+ * d->ledger and d->log.  0, or the first ledger error (logged; the records
+ * added before it stay).  Loop thread, before any worker runs. */
+int esd_recover(esd_t *d);
+
 /* Reloads the configuration file.  A bad file (or an unreadable token) is
  * refused and the old configuration stays; err receives why.  Settings that
  * need a restart (state_directory, control_socket) are reported in err but

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "crash.h"
+#include "eidastatsd/daemon.h"
 #include "ledger.h"
 #include "spool.h"
 #include "unit.h"
@@ -451,59 +452,63 @@ TEST(ledger_concurrent_adds)
 }
 
 /*
- * The crash rule seen from the state modules: a payload spooled but not yet
- * recorded (a crash between the two) is found at start-up through its source
- * digest and recorded then; a recorded one is not recorded twice.
+ * The crash rule, through the daemon's own start-up recovery (esd_recover):
+ * a payload spooled but not yet recorded (a crash between the two) is found
+ * through its source digest and recorded with its name and payload id; a
+ * recorded one is not recorded twice, and a second recovery adds nothing.
  */
 TEST(ledger_spool_crash_recovery)
 {
-	ledger_t *l;
-	spool_t *sp;
-	ledger_rec_t recs[3];
-	spool_entry_t ents[8];
-	size_t n, added = 0;
+	esd_t d;
+	ledger_rec_t recs[3], got;
 	uint8_t body[] = "{\"stats\": []}";
 
-	ASSERT_OK(spool_init(&sp, unit_tmpdir(), 1 << 20));
-	ASSERT_OK(ledger_init(&l, unit_tmpdir()));
+	memset(&d, 0, sizeof d);
+	d.log.sink = SDLOG_STDERR;
+	d.log.max_prio = LOG_ERR;   /* the "recovered" notices are not test output */
+	d.log.relay_fd = -1;
+	ASSERT_OK(spool_init(&d.spool, unit_tmpdir(), 1 << 20));
+	ASSERT_OK(ledger_init(&d.ledger, unit_tmpdir()));
 	for (size_t i = 0; i < 3; i++) {
 		record_of(log_files[i], 0, &recs[i]);
-		ASSERT_OK(spool_put(sp, recs[i].name, recs[i].digest, body, sizeof body,
+		ASSERT_OK(spool_put(d.spool, recs[i].name, recs[i].digest, body, sizeof body,
 		                    &recs[i].payload_id));
 		recs[i].status = LEDGER_DONE;
 		/* The "crash" comes before the third file is recorded. */
 		if (i < 2)
-			ASSERT_OK(ledger_add(l, &recs[i]));
+			ASSERT_OK(ledger_add(d.ledger, &recs[i]));
 	}
-	ledger_fini(l);
-	spool_fini(sp);
+	ledger_fini(d.ledger);
+	spool_fini(d.spool);
 
-	ASSERT_OK(spool_init(&sp, unit_tmpdir(), 1 << 20));
-	ASSERT_OK(ledger_init(&l, unit_tmpdir()));
-	n = spool_list(sp, ents, 8);
-	ASSERT_EQ(n, 3);
-	for (size_t i = 0; i < n; i++) {
-		ledger_rec_t r;
-		if (ledger_find_digest(l, ents[i].source_digest, NULL))
-			continue;
-		memset(&r, 0, sizeof r);
-		memcpy(r.digest, ents[i].source_digest, 32);
-		snprintf(r.name, sizeof r.name, "%s", ents[i].source);
-		r.payload_id = ents[i].id;
-		r.status = LEDGER_DONE;
-		ASSERT_OK(ledger_add(l, &r));
-		added++;
+	ASSERT_OK(spool_init(&d.spool, unit_tmpdir(), 1 << 20));
+	ASSERT_OK(ledger_init(&d.ledger, unit_tmpdir()));
+	ASSERT_EQ(ledger_count(d.ledger), 2);
+	ASSERT_EQ(ledger_find_digest(d.ledger, recs[2].digest, NULL), 0);
+	ASSERT_OK(esd_recover(&d));
+	ASSERT_EQ(ledger_count(d.ledger), 3);
+	ASSERT_EQ(ledger_find_digest(d.ledger, recs[2].digest, &got), 1);
+	ASSERT(got.payload_id == recs[2].payload_id);
+	ASSERT_STREQ(got.name, recs[2].name);
+	ASSERT_EQ(got.status, LEDGER_DONE);
+	for (size_t i = 0; i < 2; i++) {
+		ASSERT_EQ(ledger_find_digest(d.ledger, recs[i].digest, &got), 1);
+		ASSERT(got.payload_id == recs[i].payload_id);
 	}
-	ASSERT_EQ(added, 1);
-	ASSERT_EQ(ledger_count(l), 3);
-	{
-		ledger_rec_t got;
-		ASSERT_EQ(ledger_find_digest(l, recs[2].digest, &got), 1);
-		ASSERT(got.payload_id == recs[2].payload_id);
-		ASSERT_STREQ(got.name, recs[2].name);
-	}
-	ledger_fini(l);
-	spool_fini(sp);
+	ASSERT_OK(esd_recover(&d));
+	ASSERT_EQ(ledger_count(d.ledger), 3);
+	ledger_fini(d.ledger);
+	spool_fini(d.spool);
+
+	/* What was recovered is on disk: a new start finds it, and recovers nothing more. */
+	ASSERT_OK(spool_init(&d.spool, unit_tmpdir(), 1 << 20));
+	ASSERT_OK(ledger_init(&d.ledger, unit_tmpdir()));
+	ASSERT_EQ(ledger_count(d.ledger), 3);
+	ASSERT_EQ(ledger_find_digest(d.ledger, recs[2].digest, NULL), 1);
+	ASSERT_OK(esd_recover(&d));
+	ASSERT_EQ(ledger_count(d.ledger), 3);
+	ledger_fini(d.ledger);
+	spool_fini(d.spool);
 }
 
 #ifdef ENABLE_CRASHPOINTS
