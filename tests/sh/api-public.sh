@@ -114,12 +114,31 @@ bad "start=2021-01&network=%zz" "bad escape"
 bad "start=2021-01&network=%00" "NUL"
 long=$(python3 -c 'print("start=2021-01&network=" + "A" * 20000)')
 bad "$long" "oversized query string"
-many=$(python3 -c 'print("start=2021-01" + "&country=GR" * 600)')
+many=$(python3 -c 'print("start=2021-01" + "&country=GR" * 300)')
 bad "$many" "too many parameters"
+grep -q 'more than 128 parameters' "$T/body" || fail "too many parameters: $(cat "$T/body")"
 # POST and other methods: 405 with Allow.
 st=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' -X POST --data x "$ES_INGEST_BASE/$P?start=2021-01")
 [ "$st" = 405 ] || fail "POST public: $st"
 grep -qi '^allow: GET, HEAD' "$T/headers" || fail "POST public: Allow: $(cat "$T/headers")"
+# query_timeout: a query that waits for a lock past it gets 503 with a clear message.
+ingestd_stop
+ingestd_start --query-timeout 1
+pg_psql -c "BEGIN; LOCK TABLE dataselect_stats, dataselect_rollup, dataselect_rollup_country
+	IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT" >/dev/null 2>&1 &
+LOCKER=$!
+locked() {
+	[ "$(pg_psql -c "SELECT count(*) FROM pg_locks WHERE granted AND mode = 'AccessExclusiveLock'
+		AND relation = 'dataselect_rollup_country'::regclass")" = 1 ]
+}
+wait_until 10 locked || fail "the lock was not taken"
+_last_status=$(api_get "$P?start=2021-01")
+expect_body 503 "<h1>503 Service Unavailable</h1><p>The query took longer than the service allows; narrow it (fewer months, a higher level or a network filter)</p>" "query timeout"
+_last_status=$(api_get "$P?start=2021-01&format=json")
+[ "$_last_status" = 503 ] && grep -q '"code": 503' "$T/body" || fail "query timeout in JSON: $(cat "$T/body")"
+pg_psql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%'
+	AND pid <> pg_backend_pid()" >/dev/null
+wait "$LOCKER" 2>/dev/null
 # Still answering.
 st=$(api_get "$P?start=2021-01")
 [ "$st" = 200 ] || fail "the service stopped answering: $st"
