@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "hex.h"
 #include "hll.h"
 #include "mem.h"
 
@@ -380,22 +381,11 @@ struct hll_src {
 	size_t len;
 };
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static uint8_t src_byte(const struct hll_src *s, size_t i)
 {
 	if (s->bin)
 		return s->bin[i];
-	return (uint8_t)(hex_digit(s->hex[2 * i]) << 4 | hex_digit(s->hex[2 * i + 1]));
+	return (uint8_t)(hex_digit_any(s->hex[2 * i]) << 4 | hex_digit_any(s->hex[2 * i + 1]));
 }
 
 static int parse_fail(int err, const char *reason, const char **why)
@@ -502,7 +492,7 @@ int hll_parse_hex(hll_t *h, const char *hex, size_t len, const char **why)
 	if (len % 2 != 0)
 		return parse_fail(ES_EFORMAT, "odd number of hex digits", why);
 	for (size_t i = 0; i < len; i++)
-		if (hex_digit(hex[i]) < 0)
+		if (hex_digit_any(hex[i]) < 0)
 			return parse_fail(ES_EFORMAT, "not a hex digit", why);
 	struct hll_src s = { .bin = NULL, .hex = hex, .len = len / 2 };
 	return parse_src(h, &s, why);

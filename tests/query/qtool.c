@@ -22,19 +22,9 @@
 
 #include "eas.h"
 #include "error.h"
+#include "hex.h"
 #include "qrender.h"
 #include "query.h"
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decodes s in place ('+' is a space, as in a form query). */
 static void decode(char *s)
@@ -42,8 +32,8 @@ static void decode(char *s)
 	char *o = s;
 
 	for (; *s; s++) {
-		if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
-			*o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+		if (*s == '%' && hex_digit_any(s[1]) >= 0 && hex_digit_any(s[2]) >= 0) {
+			*o++ = (char)(hex_digit_any(s[1]) * 16 + hex_digit_any(s[2]));
 			s += 2;
 		} else {
 			*o++ = *s == '+' ? ' ' : *s;
