@@ -66,12 +66,56 @@ static void peer_of(struct MHD_Connection *conn, char *out, size_t cap)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)cap);
 }
 
+/*
+ * What a connection holds between requests: the request that libmicrohttpd
+ * announced (request_new) but has not yet handed to the handler.  A request
+ * whose headers overflow the connection's memory is dropped by libmicrohttpd
+ * without the completion callback; the connection's close frees it then.
+ */
+struct conn_slot {
+	struct hreq *pending;
+};
+
+static struct conn_slot *conn_slot(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static void request_free(struct server *s, struct hreq *rq);
+
+static void connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe)
+{
+	struct conn_slot *slot = *socket_context;
+
+	(void)conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = es_calloc(1, sizeof *slot);
+		return;
+	}
+	if (slot && slot->pending)
+		request_free(cls, slot->pending);
+	free(slot);
+	*socket_context = NULL;
+}
+
 /* Called by libmicrohttpd with the raw URI before anything else: the request starts here. */
 static void *request_new(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct server *s = cls;
 	struct hreq *rq = es_calloc(1, sizeof *rq);
 	const char *q = uri ? strchr(uri, '?') : NULL;
+	struct conn_slot *slot = conn_slot(conn);
+
+	if (slot) {
+		/* One request at a time per connection: an earlier one still here was dropped. */
+		if (slot->pending)
+			request_free(s, slot->pending);
+		slot->pending = rq;
+	}
 
 	rq->svc = &s->svc;
 	rq->conn = conn;
@@ -265,6 +309,16 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		           rq->who.node_id, ms, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted",
 		           rq->note);
 	}
+	request_free(s, rq);
+	*con_cls = NULL;
+}
+
+static void request_free(struct server *s, struct hreq *rq)
+{
+	struct conn_slot *slot = conn_slot(rq->conn);
+
+	if (slot && slot->pending == rq)
+		slot->pending = NULL;
 	if (rq->route && rq->route->done)
 		rq->route->done(rq);
 	if (rq->cfg)
@@ -275,7 +329,6 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (rq->cfg)
 		ingest_live_release(s->live, rq->cfg);
 	free(rq);
-	*con_cls = NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -427,6 +480,7 @@ int server_start(struct server **out, const struct route *routes, size_t nroutes
 	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 	                          MHD_OPTION_URI_LOG_CALLBACK, request_new, s,
 	                          MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+	                          MHD_OPTION_NOTIFY_CONNECTION, connection_notify, s,
 	                          MHD_OPTION_END);
 	ingest_live_release(live, cfg);
 	if (!s->mhd) {
