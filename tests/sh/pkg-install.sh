@@ -23,8 +23,10 @@ export top_srcdir top_builddir
 [ "$(id -u)" = 0 ] || skip "not root: the packages are not installed"
 command -v apt-get >/dev/null 2>&1 || skip "no apt-get: not a Debian machine"
 for p in eidastats eidastats-central; do
-	dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -q '^not-installed$\|^$' ||
-		skip "$p is already installed on this machine: not touched"
+	case $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) in
+	"" | not-installed) ;;
+	*) skip "$p is already installed on this machine: not touched" ;;
+	esac
 done
 if [ -n "${ES_DEBS_DIR:-}" ]; then
 	debs=$ES_DEBS_DIR
