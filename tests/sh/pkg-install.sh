@@ -104,6 +104,15 @@ for p in eidastats eidastats-central; do
 		fail "$p.postinst starts a service: $(grep deb-systemd-invoke "/var/lib/dpkg/info/$p.postinst")"
 done
 
+# ... and stopped on removal (systemd is not running the services here: the
+# scripts are read).
+grep -q "deb-systemd-invoke stop eidastatsd.service" /var/lib/dpkg/info/eidastats.prerm ||
+	fail "eidastats.prerm does not stop the daemon"
+for u in eidastats-report.timer eidastats-ingestd.service; do
+	grep -A1 "deb-systemd-invoke stop" /var/lib/dpkg/info/eidastats-central.prerm | grep -q "$u" ||
+		fail "eidastats-central.prerm does not stop $u"
+done
+
 # The daemon's configuration check as its user, against the installed sample.
 chmod 0711 "$T"
 runuser -u eidastats -- /usr/sbin/eidastatsd --check-config >"$T/check.out" 2>&1 ||
