@@ -842,7 +842,7 @@ static void row_label(char *buf, size_t cap, const struct row *r, enum rowkind k
 	else if (kind == RK_NET_FED)
 		snprintf(buf, cap, "%s (%s)", r->b, r->a);
 	else if (kind == RK_NET_NODE)
-		snprintf(buf, cap, "%s", r->b);
+		snprintf(buf, cap, "%s%s", r->b, r->restricted ? " (restricted)" : "");
 	else if (kind == RK_COUNTRY)
 		snprintf(buf, cap, "%s", *r->a ? r->a : "unknown");
 	else
@@ -861,7 +861,7 @@ static void chart_top(jsonw_t *w, const struct row *rows, size_t n, enum key k,
 		row_label(labels[i], sizeof(labels[i]), s[i].r, kind);
 		bars[i].label = labels[i];
 		bars[i].value = keyval(&s[i].r->f, k);
-		bars[i].flag = is_other(s[i].r, kind);
+		bars[i].flag = is_other(s[i].r, kind) || (kind == RK_NET_NODE && s[i].r->restricted);
 	}
 	svg_bars(w, title, desc, k == K_BYTES ? "Bytes" : k == K_CLIENTS ? "Distinct clients" :
 	         "Requests", k == K_BYTES ? SVG_BYTES : SVG_COUNT, bars, m);

@@ -121,8 +121,12 @@ char *svg_fmt_int(char *buf, size_t cap, double v)
 	}
 	snprintf(digits, sizeof(digits), "%.0f", v);
 	n = strlen(digits);
-	for (size_t i = 0; i < n && o + 2 < cap; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
+	for (size_t i = 0; i < n; i++) {
+		int comma = i > 0 && (n - i) % 3 == 0;
+
+		if (o + (size_t)comma + 1 >= cap)
+			break;
+		if (comma)
 			buf[o++] = ',';
 		buf[o++] = digits[i];
 	}
@@ -163,6 +167,26 @@ void svg_ticks(double max, int want, enum svg_unit unit, double *step, int *n)
 		*n = 1;
 }
 
+/* A tick value: svg_fmt_value() without trailing zeros ("2M", "1.5 GiB", "500k"). */
+static char *tick_label(char *buf, size_t cap, double v, enum svg_unit unit)
+{
+	char *dot, *e, *z;
+
+	svg_fmt_value(buf, cap, v, unit);
+	dot = strchr(buf, '.');
+	if (!dot)
+		return buf;
+	for (e = dot + 1; *e >= '0' && *e <= '9'; e++)
+		;
+	z = e;
+	while (z > dot + 1 && z[-1] == '0')
+		z--;
+	if (z == dot + 1)
+		z = dot;
+	memmove(z, e, strlen(e) + 1);
+	return buf;
+}
+
 /* The opening of a chart: sizes, accessible title and description, visible title. */
 static void open_svg(jsonw_t *w, int width, int height, const char *title, const char *desc)
 {
@@ -200,7 +224,7 @@ int svg_bars(jsonw_t *w, const char *title, const char *desc, const char *axis,
 		svg_printf(w, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
 		           "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>",
 		           x, top - 4, x, top + plot_h, x, top + plot_h + 14,
-		           svg_fmt_value(t, sizeof(t), step * i, unit));
+		           tick_label(t, sizeof(t), step * i, unit));
 	}
 	svg_printf(w, "<text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
 	           SVG_BAR_X0 + SVG_BAR_W / 2, top + plot_h + 34);
@@ -269,7 +293,7 @@ int svg_line(jsonw_t *w, const char *title, const char *desc, const char *axis,
 		svg_printf(w, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
 		           "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
 		           SVG_LINE_X0, y, SVG_LINE_X0 + SVG_LINE_W, y, SVG_LINE_X0 - 6, y + 4,
-		           svg_fmt_value(t, sizeof(t), step * i, unit));
+		           tick_label(t, sizeof(t), step * i, unit));
 	}
 	for (size_t i = 0; i < n; i++) {
 		double x = SVG_LINE_X0 + dx * (double)i;

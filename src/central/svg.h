@@ -97,7 +97,7 @@ struct svg_series {
  * down SVG_LINE_H units.  Out-of-range n or nseries: ES_EINTERNAL.
  */
 #define SVG_LINE_X0 80
-#define SVG_LINE_W 540
+#define SVG_LINE_W 520
 #define SVG_LINE_Y0 40
 #define SVG_LINE_H 200
 int svg_line(jsonw_t *w, const char *title, const char *desc, const char *axis,
