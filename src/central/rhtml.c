@@ -1190,7 +1190,7 @@ int rhtml_index(const char *json, size_t len, char **out, size_t *out_len, char 
 	p = es_calloc(n ? n : 1, sizeof(*p));
 	cJSON_ArrayForEach(e, arr) {
 		const char *kind;
-		char path[40];
+		char path[40], tpath[48];
 
 		snprintf(path, sizeof(path), "periods[%zu]", i);
 		if (!cJSON_IsObject(e)) {
@@ -1211,8 +1211,8 @@ int rhtml_index(const char *json, size_t len, char **out, size_t *out_len, char 
 			     p[i].year_kind ? "YYYY" : "YYYY-MM");
 			goto done;
 		}
-		strcat(path, ".totals");
-		if (get_figs(&c, get_obj(&c, e, "", "totals", 1), path, &p[i].f))
+		snprintf(tpath, sizeof(tpath), "%s.totals", path);
+		if (get_figs(&c, get_obj(&c, e, path, "totals", 1), tpath, &p[i].f))
 			goto done;
 		nmonths += !p[i].year_kind;
 		i++;
