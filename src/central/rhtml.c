@@ -475,6 +475,7 @@ static const char css[] =
 	"white-space:nowrap}th{background:#f6f8fa}td.n,th.n{text-align:right;"
 	"font-variant-numeric:tabular-nums}"
 	"tr.gap td{background:#fff4e5}tr.dead td{background:#fdecea}tr.other td{font-style:italic}"
+	"tr.year td{font-weight:600;background:#f6f8fa}"
 	".badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:.8em;"
 	"font-weight:600;color:#fff;background:var(--warn)}.badge.bad{background:var(--bad)}"
 	".badge.ok{background:var(--ok)}.badge.pub{background:var(--bad)}"
@@ -538,22 +539,26 @@ static void td_bytes(jsonw_t *w, double v)
 	           svg_fmt_value(h, sizeof(h), v, SVG_BYTES));
 }
 
-/* "+12.3 %" / "-4.0 %" / "n/a" (no base, or a base of zero). */
-static void change(jsonw_t *w, double now, double base, const char *bperiod)
+/*
+ * One line of a card: "vs 2024-12: +12.3 %", "-4.0 %", or "n/a" when there is
+ * no base or a base of zero; absent names what was absent.
+ */
+static void change(jsonw_t *w, double now, double base, const char *bperiod, const char *absent)
 {
+	jsonw_lit(w, "<div>vs ");
 	if (!bperiod) {
-		jsonw_lit(w, "<span class=\"na\">n/a</span>");
+		svg_printf(w, "%s: <span class=\"na\">n/a</span></div>", absent);
 		return;
 	}
+	svg_esc(w, bperiod);
 	if (!(base > 0)) {
-		jsonw_lit(w, "<span class=\"na\">n/a</span> vs ");
+		jsonw_lit(w, ": <span class=\"na\">n/a</span></div>");
 	} else {
 		double pct = 100.0 * (now - base) / base;
 
-		svg_printf(w, "<span class=\"%s\">%s%.1f %%</span> vs ", pct >= 0 ? "up" : "down",
+		svg_printf(w, ": <span class=\"%s\">%s%.1f %%</span></div>", pct >= 0 ? "up" : "down",
 		           pct >= 0 ? "+" : "-", fabs(pct));
 	}
-	svg_esc(w, bperiod);
 }
 
 static void card(jsonw_t *w, const struct rep *r, const char *label, enum svg_unit unit,
@@ -566,12 +571,10 @@ static void card(jsonw_t *w, const struct rep *r, const char *label, enum svg_un
 	           "<div class=\"x\">%s%s</div><div class=\"d\">", label,
 	           svg_fmt_value(h, sizeof(h), now, unit), svg_fmt_int(b, sizeof(b), now),
 	           unit == SVG_BYTES ? " bytes" : "");
-	jsonw_lit(w, "previous: ");
 	change(w, now, r->prev_period ? *(const double *)((const char *)&r->prev + off) : 0,
-	       r->prev_period);
-	jsonw_lit(w, "<br>a year before: ");
+	       r->prev_period, "previous period");
 	change(w, now, r->yb_period ? *(const double *)((const char *)&r->yb + off) : 0,
-	       r->yb_period);
+	       r->yb_period, "a year before");
 	jsonw_lit(w, "</div></div>");
 }
 
@@ -1260,8 +1263,9 @@ int rhtml_index(const char *json, size_t len, char **out, size_t *out_len, char 
 
 			period_title(t, sizeof(t), p[i].period);
 			/* The period is validated (digits and '-'), so it is safe in the href. */
-			svg_printf(&w, "<tr><td><a href=\"%s/index.html\">%s</a></td><td>%s</td>",
-			           p[i].period, t, p[i].year_kind ? "year" : "month");
+			svg_printf(&w, "<tr%s><td><a href=\"%s/index.html\">%s</a></td><td>%s</td>",
+			           p[i].year_kind ? " class=\"year\"" : "", p[i].period, t,
+			           p[i].year_kind ? "year" : "month");
 			td_int(&w, p[i].f.reqs);
 			td_int(&w, p[i].f.ok);
 			td_int(&w, p[i].f.failed);
