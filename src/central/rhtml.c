@@ -280,7 +280,10 @@ static int parse_rows(struct ctx *c, const cJSON *root, const char *key, const c
 		snprintf(path, sizeof(path), "%s[%zu]", key, i);
 		if (get_figs(c, e, path, &r->f))
 			return c->rc;
-		get_str(c, e, path, ka, &r->a, 1);
+		/* A country may be unknown (null); names of nodes, networks and stations may not. */
+		get_str(c, e, path, ka, &r->a, kb != NULL);
+		if (!r->a)
+			r->a = "";
 		if (kb)
 			get_str(c, e, path, kb, &r->b, 1);
 		if (with_restricted)
@@ -718,8 +721,14 @@ static void nodes_section(jsonw_t *w, const struct rep *r)
 		svg_printf(w, "<div class=\"alert warn\">%zu of %zu node%s did not send statistics "
 		           "for every day of the period; see the coverage column.</div>", bad,
 		           r->nnodes, r->nnodes == 1 ? "" : "s");
+	jsonw_lit(w, "<div class=\"charts\">");
 	svg_bars(w, "Requests per node", "Requests each node served in the period; nodes with "
 	         "missing days are marked", "Requests", SVG_COUNT, bars, r->nnodes);
+	for (size_t i = 0; i < r->nnodes; i++)
+		bars[i].value = r->nodes[i].f.bytes;
+	svg_bars(w, "Data delivered per node", "Bytes each node delivered in the period; nodes "
+	         "with missing days are marked", "Bytes", SVG_BYTES, bars, r->nnodes);
+	jsonw_lit(w, "</div>");
 	jsonw_lit(w, "<div class=\"tw\"><table><thead><tr><th>Node</th><th class=\"n\">Requests"
 	          "</th><th class=\"n\">Successful</th><th class=\"n\">Failed</th><th class=\"n\">"
 	          "Data</th><th class=\"n\">Clients</th><th>Coverage</th><th>Last submission</th>"

@@ -166,8 +166,8 @@ TEST(rhtml_federation_page)
 	ASSERT_EQ(count(s, "<div>vs 2024-01: <span class=\"na\">n/a</span></div>"), 5);
 	ASSERT(strstr(s, "<div class=\"v\">3.00 GiB</div><div class=\"x\">3,221,225,472 bytes"));
 	ASSERT(strstr(s, "80.0 % of 150 requests succeeded (30 failed)"));
-	/* Charts: share, three trend lines, nodes, two network tops, countries. */
-	ASSERT_EQ(count(s, "<svg "), 8);
+	/* Charts: share, three trend lines, two per node, two network tops, countries. */
+	ASSERT_EQ(count(s, "<svg "), 9);
 	ASSERT(strstr(s, "Trend over 24 months"));
 	/* The node with missing days is flagged in its row and its bar; the other is complete. */
 	ASSERT(strstr(s, "<tr class=\"gap\"><td>ALPHA</td>"));
@@ -176,7 +176,7 @@ TEST(rhtml_federation_page)
 	ASSERT(strstr(s, "<tr><td>BETA</td>"));
 	ASSERT(strstr(s, "<td>never</td>"));
 	ASSERT(strstr(s, "1 of 2 nodes did not send statistics for every day"));
-	ASSERT(strstr(s, "class=\"bar warn\""));
+	ASSERT_EQ(count(s, "class=\"bar warn\""), 4);   /* ALPHA and Other, twice each */
 	/* The folded row is named as such. */
 	ASSERT(strstr(s, "<tr class=\"other\"><td class=\"n\">1</td><td>Other</td><td>restricted"));
 	ASSERT(strstr(s, "Other (restricted)"));
@@ -220,7 +220,7 @@ TEST(rhtml_empty_arrays)
 	assert_page(s);
 	ASSERT(strstr(s, "No requests in this period."));
 	ASSERT(strstr(s, "no requests</text>"));
-	ASSERT_EQ(count(s, ">no data</text>"), 4);
+	ASSERT_EQ(count(s, ">no data</text>"), 5);
 	free(s);
 	cJSON_Delete(o);
 }
@@ -517,6 +517,18 @@ TEST(rhtml_bad_arrays)
 	o = base_report();
 	without(item(o, "networks", 1), "network");
 	EXPECT_ERROR(o, ES_EFORMAT, "networks[1].network: missing");
+	o = base_report();
+	with(item(o, "countries", 0), "country", cJSON_CreateNull());
+	{
+		char *s = render_ok(o);
+
+		ASSERT(strstr(s, "<td>unknown</td>"));
+		free(s);
+	}
+	cJSON_Delete(o);
+	o = base_report();
+	with(item(o, "countries", 0), "country", cJSON_CreateNumber(250));
+	EXPECT_ERROR(o, ES_EFORMAT, "countries[0].country: not a string");
 	o = base_report();
 	without(item(o, "countries", 0), "nb_reqs");
 	EXPECT_ERROR(o, ES_EFORMAT, "countries[0].nb_reqs: missing");
