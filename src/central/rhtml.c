@@ -542,6 +542,16 @@ static void td_bytes(jsonw_t *w, double v)
 	           svg_fmt_value(h, sizeof(h), v, SVG_BYTES));
 }
 
+/* The five figure cells of a table row. */
+static void td_figs(jsonw_t *w, const struct figs *f)
+{
+	td_int(w, f->reqs);
+	td_int(w, f->ok);
+	td_int(w, f->failed);
+	td_bytes(w, f->bytes);
+	td_int(w, f->clients);
+}
+
 /*
  * One line of a card: "vs 2024-12: +12.3 %", "-4.0 %", or "n/a" when there is
  * no base or a base of zero; absent names what was absent.
@@ -740,11 +750,7 @@ static void nodes_section(jsonw_t *w, const struct rep *r)
 		           n->nmissing ? " class=\"gap\"" : "");
 		svg_esc(w, n->node);
 		jsonw_lit(w, "</td>");
-		td_int(w, n->f.reqs);
-		td_int(w, n->f.ok);
-		td_int(w, n->f.failed);
-		td_bytes(w, n->f.bytes);
-		td_int(w, n->f.clients);
+		td_figs(w, &n->f);
 		jsonw_lit(w, "<td>");
 		node_badge(w, n, r->ndays);
 		if (n->nmissing && !node_dead(n, r->ndays)) {
@@ -919,11 +925,7 @@ static void table_rows(jsonw_t *w, const struct row *rows, size_t n, enum key k,
 		} else
 			svg_esc(w, *r->a ? r->a : "unknown");
 		jsonw_lit(w, "</td>");
-		td_int(w, r->f.reqs);
-		td_int(w, r->f.ok);
-		td_int(w, r->f.failed);
-		td_bytes(w, r->f.bytes);
-		td_int(w, r->f.clients);
+		td_figs(w, &r->f);
 		jsonw_lit(w, "</tr>");
 	}
 	jsonw_lit(w, "</tbody></table></div>");
@@ -959,23 +961,14 @@ static void networks_section(jsonw_t *w, const struct rep *r)
 	jsonw_lit(w, "</section>\n");
 }
 
-static void countries_section(jsonw_t *w, const struct rep *r)
+/* A section of one chart of the top rows by requests and their table (max rows, 0: all). */
+static void top_section(jsonw_t *w, const char *id, const char *heading, const struct row *rows,
+                        size_t n, enum rowkind kind, const char *chart, const char *desc,
+                        size_t max)
 {
-	jsonw_lit(w, "<section id=\"countries\"><h2>Countries</h2>");
-	chart_top(w, r->countries, r->ncountries, K_REQS, RK_COUNTRY, "Top countries by requests",
-	          "The clients' countries with the most requests");
-	table_rows(w, r->countries, r->ncountries, K_REQS, RK_COUNTRY, 30);
-	jsonw_lit(w, "</section>\n");
-}
-
-static void stations_section(jsonw_t *w, const struct rep *r)
-{
-	if (r->scope == SC_FED)
-		return;
-	jsonw_lit(w, "<section id=\"stations\"><h2>Stations with the most requests</h2>");
-	chart_top(w, r->stations, r->nstations, K_REQS, RK_STATION, "Top stations by requests",
-	          "The stations with the most requests");
-	table_rows(w, r->stations, r->nstations, K_REQS, RK_STATION, 0);
+	svg_printf(w, "<section id=\"%s\"><h2>%s</h2>", id, heading);
+	chart_top(w, rows, n, K_REQS, kind, chart, desc);
+	table_rows(w, rows, n, K_REQS, kind, max);
 	jsonw_lit(w, "</section>\n");
 }
 
@@ -1078,8 +1071,13 @@ static void render(jsonw_t *w, struct rep *r)
 		coverage_section(w, r);
 	newnets_section(w, r);
 	networks_section(w, r);
-	stations_section(w, r);
-	countries_section(w, r);
+	if (r->scope != SC_FED)
+		top_section(w, "stations", "Stations with the most requests", r->stations,
+		            r->nstations, RK_STATION, "Top stations by requests",
+		            "The stations with the most requests", 0);
+	top_section(w, "countries", "Countries", r->countries, r->ncountries, RK_COUNTRY,
+	            "Top countries by requests", "The clients' countries with the most requests",
+	            30);
 	footer(w, r->generated_at, r);
 }
 
@@ -1275,11 +1273,7 @@ int rhtml_index(const char *json, size_t len, char **out, size_t *out_len, char 
 			svg_printf(&w, "<tr%s><td><a href=\"%s/index.html\">%s</a></td><td>%s</td>",
 			           p[i].year_kind ? " class=\"year\"" : "", p[i].period, t,
 			           p[i].year_kind ? "year" : "month");
-			td_int(&w, p[i].f.reqs);
-			td_int(&w, p[i].f.ok);
-			td_int(&w, p[i].f.failed);
-			td_bytes(&w, p[i].f.bytes);
-			td_int(&w, p[i].f.clients);
+			td_figs(&w, &p[i].f);
 			td_int(&w, p[i].nodes);
 			jsonw_lit(&w, "</tr>");
 		}
