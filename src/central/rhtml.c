@@ -647,11 +647,22 @@ static void trend(jsonw_t *w, const struct rep *r)
 	jsonw_lit(w, "</div></section>\n");
 }
 
+/* One run of missing days: "2025-01-07" or "2025-01-09 to 2025-01-12", after a comma if not the first. */
+static void put_run(jsonw_t *w, const char *first, const char *last, int any)
+{
+	jsonw_lit(w, any ? ", " : "");
+	svg_esc(w, first);
+	if (last != first) {
+		jsonw_lit(w, " to ");
+		svg_esc(w, last);
+	}
+}
+
 /* Writes "2025-01-07, 2025-01-09 to 2025-01-12" for the missing days of a node. */
 static void missing_list(jsonw_t *w, const struct noderow *n)
 {
 	const cJSON *d;
-	long prev = -2, run_start = -1;
+	long prev = -2;
 	const char *first = NULL, *last = NULL;
 	int any = 0;
 
@@ -662,32 +673,18 @@ static void missing_list(jsonw_t *w, const struct noderow *n)
 
 		cal_parse_ymd(d->valuestring, strlen(d->valuestring), &y, &m, &dd);
 		k = day_number(y, m, dd);
-		if (k == prev + 1 && first) {
+		if (first && k == prev + 1) {
 			last = d->valuestring;
 			prev = k;
 			continue;
 		}
-		if (first) {
-			jsonw_lit(w, any ? ", " : "");
-			svg_esc(w, first);
-			if (last != first) {
-				jsonw_lit(w, " to ");
-				svg_esc(w, last);
-			}
-			any = 1;
-		}
+		if (first)
+			put_run(w, first, last, any++);
 		first = last = d->valuestring;
-		prev = run_start = k;
+		prev = k;
 	}
-	if (first) {
-		jsonw_lit(w, any ? ", " : "");
-		svg_esc(w, first);
-		if (last != first) {
-			jsonw_lit(w, " to ");
-			svg_esc(w, last);
-		}
-	}
-	(void)run_start;
+	if (first)
+		put_run(w, first, last, any);
 }
 
 static int node_dead(const struct noderow *n, long ndays)

@@ -315,9 +315,12 @@ TEST(rhtml_node_report)
 	cJSON_Delete(o);
 }
 
+static cJSON *with(cJSON *o, const char *key, cJSON *v);
+static cJSON *item(cJSON *o, const char *key, int i);
+
 TEST(rhtml_network_and_year_report)
 {
-	cJSON *o = base_report();
+	cJSON *o = base_report(), *md;
 	char *s;
 
 	cJSON_ReplaceItemInObject(o, "scope", cJSON_CreateString("network"));
@@ -327,10 +330,21 @@ TEST(rhtml_network_and_year_report)
 	cJSON_ReplaceItemInObject(o, "period", cJSON_CreateString("2024"));
 	cJSON_ReplaceItemInObject(o, "start", cJSON_CreateString("2024-01-01"));
 	cJSON_ReplaceItemInObject(o, "end", cJSON_CreateString("2024-12-31"));
-	cJSON_ReplaceItemInObject(o, "nodes", cJSON_CreateArray());
+	cJSON_DeleteItemFromArray(cJSON_GetObjectItem(o, "nodes"), 1);
+	md = cJSON_CreateArray();
+	cJSON_AddItemToArray(md, cJSON_CreateString("2024-01-31"));
+	cJSON_AddItemToArray(md, cJSON_CreateString("2024-02-01"));
+	cJSON_AddItemToArray(md, cJSON_CreateString("2024-02-29"));
+	cJSON_AddItemToArray(md, cJSON_CreateString("2024-12-30"));
+	cJSON_AddItemToArray(md, cJSON_CreateString("2024-12-31"));
+	with(item(o, "nodes", 0), "missing_days", md);
 	s = render_ok(o);
 	assert_page(s);
 	ASSERT(strstr(s, "<title>Network FR at ALPHA: 2024</title>"));
+	/* Runs across a month's end are one range; a year has 366 cells here. */
+	ASSERT(strstr(s, "Missing 5 days:</strong> 2024-01-31 to 2024-02-01, 2024-02-29, "
+	              "2024-12-30 to 2024-12-31</div>"));
+	ASSERT_EQ(count(s, "class=\"day "), 366);
 	ASSERT(strstr(s, "yearly report &middot; 366 days"));
 	ASSERT(!strstr(s, "id=\"networks\""));
 	ASSERT(strstr(s, "id=\"stations\"") && strstr(s, "id=\"countries\""));
