@@ -669,3 +669,69 @@ TEST(rhtml_fixtures_render)
 		free(txt);
 	}
 }
+
+/* The k-th value of the tree in document order (the root is 0), with its parent; NULL past the end. */
+static cJSON *nth(cJSON *o, cJSON *parent, int *k, cJSON **par)
+{
+	cJSON *c, *hit;
+
+	if ((*k)-- == 0) {
+		*par = parent;
+		return o;
+	}
+	for (c = o->child; c; c = c->next)
+		if ((hit = nth(c, o, k, par)))
+			return hit;
+	return NULL;
+}
+
+/*
+ * Every value of a valid report replaced in turn by a value of each other
+ * type: each render either succeeds (the key was optional, or the type fits)
+ * or fails with ES_EFORMAT / ES_ELIMIT and a message; nothing crashes (the
+ * sanitizer build runs this too) and every page made is valid UTF-8.
+ */
+TEST(rhtml_every_value_of_every_type)
+{
+	cJSON *base = base_report();
+	int total = 0, failed = 0;
+
+	for (int i = 1;; i++) {
+		for (int t = 0; t < 9; t++) {
+			cJSON *o = cJSON_Duplicate(base, 1), *par = NULL, *v, *nv;
+			char err[256], *out;
+			int k = i, rc;
+
+			v = nth(o, NULL, &k, &par);
+			if (!v) {
+				cJSON_Delete(o);
+				ASSERT(total > 1000);
+				ASSERT(failed > total / 3);
+				cJSON_Delete(base);
+				return;
+			}
+			switch (t) {
+			case 0: nv = cJSON_CreateNull(); break;
+			case 1: nv = cJSON_CreateString("<x>"); break;
+			case 2: nv = cJSON_CreateNumber(-1); break;
+			case 3: nv = cJSON_CreateNumber(0.5); break;
+			case 4: nv = cJSON_CreateRaw("1e300"); break;
+			case 5: nv = cJSON_CreateArray(); break;
+			case 6: nv = cJSON_CreateObject(); break;
+			case 7: nv = cJSON_CreateTrue(); break;
+			default: nv = cJSON_CreateNumber(0); break;
+			}
+			ASSERT(cJSON_ReplaceItemViaPointer(par, v, nv));
+			err[0] = 'x';
+			rc = render(o, &out, err, sizeof(err));
+			if (rc) {
+				ASSERT(rc == ES_EFORMAT || rc == ES_ELIMIT);
+				ASSERT(err[0] != '\0' && err[0] != 'x');
+				failed++;
+			}
+			free(out);
+			cJSON_Delete(o);
+			total++;
+		}
+	}
+}
