@@ -9,7 +9,9 @@
  *   kind "month"|"year", start and end (inclusive days, 1-366 of them),
  *   node (node and network scope), network (network scope), generated_at [opt],
  *   source [opt] {database, stamp, payloads: each [opt]},
- *   totals {nb_reqs, nb_successful_reqs, nb_failed_reqs [opt], bytes, clients},
+ *   totals {nb_reqs, nb_successful_reqs, nb_failed_reqs [opt], bytes, clients}
+ *     (nb_failed_reqs absent: nb_reqs - nb_successful_reqs; the counts need
+ *     not add up, as a payload's nb_requests is kept as sent),
  *   previous and year_before [opt] {period, totals},
  *   trend [opt] [{month, the four figures}] (at most 120, oldest first),
  *   nodes [{node, figures, days_expected [opt], days_covered [opt],
@@ -30,8 +32,8 @@
  *
  * The input is validated before anything is written: a text that is not
  * JSON (or has more than white space after it), a missing required key, a
- * value of the wrong type, a count that is not an integer, a nb_successful_reqs
- * above nb_reqs, a date that does not exist or lies outside the period, gives
+ * value of the wrong type, a count that is not an integer, a date that does
+ * not exist or lies outside the period, gives
  * ES_EFORMAT; a count above 2^53 (not exact in a double), an input over
  * RHTML_MAX_INPUT, an array of more than 100000 entries or a page over
  * RHTML_MAX_OUTPUT gives ES_ELIMIT.  err then names the key
