@@ -487,12 +487,12 @@ static const char css[] =
 	".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:8px}"
 	"footer{margin-top:2.5em;border-top:1px solid var(--line);padding-top:.6em;"
 	"color:var(--mut);font-size:.85em}"
-	"a{color:var(--acc)}"
+	"a{color:var(--acc)}nav{font-size:.9em;margin-bottom:.4em}"
 	"@media (max-width:600px){main{padding:10px}h1{font-size:1.35em}"
 	".card .v{font-size:1.3em}}"
 	"@media print{body{font-size:11pt}main{max-width:none;padding:0}"
 	".tw{overflow:visible}th,td{white-space:normal}section{break-inside:avoid-page}"
-	"svg.chart{break-inside:avoid}a{color:inherit;text-decoration:none}"
+	"svg.chart{break-inside:avoid}a{color:inherit;text-decoration:none}nav{display:none}"
 	".alert,.badge,tr.gap td,tr.dead td{-webkit-print-color-adjust:exact;"
 	"print-color-adjust:exact}}";
 
@@ -1044,6 +1044,9 @@ static void render(jsonw_t *w, struct rep *r)
 		snprintf(title, sizeof(title), "Network %.100s at %.100s: %s", r->network, r->node,
 		         ptitle);
 	head(w, title);
+	/* The federation report lies in DIR/PERIOD/, next to the list of every period. */
+	if (r->scope == SC_FED)
+		jsonw_lit(w, "<nav><a href=\"../index.html\">All reports</a></nav>\n");
 	svg_printf(w, "<header><p class=\"kicker\">%s</p><h1>", kicker);
 	svg_esc(w, title);
 	jsonw_lit(w, "</h1><p class=\"sub\">");

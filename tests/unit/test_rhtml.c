@@ -158,6 +158,7 @@ TEST(rhtml_federation_page)
 
 	assert_page(s);
 	ASSERT(strstr(s, "<title>EIDA usage statistics: January 2025</title>"));
+	ASSERT(strstr(s, "<nav><a href=\"../index.html\">All reports</a></nav>"));
 	/* Headline: 150 requests against 100 (+50 %) and against a zero base (n/a). */
 	ASSERT(strstr(s, "<div class=\"k\">Requests</div><div class=\"v\">150</div>"));
 	ASSERT(strstr(s, "<div>vs 2024-12: <span class=\"up\">+50.0 %</span></div>"));
@@ -296,6 +297,7 @@ TEST(rhtml_node_report)
 	              "public by default</span>"));
 	ASSERT(strstr(s, "<td>FR</td><td>CALF</td>"));
 	ASSERT(!strstr(s, "id=\"nodes\""));
+	ASSERT(!strstr(s, "<nav>"));   /* Mailed as an attachment: no links to follow. */
 	free(s);
 	/* A node that sent nothing is flagged at a glance. */
 	n = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "nodes"), 0);
