@@ -6,9 +6,9 @@
 #
 # page_check HTML_FILE SCREENSHOT_PNG [MIN_SVGS]: returns 0 when the page
 #   - is self-contained: no script, no element that loads something (img,
-#     link, iframe, object, embed, video, audio, source), no URL with a scheme
-#     or "//" in an attribute, no url() or @import in CSS, no "http:" or
-#     "https:" anywhere;
+#     link, iframe, object, embed, video, audio, source, base), no URL with a
+#     scheme or "//" in an attribute that takes a URL (href, src ...), no url()
+#     or @import in CSS, no "http:" or "https:" anywhere;
 #   - loads in headless Chromium without any console message (a page without
 #     scripts has none unless something failed);
 #   - has at least MIN_SVGS (default 1) <svg> elements in the dumped DOM, each
@@ -52,6 +52,9 @@ chromium_run() {
 		--enable-logging=stderr --v=0 "$@" 2>"$log"
 }
 
+# An attribute that takes a URL, holding one with a scheme or starting with "//".
+ES_URL_ATTR="(href|src|srcset|action|formaction|poster|data|background|cite|ping|xlink:href)[[:space:]]*=[[:space:]]*[\"']?[[:space:]]*([a-z][a-z0-9+.-]*:|//)"
+
 # The static part of the check: nothing in the file loads anything from elsewhere.
 page_self_contained() {
 	local f=$1
@@ -60,9 +63,9 @@ page_self_contained() {
 		grep -Eio '<(script|link|img|iframe|object|embed|video|audio|source|base)[^>]{0,60}' "$f" | head -3 >&2
 		return 1
 	fi
-	if grep -Eiq "[a-z-]+=[\"']?([a-z][a-z0-9+.-]*:|//)" "$f"; then
+	if grep -Eiq "$ES_URL_ATTR" "$f"; then
 		echo "page_check: $f has an attribute with a URL:" >&2
-		grep -Eio "[a-z-]+=[\"']?([a-z][a-z0-9+.-]*:|//)[^ >]{0,60}" "$f" | head -3 >&2
+		grep -Eio "$ES_URL_ATTR[^ >]{0,60}" "$f" | head -3 >&2
 		return 1
 	fi
 	if grep -Eiq 'url\(|@import|https?:' "$f"; then

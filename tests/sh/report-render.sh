@@ -43,14 +43,21 @@ grep -q '&lt;script&gt;alert' "$T/node-hostile.html" || fail "a hostile name is 
 chromium_available || skip "chromium is not installed (the pages were rendered but not loaded)"
 
 # The checker refuses what it must: a page that fetches, one with a console
-# message (an unknown CSP directive, no script needed), one with a zero-size chart.
+# message (an unknown CSP directive, no script needed), a chart of zero width,
+# a chart the browser does not draw, a page wider than a phone, a link elsewhere.
 printf '<!DOCTYPE html><html><body><svg width="10" height="10"></svg><img alt="" src="x.png"></body></html>\n' \
 	>"$T/neg-fetch.html"
 printf '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="no-such-directive none"></head><body><svg width="10" height="10"></svg></body></html>\n' \
 	>"$T/neg-console.html"
 printf '<!DOCTYPE html><html><body><svg width="0" height="10"></svg></body></html>\n' \
 	>"$T/neg-size.html"
-for n in neg-fetch neg-console neg-size; do
+printf '<!DOCTYPE html><html><head><style>svg{display:none}</style></head><body><svg width="10" height="10"></svg></body></html>\n' \
+	>"$T/neg-hidden.html"
+printf '<!DOCTYPE html><html><head><style>div{width:2000px}</style></head><body><svg width="10" height="10"></svg><div>wide</div></body></html>\n' \
+	>"$T/neg-wide.html"
+printf '<!DOCTYPE html><html><body><a href="//example.org/">x</a><svg width="10" height="10"></svg></body></html>\n' \
+	>"$T/neg-link.html"
+for n in neg-fetch neg-console neg-size neg-hidden neg-wide neg-link; do
 	if page_check "$T/$n.html" "$T/$n.png" 2>"$T/$n.err"; then
 		fail "page_check accepted $n.html"
 	fi
