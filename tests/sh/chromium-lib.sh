@@ -94,6 +94,11 @@ page_check() {
 		grep ':CONSOLE' "$png.console.log" | head -5 >&2
 		return 1
 	fi
+	# What the browser parsed, not only what the file says: no element that runs or loads.
+	if grep -Eiq '<(script|img|iframe|object|embed|link)[[:space:]>/]' "$png.dom.html"; then
+		echo "page_check: the parsed $html has an element that runs or loads something" >&2
+		return 1
+	fi
 	n=$(grep -o '<svg[ >]' "$png.dom.html" | wc -l)
 	if [ "$n" -lt "$min" ]; then
 		echo "page_check: $html has $n svg elements, fewer than $min" >&2
