@@ -72,4 +72,11 @@ for f in federation-month federation-year node-month network-month node-hostile 
 	n=$(grep -c '^wide svg ' "$SHOTS/report-$f.png.sizes.txt")
 	echo "# $f: $n charts, screenshot $SHOTS/report-$f.png"
 done
+# Printed to PDF as a reader would from the browser: a PDF of more than one page.
+chromium_run "$T/pdf.log" --no-pdf-header-footer --print-to-pdf="$SHOTS/report-federation-month.pdf" \
+	"file://$T/federation-month.html" >/dev/null || fail "printing to PDF failed: $(tail -3 "$T/pdf.log")"
+[ "$(head -c 5 "$SHOTS/report-federation-month.pdf")" = "%PDF-" ] || fail "the print is not a PDF"
+n=$(grep -aoE '/Type */Pages?' "$SHOTS/report-federation-month.pdf" | grep -c 'Page$')
+[ "$n" -gt 1 ] || fail "the printed federation report has $n pages"
+echo "# federation-month printed: $n pages"
 exit 0
