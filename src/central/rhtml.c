@@ -491,8 +491,8 @@ static const char css[] =
 	"@media (max-width:600px){main{padding:10px}h1{font-size:1.35em}"
 	".card .v{font-size:1.3em}}"
 	"@media print{body{font-size:11pt}main{max-width:none;padding:0}"
-	".tw{overflow:visible}th,td{white-space:normal}section{break-inside:avoid-page}"
-	"svg.chart{break-inside:avoid}a{color:inherit;text-decoration:none}nav{display:none}"
+	".tw{overflow:visible}th,td{white-space:normal}h2,h3{break-after:avoid}"
+	"svg.chart,tr,.card,.alert{break-inside:avoid}a{color:inherit;text-decoration:none}nav{display:none}"
 	".alert,.badge,tr.gap td,tr.dead td{-webkit-print-color-adjust:exact;"
 	"print-color-adjust:exact}}";
 
