@@ -22,6 +22,11 @@
 #define MAX_ROWS 100000
 #define TOP_N 15
 
+/* Axis labels: the measure and its unit. */
+#define AX_REQS "Requests (count)"
+#define AX_BYTES "Data delivered (bytes)"
+#define AX_CLIENTS "Distinct clients (count)"
+
 struct figs {
 	double reqs, ok, failed, bytes, clients;
 };
@@ -471,7 +476,7 @@ static const char css[] =
 	"white-space:nowrap}th{background:#f6f8fa}td.n,th.n{text-align:right;"
 	"font-variant-numeric:tabular-nums}"
 	"tr.gap td{background:#fff4e5}tr.dead td{background:#fdecea}tr.other td{font-style:italic}"
-	"tr.year td{font-weight:600;background:#f6f8fa}"
+	"tr.year td{font-weight:600;background:#f6f8fa}td.cov{white-space:normal;min-width:14em}"
 	".badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:.8em;"
 	"font-weight:600;color:#fff;background:var(--warn)}.badge.bad{background:var(--bad)}"
 	".badge.ok{background:var(--ok)}.badge.pub{background:var(--bad)}"
@@ -631,11 +636,11 @@ static void trend(jsonw_t *w, const struct rep *r)
 	         r->trend_month[r->ntrend - 1]);
 	svg_printf(w, "<section id=\"trend\"><h2>Trend over %zu months</h2><div class=\"charts\">",
 	           r->ntrend);
-	svg_line(w, "Requests per month", desc, "Requests", SVG_COUNT, r->trend_month, r->ntrend,
+	svg_line(w, "Requests per month", desc, AX_REQS, SVG_COUNT, r->trend_month, r->ntrend,
 	         s2, 2);
-	svg_line(w, "Data delivered per month", desc, "Bytes", SVG_BYTES, r->trend_month,
+	svg_line(w, "Data delivered per month", desc, AX_BYTES, SVG_BYTES, r->trend_month,
 	         r->ntrend, &sb, 1);
-	svg_line(w, "Distinct clients per month", desc, "Clients", SVG_COUNT, r->trend_month,
+	svg_line(w, "Distinct clients per month", desc, AX_CLIENTS, SVG_COUNT, r->trend_month,
 	         r->ntrend, &sc, 1);
 	jsonw_lit(w, "</div></section>\n");
 }
@@ -723,11 +728,11 @@ static void nodes_section(jsonw_t *w, const struct rep *r)
 		           r->nnodes, r->nnodes == 1 ? "" : "s");
 	jsonw_lit(w, "<div class=\"charts\">");
 	svg_bars(w, "Requests per node", "Requests each node served in the period; nodes with "
-	         "missing days are marked", "Requests", SVG_COUNT, bars, r->nnodes);
+	         "missing days are marked", AX_REQS, SVG_COUNT, bars, r->nnodes);
 	for (size_t i = 0; i < r->nnodes; i++)
 		bars[i].value = r->nodes[i].f.bytes;
 	svg_bars(w, "Data delivered per node", "Bytes each node delivered in the period; nodes "
-	         "with missing days are marked", "Bytes", SVG_BYTES, bars, r->nnodes);
+	         "with missing days are marked", AX_BYTES, SVG_BYTES, bars, r->nnodes);
 	jsonw_lit(w, "</div>");
 	jsonw_lit(w, "<div class=\"tw\"><table><thead><tr><th>Node</th><th class=\"n\">Requests"
 	          "</th><th class=\"n\">Successful</th><th class=\"n\">Failed</th><th class=\"n\">"
@@ -741,7 +746,7 @@ static void nodes_section(jsonw_t *w, const struct rep *r)
 		svg_esc(w, n->node);
 		jsonw_lit(w, "</td>");
 		td_figs(w, &n->f);
-		jsonw_lit(w, "<td>");
+		jsonw_lit(w, "<td class=\"cov\">");
 		node_badge(w, n, r->ndays);
 		if (n->nmissing && !node_dead(n, r->ndays)) {
 			jsonw_lit(w, " <small>");
@@ -871,8 +876,8 @@ static void chart_top(jsonw_t *w, const struct row *rows, size_t n, enum key k,
 		bars[i].value = keyval(&s[i].r->f, k);
 		bars[i].flag = is_other(s[i].r, kind) || (kind == RK_NET_NODE && s[i].r->restricted);
 	}
-	svg_bars(w, title, desc, k == K_BYTES ? "Bytes" : k == K_CLIENTS ? "Distinct clients" :
-	         "Requests", k == K_BYTES ? SVG_BYTES : SVG_COUNT, bars, m);
+	svg_bars(w, title, desc, k == K_BYTES ? AX_BYTES : k == K_CLIENTS ? AX_CLIENTS : AX_REQS,
+	         k == K_BYTES ? SVG_BYTES : SVG_COUNT, bars, m);
 	free(labels);
 	free(bars);
 	free(s);
@@ -1245,9 +1250,9 @@ int rhtml_index(const char *json, size_t len, char **out, size_t *out_len, char 
 		}
 		jsonw_lit(&w, "<section id=\"trend\"><h2>Months at a glance</h2><div class=\"charts\">");
 		svg_line(&w, "Requests per month", "Requests of every month with a report",
-		         "Requests", SVG_COUNT, labels, k, &sr, 1);
+		         AX_REQS, SVG_COUNT, labels, k, &sr, 1);
 		svg_line(&w, "Data delivered per month", "Bytes of every month with a report",
-		         "Bytes", SVG_BYTES, labels, k, &sb, 1);
+		         AX_BYTES, SVG_BYTES, labels, k, &sb, 1);
 		jsonw_lit(&w, "</div></section>\n");
 	}
 	jsonw_lit(&w, "<section id=\"periods\"><h2>Periods</h2>");

@@ -172,7 +172,7 @@ TEST(rhtml_federation_page)
 	ASSERT(strstr(s, "Trend over 24 months"));
 	/* The node with missing days is flagged in its row and its bar; the other is complete. */
 	ASSERT(strstr(s, "<tr class=\"gap\"><td>ALPHA</td>"));
-	ASSERT(strstr(s, "<span class=\"badge\">missing 2 days</span> <small>2025-01-07 to "
+	ASSERT(strstr(s, "<td class=\"cov\"><span class=\"badge\">missing 2 days</span> <small>2025-01-07 to "
 	              "2025-01-08</small>"));
 	ASSERT(strstr(s, "<tr><td>BETA</td>"));
 	ASSERT(strstr(s, "<td>never</td>"));
