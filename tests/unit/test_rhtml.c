@@ -757,3 +757,47 @@ TEST(rhtml_every_value_of_every_type)
 		}
 	}
 }
+
+/*
+ * The node fixture cut short at many places and with bytes overwritten
+ * (a fixed pseudo-random sequence, so every run is the same): each render
+ * succeeds with valid UTF-8 or fails with a message, and never crashes.
+ */
+TEST(rhtml_damaged_text)
+{
+	size_t len, n;
+	char *txt = unit_slurp(unit_data("report/node-month.json"), &len);
+	char *copy = malloc(len + 1), err[256], *out;
+	uint32_t seed = 12345;
+	int ok = 0, bad = 0;
+
+	ASSERT(copy);
+	for (size_t cut = 0; cut < len; cut += len / 97 + 1) {
+		int rc = rhtml_report(txt, cut, &out, &n, err, sizeof(err));
+
+		ASSERT(rc != 0 && out == NULL && err[0]);
+		bad++;
+	}
+	for (int i = 0; i < 600; i++) {
+		int rc;
+
+		memcpy(copy, txt, len + 1);
+		for (int k = 0; k < 1 + i % 3; k++) {
+			seed = seed * 1103515245u + 12345u;
+			copy[(seed >> 8) % len] = (char)(seed >> 24);
+		}
+		rc = rhtml_report(copy, len, &out, &n, err, sizeof(err));
+		if (rc == 0) {
+			ASSERT(out && utf8_valid(out, n));
+			free(out);
+			ok++;
+		} else {
+			ASSERT(out == NULL && err[0]);
+			bad++;
+		}
+	}
+	/* Both outcomes occur: the damage hits values that matter and some that do not. */
+	ASSERT(ok > 0 && bad > 100);
+	free(copy);
+	free(txt);
+}
