@@ -57,9 +57,10 @@ char *svg_fmt_int(char *buf, size_t cap, double v);
 
 /*
  * Axis ticks for values 0..max: the step is 1, 2 or 5 times a power of ten
- * (SVG_BYTES: times a power of 1024 first, so ticks read "256 MiB") and
- * *n steps (want/2 <= ... roughly want, at least 1) reach or pass max.
- * max <= 0 gives step 1 and n 1.  The axis then runs to n * step.
+ * (SVG_BYTES: of the largest power of 1024 not above max, so ticks read
+ * "256 MiB"), never below 1, and *n (at least 1, about want) steps reach or
+ * pass max while *n - 1 do not.  max <= 0 or not finite gives step 1, n 1.
+ * The axis runs from 0 to *n * *step.
  */
 void svg_ticks(double max, int want, enum svg_unit unit, double *step, int *n);
 
@@ -67,7 +68,7 @@ void svg_ticks(double max, int want, enum svg_unit unit, double *step, int *n);
 struct svg_bar {
 	const char *label;
 	double value;
-	int flag;        /* Non-zero: drawn in the warning style (a node with missing days). */
+	int flag;        /* Non-zero: drawn in the warning style (a node with missing days, "Other"). */
 	const char *note;/* Optional text after the value ("missing 5 days"), or NULL. */
 };
 
