@@ -438,8 +438,6 @@ static int parse_report(struct ctx *c, const cJSON *root, struct rep *r)
 		i++;
 	}
 	r->nnewnets = n;
-	/* Coverage of the report's own node (node and network scope). */
-	memset(r->covered, 1, sizeof(r->covered));
 	return 0;
 }
 
