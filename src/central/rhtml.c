@@ -74,7 +74,7 @@ struct rep {
 	size_t nnewnets;
 	int sy, sm, sd;
 	long ndays;
-	uint8_t covered[366];
+	uint8_t covered[366];       /* Cells of the coverage calendar, set where it is drawn. */
 };
 
 struct ctx {
@@ -1227,7 +1227,7 @@ int rhtml_index(const char *json, size_t len, char **out, size_t *out_len, char 
 	jsonw_lit(&w, "<header><p class=\"kicker\">EIDA usage statistics</p><h1>Reports</h1>"
 	          "<p class=\"sub\">Monthly and yearly reports of the federation, newest first."
 	          "</p></header>\n");
-	if (nmonths > 1) {
+	if (nmonths > 0) {
 		/* The months listed, oldest first, as a trend (at most the newest 120). */
 		const char *labels[MAX_TREND];
 		double reqs[MAX_TREND], bytes[MAX_TREND];

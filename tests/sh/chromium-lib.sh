@@ -11,7 +11,9 @@
 #     or @import in CSS, no "http:" or "https:" anywhere;
 #   - loads in headless Chromium without any console message (a page without
 #     scripts has none unless something failed);
-#   - has at least MIN_SVGS (default 1) <svg> elements in the dumped DOM, each
+#   - has at least MIN_SVGS (default 1; 0 for a page that may have none, such
+#     as the index of a directory without monthly reports) <svg> elements in
+#     the dumped DOM, each
 #     with a non-zero width and height attribute, and each laid out with a
 #     non-zero size both 1000 and 375 CSS pixels wide;
 #   - does not overflow horizontally on a 375 px wide screen (wide tables

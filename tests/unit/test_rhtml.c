@@ -629,6 +629,15 @@ TEST(rhtml_index_page)
 
 	ASSERT_OK(index_render("{\"schema\":1,\"periods\":[]}", &s, err, sizeof(err)));
 	ASSERT(strstr(s, "No report yet."));
+	ASSERT(!strstr(s, "<svg"));
+	free(s);
+	/* One month already has its charts (one point each). */
+	ASSERT_OK(index_render("{\"schema\":1,\"periods\":[{\"period\":\"2025-01\",\"kind\":"
+	                       "\"month\",\"totals\":{\"nb_reqs\":5,\"nb_successful_reqs\":4,"
+	                       "\"bytes\":3,\"clients\":2}}]}", &s, err, sizeof(err)));
+	ASSERT_EQ(count(s, "<svg "), 2);
+	ASSERT_EQ(count(s, "<circle"), 2);
+	ASSERT(strstr(s, "<a href=\"2025-01/index.html\">January 2025</a>"));
 	free(s);
 }
 
