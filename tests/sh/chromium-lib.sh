@@ -67,7 +67,7 @@ page_self_contained() {
 	fi
 	if grep -Eiq "$ES_URL_ATTR" "$f"; then
 		echo "page_check: $f has an attribute with a URL:" >&2
-		grep -Eio "$ES_URL_ATTR[^ >]{0,60}" "$f" | head -3 >&2
+		grep -Eio "${ES_URL_ATTR}[^ >]{0,60}" "$f" | head -3 >&2
 		return 1
 	fi
 	if grep -Eiq 'url\(|@import|https?:' "$f"; then
