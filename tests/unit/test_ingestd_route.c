@@ -147,3 +147,31 @@ TEST(ingestd_route_table)
 			       !(api_routes[i].methods & api_routes[j].methods));
 	}
 }
+
+TEST(ingestd_route_tree)
+{
+	static const struct route tree[] = {
+		{ "/reports/*", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
+		{ "/reports/x", ROUTE_POST, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
+		{ "/rep", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
+	};
+	const struct route *r;
+	unsigned allowed;
+
+	ASSERT_OK(route_match(tree, 3, "/p", "/p/reports", ROUTE_GET, &r, &allowed));
+	ASSERT(r == &tree[0]);
+	ASSERT_OK(route_match(tree, 3, "/p", "/p/reports/", ROUTE_HEAD, &r, &allowed));
+	ASSERT(r == &tree[0]);
+	ASSERT_OK(route_match(tree, 3, "/p", "/p/reports/2025-01/a/b.csv", ROUTE_GET, &r, &allowed));
+	ASSERT(r == &tree[0]);
+	/* An exact route wins over the tree, with its own methods. */
+	ASSERT_OK(route_match(tree, 3, "/p", "/p/reports/x", ROUTE_POST, &r, &allowed));
+	ASSERT(r == &tree[1]);
+	ASSERT_ERR(route_match(tree, 3, "/p", "/p/reports/x", ROUTE_GET, &r, &allowed), -EOPNOTSUPP);
+	ASSERT_ERR(route_match(tree, 3, "/p", "/p/reports/y", ROUTE_POST, &r, &allowed), -EOPNOTSUPP);
+	ASSERT(r == &tree[0]);
+	ASSERT_EQ(allowed, ROUTE_GET | ROUTE_HEAD);
+	/* Not below the tree: a longer name is another path. */
+	ASSERT_ERR(route_match(tree, 3, "/p", "/p/reportsx", ROUTE_GET, &r, &allowed), -ENOENT);
+	ASSERT_ERR(route_match(tree, 3, "/p", "/p/repo", ROUTE_GET, &r, &allowed), -ENOENT);
+}
