@@ -127,9 +127,9 @@ int rweb_finish(struct hreq *rq)
 	hreq_header(rq, "X-Content-Type-Options", "nosniff");
 	if (rp.kind == RPATH_NODE)
 		hreq_header(rq, MHD_HTTP_HEADER_VARY, "Authorization");
-	if (not_modified(rq, etag, st.st_mtim.tv_sec)) {
-		close(fd);
-		return hreq_data(rq, MHD_HTTP_NOT_MODIFIED, NULL, "", 0);
-	}
+	/* A 304 is the file's answer without its body: libmicrohttpd sends no body for
+	 * 304 and the Content-Length stays the file's, as RFC 9110 wants. */
+	if (not_modified(rq, etag, st.st_mtim.tv_sec))
+		return hreq_file(rq, MHD_HTTP_NOT_MODIFIED, NULL, fd, (uint64_t)st.st_size);
 	return hreq_file(rq, MHD_HTTP_OK, rpath_ctype(rp.file), fd, (uint64_t)st.st_size);
 }
