@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "mem.h"
+#include "promw.h"
 
 #include "metrics.h"
 #include "route.h"
@@ -154,67 +155,9 @@ void metrics_submission(struct metrics *m, int node_id, const char *name, unsign
 	pthread_mutex_unlock(&m->lock);
 }
 
-int metrics_label(jsonw_t *w, const char *v)
-{
-	const char *run = v;
-
-	for (; *v; v++) {
-		const char *esc = *v == '\\' ? "\\\\" : *v == '"' ? "\\\"" : *v == '\n' ? "\\n" : NULL;
-		if (!esc)
-			continue;
-		jsonw_raw(w, run, (size_t)(v - run));
-		jsonw_lit(w, esc);
-		run = v + 1;
-	}
-	return jsonw_raw(w, run, (size_t)(v - run));
-}
-
-static void head(jsonw_t *w, const char *name, const char *type, const char *help)
-{
-	jsonw_lit(w, "# HELP " P);
-	jsonw_lit(w, name);
-	jsonw_lit(w, " ");
-	jsonw_lit(w, help);
-	jsonw_lit(w, "\n# TYPE " P);
-	jsonw_lit(w, name);
-	jsonw_lit(w, " ");
-	jsonw_lit(w, type);
-	jsonw_lit(w, "\n");
-}
-
-/* NAME{K="V"[,K2="V2"]} VALUE: the label values escaped; labels optional. */
-static void sample(jsonw_t *w, const char *name, const char *k, const char *v, const char *k2,
-                   const char *v2, const char *value)
-{
-	jsonw_lit(w, P);
-	jsonw_lit(w, name);
-	if (k) {
-		jsonw_lit(w, "{");
-		jsonw_lit(w, k);
-		jsonw_lit(w, "=\"");
-		metrics_label(w, v);
-		if (k2) {
-			jsonw_lit(w, "\",");
-			jsonw_lit(w, k2);
-			jsonw_lit(w, "=\"");
-			metrics_label(w, v2);
-		}
-		jsonw_lit(w, "\"}");
-	}
-	jsonw_lit(w, " ");
-	jsonw_lit(w, value);
-	jsonw_lit(w, "\n");
-}
-
 static const char *u64(char *buf, uint64_t v)
 {
 	snprintf(buf, 24, "%llu", (unsigned long long)v);
-	return buf;
-}
-
-static const char *dbl(char *buf, double v)
-{
-	snprintf(buf, 32, "%.17g", v);
 	return buf;
 }
 
@@ -252,38 +195,37 @@ int metrics_render(struct metrics *m, const struct metrics_gauges *g, jsonw_t *w
 	pthread_mutex_lock(&m->lock);
 	nodes = merge_nodes(m, g, &nn);
 
-	head(w, "node_last_submission_timestamp_seconds", "gauge",
+	promw_head(w, P "node_last_submission_timestamp_seconds", "gauge",
 	     "Time of the newest accepted payload of the node (database and this process).");
 	for (size_t i = 0; i < nn; i++)
-		sample(w, "node_last_submission_timestamp_seconds", "node", nodes[i].name, NULL, NULL,
-		       dbl(a, nodes[i].last));
-	head(w, "node_payloads_accepted_total", "counter", "Payloads accepted since the start.");
+		promw_f64(w, P "node_last_submission_timestamp_seconds", "node", nodes[i].name, nodes[i].last);
+	promw_head(w, P "node_payloads_accepted_total", "counter", "Payloads accepted since the start.");
 	for (size_t i = 0; i < nn; i++)
-		sample(w, "node_payloads_accepted_total", "node", nodes[i].name, NULL, NULL,
+		promw_sample(w, P "node_payloads_accepted_total", "node", nodes[i].name, NULL, NULL,
 		       u64(a, nodes[i].accepted));
-	head(w, "node_payloads_refused_total", "counter", "Payloads refused since the start, by reason.");
+	promw_head(w, P "node_payloads_refused_total", "counter", "Payloads refused since the start, by reason.");
 	for (size_t i = 0; i < nn; i++)
 		for (size_t r = 0; r < NREASONS; r++)
-			sample(w, "node_payloads_refused_total", "node", nodes[i].name, "reason",
+			promw_sample(w, P "node_payloads_refused_total", "node", nodes[i].name, "reason",
 			       reason_names[r], u64(a, nodes[i].refused[r]));
-	head(w, "node_statistics_stored_total", "counter",
+	promw_head(w, P "node_statistics_stored_total", "counter",
 	     "Statistics of the payloads accepted since the start.");
 	for (size_t i = 0; i < nn; i++)
-		sample(w, "node_statistics_stored_total", "node", nodes[i].name, NULL, NULL,
+		promw_sample(w, P "node_statistics_stored_total", "node", nodes[i].name, NULL, NULL,
 		       u64(a, nodes[i].stats));
 	free(nodes);
 
-	head(w, "requests_total", "counter", "HTTP requests answered, by route and status.");
+	promw_head(w, P "requests_total", "counter", "HTTP requests answered, by route and status.");
 	for (size_t k = 0; k < m->nseries; k++) {
 		const struct series *s = &m->series[k];
 		for (unsigned i = 0; i < s->ncodes; i++) {
 			snprintf(b, sizeof b, "%u", s->code[i]);
-			sample(w, "requests_total", "route", s->route, "code", b, u64(a, s->count[i]));
+			promw_sample(w, P "requests_total", "route", s->route, "code", b, u64(a, s->count[i]));
 		}
 		if (s->other)
-			sample(w, "requests_total", "route", s->route, "code", "other", u64(a, s->other));
+			promw_sample(w, P "requests_total", "route", s->route, "code", "other", u64(a, s->other));
 	}
-	head(w, "request_duration_seconds", "histogram", "Time from a request's start to its end.");
+	promw_head(w, P "request_duration_seconds", "histogram", "Time from a request's start to its end.");
 	for (size_t k = 0; k < m->nseries; k++) {
 		const struct series *s = &m->series[k];
 		uint64_t cum = 0;
@@ -292,27 +234,27 @@ int metrics_render(struct metrics *m, const struct metrics_gauges *g, jsonw_t *w
 		for (size_t i = 0; i < NBUCKETS; i++) {
 			cum += s->bucket[i];
 			snprintf(b, sizeof b, "%g", buckets[i]);
-			sample(w, "request_duration_seconds_bucket", "route", s->route, "le", b, u64(a, cum));
+			promw_sample(w, P "request_duration_seconds_bucket", "route", s->route, "le", b, u64(a, cum));
 		}
-		sample(w, "request_duration_seconds_bucket", "route", s->route, "le", "+Inf", u64(a, s->n));
-		sample(w, "request_duration_seconds_sum", "route", s->route, NULL, NULL, dbl(a, s->sum));
-		sample(w, "request_duration_seconds_count", "route", s->route, NULL, NULL, u64(a, s->n));
+		promw_sample(w, P "request_duration_seconds_bucket", "route", s->route, "le", "+Inf", u64(a, s->n));
+		promw_f64(w, P "request_duration_seconds_sum", "route", s->route, s->sum);
+		promw_sample(w, P "request_duration_seconds_count", "route", s->route, NULL, NULL, u64(a, s->n));
 	}
 	pthread_mutex_unlock(&m->lock);
 
-	head(w, "db_connections_in_use", "gauge", "Database connections lent to requests now.");
-	sample(w, "db_connections_in_use", "pool", "write", NULL, NULL, u64(a, g->write_in_use));
-	sample(w, "db_connections_in_use", "pool", "read", NULL, NULL, u64(a, g->read_in_use));
-	head(w, "db_connections", "gauge", "Size of the database connection pool.");
-	sample(w, "db_connections", "pool", "write", NULL, NULL, u64(a, g->write_size));
-	sample(w, "db_connections", "pool", "read", NULL, NULL, u64(a, g->read_size));
-	head(w, "in_flight_bytes", "gauge", "Request bodies held in memory now (the budget in use).");
-	sample(w, "in_flight_bytes", NULL, NULL, NULL, NULL, u64(a, g->in_flight));
-	head(w, "in_flight_limit_bytes", "gauge", "The memory budget (setting max_in_flight).");
-	sample(w, "in_flight_limit_bytes", NULL, NULL, NULL, NULL, u64(a, g->in_flight_limit));
-	head(w, "database_up", "gauge", "1 when the database answered this scrape's query.");
-	sample(w, "database_up", NULL, NULL, NULL, NULL, g->db_up ? "1" : "0");
-	head(w, "start_time_seconds", "gauge", "When this process started.");
-	sample(w, "start_time_seconds", NULL, NULL, NULL, NULL, dbl(a, m->start));
+	promw_head(w, P "db_connections_in_use", "gauge", "Database connections lent to requests now.");
+	promw_sample(w, P "db_connections_in_use", "pool", "write", NULL, NULL, u64(a, g->write_in_use));
+	promw_sample(w, P "db_connections_in_use", "pool", "read", NULL, NULL, u64(a, g->read_in_use));
+	promw_head(w, P "db_connections", "gauge", "Size of the database connection pool.");
+	promw_sample(w, P "db_connections", "pool", "write", NULL, NULL, u64(a, g->write_size));
+	promw_sample(w, P "db_connections", "pool", "read", NULL, NULL, u64(a, g->read_size));
+	promw_head(w, P "in_flight_bytes", "gauge", "Request bodies held in memory now (the budget in use).");
+	promw_sample(w, P "in_flight_bytes", NULL, NULL, NULL, NULL, u64(a, g->in_flight));
+	promw_head(w, P "in_flight_limit_bytes", "gauge", "The memory budget (setting max_in_flight).");
+	promw_sample(w, P "in_flight_limit_bytes", NULL, NULL, NULL, NULL, u64(a, g->in_flight_limit));
+	promw_head(w, P "database_up", "gauge", "1 when the database answered this scrape's query.");
+	promw_sample(w, P "database_up", NULL, NULL, NULL, NULL, g->db_up ? "1" : "0");
+	promw_head(w, P "start_time_seconds", "gauge", "When this process started.");
+	promw_f64(w, P "start_time_seconds", NULL, NULL, m->start);
 	return jsonw_error(w);
 }

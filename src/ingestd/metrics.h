@@ -70,7 +70,4 @@ struct metrics_gauges {
 /* Appends the whole exposition to w: 0, or the writer's error (ES_ELIMIT). */
 int metrics_render(struct metrics *m, const struct metrics_gauges *g, jsonw_t *w);
 
-/* Appends value as a label value of the text format ('\\' '"' and newline escaped). */
-int metrics_label(jsonw_t *w, const char *value);
-
 #endif

@@ -6,13 +6,13 @@
 
 #include "error.h"
 #include "mem.h"
+#include "promw.h"
 
 #include "acl.h"
 #include "hreq.h"
 #include "metrics.h"
 #include "mweb.h"
 
-#define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 /* Longest exposition: some 100 lines per node for METRICS_MAX_NODES nodes, and the routes. */
 #define METRICS_TEXT_MAX ((size_t)32 << 20)
 
@@ -66,7 +66,7 @@ int mweb_finish(struct hreq *rq)
 		ingest_log("metrics: %s", es_strerror(rc < 0 ? rc : ES_EINTERNAL));
 		return hreq_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error");
 	}
-	rc = hreq_data(rq, MHD_HTTP_OK, METRICS_TYPE, text, len);
+	rc = hreq_data(rq, MHD_HTTP_OK, PROMW_CONTENT_TYPE, text, len);
 	free(text);
 	return rc;
 }

@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "ingestd/metrics.h"
+#include "promw.h"
 #include "ingestd/route.h"
 #include "unit.h"
 
@@ -34,18 +35,18 @@ static char *render(struct metrics *m, const struct metrics_gauges *g)
 	if (!strstr(text, want_)) unit_fail(__FILE__, __LINE__, "no line '%s' in:\n%s", line, text); \
 } while (0)
 
-TEST(ingestd_metrics_label)
+TEST(promw_label)
 {
 	jsonw_t w;
 	size_t len;
 	char *t;
 
 	jsonw_init(&w, 0);
-	ASSERT_OK(metrics_label(&w, "a\"b\\c\nd"));
+	ASSERT_OK(promw_label(&w, "a\"b\\c\nd"));
 	t = jsonw_take(&w, &len);
 	ASSERT_STREQ(t, "a\\\"b\\\\c\\nd");
 	free(t);
-	ASSERT_OK(metrics_label(&w, ""));
+	ASSERT_OK(promw_label(&w, ""));
 	jsonw_fini(&w);
 }
 
