@@ -13,9 +13,9 @@
  *       unavailable (503), error (other statuses).  Refusals before a node is
  *       known (401/403) count only in requests_total.
  *   node_statistics_stored_total{node}               counter: statistics of accepted payloads
- *   requests_total{route,code}                       counter: route is the path under
- *       the prefix ("/submit", "/reports"), "none" for unknown paths and
- *       wrong methods
+ *   requests_total{route,code}                       counter: route is the route's path
+ *       under the prefix ("/submit", "/reports" ROUTE_TREE_MARK), "none" for
+ *       unknown paths and wrong methods
  *   request_duration_seconds{route}                  histogram (METRICS_BUCKETS)
  *   db_connections_in_use{pool} / db_connections{pool}   gauges, pool write or read
  *   in_flight_bytes / in_flight_limit_bytes          gauges: the memory budget (budget.h)
