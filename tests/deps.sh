@@ -8,6 +8,7 @@ libsystemd-dev libpq-dev libmicrohttpd-dev libgpgme-dev gnupg postgresql-15 post
 git dpkg-dev debhelper devscripts lintian fakeroot"
 # The HTML reports are loaded in headless Chromium (tests/sh/chromium-lib.sh); a font for its text.
 PKGS="$PKGS chromium fonts-dejavu-core"
+PKGS="$PKGS prometheus"
 if [ "$(id -u)" != 0 ]; then
 	echo "deps.sh: run as root (apt-get install)" >&2
 	exit 1

@@ -1,7 +1,9 @@
 /*
- * cmd_status.c - `eidastats status [-c FILE | --socket PATH] [--json]`:
- * asks a running eidastatsd for its state on the control socket and shows it
- * to people, or passes the JSON line through for machines.
+ * cmd_status.c - `eidastats status [-c FILE | --socket PATH] [--json |
+ * --prometheus]`: asks a running eidastatsd for its state on the control
+ * socket and shows it to people, passes the JSON line through for machines,
+ * or writes it in the Prometheus text format 0.0.4 for node_exporter's
+ * textfile collector (the metric names are in README.md, "Metrics").
  */
 #include "config.h"
 
@@ -19,12 +21,13 @@
 #include "ctlc.h"
 #include "error.h"
 #include "mem.h"
+#include "promw.h"
 
 #define STATUS_TIMEOUT_MS 10000
 
 static void status_usage(FILE *f)
 {
-	fprintf(f, "usage: eidastats status [-c FILE | --socket PATH] [--json]\n");
+	fprintf(f, "usage: eidastats status [-c FILE | --socket PATH] [--json | --prometheus]\n");
 }
 
 static double num(const cJSON *o, const char *key)
@@ -147,18 +150,110 @@ static void render(const cJSON *st)
 	}
 }
 
+#define DM "eidastats_daemon_"
+
+/* One gauge or counter without labels, with its HELP and TYPE. */
+static void metric(jsonw_t *w, const char *name, const char *type, const char *help, double v)
+{
+	promw_head(w, name, type, help);
+	promw_f64(w, name, NULL, NULL, v);
+}
+
+/*
+ * The state as Prometheus metrics; st NULL when the daemon did not answer
+ * (then eidastats_daemon_up 0 alone).  0 or the writer's error.
+ */
+static int prometheus(const cJSON *st, jsonw_t *w)
+{
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(st, "files");
+	const cJSON *spool = cJSON_GetObjectItemCaseSensitive(st, "spool");
+	const cJSON *lines = cJSON_GetObjectItemCaseSensitive(st, "lines");
+	const cJSON *dl = cJSON_GetObjectItemCaseSensitive(st, "delivery");
+	const cJSON *last = cJSON_GetObjectItemCaseSensitive(st, "last_delivery");
+	static const char *const states[] = { "done", "waiting", "failed", "running", "ignored" };
+
+	metric(w, DM "up", "gauge", "1 when eidastatsd answered on its control socket.", st ? 1 : 0);
+	if (!st)
+		return jsonw_error(w);
+	metric(w, DM "start_time_seconds", "gauge", "When eidastatsd started.",
+	       (double)time(NULL) - num(st, "uptime_s"));
+	metric(w, DM "files_counted_total", "counter", "Log files counted since the start.",
+	       num(st, "files_counted"));
+	metric(w, DM "files_failed", "gauge", "Log files that could not be counted.",
+	       num(files, "failed"));
+	metric(w, DM "backlog_files", "gauge", "Log files waiting to be counted.", num(files, "waiting"));
+	promw_head(w, DM "files", "gauge", "Log files by state.");
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+		promw_f64(w, DM "files", "state", states[i], num(files, states[i]));
+	metric(w, DM "lines_read_total", "counter", "Log lines read since the start.", num(lines, "read"));
+	metric(w, DM "lines_malformed_total", "counter", "Malformed log lines since the start.",
+	       num(lines, "malformed"));
+	metric(w, DM "spool_pending_payloads", "gauge", "Payloads waiting in the spool for delivery.",
+	       num(spool, "pending"));
+	metric(w, DM "spool_pending_bytes", "gauge", "Bytes of the payloads waiting in the spool.",
+	       num(spool, "bytes"));
+	metric(w, DM "spool_max_bytes", "gauge", "The spool's limit (setting spool_max_bytes).",
+	       num(spool, "max_bytes"));
+	metric(w, DM "spool_oldest_age_seconds", "gauge", "Age of the oldest pending payload (0: none).",
+	       num(spool, "oldest_age_s"));
+	metric(w, DM "spool_rejected_payloads", "gauge", "Payloads the central service refused, kept aside.",
+	       num(spool, "rejected"));
+	metric(w, DM "spool_full", "gauge", "1 while the spool is full and new files wait.",
+	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(spool, "full")) ? 1 : 0);
+	metric(w, DM "last_delivery_timestamp_seconds", "gauge",
+	       "Time of the last successful delivery since the start (0: none).",
+	       cJSON_IsObject(last) ? num(last, "at") : 0);
+	metric(w, DM "delivery_consecutive_failures", "gauge",
+	       "Delivery attempts that failed in a row (0 after a success).",
+	       num(dl, "consecutive_failures"));
+	metric(w, DM "delivery_paused_auth", "gauge",
+	       "1 while delivery is paused because the central service refused the token.",
+	       strcmp(str(dl, "state"), "paused-auth") == 0 ? 1 : 0);
+	metric(w, DM "delivery_attempts_total", "counter", "Delivery attempts since the start.",
+	       num(dl, "attempts"));
+	metric(w, DM "payloads_delivered_total", "counter", "Payloads delivered since the start.",
+	       num(dl, "delivered"));
+	metric(w, DM "payloads_duplicate_total", "counter",
+	       "Payloads the central service already had, since the start.", num(dl, "duplicates"));
+	metric(w, DM "payloads_rejected_total", "counter",
+	       "Payloads the central service refused, since the start.", num(dl, "rejected"));
+	return jsonw_error(w);
+}
+
+/* Prints the metrics of st (NULL: the daemon is unreachable); 0 or an error code. */
+static int print_prometheus(const cJSON *st)
+{
+	jsonw_t w;
+	size_t len;
+	char *text;
+	int rc;
+
+	jsonw_init(&w, 1 << 20);
+	rc = prometheus(st, &w);
+	text = jsonw_take(&w, &len);
+	jsonw_fini(&w);
+	if (rc < 0 || !text) {
+		free(text);
+		return rc < 0 ? rc : ES_EINTERNAL;
+	}
+	rc = fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -EIO;
+	free(text);
+	return rc;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfgpath = NULL, *sockpath = NULL;
 	char *socket_owned = NULL, *answer = NULL;
-	int json = 0, opt, rc;
+	int json = 0, prom = 0, opt, rc;
 	cJSON *st;
 
 	optind = 1;
@@ -167,11 +262,12 @@ int cmd_status(int argc, char **argv)
 		case 'c': cfgpath = optarg; break;
 		case 's': sockpath = optarg; break;
 		case 'j': json = 1; break;
+		case 'P': prom = 1; break;
 		case 'h': status_usage(stdout); return EXIT_DONE;
 		default: status_usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || (cfgpath && sockpath)) {
+	if (optind != argc || (cfgpath && sockpath) || (json && prom)) {
 		status_usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -200,6 +296,9 @@ int cmd_status(int argc, char **argv)
 		fprintf(stderr, "eidastats status: cannot reach eidastatsd at %s: %s\n", sockpath,
 		        es_strerror(rc));
 		free(socket_owned);
+		/* The collector still gets eidastats_daemon_up 0. */
+		if (prom)
+			print_prometheus(NULL);
 		return EXIT_UNREACHABLE;
 	}
 	free(socket_owned);
@@ -210,11 +309,18 @@ int cmd_status(int argc, char **argv)
 		free(answer);
 		return EXIT_UNREACHABLE;
 	}
+	rc = 0;
 	if (json)
 		printf("%s\n", answer);
+	else if (prom)
+		rc = print_prometheus(st);
 	else
 		render(st);
 	cJSON_Delete(st);
 	free(answer);
+	if (rc < 0) {
+		fprintf(stderr, "eidastats status: cannot write the metrics: %s\n", es_strerror(rc));
+		return EXIT_UNREACHABLE;
+	}
 	return EXIT_DONE;
 }

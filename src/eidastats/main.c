@@ -17,7 +17,7 @@ static void usage(FILE *f)
 	        "usage: eidastats aggregate [-o DIR] [--token T] [--send-to URL] [--networks FILE|URL]\n"
 	        "                           [--granularity month|day] [--version] [FILE...]\n"
 	        "       eidastats hll add [RAW...|-] | union HEX... | inspect HEX...\n"
-	        "       eidastats status [-c FILE | --socket PATH] [--json]\n"
+	        "       eidastats status [-c FILE | --socket PATH] [--json | --prometheus]\n"
 	        "       eidastats --version\n");
 }
 

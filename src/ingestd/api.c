@@ -14,7 +14,9 @@
 
 #include "api.h"
 #include "hreq.h"
+#include "mweb.h"
 #include "qapi.h"
+#include "rweb.h"
 
 #define MSG_OK "Statistic successfully ingested to database!"
 #define MSG_DUPLICATE "This statistic already exists on the server. Refusing to merge"
@@ -161,6 +163,8 @@ const struct route api_routes[] = {
 	GET_ROUTE("/_health", qapi_health_finish),
 	GET_ROUTE("/openapi.yaml", qapi_openapi_finish),
 	GET_ROUTE("/", qapi_index_finish),
+	GET_ROUTE("/reports" ROUTE_TREE_MARK, rweb_finish),
+	GET_ROUTE("/metrics", mweb_finish),
 	/* The prefix itself: upstream redirects to PREFIX/ (any method). */
 	{ "", ROUTE_GET | ROUTE_POST | ROUTE_PUT | ROUTE_DELETE, ROUTE_AUTH_NONE, NULL,
 	  NULL, NULL, qapi_redirect_finish, NULL },

@@ -18,6 +18,8 @@
  *       P/_isRestricted, P/node_restriction_policy,
  *       P/network_restriction_policy, P/_health, P/openapi.yaml, P/ (a page
  *       with examples), and P itself redirected (307) to P/.
+ *   GET|HEAD P/reports/...  the report directory (rweb.h).
+ *   GET|HEAD P/metrics  Prometheus metrics, for metrics_allow (mweb.h).
  *
  * To add a route: write its hooks (hreq.h) and add one entry to api_routes
  * in api.c.  The table is constant; any thread may read it.

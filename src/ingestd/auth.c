@@ -52,7 +52,7 @@ int auth_node(struct db_pool *pool, const char *authentication, const char *auth
 		return -EACCES;
 	}
 	struct db_conn *db = db_acquire(pool);
-	rc = db_authenticate(db, token, len, &node_id, err, errlen);
+	rc = db_authenticate_name(db, token, len, &node_id, who->name, sizeof who->name, err, errlen);
 	db_release(pool, db);
 	if (rc < 0)
 		return rc;

@@ -18,6 +18,8 @@
 
 #include "db.h"
 
+#define AUTH_NAME_MAX 128
+
 enum auth_kind {
 	AUTH_ANONYMOUS = 0,   /* Nobody was asked for (route policy none). */
 	AUTH_NODE             /* An EIDA node: node_id. */
@@ -26,6 +28,7 @@ enum auth_kind {
 struct auth_principal {
 	enum auth_kind kind;
 	int node_id;          /* AUTH_NODE: nodes.id. */
+	char name[AUTH_NAME_MAX];   /* AUTH_NODE: nodes.name (truncated beyond). */
 };
 
 /*

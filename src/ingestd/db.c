@@ -155,6 +155,22 @@ void db_release(struct db_pool *pool, struct db_conn *c)
 	pthread_mutex_unlock(&pool->lock);
 }
 
+unsigned db_pool_in_use(struct db_pool *pool)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&pool->lock);
+	for (unsigned i = 0; i < pool->size; i++)
+		n += pool->conns[i].busy;
+	pthread_mutex_unlock(&pool->lock);
+	return n;
+}
+
+unsigned db_pool_size(const struct db_pool *pool)
+{
+	return pool->size;
+}
+
 static void disconnect(struct db_conn *c)
 {
 	if (c->pg)
@@ -223,6 +239,12 @@ int db_health(struct db_conn *c, char *err, size_t errlen)
 int db_authenticate(struct db_conn *c, const char *token, size_t len, int *node_id,
                     char *err, size_t errlen)
 {
+	return db_authenticate_name(c, token, len, node_id, NULL, 0, err, errlen);
+}
+
+int db_authenticate_name(struct db_conn *c, const char *token, size_t len, int *node_id,
+                         char *name, size_t namecap, char *err, size_t errlen)
+{
 	char digest[PGX_DIGEST_TEXT];
 	const char *params[1] = { digest };
 	PGresult *res;
@@ -242,8 +264,9 @@ int db_authenticate(struct db_conn *c, const char *token, size_t len, int *node_
 		return ES_EINTERNAL;
 	}
 	/* tokens.digest is UNIQUE (sql/003): at most one row, found through its index. */
-	rc = query(c, "token lookup", "SELECT node_id, now() >= valid_from AND now() <= valid_until"
-	                 " FROM tokens WHERE digest = $1::bytea AND node_id IS NOT NULL",
+	rc = query(c, "token lookup", "SELECT t.node_id, now() >= t.valid_from AND now() <= t.valid_until,"
+	                 " coalesce(n.name, '') FROM tokens t LEFT JOIN nodes n ON n.id = t.node_id"
+	                 " WHERE t.digest = $1::bytea AND t.node_id IS NOT NULL",
 	           1, params, &res, err, errlen);
 	explicit_bzero(digest, sizeof digest);
 	if (rc < 0) {
@@ -257,6 +280,8 @@ int db_authenticate(struct db_conn *c, const char *token, size_t len, int *node_
 		return ES_EAUTH;
 	}
 	*node_id = atoi(PQgetvalue(res, 0, 0));
+	if (name && namecap)
+		snprintf(name, namecap, "%s", PQgetvalue(res, 0, 2));
 	PQclear(res);
 	return 0;
 }

@@ -71,6 +71,13 @@ int db_health(struct db_conn *c, char *err, size_t errlen);
  */
 int db_authenticate(struct db_conn *c, const char *token, size_t len, int *node_id,
                     char *err, size_t errlen);
+/* The same, also giving the node's name (nodes.name, truncated to namecap - 1 bytes). */
+int db_authenticate_name(struct db_conn *c, const char *token, size_t len, int *node_id,
+                         char *name, size_t namecap, char *err, size_t errlen);
+
+/* Connections of pool lent now (db_acquire() without db_release()), and its size. */
+unsigned db_pool_in_use(struct db_pool *pool);
+unsigned db_pool_size(const struct db_pool *pool);
 
 /*
  * Stores p for node_id in one transaction: the payloads row (refused with

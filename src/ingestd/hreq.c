@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -133,6 +134,18 @@ int hreq_stream(struct hreq *rq, unsigned status, const char *ctype, hreq_produc
 		return -ENOMEM;
 	}
 	snprintf(rq->note, sizeof rq->note, "streamed");
+	return queue(rq, status, ctype, resp);
+}
+
+int hreq_file(struct hreq *rq, unsigned status, const char *ctype, int fd, uint64_t size)
+{
+	struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+
+	if (!resp) {
+		close(fd);
+		return -ENOMEM;
+	}
+	snprintf(rq->note, sizeof rq->note, "file");
 	return queue(rq, status, ctype, resp);
 }
 

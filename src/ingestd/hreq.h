@@ -11,7 +11,7 @@
  * their own data in rq->state and free it in their done hook (route.h).
  *
  * Answers: exactly one per request, from a hook, with hreq_text(),
- * hreq_data() or hreq_stream(); headers staged with hreq_header() before it
+ * hreq_data(), hreq_stream() or hreq_file(); headers staged with hreq_header() before it
  * go out with it.  hreq_stream() sends a body of unknown length (chunked)
  * that a producer callback fills HREQ_STREAM_BLOCK bytes at a time, so a
  * large CSV answer never sits whole in memory.  HEAD gets the status and
@@ -33,6 +33,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -40,6 +41,7 @@
 #include "budget.h"
 #include "db.h"
 #include "hquery.h"
+#include "metrics.h"
 #include "route.h"
 #include "settings.h"
 
@@ -54,6 +56,7 @@ struct hreq_service {
 	struct db_pool *write_pool;   /* Tokens and ingest (the primary). */
 	struct db_pool *read_pool;    /* Queries (read_db: possibly a hot standby). */
 	struct budget *budget;        /* Bodies in flight, bounded by cfg->max_in_flight. */
+	struct metrics *metrics;      /* Counters of PREFIX/metrics (metrics.h). */
 };
 
 /*
@@ -86,6 +89,7 @@ struct hreq {
 	unsigned status;
 	size_t cap, held, discarded, received;
 	char *raw_query;
+	char *raw_path;                    /* The URL path as sent (not decoded), bounded. */
 	size_t nheaders;
 	char header_name[HREQ_MAX_HEADERS][48];
 	char header_value[HREQ_MAX_HEADERS][160];
@@ -112,6 +116,13 @@ int hreq_data(struct hreq *rq, unsigned status, const char *ctype, const void *d
  */
 int hreq_stream(struct hreq *rq, unsigned status, const char *ctype, hreq_produce_fn produce,
                 void *ctx, void (*free_ctx)(void *ctx));
+/*
+ * Answers the regular file open at fd, size bytes, as ctype: libmicrohttpd
+ * sends it from the file (never read whole into memory) with its
+ * Content-Length.  fd belongs to the answer from here on, closed when it is
+ * done, also when this call fails.
+ */
+int hreq_file(struct hreq *rq, unsigned status, const char *ctype, int fd, uint64_t size);
 /* Answers 503 "The service is busy" with Retry-After: HREQ_RETRY_AFTER. */
 int hreq_busy(struct hreq *rq);
 

@@ -52,6 +52,10 @@ static void usage(FILE *out)
 	        "                         $RUNTIME_DIRECTORY or " INGEST_DEFAULT_RUNTIME_DIR ")\n"
 	        "  --max-token SIZE       largest token body (default 64KiB)\n"
 	        "  --query-timeout SECONDS  longest query of the query API (default %d)\n"
+	        "  --report-dir DIR       eidastats-report's output, served under PREFIX/reports/\n"
+	        "                         (default: not served)\n"
+	        "  --metrics-allow LIST   addresses/CIDRs that may read PREFIX/metrics\n"
+	        "                         (default \"" ACL_DEFAULT "\")\n"
 	        "  -h, --help             show this help\n"
 	        "  -V, --version          show the version\n",
 	        INGEST_DEFAULT_WORKERS, INGEST_DEFAULT_TIMEOUT, INGEST_DEFAULT_MAX_CONNECTIONS,
@@ -135,6 +139,8 @@ int main(int argc, char **argv)
 		{ "runtime-dir", required_argument, NULL, 'R' },
 		{ "max-token", required_argument, NULL, 'T' },
 		{ "query-timeout", required_argument, NULL, 'Q' },
+		{ "report-dir", required_argument, NULL, 'o' },
+		{ "metrics-allow", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -169,6 +175,8 @@ int main(int argc, char **argv)
 		case 'R': key = "runtime_dir"; break;
 		case 'T': key = "max_token"; break;
 		case 'Q': key = "query_timeout"; break;
+		case 'o': key = "report_dir"; break;
+		case 'm': key = "metrics_allow"; break;
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,19 @@ static unsigned with_head(unsigned m)
 	return (m & ROUTE_GET) ? m | ROUTE_HEAD : m;
 }
 
+/* Whether r answers path: exactly, or (tree) as a tree route at or below its path. */
+static bool covers(const struct route *r, const char *path, int tree)
+{
+	size_t len = strlen(r->path);
+
+	if (!tree)
+		return strcmp(r->path, path) == 0;
+	if (len < 2 || strcmp(r->path + len - 2, ROUTE_TREE_MARK) != 0)
+		return false;
+	len -= 2;
+	return strncmp(r->path, path, len) == 0 && (path[len] == '\0' || path[len] == '/');
+}
+
 int route_match(const struct route *table, size_t n, const char *prefix, const char *path,
                 unsigned m, const struct route **found, unsigned *allowed)
 {
@@ -39,15 +53,18 @@ int route_match(const struct route *table, size_t n, const char *prefix, const c
 	if (strncmp(path, prefix, plen) != 0)
 		return -ENOENT;
 	path += plen;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(table[i].path, path) != 0)
-			continue;
-		any |= with_head(table[i].methods);
-		if (!hit)
-			hit = &table[i];
-		if (with_head(table[i].methods) & m & ~(unsigned)ROUTE_OTHER) {
-			*found = &table[i];
-			return 0;
+	/* Exact paths first, then the trees. */
+	for (int tree = 0; tree < 2 && !hit; tree++) {
+		for (size_t i = 0; i < n; i++) {
+			if (!covers(&table[i], path, tree))
+				continue;
+			any |= with_head(table[i].methods);
+			if (!hit)
+				hit = &table[i];
+			if (with_head(table[i].methods) & m & ~(unsigned)ROUTE_OTHER) {
+				*found = &table[i];
+				return 0;
+			}
 		}
 	}
 	if (!hit)

@@ -38,6 +38,9 @@ enum {
 	ROUTE_OTHER = 1u << 5   /* Any other method: never allowed. */
 };
 
+/* The end of a tree route's path: "/reports" ROUTE_TREE_MARK. */
+#define ROUTE_TREE_MARK "/*"
+
 /* Who may call a route. */
 enum route_auth {
 	ROUTE_AUTH_NONE = 0,    /* Anybody. */
@@ -46,7 +49,9 @@ enum route_auth {
 };
 
 struct route {
-	const char *path;         /* Under the prefix, starting with '/': "/submit". */
+	const char *path;         /* Under the prefix, starting with '/': "/submit".  A tree
+	                           * route's path ends in '/' and '*' (ROUTE_TREE_MARK): it
+	                           * answers the path before the mark and every path under it. */
 	unsigned methods;         /* ROUTE_* bits; ROUTE_GET implies ROUTE_HEAD. */
 	enum route_auth auth;
 	const char *wrong_method; /* Text of the 405 answer; NULL: "Method not allowed". */
@@ -61,7 +66,9 @@ unsigned route_method(const char *name);
 
 /*
  * Finds the route of path (the decoded URL path) for the method bit m, with
- * prefix the configured prefix ("" or "/a/b", no trailing '/').  0 with
+ * prefix the configured prefix ("" or "/a/b", no trailing '/').  A
+ * tree route (path "P" ROUTE_TREE_MARK) matches P and every path under
+ * "P/"; an exact route wins over a tree.  0 with
  * *found; -ENOENT when no route has this path (404); -EOPNOTSUPP when one
  * has it but not for m (405): *found is then that route and *allowed the
  * methods the path answers (GET with HEAD).

@@ -38,6 +38,7 @@ struct server {
 	struct ingest_live *live;
 	struct hreq_service svc;
 	struct budget budget;
+	struct metrics *metrics;
 	struct MHD_Daemon *mhd;
 	char *prefix;
 	char address[INET6_ADDRSTRLEN + 16];
@@ -124,6 +125,11 @@ static void *request_new(void *cls, const char *uri, struct MHD_Connection *conn
 	/* One byte more than the parser takes, so that it can refuse a longer query. */
 	if (q)
 		rq->raw_query = es_strndup(q + 1, HQUERY_MAX_LEN + 1);
+	if (uri) {
+		/* Bounded like the query: no route takes a longer path. */
+		size_t plen = q ? (size_t)(q - uri) : strlen(uri);
+		rq->raw_path = es_strndup(uri, plen < HQUERY_MAX_LEN ? plen : HQUERY_MAX_LEN);
+	}
 	return rq;
 }
 
@@ -301,9 +307,19 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (!rq)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - rq->start.tv_sec) * 1000 + (now.tv_nsec - rq->start.tv_nsec) / 1000000;
+	if (rq->started) {
+		metrics_request(s->metrics, rq->route, rq->status,
+		                (double)(now.tv_sec - rq->start.tv_sec) +
+		                (double)(now.tv_nsec - rq->start.tv_nsec) / 1e9);
+		/* A submission (a route of node authentication) that found its node. */
+		if (rq->route && rq->route->auth == ROUTE_AUTH_NODE && rq->who.kind == AUTH_NODE &&
+		    rq->status)
+			metrics_submission(s->metrics, rq->who.node_id, rq->who.name, rq->status, rq->nstats,
+			                   (double)time(NULL));
+	}
 	if (rq->started && rq->cfg->access_log) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		ms = (now.tv_sec - rq->start.tv_sec) * 1000 + (now.tv_nsec - rq->start.tv_nsec) / 1000000;
 		ingest_log("access %s \"%s %s\" %u in=%zu stats=%zu node=%d ms=%ld%s \"%s\"",
 		           rq->peer, rq->method_name, rq->path, rq->status, rq->received, rq->nstats,
 		           rq->who.node_id, ms, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted",
@@ -325,6 +341,7 @@ static void request_free(struct server *s, struct hreq *rq)
 		hreq_unreserve(rq, rq->held);
 	free(rq->body);
 	free(rq->raw_query);
+	free(rq->raw_path);
 	hquery_fini(&rq->query);
 	if (rq->cfg)
 		ingest_live_release(s->live, rq->cfg);
@@ -467,6 +484,8 @@ int server_start(struct server **out, const struct route *routes, size_t nroutes
 	s->svc.write_pool = write_pool;
 	s->svc.read_pool = read_pool;
 	s->svc.budget = &s->budget;
+	s->metrics = metrics_new(routes, nroutes, (double)time(NULL));
+	s->svc.metrics = s->metrics;
 	s->prefix = es_strdup(cfg->prefix);
 	format_address(fd, s->address, sizeof s->address);
 	if (family == AF_INET6)
@@ -510,5 +529,6 @@ void server_stop(struct server *s)
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
 	free(s->prefix);
+	metrics_free(s->metrics);
 	free(s);
 }

@@ -17,6 +17,11 @@
  * Threads: a pool of cfg->workers threads; each request holds a database
  * connection only inside one callback (db.h).
  *
+ * Metrics: the server owns the counters of PREFIX/metrics (metrics.h,
+ * reachable by the routes as rq->svc->metrics) and records every request in
+ * them when it ends (route, status, duration) and, for the routes of node
+ * authentication (the submissions), the node's outcome.
+ *
  * Ownership: the server borrows live and the pools, which must outlive it.
  */
 #ifndef ES_INGEST_SERVER_H

@@ -53,6 +53,7 @@ void ingest_config_init(struct ingest_config *c)
 	                                    : es_strdup(INGEST_DEFAULT_RUNTIME_DIR);
 	c->max_token = EAS_MAX_TOKEN_DEFAULT;
 	c->query_timeout = INGEST_DEFAULT_QUERY_TIMEOUT;
+	acl_parse(&c->metrics_allow, ACL_DEFAULT, NULL, 0);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -72,6 +73,7 @@ void ingest_config_fini(struct ingest_config *c)
 	free(c->prefix);
 	free(c->eas_keyring);
 	free(c->runtime_dir);
+	free(c->report_dir);
 	eas_verifier_free(c->eas);
 	if (c->eas_home)
 		nftw(c->eas_home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -118,6 +120,7 @@ void ingest_config_copy(struct ingest_config *dst, const struct ingest_config *s
 	dst->prefix = dup_or_null(src->prefix);
 	dst->eas_keyring = dup_or_null(src->eas_keyring);
 	dst->runtime_dir = dup_or_null(src->runtime_dir);
+	dst->report_dir = dup_or_null(src->report_dir);
 	dst->eas = NULL;
 	dst->eas_home = NULL;
 }
@@ -150,7 +153,8 @@ static int parse_uint(const char *text, unsigned min, unsigned max, unsigned *ou
 enum key_id {
 	KEY_DB, KEY_READ_DB, KEY_LISTEN, KEY_PREFIX, KEY_WORKERS, KEY_MAX_BODY,
 	KEY_MAX_DECOMPRESSED, KEY_MAX_STATS, KEY_MAX_IN_FLIGHT, KEY_TIMEOUT, KEY_MAX_CONNECTIONS,
-	KEY_ACCESS_LOG, KEY_EAS_KEYRING, KEY_RUNTIME_DIR, KEY_MAX_TOKEN, KEY_QUERY_TIMEOUT, KEY_COUNT
+	KEY_ACCESS_LOG, KEY_EAS_KEYRING, KEY_RUNTIME_DIR, KEY_MAX_TOKEN, KEY_QUERY_TIMEOUT,
+	KEY_REPORT_DIR, KEY_METRICS_ALLOW, KEY_COUNT
 };
 
 static const struct yamlx_key keys[KEY_COUNT] = {
@@ -170,6 +174,8 @@ static const struct yamlx_key keys[KEY_COUNT] = {
 	[KEY_RUNTIME_DIR] = { "runtime_dir", 0 },
 	[KEY_MAX_TOKEN] = { "max_token", 0 },
 	[KEY_QUERY_TIMEOUT] = { "query_timeout", 0 },
+	[KEY_REPORT_DIR] = { "report_dir", 0 },
+	[KEY_METRICS_ALLOW] = { "metrics_allow", 0 },
 };
 
 /* Sets key k; the reason (without the key) in why on ES_ECONFIG. */
@@ -276,6 +282,22 @@ static int set_key(struct ingest_config *c, size_t k, const char *value, char *w
 			return ES_ECONFIG;
 		}
 		c->access_log = on != 0;
+		return 0;
+	}
+	case KEY_REPORT_DIR:
+		if (value[0] != '/' && value[0] != '\0') {
+			snprintf(why, wlen, "not an absolute directory path");
+			return ES_ECONFIG;
+		}
+		free(c->report_dir);
+		/* Empty: reports are not served. */
+		c->report_dir = value[0] ? es_strdup(value) : NULL;
+		return 0;
+	case KEY_METRICS_ALLOW: {
+		struct acl a;
+		if (acl_parse(&a, value, why, wlen) < 0)
+			return ES_ECONFIG;
+		c->metrics_allow = a;
 		return 0;
 	}
 	case KEY_COUNT:

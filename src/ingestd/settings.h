@@ -4,7 +4,8 @@
  * before.  The YAML file is one flat mapping whose keys are the long option
  * names with '_' for '-' (db, read_db, listen, prefix, workers, max_body,
  * max_decompressed, max_stats, max_in_flight, timeout, max_connections,
- * access_log, eas_keyring, runtime_dir, max_token, query_timeout), read by the one strict loader of yamlx.h: unknown keys, keys
+ * access_log, eas_keyring, runtime_dir, max_token, query_timeout,
+ * report_dir, metrics_allow), read by the one strict loader of yamlx.h: unknown keys, keys
  * given twice and bad values are errors "FILE:LINE: KEY: reason".
  *
  * Reload (SIGHUP): a new ingest_config is built the same way;
@@ -25,6 +26,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "acl.h"
 
 #define INGEST_DEFAULT_LISTEN "127.0.0.1:8080"
 #define INGEST_DEFAULT_PREFIX "/eidaws/statistics/1"
@@ -65,6 +68,9 @@ struct ingest_config {
 	                             * $RUNTIME_DIRECTORY, else INGEST_DEFAULT_RUNTIME_DIR). */
 	size_t max_token;           /* Largest token body of /dataselect/restricted (413 above). */
 	unsigned query_timeout;     /* statement_timeout of a query, seconds (503 when it runs out). */
+	char *report_dir;           /* eidastats-report's output served under PREFIX/reports/
+	                             * (rweb.h); NULL: off (404).  Absolute path. */
+	struct acl metrics_allow;   /* Who may read PREFIX/metrics (default ACL_DEFAULT: loopback). */
 	/* Built by ingest_config_open_keyring(), owned by this config (never copied). */
 	struct eas_verifier *eas;   /* NULL without eas_keyring. */
 	char *eas_home;             /* The private GnuPG home of eas, removed by ingest_config_fini(). */

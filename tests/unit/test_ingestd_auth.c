@@ -56,7 +56,7 @@ TEST(ingestd_auth_token_headers)
 
 TEST(ingestd_auth_no_token_no_database)
 {
-	struct auth_principal who = { AUTH_ANONYMOUS, 0 };
+	struct auth_principal who = { .kind = AUTH_ANONYMOUS };
 	char err[128];
 
 	/* Without a token the database is not asked (no pool is needed). */

@@ -133,6 +133,22 @@ TEST(ingestd_route_table)
 	route_allow(allowed, allow, sizeof allow);
 	ASSERT_STREQ(allow, "POST");
 	ASSERT_STREQ(r->wrong_method, "<h1>405 Method Not Allowed</h1><p>Only POST method allowed</p>");
+	/* The report tree and the metrics: GET and HEAD, anybody (the reports route checks tokens itself). */
+	static const char *const reports[] = {
+		"/reports", "/reports/", "/reports/2025-01/", "/reports/2025-01/nodes/GFZ.html",
+		"/reports/../x", "/metrics",
+	};
+	for (size_t i = 0; i < sizeof reports / sizeof reports[0]; i++) {
+		char path[128];
+		snprintf(path, sizeof path, "%s%s", pfx, reports[i]);
+		ASSERT_OK(route_match(api_routes, api_nroutes, pfx, path, ROUTE_GET, &r, &allowed));
+		ASSERT_EQ(r->auth, ROUTE_AUTH_NONE);
+		ASSERT_STREQ(r->path, i == 5 ? "/metrics" : "/reports" ROUTE_TREE_MARK);
+		ASSERT_ERR(route_match(api_routes, api_nroutes, pfx, path, ROUTE_PUT, &r, &allowed),
+		           -EOPNOTSUPP);
+	}
+	ASSERT_ERR(route_match(api_routes, api_nroutes, pfx, "/eidaws/statistics/1/reportsx", ROUTE_GET,
+	                       &r, &allowed), -ENOENT);
 	/* The prefix itself is a route (the redirect to PREFIX/); a trailing slash on a route is not. */
 	ASSERT_OK(route_match(api_routes, api_nroutes, pfx, pfx, ROUTE_GET, &r, &allowed));
 	ASSERT_STREQ(r->path, "");
@@ -146,4 +162,32 @@ TEST(ingestd_route_table)
 			ASSERT(strcmp(api_routes[i].path, api_routes[j].path) != 0 ||
 			       !(api_routes[i].methods & api_routes[j].methods));
 	}
+}
+
+TEST(ingestd_route_tree)
+{
+	static const struct route tree[] = {
+		{ "/reports/*", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
+		{ "/reports/x", ROUTE_POST, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
+		{ "/rep", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
+	};
+	const struct route *r;
+	unsigned allowed;
+
+	ASSERT_OK(route_match(tree, 3, "/p", "/p/reports", ROUTE_GET, &r, &allowed));
+	ASSERT(r == &tree[0]);
+	ASSERT_OK(route_match(tree, 3, "/p", "/p/reports/", ROUTE_HEAD, &r, &allowed));
+	ASSERT(r == &tree[0]);
+	ASSERT_OK(route_match(tree, 3, "/p", "/p/reports/2025-01/a/b.csv", ROUTE_GET, &r, &allowed));
+	ASSERT(r == &tree[0]);
+	/* An exact route wins over the tree, with its own methods. */
+	ASSERT_OK(route_match(tree, 3, "/p", "/p/reports/x", ROUTE_POST, &r, &allowed));
+	ASSERT(r == &tree[1]);
+	ASSERT_ERR(route_match(tree, 3, "/p", "/p/reports/x", ROUTE_GET, &r, &allowed), -EOPNOTSUPP);
+	ASSERT_ERR(route_match(tree, 3, "/p", "/p/reports/y", ROUTE_POST, &r, &allowed), -EOPNOTSUPP);
+	ASSERT(r == &tree[0]);
+	ASSERT_EQ(allowed, ROUTE_GET | ROUTE_HEAD);
+	/* Not below the tree: a longer name is another path. */
+	ASSERT_ERR(route_match(tree, 3, "/p", "/p/reportsx", ROUTE_GET, &r, &allowed), -ENOENT);
+	ASSERT_ERR(route_match(tree, 3, "/p", "/p/repo", ROUTE_GET, &r, &allowed), -ENOENT);
 }

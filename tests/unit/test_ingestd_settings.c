@@ -59,9 +59,14 @@ TEST(ingestd_settings_every_key)
 		"prefix: /stats/v1/\nworkers: 3\nmax_body: 1MiB\nmax_decompressed: 2MiB\n"
 		"max_stats: 50\nmax_in_flight: 64MiB\ntimeout: 5m\nmax_connections: 16\n"
 		"access_log: off\neas_keyring: /etc/eidastats/eas\nruntime_dir: /tmp/rt\n"
-		"max_token: 8KiB\nquery_timeout: 2m\n";
+		"max_token: 8KiB\nquery_timeout: 2m\nreport_dir: /srv/reports\n"
+		"metrics_allow: \"10.0.0.0/8, 2001:db8::1\"\n";
 
 	ASSERT_OK(load(&c, text, err, sizeof err));
+	ASSERT_STREQ(c.report_dir, "/srv/reports");
+	ASSERT_EQ(c.metrics_allow.n, 2);
+	ASSERT(acl_allows(&c.metrics_allow, "10.9.8.7"));
+	ASSERT(!acl_allows(&c.metrics_allow, "127.0.0.1"));
 	ASSERT_STREQ(c.eas_keyring, "/etc/eidastats/eas");
 	ASSERT_STREQ(c.runtime_dir, "/tmp/rt");
 	ASSERT_EQ(c.max_token, 8192);
@@ -260,7 +265,8 @@ TEST(ingestd_settings_sample)
 	static const char *const documented[] = {
 		"db:", "read_db:", "listen:", "prefix:", "workers:", "max_body:", "max_decompressed:",
 		"max_stats:", "max_in_flight:", "timeout:", "max_connections:", "access_log:",
-		"eas_keyring:", "runtime_dir:", "max_token:", "query_timeout:",
+		"eas_keyring:", "runtime_dir:", "max_token:", "query_timeout:", "report_dir:",
+		"metrics_allow:",
 	};
 	struct ingest_config sample, defaults;
 	char err[512];
@@ -289,6 +295,8 @@ TEST(ingestd_settings_sample)
 	ASSERT(sample.eas_keyring == NULL);
 	ASSERT_EQ(sample.max_token, defaults.max_token);
 	ASSERT_EQ(sample.query_timeout, defaults.query_timeout);
+	ASSERT(sample.report_dir == NULL);
+	ASSERT_MEMEQ(&sample.metrics_allow, &defaults.metrics_allow, sizeof defaults.metrics_allow);
 	ingest_config_fini(&sample);
 	ingest_config_fini(&defaults);
 }
@@ -307,6 +315,16 @@ TEST(ingestd_settings_query_keys)
 	ASSERT(strstr(err, "max_token:") != NULL);
 	ASSERT_ERR(ingest_config_set(&c, "query_timeout", "0", err, sizeof err), ES_ECONFIG);
 	ASSERT_ERR(ingest_config_set(&c, "query_timeout", "2d", err, sizeof err), ES_ECONFIG);
+	ASSERT_ERR(ingest_config_set(&c, "report_dir", "reports", err, sizeof err), ES_ECONFIG);
+	ASSERT(strstr(err, "report_dir: not an absolute directory path") != NULL);
+	ASSERT_ERR(ingest_config_set(&c, "metrics_allow", "10.0.0.0/40", err, sizeof err), ES_ECONFIG);
+	ASSERT(strstr(err, "metrics_allow: '10.0.0.0/40'") != NULL);
+	/* Empty: reports off, metrics for nobody. */
+	ASSERT_OK(ingest_config_set(&c, "report_dir", "/r", err, sizeof err));
+	ASSERT_OK(ingest_config_set(&c, "report_dir", "", err, sizeof err));
+	ASSERT(c.report_dir == NULL);
+	ASSERT_OK(ingest_config_set(&c, "metrics_allow", "", err, sizeof err));
+	ASSERT_EQ(c.metrics_allow.n, 0);
 	/* An empty eas_keyring turns restricted queries off again. */
 	ASSERT_OK(ingest_config_set(&c, "eas_keyring", "/x", err, sizeof err));
 	ASSERT_OK(ingest_config_set(&c, "eas_keyring", "", err, sizeof err));
