@@ -283,7 +283,9 @@ int rpt_db_stamp(struct rpt_db *db, const struct rpt_period *p, char stamp[RPT_S
 	         " (SELECT md5(coalesce(string_agg(format('%s,%s,%s,%s', id, name, restriction_policy,"
 	         "   eas_group), ';' ORDER BY id), '')) FROM nodes),"
 	         " (SELECT md5(coalesce(string_agg(format('%s,%s,%s,%s,%s', node_id, name, inverted_policy,"
-	         "   eas_group, contact), ';' ORDER BY node_id, name), '')) FROM networks))), pay.c"
+	         "   eas_group, contact), ';' ORDER BY node_id, name), '')) FROM networks w"
+	         "  WHERE EXISTS (SELECT 1 FROM dataselect_rollup r WHERE r.node_id = w.node_id"
+	         "   AND r.network = w.name AND " RANGE ")))), pay.c"
 	         " FROM (SELECT count(*) AS c, max(p.id) AS m, max(p.created_at) AS t"
 	         "  FROM payloads p WHERE " MEETS ") pay",
 	         2, params, &res, "computing the period's stamp", err, errlen);

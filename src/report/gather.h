@@ -109,8 +109,11 @@ int rpt_db_months(struct rpt_db *db, int **out, size_t *n, char *err, size_t err
  * period's reports show may have changed: the period's rollup rows (sums
  * and client sets, so a late or re-sent payload changes it), the payloads
  * whose days_coverage or time span meets the period (count, highest id,
- * latest arrival: coverage alone changes missing days), the nodes and the
- * networks' policies and contacts.  *payloads gets the count.
+ * latest arrival: coverage alone changes missing days), the nodes (every
+ * node is in every federation report, and a node's policy decides what is
+ * public), and the policies and contacts of the networks with statistics
+ * in the period (a network first seen in another period changes nothing
+ * here).  *payloads gets the count.
  */
 int rpt_db_stamp(struct rpt_db *db, const struct rpt_period *p, char stamp[RPT_STAMP],
                  int64_t *payloads, char *err, size_t errlen);
