@@ -182,6 +182,9 @@ bad 2 "$T/dir.yaml: not a regular file" --config "$T/dir.yaml" --month 2021-01
 printf 'db: "%s"\nout: %s\nsmtp_url: not-checked-without-mail\nmail_delay: soon\n' "$ES_DB" "$T/cfg" >"$T/ok.yaml"
 "$REPORT" --config "$T/ok.yaml" --month 2021-01 --node node1 >"$T/r.log" 2>&1 || fail "settings file: $(cat "$T/r.log")"
 [ -s "$T/cfg/2021-01/nodes/node1.json" ] || fail "settings' out not used"
+# The sample settings file loads (its db and out overridden).
+"$REPORT" --config "$top_srcdir/etc/report.yaml" --db "$ES_DB" --out "$T/sample" --month 2021-01 --node node2 \
+	>"$T/r.log" 2>&1 || fail "etc/report.yaml: $(cat "$T/r.log")"
 # No database anywhere.
 : >"$T/empty.yaml"
 env -u DBURI "$REPORT" --config "$T/empty.yaml" --out "$T/bad" --month 2021-01 >"$T/bad.out" 2>"$T/bad.err"
