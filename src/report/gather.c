@@ -275,9 +275,9 @@ int rpt_db_stamp(struct rpt_db *db, const struct rpt_period *p, char stamp[RPT_S
 	bounds(p, lo, hi);
 	rc = run(db,
 	         "SELECT md5(concat_ws('|',"
-	         " (SELECT md5(coalesce(string_agg(format('%s,%s,%s,%s,%s,%s,%s,%s,%s', r.node_id, r.month,"
-	         "   r.network, r.country, r.bytes, r.nb_reqs, r.nb_successful_reqs, r.nb_failed_reqs,"
-	         "   hll_cardinality(r.clients)), ';' ORDER BY r.node_id, r.month, r.network, r.country), ''))"
+	         " (SELECT md5(coalesce(string_agg(format('%s,%s,%s,%s,%s,%s,%s,%s', r.node_id, r.month,"
+	         "   r.network, r.country, r.bytes, r.nb_reqs, r.nb_successful_reqs, r.nb_failed_reqs),"
+	         "   ';' ORDER BY r.node_id, r.month, r.network, r.country), ''))"
 	         "  FROM dataselect_rollup r WHERE " RANGE "),"
 	         " pay.c, pay.m, pay.t,"
 	         " (SELECT md5(coalesce(string_agg(format('%s,%s,%s,%s', id, name, restriction_policy,"

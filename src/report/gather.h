@@ -109,8 +109,10 @@ int rpt_db_months(struct rpt_db *db, int **out, size_t *n, char *err, size_t err
  * the period's reports show may have changed: the payloads whose
  * days_coverage or time span meets the period (count, highest id, latest
  * arrival: any late or re-sent payload changes it, and coverage alone
- * changes missing days), the period's rollup rows (sums and client counts:
- * rows changed by other programs than eidastats-ingestd), the nodes (every
+ * changes missing days), the period's rollup rows' sums (rows changed by
+ * other programs than eidastats-ingestd; their client sets are left out: a
+ * client count per row costs more than the rest of the stamp together), the
+ * nodes (every
  * node is in every federation report, and a node's policy decides what is
  * public), and the policies and contacts of the networks with statistics
  * in the period (a network first seen in another period changes nothing
