@@ -1073,6 +1073,10 @@ static int smtp_send(struct run *run, struct mail *m, char *err, size_t errcap)
 		if (code >= 400)
 			seterr(err, errcap, "the SMTP server %s refused it with %ld (%s)", o->smtp_url, code,
 			       cerr[0] ? cerr : curl_easy_strerror(cc));
+		else if (cc == CURLE_USE_SSL_FAILED)
+			seterr(err, errcap, "SMTP via %s: %s (TLS is required for a server that is not "
+			       "on this machine: give a server that offers STARTTLS, or smtps://)",
+			       o->smtp_url, cerr[0] ? cerr : curl_easy_strerror(cc));
 		else
 			seterr(err, errcap, "SMTP via %s: %s", o->smtp_url,
 			       cerr[0] ? cerr : curl_easy_strerror(cc));

@@ -269,6 +269,18 @@ check "wrong password fails" grep -q "mail $P federation to board@eida.example, 
 check "wrong password logged in" grep -q "auth .* refused" "$S/log"
 [ "$(recorded)" = 6 ] || fail "a mail refused at login was recorded"
 
+# A server that is not local must offer STARTTLS: the same server, reached
+# through an IPv4-mapped IPv6 address (not a loopback name), is refused.
+printf 's3cr3t\n' >"$T/pw"
+if [ -e /proc/net/if_inet6 ]; then
+	LOCAL_URL=$URL
+	URL="smtp://[::ffff:127.0.0.1]:$(cat "$S/port")"
+	mt 1 $((END + 11 * DAY))
+	check "STARTTLS required" grep -q "STARTTLS not supported. (TLS is required for a server that is not on this machine" "$T/mt.err"
+	URL=$LOCAL_URL
+	[ "$(recorded)" = 6 ] || fail "a mail without TLS was recorded"
+fi
+
 # Long past the window (35 days after the delay): no longer due, even unsent.
 printf 's3cr3t\n' >"$T/pw"
 mt 0 $((END + 40 * DAY))
