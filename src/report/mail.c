@@ -25,6 +25,7 @@
 #include "pgx.h"
 #include "utf8.h"
 
+#include "emit.h"
 #include "report/mail.h"
 
 /* Serialises concurrent --mail runs on one database (pg_try_advisory_lock). */
@@ -325,26 +326,6 @@ void rmail_date(time_t t, char out[32])
 		tm.tm_year = 9999 - 1900;
 	snprintf(out, 32, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7], tm.tm_mday,
 	         months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-int rmail_fsname(const char *name, char *out, size_t cap)
-{
-	size_t len = strlen(name);
-	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
-
-	if (len > 0 && name[0] != '.' && strspn(name, ok) == len) {
-		if (len >= cap)
-			return ES_ELIMIT;
-		memcpy(out, name, len + 1);
-		return 0;
-	}
-	if (1 + 2 * len >= cap)
-		return ES_ELIMIT;
-	out[0] = '_';
-	for (size_t i = 0; i < len; i++)
-		sprintf(out + 1 + 2 * i, "%02x", (unsigned char)name[i]);
-	out[1 + 2 * len] = '\0';
-	return 0;
 }
 
 /* ---- Settings ---- */
@@ -690,10 +671,11 @@ static int mail_files(struct run *run, struct mail *m)
 	size_t total = 0;
 	bool ok = false;
 
-	if (rmail_fsname(t->node, node, sizeof node) < 0 && t->scope != SCOPE_FEDERATION)
+	if (RPT_FSNAME_MAX(strlen(t->node)) > sizeof node ||
+	    RPT_FSNAME_MAX(strlen(t->network)) > sizeof net)
 		return ES_ELIMIT;
-	if (rmail_fsname(t->network, net, sizeof net) < 0 && t->scope == SCOPE_NETWORK)
-		return ES_ELIMIT;
+	rpt_fsname(t->node, node);
+	rpt_fsname(t->network, net);
 	switch (t->scope) {
 	case SCOPE_FEDERATION:
 		ok = pathf(m->dir, sizeof m->dir, "%s/%s", run->o->dir, m->period) &&

@@ -159,12 +159,4 @@ int rmail_subject(const char *text, char *out, size_t cap);
 /* RFC 5322 date of t in UTC ("Sun, 29 Nov 2026 19:00:00 +0000"); out holds 32 bytes. */
 void rmail_date(time_t t, char out[32]);
 
-/*
- * The file name NODE or NET have in the report directory (the contract's
- * rule): the name itself when it matches [A-Za-z0-9_.-]+ and does not start
- * with '.', else '_' and the lowercase hex of its bytes.  0, or ES_ELIMIT
- * when it does not fit in cap bytes.
- */
-int rmail_fsname(const char *name, char *out, size_t cap);
-
 #endif

@@ -243,26 +243,6 @@ TEST(rmail_date_rfc5322)
 	ASSERT_STREQ(d, "Mon, 30 Nov 2026 19:00:00 +0000");
 }
 
-TEST(rmail_fsname_contract_rule)
-{
-	char out[64];
-
-	ASSERT_OK(rmail_fsname("GFZ", out, sizeof out));
-	ASSERT_STREQ(out, "GFZ");
-	ASSERT_OK(rmail_fsname("node_1.a-b", out, sizeof out));
-	ASSERT_STREQ(out, "node_1.a-b");
-	ASSERT_OK(rmail_fsname(".hidden", out, sizeof out));
-	ASSERT_STREQ(out, "_2e68696464656e");
-	ASSERT_OK(rmail_fsname("a/b", out, sizeof out));
-	ASSERT_STREQ(out, "_612f62");
-	ASSERT_OK(rmail_fsname("\xc3\xa9", out, sizeof out));
-	ASSERT_STREQ(out, "_c3a9");
-	ASSERT_OK(rmail_fsname("", out, sizeof out));
-	ASSERT_STREQ(out, "_");
-	ASSERT_ERR(rmail_fsname("abcdef", out, 6), ES_ELIMIT);
-	ASSERT_ERR(rmail_fsname("a b", out, 6), ES_ELIMIT);
-}
-
 TEST(rmail_check_settings)
 {
 	const char *fed[] = { "board@eida.example", "bad address" };
