@@ -36,7 +36,7 @@
 #define RMAIL_MAX_PERIODS 10000
 #define RMAIL_SUBJECT_MAX 1024
 #define RMAIL_BODY_MAX ((size_t)1 << 20)
-#define RMAIL_MAX_FILES 8
+#define RMAIL_MAX_FILES 16
 
 static void seterr(char *err, size_t errcap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errcap, const char *fmt, ...)
@@ -656,20 +656,34 @@ static bool file_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Fills m's files (those that exist) for period and t; ES_ECONFIG for a name too long,
- * -ENOENT when the HTML report is not there. */
+/* A CSV table of the report named stem: "STEM-TABLE.csv" (or "TABLE.csv" for an
+ * empty stem), TABLE in [a-z]+, so that node "a" never takes node "a-b"'s files. */
+static bool csv_of(const char *name, const char *stem)
+{
+	size_t sl = strlen(stem), len = strlen(name), tl;
+
+	if (sl > 0 && (strncmp(name, stem, sl) != 0 || name[sl] != '-'))
+		return false;
+	name += sl > 0 ? sl + 1 : 0;
+	len -= sl > 0 ? sl + 1 : 0;
+	if (len <= 4 || strcmp(name + len - 4, ".csv") != 0)
+		return false;
+	tl = len - 4;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyz") == tl;
+}
+
+/* Fills m's files: the HTML report, then its CSV tables (every csv_of() file next
+ * to it, in name order).  ES_ELIMIT for a name or size over the limits, -ENOENT when
+ * the HTML report is not there, -errno when the directory cannot be read. */
 static int mail_files(struct run *run, struct mail *m)
 {
-	static const char *const node_csv[] = { "networks", "stations", "countries", "coverage", NULL };
-	static const char *const net_csv[] = { "stations", "countries", NULL };
-	static const char *const fed_csv[] = { "nodes.csv", "networks.csv", "countries.csv",
-	                                       "trend.csv", NULL };
 	const struct target *t = m->t;
 	char node[512], net[512], path[4096 + 600];
-	const char *const *csv = NULL;
 	const char *stem = "";
+	struct dirent **names = NULL;
 	size_t total = 0;
 	bool ok = false;
+	int n;
 
 	if (RPT_FSNAME_MAX(strlen(t->node)) > sizeof node ||
 	    RPT_FSNAME_MAX(strlen(t->network)) > sizeof net)
@@ -686,14 +700,12 @@ static int mail_files(struct run *run, struct mail *m)
 		ok = pathf(m->dir, sizeof m->dir, "%s/%s/nodes", run->o->dir, m->period) &&
 		     pathf(m->json, sizeof m->json, "%s/%s.json", m->dir, node) &&
 		     pathf(path, sizeof path, "%s/%s.html", m->dir, node);
-		csv = node_csv;
 		stem = node;
 		break;
 	case SCOPE_NETWORK:
 		ok = pathf(m->dir, sizeof m->dir, "%s/%s/networks/%s", run->o->dir, m->period, node) &&
 		     pathf(m->json, sizeof m->json, "%s/%s.json", m->dir, net) &&
 		     pathf(path, sizeof path, "%s/%s.html", m->dir, net);
-		csv = net_csv;
 		stem = net;
 		break;
 	}
@@ -702,14 +714,16 @@ static int mail_files(struct run *run, struct mail *m)
 	if (!file_exists(path))
 		return -ENOENT;
 	m->files[m->nfiles++] = es_strdup(path);
-	for (size_t i = 0; t->scope == SCOPE_FEDERATION && fed_csv[i]; i++) {
-		if (pathf(path, sizeof path, "%s/%s", m->dir, fed_csv[i]) && file_exists(path))
+	n = scandir(m->dir, &names, NULL, alphasort);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		if (m->nfiles < RMAIL_MAX_FILES && csv_of(names[i]->d_name, stem) &&
+		    pathf(path, sizeof path, "%s/%s", m->dir, names[i]->d_name) && file_exists(path))
 			m->files[m->nfiles++] = es_strdup(path);
+		free(names[i]);
 	}
-	for (size_t i = 0; csv && csv[i]; i++) {
-		if (pathf(path, sizeof path, "%s/%s-%s.csv", m->dir, stem, csv[i]) && file_exists(path))
-			m->files[m->nfiles++] = es_strdup(path);
-	}
+	free(names);
 	for (size_t i = 0; i < m->nfiles; i++) {
 		struct stat st;
 		if (stat(m->files[i], &st) == 0)
