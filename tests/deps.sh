@@ -4,8 +4,11 @@ set -eu
 PKGS="build-essential autoconf automake pkg-config bzip2 gzip python3 curl procps time
 bsdutils util-linux systemd
 libuv1-dev libbz2-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libssl-dev
-libsystemd-dev libpq-dev libmicrohttpd-dev libgpgme-dev gnupg postgresql-15 postgresql-15-hll
-python3-aiosmtpd"
+libsystemd-dev libpq-dev libmicrohttpd-dev libgpgme-dev gnupg postgresql-15 postgresql-15-hll"
+# The HTML reports are loaded in headless Chromium (tests/sh/chromium-lib.sh); a font for its text.
+PKGS="$PKGS chromium fonts-dejavu-core"
+# A loopback SMTP server for eidastats-report --mail (tests/sh/smtpd.py).
+PKGS="$PKGS python3-aiosmtpd"
 if [ "$(id -u)" != 0 ]; then
 	echo "deps.sh: run as root (apt-get install)" >&2
 	exit 1

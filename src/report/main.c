@@ -233,8 +233,12 @@ int main(int argc, char **argv)
 	o.say = say;
 	if (autom)
 		rc = rpt_auto(&dbh, &o, &st, err, sizeof err);
-	else if (month || year)
+	else if (month || year) {
 		rc = rpt_make(&dbh, &o, &p, node, network, &st, err, sizeof err);
+		/* A whole period's set is listed in DIR/index.html. */
+		if (rc == 0 && !node && !dry)
+			rc = rpt_index(&o, &st, err, sizeof err);
+	}
 	if (rc < 0)
 		fprintf(stderr, "eidastats-report: %s\n", err);
 	else if (autom && !st.periods)

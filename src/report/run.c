@@ -20,6 +20,7 @@
 #include "error.h"
 #include "fsx.h"
 #include "jsonw.h"
+#include "rhtml.h"
 
 #define FILE_MODE 0644
 #define DIR_MODE 0755
@@ -106,6 +107,36 @@ static int put(const char *path, jsonw_t *w, struct rpt_stats *st, char *err, si
 	return 0;
 }
 
+typedef int (*html_fn)(const char *json, size_t len, char **out, size_t *out_len, char *err,
+                       size_t errcap);
+
+/* Writes path with the HTML that fn (rhtml.h) makes of the JSON text in w. */
+static int put_html(const char *path, jsonw_t *w, html_fn fn, struct rpt_stats *st, char *err,
+                    size_t errlen)
+{
+	char why[512];
+	char *html = NULL;
+	size_t len = 0;
+	int rc = jsonw_error(w);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot be made: %s", path, es_strerror(rc));
+		return rc;
+	}
+	if ((rc = fn(w->buf ? w->buf : "", w->len, &html, &len, why, sizeof why)) < 0) {
+		snprintf(err, errlen, "%s: the HTML renderer refused the report: %s", path, why);
+		return rc;
+	}
+	rc = fsx_replace_buf(path, FILE_MODE, html, len);
+	free(html);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, es_strerror(rc));
+		return rc;
+	}
+	st->files++;
+	return 0;
+}
+
 static void now_text(time_t now, char out[32])
 {
 	struct tm tm;
@@ -150,10 +181,16 @@ static int write_report(const struct rpt_opts *o, const struct rpt_report *r, co
 		else
 			rc = put(path, &w, st, err, errlen);
 	}
-	/* TODO(rhtml): the HTML twin (rhtml_report on this JSON) once the renderer is merged. */
 	if (rc == 0) {
 		jsonw_reset(&w);
 		rpt_emit_json(&w, r, gen);
+		/* The HTML twin first: the JSON (and its stamp) vouches for what is there. */
+		if ((rc = path_of(path, "%s/%s.html", dir, r->scope == RPT_FEDERATION ? "index" : base)) < 0)
+			snprintf(err, errlen, "%s: path too long", dir);
+		else
+			rc = put_html(path, &w, rhtml_report, st, err, errlen);
+	}
+	if (rc == 0) {
 		if ((rc = path_of(path, "%s/%s.json", dir, base)) < 0)
 			snprintf(err, errlen, "%s: path too long", dir);
 		else
@@ -391,7 +428,6 @@ int rpt_index(const struct rpt_opts *o, struct rpt_stats *st, char *err, size_t 
 	jsonw_t w;
 	int rc = 0;
 
-	(void)st;
 	if (!d) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot read %s: %s", o->out, strerror(-rc));
@@ -449,10 +485,13 @@ int rpt_index(const struct rpt_opts *o, struct rpt_stats *st, char *err, size_t 
 	}
 	free(v);
 	jsonw_lit(&w, "]}\n");
-	/* TODO(rhtml): DIR/index.html = rhtml_index(this JSON) once the renderer is merged. */
-	if (rc == 0 && jsonw_error(&w) < 0) {
-		rc = jsonw_error(&w);
-		snprintf(err, errlen, "the index cannot be made: %s", es_strerror(rc));
+	if (rc == 0) {
+		char path[PATH_MAX];
+
+		if ((rc = path_of(path, "%s/index.html", o->out)) < 0)
+			snprintf(err, errlen, "%s: path too long", o->out);
+		else
+			rc = put_html(path, &w, rhtml_index, st, err, errlen);
 	}
 	jsonw_fini(&w);
 	return rc;

@@ -302,12 +302,8 @@ O=$T/out
 REPORT=$top_builddir/src/report/eidastats-report
 "$REPORT" --db "$ES_DB" --out "$O" --month "$P2" >"$T/r.log" 2>&1 || fail "report $P2: $(cat "$T/r.log")"
 [ -s "$O/$P2/nodes/node1.json" ] || fail "no node report made"
-# FIXTURE until the HTML renderer is in: an HTML twin where the program wrote none.
-for j in "$O/$P2/report.json" "$O/$P2"/nodes/*.json "$O/$P2"/networks/*/*.json; do
-	[ -f "$j" ] || continue
-	h=${j%.json}.html
-	[ "$j" = "$O/$P2/report.json" ] && h=$O/$P2/index.html
-	[ -e "$h" ] || printf '<!doctype html><title>fixture</title>' >"$h"
+for f in index.html nodes/node1.html nodes/node2.html networks/node1/GE.html; do
+	[ -s "$O/$P2/$f" ] || fail "eidastats-report made no $P2/$f"
 done
 cat >"$T/report.yaml" <<EOF2
 # eidastats-report settings of the test
