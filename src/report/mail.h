@@ -4,12 +4,13 @@
  *
  * What goes (doc/eidastats-report.8, MAIL):
  *   - to a node's contact (nodes.contact): DIR/P/nodes/NODE.html with the
- *     node's CSV files (NODE-networks.csv, -stations, -countries, -coverage);
+ *     node's CSV tables (NODE-TABLE.csv, TABLE in [a-z]+: networks, stations,
+ *     countries, coverage, trend);
  *   - to a network's contact (networks.contact, `eidastats-admin network
- *     set-contact`): DIR/P/networks/NODE/NET.html with NET-stations.csv and
- *     NET-countries.csv;
+ *     set-contact`): DIR/P/networks/NODE/NET.html with NET-TABLE.csv;
  *   - to the federation_to list, when not empty: DIR/P/index.html with
- *     nodes.csv, networks.csv, countries.csv and trend.csv.
+ *     DIR/P/TABLE.csv (nodes, networks, countries, trend).
+ * NODE and NET are named in DIR by rpt_fsname() (emit.h).
  * Each mail has a plain-text summary of the report's JSON twin (totals,
  * missing days) as its body and the files as attachments (multipart/mixed,
  * base64).  A period P (a directory YYYY-MM or YYYY of DIR) is due once it
