@@ -74,6 +74,9 @@ for n in node1 node2 node3 "$N4F"; do
 "
 	done
 done
+# Tables of a node "node1-x": never attached to node1's mail.
+mkfix "$D/$P/nodes/node1-x-networks.csv" "not node1's
+"
 mkfix "$D/$P/networks/node1/GE.json" "{\"schema\": 1, \"scope\": \"network\", \"period\": \"$P\", \"node\": \"node1\", \"network\": \"GE\", $totals}"
 mkfix "$D/$P/networks/node1/GE.html" "<!doctype html><title>GE</title>"
 mkfix "$D/$P/networks/node1/GE-stations.csv" "network,station
