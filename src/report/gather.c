@@ -277,7 +277,7 @@ int rpt_db_stamp(struct rpt_db *db, const struct rpt_period *p, char stamp[RPT_S
 	         "SELECT md5(concat_ws('|',"
 	         " (SELECT md5(coalesce(string_agg(format('%s,%s,%s,%s,%s,%s,%s,%s,%s', r.node_id, r.month,"
 	         "   r.network, r.country, r.bytes, r.nb_reqs, r.nb_successful_reqs, r.nb_failed_reqs,"
-	         "   r.clients), ';' ORDER BY r.node_id, r.month, r.network, r.country), ''))"
+	         "   hll_cardinality(r.clients)), ';' ORDER BY r.node_id, r.month, r.network, r.country), ''))"
 	         "  FROM dataselect_rollup r WHERE " RANGE "),"
 	         " pay.c, pay.m, pay.t,"
 	         " (SELECT md5(coalesce(string_agg(format('%s,%s,%s,%s', id, name, restriction_policy,"
@@ -611,11 +611,19 @@ static int gather_node_tables(struct ctx *c)
 	for (size_t i = 0; i < r->networks.n; i++)
 		if (r->networks.v[i].b)
 			r->networks.v[i].restricted = restricted(c->db, r->node, r->networks.v[i].b);
-	snprintf(sql, sizeof sql, "SELECT r.network, r.station, " FIG " FROM dataselect_stats r"
+	/* The top stations by sums first: client unions only for those (the raw table is large). */
+	snprintf(sql, sizeof sql, "WITH top AS (SELECT r.network, r.station FROM dataselect_stats r"
 	         " WHERE r.date >= $1::date AND r.date < $2::date"
 	         " AND r.node_id = (SELECT id FROM nodes WHERE name = $3)%s"
 	         " GROUP BY r.network, r.station"
-	         " ORDER BY sum(r.nb_reqs) DESC NULLS LAST, r.network, r.station LIMIT %d",
+	         " ORDER BY sum(r.nb_reqs) DESC NULLS LAST, r.network, r.station LIMIT %d)"
+	         " SELECT r.network, r.station, " FIG " FROM dataselect_stats r"
+	         " JOIN top t ON t.network IS NOT DISTINCT FROM r.network"
+	         " AND t.station IS NOT DISTINCT FROM r.station"
+	         " WHERE r.date >= $1::date AND r.date < $2::date"
+	         " AND r.node_id = (SELECT id FROM nodes WHERE name = $3)"
+	         " GROUP BY r.network, r.station"
+	         " ORDER BY sum(r.nb_reqs) DESC NULLS LAST, r.network, r.station",
 	         r->scope == RPT_NETWORK ? " AND r.network = $4" : " AND $4::text IS NULL",
 	         RPT_TOP_STATIONS);
 	if ((rc = rows_into(c, sql, 4, c->params, 1, &r->stations, "reading the stations")) < 0)

@@ -105,11 +105,12 @@ int rpt_db_contact_networks(struct rpt_db *db, const struct rpt_period *p, struc
  */
 int rpt_db_months(struct rpt_db *db, int **out, size_t *n, char *err, size_t errlen);
 /*
- * The freshness stamp of a period: it changes whenever anything the
- * period's reports show may have changed: the period's rollup rows (sums
- * and client sets, so a late or re-sent payload changes it), the payloads
- * whose days_coverage or time span meets the period (count, highest id,
- * latest arrival: coverage alone changes missing days), the nodes (every
+ * The freshness stamp of a period (hex MD5): it changes whenever anything
+ * the period's reports show may have changed: the payloads whose
+ * days_coverage or time span meets the period (count, highest id, latest
+ * arrival: any late or re-sent payload changes it, and coverage alone
+ * changes missing days), the period's rollup rows (sums and client counts:
+ * rows changed by other programs than eidastats-ingestd), the nodes (every
  * node is in every federation report, and a node's policy decides what is
  * public), and the policies and contacts of the networks with statistics
  * in the period (a network first seen in another period changes nothing
