@@ -9,6 +9,8 @@ git dpkg-dev debhelper devscripts lintian fakeroot"
 # The HTML reports are loaded in headless Chromium (tests/sh/chromium-lib.sh); a font for its text.
 PKGS="$PKGS chromium fonts-dejavu-core"
 PKGS="$PKGS prometheus"
+# A loopback SMTP server for eidastats-report --mail (tests/sh/smtpd.py).
+PKGS="$PKGS python3-aiosmtpd"
 if [ "$(id -u)" != 0 ]; then
 	echo "deps.sh: run as root (apt-get install)" >&2
 	exit 1
