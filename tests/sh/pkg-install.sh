@@ -60,18 +60,20 @@ apt() {
 apt install -y -q "$node_deb" "$central_deb"
 
 # The files, where README.md says they are.
-for f in /usr/bin/eidastats /usr/sbin/eidastatsd /usr/sbin/eidastats-ingestd /usr/sbin/eidastats-admin; do
+for f in /usr/bin/eidastats /usr/sbin/eidastatsd /usr/sbin/eidastats-ingestd /usr/sbin/eidastats-admin \
+	/usr/sbin/eidastats-report; do
 	[ -x "$f" ] || fail "$f is not installed"
 done
 [ "$(readlink /usr/bin/eida_stats_aggregator)" = eidastats ] || fail "eida_stats_aggregator is not eidastats"
-for f in /etc/eidastats.yaml /etc/eidastats/ingestd.yaml \
+for f in /etc/eidastats.yaml /etc/eidastats/ingestd.yaml /etc/eidastats/report.yaml \
 	/lib/systemd/system/eidastatsd.service /lib/systemd/system/eidastats-ingestd.service \
 	/lib/systemd/system/eidastats-report.service /lib/systemd/system/eidastats-report.timer \
 	/usr/lib/sysusers.d/eidastats.conf /usr/lib/sysusers.d/eidastats-central.conf \
 	/usr/share/eidastats/sql/001-schema.sql \
 	/usr/share/man/man1/eidastats.1.gz /usr/share/man/man1/eida_stats_aggregator.1.gz \
 	/usr/share/man/man5/eidastats.yaml.5.gz /usr/share/man/man8/eidastatsd.8.gz \
-	/usr/share/man/man8/eidastats-ingestd.8.gz /usr/share/man/man8/eidastats-admin.8.gz; do
+	/usr/share/man/man8/eidastats-ingestd.8.gz /usr/share/man/man8/eidastats-admin.8.gz \
+	/usr/share/man/man8/eidastats-report.8.gz; do
 	[ -e "$f" ] || fail "$f is not installed"
 done
 # Every migration of the source tree is installed where eidastats-admin looks.
