@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "fsx.h"
+#include "hex.h"
 
 int fsx_write_all(int fd, const void *buf, size_t len)
 {
@@ -130,4 +132,23 @@ int fsx_replace_buf_at(int dirfd, const char *tmp, const char *name, mode_t mode
 {
 	struct fsx_buf b = { buf, len };
 	return fsx_replace_at(dirfd, tmp, name, mode, fsx_fill_buf, &b);
+}
+
+int fsx_safe_name(const char *name, char *out, size_t cap)
+{
+	size_t n = strlen(name);
+	int plain = n > 0 && name[0] != '.' && strspn(name,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+
+	if (plain) {
+		if (n >= cap)
+			return ES_ELIMIT;
+		memcpy(out, name, n + 1);
+		return 0;
+	}
+	if (1 + 2 * n >= cap)
+		return ES_ELIMIT;
+	out[0] = '_';
+	hex_encode(out + 1, name, n);
+	return 0;
 }

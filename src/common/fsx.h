@@ -14,6 +14,19 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Bytes of fsx_safe_name's longest output for a name of n bytes ("_", 2 hex digits per byte, NUL). */
+#define FSX_SAFE_NAME_MAX(n) (2 * (size_t)(n) + 2)
+
+/*
+ * The file-name form of a name from the database (a node, a network): the
+ * name itself when it matches [A-Za-z0-9_.-]+ and does not start with '.',
+ * else '_' followed by the lowercase hex of its bytes, so that no name can
+ * climb out of its directory or hide.  eidastats-report writes its files under
+ * it and eidastats-ingestd finds a node's files by it.  0, or ES_ELIMIT when
+ * it does not fit in cap bytes.
+ */
+int fsx_safe_name(const char *name, char *out, size_t cap);
+
 /* Writes all len bytes, retrying on EINTR and short writes. 0 or -errno. */
 int fsx_write_all(int fd, const void *buf, size_t len);
 

@@ -118,28 +118,6 @@ enum rpath_kind rpath_map(const char *sub, struct rpath *out)
 	return out->kind = n == 3 ? RPATH_NODE : RPATH_PUBLIC;
 }
 
-int rpath_fsname(const char *name, char *out, size_t cap)
-{
-	size_t n = strlen(name);
-	bool plain = n > 0 && name[0] != '.';
-
-	for (size_t i = 0; plain && i < n; i++)
-		plain = (name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= 'a' && name[i] <= 'z') ||
-		        (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '.' ||
-		        name[i] == '-';
-	if (plain) {
-		if (n >= cap)
-			return ES_ELIMIT;
-		memcpy(out, name, n + 1);
-		return 0;
-	}
-	if (1 + 2 * n >= cap)
-		return ES_ELIMIT;
-	out[0] = '_';
-	hex_encode(out + 1, name, n);
-	return 0;
-}
-
 bool rpath_node_owns(const char *file, const char *fsname)
 {
 	size_t n = strlen(fsname), fl = strlen(file);

@@ -7,7 +7,7 @@
  *   DIR/PERIOD/ (PERIOD YYYY or YYYY-MM) public: index.html, report.json,
  *                                       the CSV files, any other plain file
  *   DIR/PERIOD/nodes/FILE               private: the node whose file name
- *                                       (rpath_fsname) FILE starts with
+ *                                       (fsx_safe_name) FILE starts with
  *   DIR/PERIOD/networks/...             never served
  *
  * Refused as not found (every one is ES_EFORMAT / RPATH_NOTFOUND): a
@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 
 #define RPATH_MAX 512          /* Longest decoded path under /reports. */
-#define RPATH_NAME_MAX 256     /* Longest node file name (rpath_fsname). */
+#define RPATH_NAME_MAX 256     /* Longest node file name (fsx_safe_name). */
 
 enum rpath_kind {
 	RPATH_NOTFOUND = 0,   /* Refused or not in the layout: 404. */
@@ -57,14 +57,6 @@ int rpath_decode(const char *raw, size_t len, char *out, size_t cap);
  * index.html; "" and a period without its '/' redirect.  Returns out->kind.
  */
 enum rpath_kind rpath_map(const char *sub, struct rpath *out);
-
-/*
- * The file-name form of a node name: the name itself when it matches
- * [A-Za-z0-9_.-]+ and does not start with '.', else '_' followed by the
- * lowercase hex of its bytes (the rule of eidastats-report's rpt_fsname).
- * ES_ELIMIT when it does not fit in cap.
- */
-int rpath_fsname(const char *name, char *out, size_t cap);
 
 /* Whether file (a name in PERIOD/nodes/) belongs to the node of file name fsname:
  * "FSNAME.EXT" or "FSNAME-WHAT.csv". */

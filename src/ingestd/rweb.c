@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 
 #include "error.h"
+#include "fsx.h"
 
 #include "auth.h"
 #include "hreq.h"
@@ -55,7 +56,7 @@ static int check_owner(struct hreq *rq, const char *file)
 	} else if (rc < 0) {
 		ingest_log("%s", err);
 		rc = hreq_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error");
-	} else if (rpath_fsname(rq->who.name, fsname, sizeof fsname) < 0 ||
+	} else if (fsx_safe_name(rq->who.name, fsname, sizeof fsname) < 0 ||
 	           !rpath_node_owns(file, fsname)) {
 		rc = hreq_text(rq, MHD_HTTP_FORBIDDEN, "This report belongs to another node");
 	} else {

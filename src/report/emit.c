@@ -6,25 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-void rpt_fsname(const char *name, char *out)
-{
-	static const char hexd[] = "0123456789abcdef";
-	size_t n = strlen(name);
-	int plain = n > 0 && name[0] != '.' && strspn(name,
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-
-	if (plain) {
-		memcpy(out, name, n + 1);
-		return;
-	}
-	*out++ = '_';
-	for (size_t i = 0; i < n; i++) {
-		*out++ = hexd[(unsigned char)name[i] >> 4];
-		*out++ = hexd[(unsigned char)name[i] & 15];
-	}
-	*out = '\0';
-}
-
 static void key(jsonw_t *w, const char *k)
 {
 	jsonw_lit(w, "\"");

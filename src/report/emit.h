@@ -15,16 +15,6 @@
 #include "gather.h"
 #include "jsonw.h"
 
-/* Bytes of rpt_fsname's output for a name of n bytes: "_" + 2 hex digits per byte + NUL. */
-#define RPT_FSNAME_MAX(n) (2 * (n) + 2)
-
-/*
- * The file name of a node or network: the name itself when it matches
- * [A-Za-z0-9_.-]+ and does not start with '.', else '_' followed by the
- * lowercase hex of its bytes.  out holds RPT_FSNAME_MAX(strlen(name)) bytes.
- */
-void rpt_fsname(const char *name, char *out);
-
 /* report.json of r; generated_at is "YYYY-MM-DDTHH:MM:SSZ". */
 void rpt_emit_json(jsonw_t *w, const struct rpt_report *r, const char *generated_at);
 

@@ -19,6 +19,7 @@
 
 #include "curlx.h"
 #include "error.h"
+#include "fsx.h"
 #include "hex.h"
 #include "jsonw.h"
 #include "mem.h"
@@ -685,11 +686,9 @@ static int mail_files(struct run *run, struct mail *m)
 	bool ok = false;
 	int n;
 
-	if (RPT_FSNAME_MAX(strlen(t->node)) > sizeof node ||
-	    RPT_FSNAME_MAX(strlen(t->network)) > sizeof net)
+	if (fsx_safe_name(t->node, node, sizeof node) < 0 ||
+	    fsx_safe_name(t->network, net, sizeof net) < 0)
 		return ES_ELIMIT;
-	rpt_fsname(t->node, node);
-	rpt_fsname(t->network, net);
 	switch (t->scope) {
 	case SCOPE_FEDERATION:
 		ok = pathf(m->dir, sizeof m->dir, "%s/%s", run->o->dir, m->period) &&

@@ -10,7 +10,7 @@
  *     set-contact`): DIR/P/networks/NODE/NET.html with NET-TABLE.csv;
  *   - to the federation_to list, when not empty: DIR/P/index.html with
  *     DIR/P/TABLE.csv (nodes, networks, countries, trend).
- * NODE and NET are named in DIR by rpt_fsname() (emit.h).
+ * NODE and NET are named in DIR by fsx_safe_name() (fsx.h).
  * Each mail has a plain-text summary of the report's JSON twin (totals,
  * missing days) as its body and the files as attachments (multipart/mixed,
  * base64).  A period P (a directory YYYY-MM or YYYY of DIR) is due once it

@@ -204,8 +204,8 @@ static int one(struct rpt_db *db, const struct rpt_opts *o, const struct rpt_per
                enum rpt_scope scope, const char *node, const char *net, const char *stamp,
                int64_t payloads, struct rpt_stats *st, char *err, size_t errlen)
 {
-	char pn[RPT_PERIOD_NAME], dir[PATH_MAX], fs[2 * 64 + 2];
-	char nodefs[RPT_FSNAME_MAX(256)];
+	char pn[RPT_PERIOD_NAME], dir[PATH_MAX], fs[FSX_SAFE_NAME_MAX(64)];
+	char nodefs[FSX_SAFE_NAME_MAX(256)];
 	struct rpt_report r;
 	int rc;
 
@@ -214,10 +214,11 @@ static int one(struct rpt_db *db, const struct rpt_opts *o, const struct rpt_per
 		snprintf(err, errlen, "name too long for a file name");
 		return ES_ELIMIT;
 	}
-	if (node)
-		rpt_fsname(node, nodefs);
-	if (net)
-		rpt_fsname(net, fs);
+	if ((node && fsx_safe_name(node, nodefs, sizeof nodefs) < 0) ||
+	    (net && fsx_safe_name(net, fs, sizeof fs) < 0)) {
+		snprintf(err, errlen, "name too long for a file name");
+		return ES_ELIMIT;
+	}
 	if (scope == RPT_FEDERATION)
 		rc = path_of(dir, "%s/%s", o->out, pn);
 	else if (scope == RPT_NODE)

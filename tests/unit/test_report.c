@@ -2,6 +2,7 @@
  * test_report.c - eidastats-report's library: settings, periods, file
  * names, report.json and CSV texts (the database parts: tests/sh/report.sh).
  */
+#include "fsx.h"
 #include "config.h"
 
 #include <errno.h>
@@ -154,19 +155,19 @@ TEST(report_periods)
 
 TEST(report_fsname)
 {
-	char out[RPT_FSNAME_MAX(16)];
+	char out[FSX_SAFE_NAME_MAX(16)];
 
-	rpt_fsname("NODE-1_a.b", out);
+	ASSERT_OK(fsx_safe_name("NODE-1_a.b", out, sizeof out));
 	ASSERT_STREQ(out, "NODE-1_a.b");
-	rpt_fsname(".hidden", out);
+	ASSERT_OK(fsx_safe_name(".hidden", out, sizeof out));
 	ASSERT_STREQ(out, "_2e68696464656e");
-	rpt_fsname("a/b", out);
+	ASSERT_OK(fsx_safe_name("a/b", out, sizeof out));
 	ASSERT_STREQ(out, "_612f62");
-	rpt_fsname("..", out);
+	ASSERT_OK(fsx_safe_name("..", out, sizeof out));
 	ASSERT_STREQ(out, "_2e2e");
-	rpt_fsname("", out);
+	ASSERT_OK(fsx_safe_name("", out, sizeof out));
 	ASSERT_STREQ(out, "_");
-	rpt_fsname("\xc3\xa9", out);
+	ASSERT_OK(fsx_safe_name("\xc3\xa9", out, sizeof out));
 	ASSERT_STREQ(out, "_c3a9");
 }
 
