@@ -256,7 +256,9 @@ static int lock_state(esd_t *d)
 	int rc;
 
 	snprintf(path, sizeof path, "%s/lock", d->cfg.state_directory);
-	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* Read-only: flock() needs no more, and the state directory's file
+	 * system can then be remounted read-only under a running daemon. */
+	d->lock_fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (d->lock_fd < 0) {
 		rc = -errno;
 		sdlog(&d->log, LOG_ERR, NULL, 0, "cannot open %s: %s", path, es_strerror(rc));
