@@ -432,7 +432,8 @@ int ledger_init_ex(ledger_t **out, const char *state_dir, size_t *bad_lines)
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
+		/* A read-only open does not refuse a directory by itself. */
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 		goto fail;
 	}
 	/* A new ledger's directory entry must be durable before records are trusted to it. */
