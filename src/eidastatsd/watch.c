@@ -29,6 +29,7 @@ struct wfile {
 	int64_t stable_since_ms; /* When we first saw this identity (monotonic). */
 	int64_t not_before_ms;   /* Not queued before this (registry down, incomplete stream). */
 	int64_t twin_since_ms;   /* When we first saw the twin's present mtime (monotonic). */
+	int64_t wall_offset_ms;  /* Wall minus monotonic clock when first seen. */
 	enum wf_state state;
 	char reason[384];
 	unsigned gen;            /* Scan generation that last saw it. */
@@ -51,6 +52,7 @@ struct watch {
 	int closing;
 	int scan_error;          /* Last scan's error, to log a change only once. */
 	uint64_t dir_dev, dir_ino;   /* The directory the last scan read (0: none yet). */
+	int64_t wall_offset_ms;  /* Wall minus monotonic clock at the last scan. */
 	int probing;             /* A state-directory probe is in the pool. */
 };
 
@@ -70,12 +72,21 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+#define WALL_JUMP_MS 2000   /* A wall clock step beyond this is a jump. */
+
 /* How long (ms) a file has been unchanged: our own sighting (monotonic), or
- * longer when its mtime is older (mtimes in the future, after the wall
- * clock went back, prove nothing). */
-static int64_t unchanged_ms(int64_t since_mono, int64_t mtime_ms, int64_t now, int64_t wall)
+ * longer when its mtime is older.  The mtime is not trusted when the wall
+ * clock has jumped since the file was first seen (an active file would look
+ * old after a jump forward until its next write) nor when it lies in the
+ * future (after a jump back). */
+static int64_t unchanged_ms(const struct wfile *f, int64_t since_mono, int64_t mtime_ms,
+                            int64_t now, int64_t wall)
 {
 	int64_t seen = now - since_mono, by_mtime = mtime_ms > 0 ? wall - mtime_ms : 0;
+	int64_t step = (wall - now) - f->wall_offset_ms;
+
+	if (step > WALL_JUMP_MS || step < -WALL_JUMP_MS)
+		return seen;
 	return by_mtime > seen ? by_mtime : seen;
 }
 
@@ -128,6 +139,7 @@ static void reset_file(struct watch *w, struct wfile *f, int64_t now)
 
 	f->stable_since_ms = now;
 	f->twin_since_ms = now;
+	f->wall_offset_ms = wall_ms() - now;
 	f->not_before_ms = 0;
 	file_day(f->name, f->seen.id.mtime_ns, f->day);
 	if (f->seen.in_ledger)
@@ -152,7 +164,7 @@ static int64_t evaluate(struct watch *w, struct wfile *f, int64_t now)
 		return f->not_before_ms;
 	/* An mtime before our first sighting proves the file was unchanged since
 	 * then: every write moves the mtime. */
-	age = unchanged_ms(f->stable_since_ms, mtime_ms, now, wall);
+	age = unchanged_ms(f, f->stable_since_ms, mtime_ms, now, wall);
 	if (age < cfg->settle * 1000) {
 		snprintf(f->reason, sizeof f->reason, "settling: unchanged for %lld of %ld s",
 		         (long long)(age / 1000), cfg->settle);
@@ -172,7 +184,7 @@ static int64_t evaluate(struct watch *w, struct wfile *f, int64_t now)
 			return now + cfg->plain_after * 1000 - age;
 		}
 		if (f->seen.twin) {
-			int64_t tage = unchanged_ms(f->twin_since_ms, f->seen.twin_mtime_ns / 1000000, now,
+			int64_t tage = unchanged_ms(f, f->twin_since_ms, f->seen.twin_mtime_ns / 1000000, now,
 			                            wall);
 			if (tage < cfg->plain_after * 1000) {
 				snprintf(f->reason, sizeof f->reason, "being compressed");
@@ -231,6 +243,15 @@ static void scan_done(esd_t *d, struct scan_entry *v, size_t n, int err, int tru
 	}
 	w->dir_dev = dir->dev;
 	w->dir_ino = dir->ino;
+	{
+		int64_t offset = wall_ms() - now, step = offset - w->wall_offset_ms;
+		if (w->wall_offset_ms && (step > WALL_JUMP_MS || step < -WALL_JUMP_MS))
+			sdlog(&d->log, LOG_NOTICE, NULL, 0,
+			      "the wall clock jumped by %+lld s; waits go on by the monotonic clock and "
+			      "the times of files seen before the jump do not shorten them",
+			      (long long)(step / 1000));
+		w->wall_offset_ms = offset;
+	}
 	if (truncated)
 		sdlog(&d->log, LOG_WARNING, NULL, 0, "more than %d files match in %s; the rest waits",
 		      WORK_SCAN_MAX, d->cfg.log_directory);
@@ -527,7 +548,7 @@ static void job_done(esd_t *d, void *ctx, const struct work_result *r)
 		schedule(w, 0);   /* Learn its new identity. */
 		break;
 	case WORK_TRUNCATED: {
-		int64_t age = unchanged_ms(f->stable_since_ms, f->seen.id.mtime_ns / 1000000, now,
+		int64_t age = unchanged_ms(f, f->stable_since_ms, f->seen.id.mtime_ns / 1000000, now,
 		                           wall_ms());
 		if (age >= d->cfg.plain_after * 1000) {
 			set_state(f, WF_FAILED, "truncated: the compressed stream ends early and the file "
