@@ -72,22 +72,21 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-#define WALL_JUMP_MS 2000   /* A wall clock step beyond this is a jump. */
+int64_t watch_unchanged_ms(int64_t since_mono, int64_t offset_then, int64_t mtime_ms,
+                           int64_t now, int64_t wall)
+{
+	int64_t seen = now - since_mono, by_mtime = mtime_ms > 0 ? wall - mtime_ms : 0;
+	int64_t step = (wall - now) - offset_then;
 
-/* How long (ms) a file has been unchanged: our own sighting (monotonic), or
- * longer when its mtime is older.  The mtime is not trusted when the wall
- * clock has jumped since the file was first seen (an active file would look
- * old after a jump forward until its next write) nor when it lies in the
- * future (after a jump back). */
+	if (step > WATCH_WALL_JUMP_MS || step < -WATCH_WALL_JUMP_MS)
+		return seen;
+	return by_mtime > seen ? by_mtime : seen;
+}
+
 static int64_t unchanged_ms(const struct wfile *f, int64_t since_mono, int64_t mtime_ms,
                             int64_t now, int64_t wall)
 {
-	int64_t seen = now - since_mono, by_mtime = mtime_ms > 0 ? wall - mtime_ms : 0;
-	int64_t step = (wall - now) - f->wall_offset_ms;
-
-	if (step > WALL_JUMP_MS || step < -WALL_JUMP_MS)
-		return seen;
-	return by_mtime > seen ? by_mtime : seen;
+	return watch_unchanged_ms(since_mono, f->wall_offset_ms, mtime_ms, now, wall);
 }
 
 static void schedule(struct watch *w, int64_t delay_ms);
@@ -245,7 +244,7 @@ static void scan_done(esd_t *d, struct scan_entry *v, size_t n, int err, int tru
 	w->dir_ino = dir->ino;
 	{
 		int64_t offset = wall_ms() - now, step = offset - w->wall_offset_ms;
-		if (w->wall_offset_ms && (step > WALL_JUMP_MS || step < -WALL_JUMP_MS))
+		if (w->wall_offset_ms && (step > WATCH_WALL_JUMP_MS || step < -WATCH_WALL_JUMP_MS))
 			sdlog(&d->log, LOG_NOTICE, NULL, 0,
 			      "the wall clock jumped by %+lld s; waits go on by the monotonic clock and "
 			      "the times of files seen before the jump do not shorten them",

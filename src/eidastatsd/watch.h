@@ -34,7 +34,19 @@
 #include "daemon.h"
 
 #define WATCH_RESCAN_S 30
-#define WATCH_RETRY_S 5   /* Scans while the directory cannot be read. */
+#define WATCH_RETRY_S 5   /* Scans while the directory cannot be read, and probes
+                           * while the state directory cannot be written. */
+#define WATCH_WALL_JUMP_MS 2000   /* A step of the wall clock beyond this is a jump. */
+
+/* How long (ms) a file has been unchanged, for the settle rules: since our
+ * first sighting of its identity (since_mono, on the monotonic clock now),
+ * or longer when its mtime (wall clock, ms) is older than that.  The mtime
+ * is not trusted when the wall clock has stepped by more than
+ * WATCH_WALL_JUMP_MS since the sighting (offset_then = wall - monotonic
+ * then; after a jump forward an active file would look old until its next
+ * write), and an mtime in the future proves nothing.  Pure. */
+int64_t watch_unchanged_ms(int64_t since_mono, int64_t offset_then, int64_t mtime_ms,
+                           int64_t now, int64_t wall);
 
 int watch_init(esd_t *d);
 void watch_close(esd_t *d);
