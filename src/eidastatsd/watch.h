@@ -22,6 +22,16 @@
  * retried.  Failed files are retried when they change, on `rescan` and after
  * a reload.
  *
+ * Bad days (doc/eidastatsd.8, FAULTS): when the state directory cannot be
+ * written (WORK_STATEDIR) the file waits, d->state_error is set, no file is
+ * dispatched, and every WATCH_RETRY_S a write probe (work_probe_state(),
+ * then esd_held_flush()) runs in the pool until it succeeds.  Waits are
+ * measured on the monotonic clock; file mtimes only shorten them while the
+ * wall clock has not jumped (watch_unchanged_ms()).  A file changed while it
+ * was read (WORK_CHANGED) settles again.  When the log directory's path
+ * leads to another directory (a symbolic link, a move), the change is
+ * logged and the new directory watched.
+ *
  * Ownership: watch_init() allocates d->watch; watch_close() closes its
  * handles (during the stop), watch_free() frees the table after the loop
  * ended.  All functions run on the loop thread.
