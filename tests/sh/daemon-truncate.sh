@@ -44,6 +44,8 @@ wait_until 10 test -s "$T/reg.port" || fail "the registry stand-in did not start
 central_start
 esd_config
 sed -i "s|url: http://127.0.0.1:9/unreachable|url: http://127.0.0.1:$(cat "$T/reg.port")/query|" "$ESD_CONF"
+# Room to see the uncompressed file wait, even on a busy machine.
+sed -i 's/^plain_after: 4$/plain_after: 20/' "$ESD_CONF"
 esd_start
 
 waiting() {
@@ -68,7 +70,7 @@ head -n 1 "$DATA/null-country/null-country.log" | sed 's/"net": "FR"/"net": "9X"
 grep -q '"net": "9X"' "$T/big" || fail "cannot make the temporary-code line"
 for i in 1 2 3; do cat "$MULTI/fdsnws-requests.log.2024-10-31" >>"$T/big"; done
 mv "$T/big" "$B"
-wait_until 60 test -s "$T/reg.asked" || fail "the reader never asked the registry: $(esd_get waiting_files)"
+wait_until 90 test -s "$T/reg.asked" || fail "the reader never asked the registry: $(esd_get waiting_files)"
 check "the file is being read" test "$(esd_get files.running)" = 1
 : >"$B"
 cat "$DATA/null-country/null-country.log" >>"$B"
