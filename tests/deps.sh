@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages eidastats builds, runs and tests with (as root).
 set -eu
 PKGS="build-essential autoconf automake pkg-config bzip2 gzip python3 curl procps time
-bsdutils util-linux systemd
+bsdutils util-linux systemd faketime
 libuv1-dev libbz2-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libssl-dev
 libsystemd-dev libpq-dev libmicrohttpd-dev libgpgme-dev gnupg postgresql-15 postgresql-15-hll
 git dpkg-dev debhelper devscripts lintian fakeroot"

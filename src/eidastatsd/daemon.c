@@ -124,6 +124,58 @@ int esd_payload_is_bad(esd_t *d, uint64_t id)
 	return found;
 }
 
+void esd_held_add(esd_t *d, const ledger_rec_t *rec)
+{
+	pthread_mutex_lock(&d->held_lock);
+	if (d->nheld == d->capheld) {
+		d->capheld = d->capheld ? d->capheld * 2 : 8;
+		d->held = es_reallocarray(d->held, d->capheld, sizeof *d->held);
+	}
+	d->held[d->nheld++] = *rec;
+	pthread_mutex_unlock(&d->held_lock);
+}
+
+void esd_held_drop(esd_t *d, uint64_t id)
+{
+	pthread_mutex_lock(&d->held_lock);
+	for (size_t i = 0; i < d->nheld; i++) {
+		if (d->held[i].payload_id == id) {
+			d->held[i--] = d->held[--d->nheld];
+		}
+	}
+	pthread_mutex_unlock(&d->held_lock);
+}
+
+int esd_payload_is_held(esd_t *d, uint64_t id)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&d->held_lock);
+	for (size_t i = 0; i < d->nheld && !found; i++)
+		found = d->held[i].payload_id == id;
+	pthread_mutex_unlock(&d->held_lock);
+	return found;
+}
+
+int esd_held_flush(esd_t *d)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&d->commit_lock);
+	pthread_mutex_lock(&d->held_lock);
+	while (d->nheld > 0) {
+		ledger_rec_t *rec = &d->held[d->nheld - 1], known;
+		int have = ledger_find_digest(d->ledger, rec->digest, &known) == 1 &&
+		           known.payload_id == rec->payload_id;
+		if (!have && (rc = ledger_add(d->ledger, rec)) < 0)
+			break;
+		d->nheld--;
+	}
+	pthread_mutex_unlock(&d->held_lock);
+	pthread_mutex_unlock(&d->commit_lock);
+	return rc;
+}
+
 /* Payloads spooled by a run that crashed before its ledger append are
  * recorded now, so their files are not counted a second time. */
 int esd_recover(esd_t *d)
@@ -204,7 +256,9 @@ static int lock_state(esd_t *d)
 	int rc;
 
 	snprintf(path, sizeof path, "%s/lock", d->cfg.state_directory);
-	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* Read-only: flock() needs no more, and the state directory's file
+	 * system can then be remounted read-only under a running daemon. */
+	d->lock_fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (d->lock_fd < 0) {
 		rc = -errno;
 		sdlog(&d->log, LOG_ERR, NULL, 0, "cannot open %s: %s", path, es_strerror(rc));
@@ -236,6 +290,7 @@ int esd_start(esd_t *d)
 	d->pool_workers = d->cfg.workers;
 	pthread_mutex_init(&d->commit_lock, NULL);
 	pthread_mutex_init(&d->bad_lock, NULL);
+	pthread_mutex_init(&d->held_lock, NULL);
 	atomic_store(&d->stopping, 0);
 	/* Handles first: esd_stop() closes them whatever failed below. */
 	uv_signal_init(d->loop, &d->sig_term);
@@ -372,7 +427,9 @@ void esd_fini(esd_t *d)
 	d->lock_fd = -1;
 	pthread_mutex_destroy(&d->commit_lock);
 	pthread_mutex_destroy(&d->bad_lock);
+	pthread_mutex_destroy(&d->held_lock);
 	free(d->bad_ids);
+	free(d->held);
 	if (d->token) {
 		explicit_bzero(d->token, strlen(d->token));
 		free(d->token);

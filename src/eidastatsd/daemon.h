@@ -72,6 +72,13 @@ typedef struct esd {
 	uint64_t *bad_ids;
 	size_t nbad, capbad;
 
+	/* Ledger records of payloads spooled while the ledger could not be
+	 * written: such a payload is not delivered until its record is on disk
+	 * (esd_held_flush()), so that its file is never counted twice. */
+	pthread_mutex_t held_lock;    /* any thread */
+	ledger_rec_t *held;
+	size_t nheld, capheld;
+
 	int64_t started;           /* unix seconds */
 	int lock_fd;               /* Holds the flock() on STATE/lock. */
 	int pool_workers;          /* `workers` at start: the thread pool was sized for it. */
@@ -79,6 +86,7 @@ typedef struct esd {
 	uint64_t files_counted;    /* Files turned into payloads since start. */
 	struct esd_event last_error;
 	int spool_full;            /* Set while the spool refuses new payloads. */
+	int state_error;           /* -errno while the state directory cannot be written. */
 	char notified[160];        /* The last STATUS= sent. */
 	int exit_code;
 } esd_t;
@@ -113,6 +121,16 @@ void esd_bad_scan(esd_t *d);
 void esd_bad_add(esd_t *d, uint64_t id);
 /* 1 if the payload id is known damaged; any thread. */
 int esd_payload_is_bad(esd_t *d, uint64_t id);
+
+/* Holds rec (a spooled payload whose ledger append failed); any thread. */
+void esd_held_add(esd_t *d, const ledger_rec_t *rec);
+/* Forgets the held record of payload id (its ledger record was written). */
+void esd_held_drop(esd_t *d, uint64_t id);
+/* 1 if payload id waits for its ledger record; any thread. */
+int esd_payload_is_held(esd_t *d, uint64_t id);
+/* Appends the held records to the ledger (under commit_lock); those written
+ * are forgotten.  0, or the first ledger error.  Any thread (blocks). */
+int esd_held_flush(esd_t *d);
 
 /* Records an error for `status` and logs it. */
 void esd_error(esd_t *d, const char *file, uint64_t payload, const char *fmt, ...)

@@ -26,6 +26,10 @@ struct ptrack {
 	uint64_t id;
 	unsigned attempts;
 	int saw_5xx;
+	/* Answered for good (delivered, duplicate, rejected), but the spool
+	 * could not be updated: the verdict to apply again, never a resend. */
+	int unfinished;              /* enum policy_verdict + 1; 0: none */
+	char why[512];
 };
 
 struct xfer {
@@ -37,6 +41,7 @@ struct xfer {
 	void *body;
 	size_t len;
 	int load_err;
+	int refinish;                /* Only the spool update of an earlier verdict. */
 	char resp[PUSH_MAX_RESPONSE + 1];
 	size_t resp_len;
 	long retry_after;            /* Seconds, -1 if none. */
@@ -60,6 +65,8 @@ struct push {
 	CURLM *multi;
 	uv_timer_t curl_timer;
 	uv_timer_t retry_timer;
+	uv_timer_t fix_timer;           /* Retries unfinished spool updates. */
+	size_t nunfinished;             /* Tracks with unfinished set. */
 	int closing;
 	char *url;
 	char *auth_hdr1, *auth_hdr2;    /* Hold the token: never logged. */
@@ -395,7 +402,7 @@ static void finish_work(void *arg)
 	switch (x->verdict) {
 	case POLICY_DELIVERED:
 	case POLICY_DUPLICATE:
-		if (x->verdict == POLICY_DUPLICATE && x->saw_5xx) {
+		if (x->verdict == POLICY_DUPLICATE && x->saw_5xx && !x->refinish) {
 			FILE *f = fopen(p->attention_log, "a");
 			if (f) {
 				fprintf(f, "%lld payload %016llx (%s): %s\n", (long long)esd_now(),
@@ -411,6 +418,8 @@ static void finish_work(void *arg)
 		break;
 	case POLICY_REJECT:
 		x->fin_err = spool_reject(p->d->spool, x->id, x->why);
+		if (x->fin_err == -ENOENT)
+			x->fin_err = 0;
 		unlink(marker);
 		break;
 	case POLICY_RETRY:
@@ -459,11 +468,78 @@ static void start_backoff(struct push *p, long retry_after)
 }
 
 
+#define PUSH_FIX_MS 5000   /* Between attempts to update the spool after an answer. */
+
+static void refinish_start(struct push *p, struct ptrack *t);
+
+static void fix_timer_cb(uv_timer_t *h)
+{
+	struct push *p = h->data;
+
+	for (size_t i = 0; i < p->ntrack; i++)
+		if (p->track[i].unfinished && !is_busy(p, p->track[i].id) && p->inflight < PUSH_PARALLEL)
+			refinish_start(p, &p->track[i]);
+}
+
+/* The answer is final but the spool file could not be removed or moved (the
+ * state directory is full or read-only): the payload is not sent again;
+ * the update is retried every PUSH_FIX_MS and deliveries wait for it. */
+static int finish_failed(struct push *p, struct xfer *x)
+{
+	esd_t *d = p->d;
+	struct ptrack *t;
+
+	if (x->fin_err >= 0 || x->verdict == POLICY_RETRY || x->verdict == POLICY_AUTH)
+		return 0;
+	t = track_get(p, x->id, 1);
+	if (!t->unfinished) {
+		t->unfinished = (int)x->verdict + 1;
+		snprintf(t->why, sizeof t->why, "%s", x->why);
+		p->nunfinished++;
+		esd_error(d, x->source, x->id, "%s, but the spool cannot be updated: %s; it is not "
+		          "sent again, the update is retried every %d s and deliveries wait",
+		          x->verdict == POLICY_REJECT ? "rejected" : "delivered",
+		          es_strerror(x->fin_err), PUSH_FIX_MS / 1000);
+	}
+	if (!p->closing)
+		uv_timer_start(&p->fix_timer, fix_timer_cb, PUSH_FIX_MS, 0);
+	return 1;
+}
+
 static void finish_done(esd_t *d, void *arg, int cancelled)
 {
 	struct xfer *x = arg;
 	struct push *p = x->p;
 
+	if (finish_failed(p, x)) {
+		if (!x->refinish && x->verdict != POLICY_REJECT) {
+			/* Delivered all the same: count it now, once. */
+			if (x->verdict == POLICY_DELIVERED)
+				p->delivered++;
+			else
+				p->duplicates++;
+		} else if (!x->refinish) {
+			p->rejected++;
+		}
+		xfer_end(p, x);
+		esd_notify_status(d);
+		return;
+	}
+	if (x->refinish) {
+		struct ptrack *t = track_get(p, x->id, 0);
+		if (t && t->unfinished) {
+			t->unfinished = 0;
+			p->nunfinished--;
+		}
+		sdlog(&d->log, LOG_NOTICE, x->source, x->id, "the spool is updated after the answer");
+		track_drop(p, x->id);
+		xfer_end(p, x);
+		if (!p->nunfinished)
+			watch_kick(d);
+		pump(p);
+		esd_notify_status(d);
+		return;
+	}
 	if (x->fin_err < 0)
 		esd_error(d, x->source, x->id, "cannot update the spool after delivery: %s",
 		          es_strerror(x->fin_err));
@@ -605,19 +681,41 @@ static void check_multi(struct push *p)
 	}
 }
 
+static void refinish_start(struct push *p, struct ptrack *t)
+{
+	struct xfer *x = es_calloc(1, sizeof *x);
+	spool_entry_t e;
+
+	x->p = p;
+	x->id = t->id;
+	x->refinish = 1;
+	x->verdict = (enum policy_verdict)(t->unfinished - 1);
+	snprintf(x->why, sizeof x->why, "%s", t->why);
+	if (spool_get(p->d->spool, t->id, &e) == 1)
+		snprintf(x->source, sizeof x->source, "%s", e.source);
+	set_busy(p, x->id, 1);
+	p->inflight++;
+	if (work_call(p->d, finish_work, finish_done, x) < 0) {
+		xfer_end(p, x);
+		uv_timer_start(&p->fix_timer, fix_timer_cb, PUSH_FIX_MS, 0);
+	}
+}
+
 /* Starts as many transfers as allowed, oldest payload first. */
 static void pump(struct push *p)
 {
 	esd_t *d = p->d;
-	spool_entry_t list[PUSH_PARALLEL * 2];
+	spool_entry_t list[PUSH_PARALLEL * 8];
 	size_t n, i;
 
-	if (p->closing || !p->url || p->auth_paused || p->backoff || atomic_load(&d->stopping))
+	if (p->closing || !p->url || p->auth_paused || p->backoff || p->nunfinished ||
+	    atomic_load(&d->stopping))
 		return;
 	while (p->inflight < PUSH_PARALLEL) {
-		/* The first PUSH_PARALLEL*2 entries hold at least one that is not busy. */
-		n = spool_list(d->spool, list, PUSH_PARALLEL * 2);
-		for (i = 0; i < n && is_busy(p, list[i].id); i++)
+		/* Busy ones are at most PUSH_PARALLEL; held ones at most `workers`
+		 * (one failed ledger append stops the reading). */
+		n = spool_list(d->spool, list, sizeof list / sizeof list[0]);
+		for (i = 0; i < n && (is_busy(p, list[i].id) || esd_payload_is_held(d, list[i].id)); i++)
 			;
 		if (i == n)
 			return;
@@ -704,6 +802,8 @@ int push_init(esd_t *d)
 	p->curl_timer.data = p;
 	uv_timer_init(d->loop, &p->retry_timer);
 	p->retry_timer.data = p;
+	uv_timer_init(d->loop, &p->fix_timer);
+	p->fix_timer.data = p;
 	p->attention = cJSON_CreateArray();
 	p->multi = curl_multi_init();
 	if (!p->multi)
@@ -753,6 +853,7 @@ void push_close(esd_t *d)
 	p->multi = NULL;
 	uv_close((uv_handle_t *)&p->curl_timer, NULL);
 	uv_close((uv_handle_t *)&p->retry_timer, NULL);
+	uv_close((uv_handle_t *)&p->fix_timer, NULL);
 }
 
 void push_free(esd_t *d)
@@ -817,6 +918,8 @@ void push_status_json(esd_t *d, cJSON *obj)
 		state = "disabled";
 	else if (p->auth_paused)
 		state = "paused-auth";
+	else if (p->nunfinished)
+		state = "spool-update";
 	else if (p->backoff)
 		state = "backoff";
 	else if (p->inflight)
@@ -834,6 +937,7 @@ void push_status_json(esd_t *d, cJSON *obj)
 	cJSON_AddNumberToObject(dl, "delivered", (double)p->delivered);
 	cJSON_AddNumberToObject(dl, "duplicates", (double)p->duplicates);
 	cJSON_AddNumberToObject(dl, "rejected", (double)p->rejected);
+	cJSON_AddNumberToObject(dl, "unfinished", (double)p->nunfinished);
 	if (p->last_failure[0])
 		cJSON_AddStringToObject(dl, "last_failure", p->last_failure);
 

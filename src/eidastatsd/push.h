@@ -23,6 +23,11 @@
  *                  an HTTP date; obeyed up to POLICY_MAX_RETRY_AFTER); the rules are
  *                  the pure functions of policy.h.
  * A 5xx is remembered across restarts by a marker STATE/delivery/<id>.5xx.
+ * When the spool cannot be updated after a final answer (the state directory
+ * is full or read-only), the payload is not sent again: new deliveries wait
+ * and the update is retried every 5 s ("unfinished" in the status).
+ * Payloads whose ledger record is held back (esd_payload_is_held()) are not
+ * sent.
  * Spool loads and removals run in the thread pool (work_call()).
  *
  * Ownership: push_init() allocates d->push; push_close() aborts transfers

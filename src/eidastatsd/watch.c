@@ -26,8 +26,10 @@ struct wfile {
 	char day[11];            /* Day from the name, else from the mtime: order and `since`. */
 	int compressed;
 	struct scan_entry seen;  /* The identity of the last scan. */
-	int64_t stable_since_ms; /* When we first saw this identity. */
+	int64_t stable_since_ms; /* When we first saw this identity (monotonic). */
 	int64_t not_before_ms;   /* Not queued before this (registry down, incomplete stream). */
+	int64_t twin_since_ms;   /* When we first saw the twin's present mtime (monotonic). */
+	int64_t wall_offset_ms;  /* Wall minus monotonic clock when first seen. */
 	enum wf_state state;
 	char reason[384];
 	unsigned gen;            /* Scan generation that last saw it. */
@@ -49,13 +51,42 @@ struct watch {
 	int running;
 	int closing;
 	int scan_error;          /* Last scan's error, to log a change only once. */
+	uint64_t dir_dev, dir_ino;   /* The directory the last scan read (0: none yet). */
+	int64_t wall_offset_ms;  /* Wall minus monotonic clock at the last scan. */
+	int probing;             /* A state-directory probe is in the pool. */
 };
 
+/* The watcher's own waits run on the monotonic clock, which a change of the
+ * wall clock does not move; the wall clock only serves to read file times. */
 static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t watch_unchanged_ms(int64_t since_mono, int64_t offset_then, int64_t mtime_ms,
+                           int64_t now, int64_t wall)
+{
+	int64_t seen = now - since_mono, by_mtime = mtime_ms > 0 ? wall - mtime_ms : 0;
+	int64_t step = (wall - now) - offset_then;
+
+	if (step > WATCH_WALL_JUMP_MS || step < -WATCH_WALL_JUMP_MS)
+		return seen;
+	return by_mtime > seen ? by_mtime : seen;
+}
+
+static int64_t unchanged_ms(const struct wfile *f, int64_t since_mono, int64_t mtime_ms,
+                            int64_t now, int64_t wall)
+{
+	return watch_unchanged_ms(since_mono, f->wall_offset_ms, mtime_ms, now, wall);
 }
 
 static void schedule(struct watch *w, int64_t delay_ms);
@@ -106,6 +137,8 @@ static void reset_file(struct watch *w, struct wfile *f, int64_t now)
 	const cfg_t *cfg = &w->d->cfg;
 
 	f->stable_since_ms = now;
+	f->twin_since_ms = now;
+	f->wall_offset_ms = wall_ms() - now;
 	f->not_before_ms = 0;
 	file_day(f->name, f->seen.id.mtime_ns, f->day);
 	if (f->seen.in_ledger)
@@ -121,8 +154,8 @@ static void reset_file(struct watch *w, struct wfile *f, int64_t now)
 static int64_t evaluate(struct watch *w, struct wfile *f, int64_t now)
 {
 	const cfg_t *cfg = &w->d->cfg;
-	int64_t mtime_ms = f->seen.id.mtime_ns / 1000000;
-	int64_t stable_ref, due;
+	int64_t mtime_ms = f->seen.id.mtime_ns / 1000000, wall = wall_ms();
+	int64_t age;
 
 	if (f->state != WF_SETTLING)
 		return 0;
@@ -130,14 +163,11 @@ static int64_t evaluate(struct watch *w, struct wfile *f, int64_t now)
 		return f->not_before_ms;
 	/* An mtime before our first sighting proves the file was unchanged since
 	 * then: every write moves the mtime. */
-	stable_ref = f->stable_since_ms;
-	if (mtime_ms < stable_ref && mtime_ms > 0)
-		stable_ref = mtime_ms;
-	due = stable_ref + cfg->settle * 1000;
-	if (now < due) {
+	age = unchanged_ms(f, f->stable_since_ms, mtime_ms, now, wall);
+	if (age < cfg->settle * 1000) {
 		snprintf(f->reason, sizeof f->reason, "settling: unchanged for %lld of %ld s",
-		         (long long)((now - stable_ref) / 1000), cfg->settle);
-		return due;
+		         (long long)(age / 1000), cfg->settle);
+		return now + cfg->settle * 1000 - age;
 	}
 	if (f->compressed) {
 		if (f->seen.twin) {
@@ -146,18 +176,18 @@ static int64_t evaluate(struct watch *w, struct wfile *f, int64_t now)
 			return 0;
 		}
 	} else {
-		due = mtime_ms + cfg->plain_after * 1000;
-		if (now < due) {
+		if (age < cfg->plain_after * 1000) {
 			snprintf(f->reason, sizeof f->reason,
 			         "uncompressed: read %ld s after its last change unless compressed first",
 			         cfg->plain_after);
-			return due;
+			return now + cfg->plain_after * 1000 - age;
 		}
 		if (f->seen.twin) {
-			due = f->seen.twin_mtime_ns / 1000000 + cfg->plain_after * 1000;
-			if (now < due) {
+			int64_t tage = unchanged_ms(f, f->twin_since_ms, f->seen.twin_mtime_ns / 1000000, now,
+			                            wall);
+			if (tage < cfg->plain_after * 1000) {
 				snprintf(f->reason, sizeof f->reason, "being compressed");
-				return due;
+				return now + cfg->plain_after * 1000 - tage;
 			}
 		}
 	}
@@ -170,7 +200,8 @@ static void file_free(struct wfile *f)
 	free(f);
 }
 
-static void scan_done(esd_t *d, struct scan_entry *v, size_t n, int err, int truncated)
+static void scan_done(esd_t *d, struct scan_entry *v, size_t n, int err, int truncated,
+                      const struct scan_dir *dir)
 {
 	struct watch *w = d->watch;
 	struct wfile **nv;
@@ -196,6 +227,30 @@ static void scan_done(esd_t *d, struct scan_entry *v, size_t n, int err, int tru
 		sdlog(&d->log, LOG_NOTICE, NULL, 0, "the log directory %s can be read again",
 		      d->cfg.log_directory);
 	w->scan_error = 0;
+	if (w->dir_dev && (dir->dev != w->dir_dev || dir->ino != w->dir_ino)) {
+		/* Replaced (by a symbolic link, a move, a new mount): the path is
+		 * followed; the files found there meet the ledger like any other,
+		 * so content already counted is not counted again. */
+		sdlog(&d->log, LOG_NOTICE, NULL, 0,
+		      "the log directory %s is now another directory%s%s; reading the files there "
+		      "(content already counted is not counted again)", d->cfg.log_directory,
+		      dir->is_link ? ": a symbolic link to " : "", dir->is_link ? dir->target : "");
+		if (w->ev_active) {
+			uv_fs_event_stop(&w->ev);
+			w->ev_active = 0;
+		}
+	}
+	w->dir_dev = dir->dev;
+	w->dir_ino = dir->ino;
+	{
+		int64_t offset = wall_ms() - now, step = offset - w->wall_offset_ms;
+		if (w->wall_offset_ms && (step > WATCH_WALL_JUMP_MS || step < -WATCH_WALL_JUMP_MS))
+			sdlog(&d->log, LOG_NOTICE, NULL, 0,
+			      "the wall clock jumped by %+lld s; waits go on by the monotonic clock and "
+			      "the times of files seen before the jump do not shorten them",
+			      (long long)(step / 1000));
+		w->wall_offset_ms = offset;
+	}
 	if (truncated)
 		sdlog(&d->log, LOG_WARNING, NULL, 0, "more than %d files match in %s; the rest waits",
 		      WORK_SCAN_MAX, d->cfg.log_directory);
@@ -235,6 +290,8 @@ static void scan_done(esd_t *d, struct scan_entry *v, size_t n, int err, int tru
 				f->seen = *e;
 				reset_file(w, f, now);
 			} else {
+				if (e->twin_mtime_ns != f->seen.twin_mtime_ns)
+					f->twin_since_ms = now;
 				f->seen.twin = e->twin;
 				f->seen.twin_mtime_ns = e->twin_mtime_ns;
 				f->seen.in_ledger = e->in_ledger;
@@ -271,13 +328,66 @@ static void scan_done(esd_t *d, struct scan_entry *v, size_t n, int err, int tru
 		w->rescan_wanted = 0;
 		schedule(w, 0);
 	} else {
-		int64_t delay = WATCH_RESCAN_S * 1000;
+		int64_t delay = (d->state_error ? WATCH_RETRY_S : WATCH_RESCAN_S) * 1000;
 		if (next && next - now < delay)
 			delay = next - now < 0 ? 0 : next - now;
 		/* Land a little after the due time so the file is really due. */
 		schedule(w, delay + (next ? 50 : 0));
 	}
 	esd_notify_status(d);
+}
+
+struct probe {
+	esd_t *d;
+	int err;
+};
+
+static void probe_work(void *arg)
+{
+	struct probe *pr = arg;
+
+	pr->err = work_probe_state(pr->d->cfg.state_directory);
+	if (pr->err == 0)
+		pr->err = esd_held_flush(pr->d);
+}
+
+static void probe_done(esd_t *d, void *arg, int cancelled)
+{
+	struct probe *pr = arg;
+	struct watch *w = d->watch;
+
+	w->probing = 0;
+	if (!cancelled && !w->closing && d->state_error) {
+		if (pr->err == 0) {
+			sdlog(&d->log, LOG_NOTICE, NULL, 0,
+			      "the state directory %s can be written again: taking files again",
+			      d->cfg.state_directory);
+			d->state_error = 0;
+			dispatch(w);
+			push_kick(d);   /* Payloads held back for their ledger record may go. */
+			esd_notify_status(d);
+		} else {
+			schedule(w, WATCH_RETRY_S * 1000);
+		}
+	}
+	free(pr);
+}
+
+/* While the state directory cannot be written, a cheap write probe (not a
+ * file read in vain) tells when it can again. */
+static void probe_state(struct watch *w)
+{
+	struct probe *pr;
+
+	if (w->probing || !w->d->state_error)
+		return;
+	pr = es_calloc(1, sizeof *pr);
+	pr->d = w->d;
+	if (work_call(w->d, probe_work, probe_done, pr) < 0) {
+		free(pr);
+		return;
+	}
+	w->probing = 1;
 }
 
 static void timer_cb(uv_timer_t *t)
@@ -289,6 +399,7 @@ static void timer_cb(uv_timer_t *t)
 	w->timer_due_ms = 0;
 	if (w->closing)
 		return;
+	probe_state(w);
 	if (w->scanning) {
 		w->rescan_wanted = 1;
 		return;
@@ -361,7 +472,7 @@ static void dispatch(struct watch *w)
 			break;
 		/* Once full, the spool stays full for us until a delivery or a
 		 * rejection frees room (watch_kick()): no file is read in vain. */
-		if (d->spool_full)
+		if (d->spool_full || d->state_error)
 			break;
 		if (spool_is_full(d->spool)) {
 			esd_error(d, NULL, 0, "the spool is full (spool.max_bytes = %llu): "
@@ -432,17 +543,19 @@ static void job_done(esd_t *d, void *ctx, const struct work_result *r)
 	case WORK_CHANGED:
 		f->stable_since_ms = now;
 		set_state(f, WF_SETTLING, "%s", r->reason);
+		sdlog(&d->log, LOG_NOTICE, f->name, 0, "%s", r->reason);
+		schedule(w, 0);   /* Learn its new identity. */
 		break;
 	case WORK_TRUNCATED: {
-		int64_t mtime_ms = f->seen.id.mtime_ns / 1000000;
-		int64_t ref = mtime_ms < f->stable_since_ms ? mtime_ms : f->stable_since_ms;
-		if (now - ref >= d->cfg.plain_after * 1000) {
+		int64_t age = unchanged_ms(f, f->stable_since_ms, f->seen.id.mtime_ns / 1000000, now,
+		                           wall_ms());
+		if (age >= d->cfg.plain_after * 1000) {
 			set_state(f, WF_FAILED, "truncated: the compressed stream ends early and the file "
 			          "has not changed for %ld s", d->cfg.plain_after);
 			esd_error(d, f->name, 0, "%s", f->reason);
 		} else {
 			/* Maybe still being written: wait for a change or for plain_after. */
-			f->not_before_ms = ref + d->cfg.plain_after * 1000;
+			f->not_before_ms = now + d->cfg.plain_after * 1000 - age;
 			set_state(f, WF_SETTLING, "compressed stream not complete yet; waiting");
 		}
 		break;
@@ -462,6 +575,17 @@ static void job_done(esd_t *d, void *ctx, const struct work_result *r)
 			          "not taking new files until payloads are delivered",
 			          (unsigned long long)d->cfg.spool_max_bytes);
 		d->spool_full = 1;
+		break;
+	case WORK_STATEDIR:
+		/* Not the file's fault: it waits, and so does every other file,
+		 * until a write probe succeeds (probe_state()). */
+		set_state(f, WF_QUEUED, "%s", r->reason);
+		if (!d->state_error)
+			esd_error(d, f->name, r->payload_id,
+			          "the state directory %s cannot be written: %s; no file is taken "
+			          "until it can (checked every %d s)", d->cfg.state_directory,
+			          r->reason, WATCH_RETRY_S);
+		d->state_error = r->err ? r->err : -EIO;
 		break;
 	case WORK_FAILED:
 		set_state(f, WF_FAILED, "%s", r->reason);
@@ -489,7 +613,8 @@ static void job_done(esd_t *d, void *ctx, const struct work_result *r)
 		return;
 	dispatch(w);
 	/* A waiting file may now be due, or the result changed what waits. */
-	schedule(w, d->spool_full ? WATCH_RESCAN_S * 1000 : 100);
+	schedule(w, d->state_error ? WATCH_RETRY_S * 1000 :
+	            d->spool_full ? WATCH_RESCAN_S * 1000 : 100);
 	esd_notify_status(d);
 }
 
@@ -585,6 +710,7 @@ void watch_reconfigure(esd_t *d)
 		w->n = m;
 		free(w->ev_dir);
 		w->ev_dir = es_strdup(d->cfg.log_directory);
+		w->dir_dev = w->dir_ino = 0;
 		if (uv_fs_event_start(&w->ev, fs_event_cb, d->cfg.log_directory, 0) == 0)
 			w->ev_active = 1;
 	} else {
@@ -660,4 +786,6 @@ void watch_status_json(esd_t *d, cJSON *obj)
 	cJSON_AddNumberToObject(files, "ledger", (double)ledger_count(d->ledger));
 	if (w->scan_error)
 		cJSON_AddStringToObject(files, "directory_error", es_strerror(w->scan_error));
+	if (d->state_error)
+		cJSON_AddStringToObject(files, "state_directory_error", es_strerror(d->state_error));
 }

@@ -22,6 +22,16 @@
  * retried.  Failed files are retried when they change, on `rescan` and after
  * a reload.
  *
+ * Bad days (doc/eidastatsd.8, FAULTS): when the state directory cannot be
+ * written (WORK_STATEDIR) the file waits, d->state_error is set, no file is
+ * dispatched, and every WATCH_RETRY_S a write probe (work_probe_state(),
+ * then esd_held_flush()) runs in the pool until it succeeds.  Waits are
+ * measured on the monotonic clock; file mtimes only shorten them while the
+ * wall clock has not jumped (watch_unchanged_ms()).  A file changed while it
+ * was read (WORK_CHANGED) settles again.  When the log directory's path
+ * leads to another directory (a symbolic link, a move), the change is
+ * logged and the new directory watched.
+ *
  * Ownership: watch_init() allocates d->watch; watch_close() closes its
  * handles (during the stop), watch_free() frees the table after the loop
  * ended.  All functions run on the loop thread.
@@ -34,7 +44,19 @@
 #include "daemon.h"
 
 #define WATCH_RESCAN_S 30
-#define WATCH_RETRY_S 5   /* Scans while the directory cannot be read. */
+#define WATCH_RETRY_S 5   /* Scans while the directory cannot be read, and probes
+                           * while the state directory cannot be written. */
+#define WATCH_WALL_JUMP_MS 2000   /* A step of the wall clock beyond this is a jump. */
+
+/* How long (ms) a file has been unchanged, for the settle rules: since our
+ * first sighting of its identity (since_mono, on the monotonic clock now),
+ * or longer when its mtime (wall clock, ms) is older than that.  The mtime
+ * is not trusted when the wall clock has stepped by more than
+ * WATCH_WALL_JUMP_MS since the sighting (offset_then = wall - monotonic
+ * then; after a jump forward an active file would look old until its next
+ * write), and an mtime in the future proves nothing.  Pure. */
+int64_t watch_unchanged_ms(int64_t since_mono, int64_t offset_then, int64_t mtime_ms,
+                           int64_t now, int64_t wall);
 
 int watch_init(esd_t *d);
 void watch_close(esd_t *d);

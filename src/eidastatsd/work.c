@@ -15,6 +15,7 @@
 #include "agg.h"
 #include "crash.h"
 #include "error.h"
+#include "fsx.h"
 #include "gz.h"
 #include "mem.h"
 #include "work.h"
@@ -45,6 +46,35 @@ int work_is_compressed_name(const char *name, size_t *stem)
 	if (stem)
 		*stem = n;
 	return 0;
+}
+
+int work_state_unwritable(int err)
+{
+	return err == -ENOSPC || err == -EDQUOT || err == -EROFS || err == -EIO;
+}
+
+int work_probe_state(const char *state_dir)
+{
+	char path[4200], block[4096];
+	size_t left = WORK_PROBE_BYTES;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof path, "%s/.write-probe", state_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	memset(block, 0, sizeof block);
+	while (left > 0 && rc == 0) {
+		size_t n = left < sizeof block ? left : sizeof block;
+		rc = fsx_write_all(fd, block, n);
+		left -= n;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	if (unlink(path) != 0 && rc == 0)
+		rc = -errno;
+	return rc;
 }
 
 static double mono_seconds(void)
@@ -164,6 +194,12 @@ static void commit_file(struct file_job *j, agg_t *agg, const uint8_t digest[32]
 		if (rc < 0)
 			sdlog(&d->log, LOG_WARNING, j->in.name, 0, "cannot record a duplicate in the ledger: %s",
 			      es_strerror(rc));
+		if (rc < 0 && work_state_unwritable(rc)) {
+			/* Not counted either way; the copy waits so the state problem is seen. */
+			r->outcome = WORK_STATEDIR;
+			r->err = rc;
+			set_reason(r, "cannot write the ledger: %s; waiting", es_strerror(rc));
+		}
 		return;
 	}
 	if (spool_find_digest(d->spool, digest, &pid) == 1) {
@@ -173,6 +209,7 @@ static void commit_file(struct file_job *j, agg_t *agg, const uint8_t digest[32]
 		rc = ledger_add(d->ledger, &rec);
 		if (rc < 0)
 			goto ledger_failed;
+		esd_held_drop(d, pid);
 		r->outcome = WORK_DUPLICATE;
 		r->payload_id = pid;
 		set_reason(r, "already spooled as payload %016llx", (unsigned long long)pid);
@@ -218,7 +255,7 @@ static void commit_file(struct file_job *j, agg_t *agg, const uint8_t digest[32]
 		return;
 	}
 	if (rc < 0) {
-		r->outcome = WORK_FAILED;
+		r->outcome = work_state_unwritable(rc) ? WORK_STATEDIR : WORK_FAILED;
 		r->err = rc;
 		set_reason(r, "cannot write the spool: %s", es_strerror(rc));
 		return;
@@ -229,9 +266,17 @@ static void commit_file(struct file_job *j, agg_t *agg, const uint8_t digest[32]
 	rec.status = LEDGER_DONE;
 	rc = ledger_add(d->ledger, &rec);
 	if (rc < 0) {
-		/* The payload is durable: at the next start-up recovery records it. */
+		/* The payload is durable but its file is not recorded: it is held
+		 * back from delivery until the record is written (a retry of this
+		 * file, esd_held_flush(), or recovery at the next start-up), so the
+		 * file cannot be counted again meanwhile. */
+		esd_held_add(d, &rec);
 		r->payload_id = pid;
-		goto ledger_failed;
+		r->outcome = WORK_STATEDIR;
+		r->err = rc;
+		set_reason(r, "cannot append to the ledger: %s; payload %016llx is held back",
+		           es_strerror(rc), (unsigned long long)pid);
+		return;
 	}
 	crash_point("after-ledger");
 	r->outcome = WORK_COUNTED;
@@ -240,7 +285,7 @@ static void commit_file(struct file_job *j, agg_t *agg, const uint8_t digest[32]
 	return;
 
 ledger_failed:
-	r->outcome = WORK_FAILED;
+	r->outcome = work_state_unwritable(rc) ? WORK_STATEDIR : WORK_FAILED;
 	r->err = rc;
 	set_reason(r, "cannot append to the ledger: %s", es_strerror(rc));
 }
@@ -250,12 +295,12 @@ static void file_work(uv_work_t *req)
 	struct file_job *j = req->data;
 	esd_t *d = j->d;
 	struct work_result *r = &j->out;
-	struct stat st;
+	struct stat st, after;
 	struct fid id;
 	uint8_t digest[32];
 	agg_t *agg;
 	double t0;
-	int fd, rc;
+	int fd, fd2, rc;
 
 	if (atomic_load(&d->stopping)) {
 		r->outcome = WORK_ABANDONED;
@@ -295,9 +340,29 @@ static void file_work(uv_work_t *req)
 		.netx = d->netx,
 	};
 	agg = agg_new(&opts);
+	/* A second descriptor to look at the file again once it is read. */
+	fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	t0 = mono_seconds();
 	rc = agg_file(agg, j->in.path, fd, digest);   /* Adopts fd. */
 	r->seconds = mono_seconds() - t0;
+	if (fd2 >= 0) {
+		int src = fstat(fd2, &after);
+		close(fd2);
+		/* Truncated, rewritten or appended to while it was read: what was
+		 * read is not the file's content.  Nothing is kept; the file
+		 * settles again and is read whole (a rename does not count). */
+		if (src == 0 && ((uint64_t)after.st_size != id.size ||
+		                 (int64_t)after.st_mtim.tv_sec * 1000000000 + after.st_mtim.tv_nsec !=
+		                 id.mtime_ns)) {
+			agg_free(agg);
+			r->outcome = WORK_CHANGED;
+			r->err = 0;
+			set_reason(r, "changed while being read (%llu bytes, now %llu): nothing counted; "
+			           "it is read again once it settles", (unsigned long long)id.size,
+			           (unsigned long long)after.st_size);
+			return;
+		}
+	}
 	r->counts = *agg_counts(agg);
 	r->nstats = agg_nstats(agg);
 	if (rc == 0 && r->counts.refused_traces) {
@@ -390,6 +455,7 @@ struct scan_job {
 	struct scan_entry *v;
 	size_t n, cap;
 	int err, truncated;
+	struct scan_dir dirinfo;
 	work_scan_cb cb;
 };
 
@@ -403,10 +469,21 @@ static void scan_work(uv_work_t *req)
 	struct scan_job *j = req->data;
 	DIR *dir = opendir(j->dir);
 	struct dirent *de;
+	struct stat dst;
 
 	if (!dir) {
 		j->err = -errno;
 		return;
+	}
+	if (fstat(dirfd(dir), &dst) == 0) {
+		j->dirinfo.dev = (uint64_t)dst.st_dev;
+		j->dirinfo.ino = (uint64_t)dst.st_ino;
+	}
+	if (lstat(j->dir, &dst) == 0 && S_ISLNK(dst.st_mode)) {
+		char *real = realpath(j->dir, NULL);
+		j->dirinfo.is_link = 1;
+		snprintf(j->dirinfo.target, sizeof j->dirinfo.target, "%s", real ? real : "?");
+		free(real);
 	}
 	while ((de = readdir(dir)) != NULL) {
 		const char *name = de->d_name;
@@ -467,7 +544,7 @@ static void scan_after(uv_work_t *req, int status)
 
 	if (status == UV_ECANCELED && !j->err)
 		j->err = UV_ECANCELED;
-	j->cb(j->d, j->v, j->n, j->err, j->truncated);
+	j->cb(j->d, j->v, j->n, j->err, j->truncated, &j->dirinfo);
 	free(j->dir);
 	free(j->pattern);
 	free(j);

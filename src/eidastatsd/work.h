@@ -54,6 +54,8 @@ enum work_outcome {
 	WORK_TRUNCATED,     /* The compressed stream ends early: maybe still being written. */
 	WORK_UNAVAIL,       /* The network registry could not answer: try again later. */
 	WORK_FULL,          /* The spool is at spool.max_bytes. */
+	WORK_STATEDIR,      /* The state directory cannot be written (full, read-only, I/O
+	                     * error on the ledger): nothing new is kept, the file waits. */
 	WORK_FAILED,        /* Unreadable, corrupt, over a limit: reason says why. */
 	WORK_ABANDONED      /* The daemon is stopping. */
 };
@@ -84,9 +86,16 @@ struct scan_entry {
 	int twin;                /* The compressed/uncompressed twin exists. */
 	int64_t twin_mtime_ns;
 };
+/* The log directory itself as the scan found it (stat() follows a symbolic link). */
+struct scan_dir {
+	uint64_t dev, ino;       /* Of the directory reached; 0 when err. */
+	int is_link;             /* The configured path is a symbolic link. */
+	char target[512];        /* Where the link leads (realpath), cut to fit; "" if none. */
+};
 /* Entries sorted by name, malloc()ed: the callback takes ownership of v.
  * err: 0 or -errno of opening the directory. */
-typedef void (*work_scan_cb)(esd_t *d, struct scan_entry *v, size_t n, int err, int truncated);
+typedef void (*work_scan_cb)(esd_t *d, struct scan_entry *v, size_t n, int err, int truncated,
+                             const struct scan_dir *dir);
 #define WORK_SCAN_MAX 100000   /* Entries kept per scan; more is reported as truncated. */
 int work_scan(esd_t *d, const char *dir, const char *pattern, work_scan_cb cb);
 
@@ -99,6 +108,17 @@ int work_call(esd_t *d, work_fn fn, work_done_fn done, void *arg);
  * -EINVAL for anything else, -errno when fstat() fails (st is then not
  * read). */
 int work_check_regular(int fd, struct stat *st);
+
+/* 1 when err (from spool_put() or ledger_add()) means the state directory
+ * cannot take writes for now: -ENOSPC, -EDQUOT, -EROFS, -EIO.  Such a file
+ * waits (WORK_STATEDIR) instead of failing. */
+int work_state_unwritable(int err);
+
+/* Checks that the state directory takes a durable write again: creates
+ * STATE/.write-probe, writes WORK_PROBE_BYTES, fsync()s and removes it.
+ * 0 or -errno.  Any thread (it blocks: call it in the pool). */
+#define WORK_PROBE_BYTES 8192
+int work_probe_state(const char *state_dir);
 
 /* Returns 1 if name ends in a compression suffix (.bz2, .gz), and the length
  * of the name without it in *stem. */

@@ -415,10 +415,12 @@ int ledger_init_ex(ledger_t **out, const char *state_dir, size_t *bad_lines)
 		rc = -errno;
 		goto fail;
 	}
-	l->fd = openat(l->dir_fd, LEDGER_NAME, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	/* Read-only between appends: a descriptor open for writing would keep
+	 * the file system from being remounted read-only. */
+	l->fd = openat(l->dir_fd, LEDGER_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (l->fd < 0 && errno == ENOENT) {
 		l->fd = openat(l->dir_fd, LEDGER_NAME,
-		               O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		               O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		created = 1;
 	}
 	if (l->fd < 0) {
@@ -430,7 +432,8 @@ int ledger_init_ex(ledger_t **out, const char *state_dir, size_t *bad_lines)
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
+		/* A read-only open does not refuse a directory by itself. */
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 		goto fail;
 	}
 	/* A new ledger's directory entry must be durable before records are trusted to it. */
@@ -517,7 +520,7 @@ int ledger_add(ledger_t *l, const ledger_rec_t *rec)
 	char line[LINE_MAX_LEN];
 	ledger_rec_t r;
 	size_t len;
-	int rc;
+	int rc, wfd;
 
 	if (rec->status != LEDGER_DONE && rec->status != LEDGER_EMPTY)
 		return -EINVAL;
@@ -530,30 +533,40 @@ int ledger_add(ledger_t *l, const ledger_rec_t *rec)
 		pthread_mutex_unlock(&l->mu);
 		return ES_ELIMIT;
 	}
+	/* A descriptor for this append only (see ledger_init_ex()). */
+	wfd = openat(l->dir_fd, LEDGER_NAME, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (wfd < 0) {
+		rc = -errno;
+		pthread_mutex_unlock(&l->mu);
+		return rc;
+	}
 	if (l->file_len != l->end) {
 		/* Cut the torn tail off so the new record starts on a line of its own. */
-		if (ftruncate(l->fd, l->end) != 0) {
+		if (ftruncate(wfd, l->end) != 0) {
 			rc = -errno;
+			close(wfd);
 			pthread_mutex_unlock(&l->mu);
 			return rc;
 		}
 		l->file_len = l->end;
 	}
 	if (crash_armed("ledger-mid-append")) {
-		pwrite_all(l->fd, line, len / 2, l->end);
-		fdatasync(l->fd);
+		pwrite_all(wfd, line, len / 2, l->end);
+		fdatasync(wfd);
 		crash_now("ledger-mid-append");
 	}
-	rc = pwrite_all(l->fd, line, len, l->end);
-	if (rc == 0 && fdatasync(l->fd) != 0)
+	rc = pwrite_all(wfd, line, len, l->end);
+	if (rc == 0 && fdatasync(wfd) != 0)
 		rc = -errno;
 	if (rc != 0) {
 		/* Nothing half-written may stay in front of the next record. */
-		if (ftruncate(l->fd, l->end) != 0)
+		if (ftruncate(wfd, l->end) != 0)
 			l->file_len = l->end + (off_t)len;
+		close(wfd);
 		pthread_mutex_unlock(&l->mu);
 		return rc;
 	}
+	close(wfd);
 	l->end += (off_t)len;
 	l->file_len = l->end;
 	rc = add_memory(l, &r);

@@ -8,7 +8,9 @@
  * line whose CRC, syntax or newline is wrong — typically the torn last line
  * after a crash — is ignored at init (and counted); the next append first
  * cuts such a torn tail off, so later records stay readable.  A record is on
- * disk (write + fdatasync) before ledger_add() returns.  The file is read
+ * disk (write + fdatasync) before ledger_add() returns; the file is open for
+ * writing only during an append, so that its file system can be remounted
+ * read-only at any other time.  The file is read
  * entirely at init (limit LEDGER_MAX_RECORDS) and kept in memory, indexed by
  * content digest and by quick identity (dev, ino, size, mtime_ns).  When a
  * digest or identity occurs more than once, the latest record wins.

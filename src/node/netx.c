@@ -46,7 +46,7 @@ struct netx_entry {
 	int ndeps;               /* 0 with a source: the code is unknown (a definite answer). */
 	struct netx_dep *deps;
 	time_t fetched;          /* When the service gave this answer. */
-	time_t retry_after;      /* The service failed; do not ask before this. */
+	time_t retry_after;      /* The service failed; do not ask before this (monotonic s). */
 	int cache_checked;       /* The disk cache was looked at once already. */
 };
 
@@ -463,10 +463,19 @@ static int netx_match(const struct netx_entry *e, const char *code, int32_t date
 	return ES_EREFUSED;
 }
 
+/* Seconds of the monotonic clock: the retry pause must not stretch to a day
+ * when the wall clock is set back. */
+static time_t mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (time_t)ts.tv_sec;
+}
+
 /* Brings the entry of code up to date as far as the sources allow (mutex held). */
 static int netx_resolve(netx_t *nx, const char *code, struct netx_entry *e)
 {
-	time_t now = time(NULL);
+	time_t now = time(NULL), mono = mono_now();
 	if (e->source == NETX_FROM_FILE)
 		return 0;
 	if (e->source == NETX_NONE && nx->cache_dir && !e->cache_checked) {
@@ -481,7 +490,7 @@ static int netx_resolve(netx_t *nx, const char *code, struct netx_entry *e)
 			return 0;
 		return nx->file ? ES_EREFUSED : ES_EUNAVAIL;
 	}
-	if (now >= e->retry_after) {
+	if (mono >= e->retry_after) {
 		struct netx_entry fresh = { 0 };
 		if (netx_query(nx, code, &fresh) == 0) {
 			fresh.fetched = now;
@@ -496,7 +505,7 @@ static int netx_resolve(netx_t *nx, const char *code, struct netx_entry *e)
 			return 0;
 		}
 		netx_entry_clear(&fresh);
-		e->retry_after = now + NETX_RETRY_S;
+		e->retry_after = mono + NETX_RETRY_S;
 	}
 	/* Unreachable: an expired answer is better than none. */
 	return e->source != NETX_NONE ? 0 : ES_EUNAVAIL;

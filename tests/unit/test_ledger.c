@@ -1,8 +1,12 @@
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -625,3 +629,61 @@ TEST(spool_crashpoints)
 	spool_fini(sp);
 }
 #endif
+
+/* Descriptors of this process open on path for writing (from /proc/self). */
+static int writers_of(const char *path)
+{
+	char link[300], target[4200], info[300], line[256];
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir)) != NULL) {
+		ssize_t len;
+		FILE *f;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof link, "/proc/self/fd/%s", de->d_name);
+		len = readlink(link, target, sizeof target - 1);
+		if (len < 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, path) != 0)
+			continue;
+		snprintf(info, sizeof info, "/proc/self/fdinfo/%s", de->d_name);
+		f = fopen(info, "r");
+		while (f && fgets(line, sizeof line, f)) {
+			unsigned long flags;
+			if (sscanf(line, "flags: %lo", &flags) == 1 && (flags & O_ACCMODE) != O_RDONLY)
+				n++;
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+/* Between appends nothing is open for writing: the file system may be
+ * remounted read-only under a running daemon. */
+TEST(ledger_holds_no_writer_between_appends)
+{
+	ledger_t *l;
+	ledger_rec_t r;
+	char real[4200];
+
+	ASSERT_OK(ledger_init(&l, unit_tmpdir()));
+	ASSERT(realpath(ledger_path(), real) != NULL);
+	ASSERT_EQ(writers_of(real), 0);
+	record_of(log_files[0], 1, &r);
+	ASSERT_OK(ledger_add(l, &r));
+	ASSERT_EQ(writers_of(real), 0);
+	ASSERT_EQ(ledger_count(l), 1);
+	ledger_fini(l);
+	ASSERT_OK(ledger_init(&l, unit_tmpdir()));
+	ASSERT_EQ(ledger_count(l), 1);
+	ASSERT_EQ(writers_of(real), 0);
+	ledger_fini(l);
+}
