@@ -189,6 +189,19 @@ printf 'db: "%s"\nout: %s\nsmtp_url: not-checked-without-mail\nmail_delay: soon\
 : >"$T/empty.yaml"
 env -u DBURI "$REPORT" --config "$T/empty.yaml" --out "$T/bad" --month 2021-01 >"$T/bad.out" 2>"$T/bad.err"
 [ $? = 2 ] && grep -q "no database" "$T/bad.err" || fail "no database: $(cat "$T/bad.err")"
+# Every kind of real report renders in headless Chromium: no console message,
+# charts present and sized, nothing fetched; screenshots kept in the build tree.
+. "$top_srcdir/tests/sh/chromium-lib.sh"
+chromium_available || skip "chromium is not installed: the real pages were not rendered"
+SHOTS=$top_builddir/tests/screenshots/real
+mkdir -p "$SHOTS"
+page_check "$OUT/index.html" "$SHOTS/index.png" || fail "index.html in Chromium"
+for p in 2021-01 2021; do
+	page_check "$OUT/$p/index.html" "$SHOTS/federation-$p.png" || fail "$p/index.html in Chromium"
+	page_check "$OUT/$p/nodes/node1.html" "$SHOTS/node-$p.png" || fail "$p/nodes/node1.html in Chromium"
+	page_check "$OUT/$p/nodes/node4.html" "$SHOTS/node-silent-$p.png" || fail "$p/nodes/node4.html in Chromium"
+	page_check "$OUT/$p/networks/node1/FR.html" "$SHOTS/network-$p.png" || fail "$p/networks/node1/FR.html in Chromium"
+done
 # The database down: a clear error, exit 1.
 pg_stop
 bad 1 "eidastats-report: " --db "$ES_DB" --out "$T/bad" --month 2021-01
