@@ -38,6 +38,7 @@
 
 #include "auth.h"
 #include "budget.h"
+#include "climit.h"
 #include "db.h"
 #include "hquery.h"
 #include "route.h"
@@ -54,6 +55,7 @@ struct hreq_service {
 	struct db_pool *write_pool;   /* Tokens and ingest (the primary). */
 	struct db_pool *read_pool;    /* Queries (read_db: possibly a hot standby). */
 	struct budget *budget;        /* Bodies in flight, bounded by cfg->max_in_flight. */
+	struct climit *climit;        /* Queries per client, bounded by cfg->max_queries_per_client. */
 };
 
 /*
@@ -91,7 +93,10 @@ struct hreq {
 	char header_value[HREQ_MAX_HEADERS][160];
 	char note[200];
 	char path[160];
-	char peer[64];
+	char peer[64];                     /* The TCP peer's address. */
+	char client[64];                   /* The client (peer.h): the peer, or as a trusted proxy says. */
+	bool forwarded;                    /* client came from X-Forwarded-For. */
+	bool client_slot;                  /* Holds a slot of climit. */
 	struct timespec start;
 };
 

@@ -52,10 +52,20 @@ static void usage(FILE *out)
 	        "                         $RUNTIME_DIRECTORY or " INGEST_DEFAULT_RUNTIME_DIR ")\n"
 	        "  --max-token SIZE       largest token body (default 64KiB)\n"
 	        "  --query-timeout SECONDS  longest query of the query API (default %d)\n"
+	        "  --header-timeout SECONDS  silence allowed before a request's headers are in\n"
+	        "                         (default %d)\n"
+	        "  --max-connections-per-ip N  connections of one peer address (default %d; 0: none)\n"
+	        "  --max-queries-per-client N  dataselect queries of one client at once, 429\n"
+	        "                         beyond (default %d)\n"
+	        "  --trusted-proxies LIST  addresses or CIDRs whose X-Forwarded-For is honoured\n"
+	        "                         (default: none)\n"
+	        "  --cache-max-age SECONDS  max-age of public answers on past months (default %d)\n"
 	        "  -h, --help             show this help\n"
 	        "  -V, --version          show the version\n",
 	        INGEST_DEFAULT_WORKERS, INGEST_DEFAULT_TIMEOUT, INGEST_DEFAULT_MAX_CONNECTIONS,
-	        INGEST_DEFAULT_QUERY_TIMEOUT);
+	        INGEST_DEFAULT_QUERY_TIMEOUT, INGEST_DEFAULT_HEADER_TIMEOUT,
+	        INGEST_DEFAULT_MAX_CONNECTIONS_PER_IP, INGEST_DEFAULT_MAX_QUERIES_PER_CLIENT,
+	        INGEST_DEFAULT_CACHE_MAX_AGE);
 }
 
 /* The settings as the command line gives them: a file, then keys that override it. */
@@ -135,6 +145,11 @@ int main(int argc, char **argv)
 		{ "runtime-dir", required_argument, NULL, 'R' },
 		{ "max-token", required_argument, NULL, 'T' },
 		{ "query-timeout", required_argument, NULL, 'Q' },
+		{ "header-timeout", required_argument, NULL, 'H' },
+		{ "max-connections-per-ip", required_argument, NULL, 'I' },
+		{ "max-queries-per-client", required_argument, NULL, 'q' },
+		{ "trusted-proxies", required_argument, NULL, 'P' },
+		{ "cache-max-age", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -169,6 +184,11 @@ int main(int argc, char **argv)
 		case 'R': key = "runtime_dir"; break;
 		case 'T': key = "max_token"; break;
 		case 'Q': key = "query_timeout"; break;
+		case 'H': key = "header_timeout"; break;
+		case 'I': key = "max_connections_per_ip"; break;
+		case 'q': key = "max_queries_per_client"; break;
+		case 'P': key = "trusted_proxies"; break;
+		case 'A': key = "cache_max_age"; break;
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -203,6 +203,30 @@ static ssize_t produce(void *ctx, char *buf, size_t cap)
 }
 
 /*
+ * Cache-Control of a dataselect answer: a restricted one belongs to its
+ * token's holder; a public one on months that are all past changes only
+ * when a node sends late statistics, so it may be kept cache_max_age; one
+ * that reaches the current month (or has no end) changes all day.
+ */
+static void cache_control(struct hreq *rq, const struct query *q, bool restricted)
+{
+	char v[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	unsigned age = rq->cfg->cache_max_age;
+
+	if (restricted || age == 0) {
+		hreq_header(rq, "Cache-Control", restricted ? "private, no-store" : "no-store");
+		return;
+	}
+	gmtime_r(&now, &tm);
+	if (!q->has_end || q->end >= (tm.tm_year + 1900) * 12 + tm.tm_mon)
+		age = age < INGEST_CACHE_OPEN_AGE ? age : INGEST_CACHE_OPEN_AGE;
+	snprintf(v, sizeof v, "public, max-age=%u", age);
+	hreq_header(rq, "Cache-Control", v);
+}
+
+/*
  * Runs s->q on a connection of its own and starts the streamed answer; the
  * stream is then hreq's (freed through qstream_free in every case).
  */
@@ -249,6 +273,7 @@ static int run_query(struct hreq *rq, struct qstream *s, char *const *groups, si
 		q_error_set(e, 500, NULL);
 		goto fail;
 	}
+	cache_control(rq, &s->q, s->q.endpoint == Q_RESTRICTED);
 	rc = hreq_stream(rq, MHD_HTTP_OK, q_render_content_type(s->r), produce, s, qstream_free);
 	return rc;
 fail:
@@ -298,6 +323,17 @@ int qapi_public_finish(struct hreq *rq)
 	q_policy_init(&s->p);
 	q_error_init(&e, wants_json(rq));
 	return dataselect(rq, s, Q_PUBLIC, NULL, 0, &e);
+}
+
+int qapi_too_many(struct hreq *rq)
+{
+	char msg[160], secs[16];
+
+	snprintf(secs, sizeof secs, "%d", INGEST_RETRY_AFTER_429);
+	hreq_header(rq, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	snprintf(msg, sizeof msg, "Too many concurrent queries from %s (at most %u); try again "
+	         "when one has finished", rq->client, rq->cfg->max_queries_per_client);
+	return answer_status(rq, wants_json(rq), 429, msg);
 }
 
 /* The token body of a restricted request, kept within max_token. */

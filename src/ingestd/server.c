@@ -22,6 +22,7 @@
 
 #include "auth.h"
 #include "hreq.h"
+#include "peer.h"
 #include "route.h"
 #include "server.h"
 
@@ -38,6 +39,7 @@ struct server {
 	struct ingest_live *live;
 	struct hreq_service svc;
 	struct budget budget;
+	struct climit *climit;
 	struct MHD_Daemon *mhd;
 	char *prefix;
 	char address[INET6_ADDRSTRLEN + 16];
@@ -64,6 +66,36 @@ static void peer_of(struct MHD_Connection *conn, char *out, size_t cap)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)cap);
 	else if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)cap);
+}
+
+#define MAX_XFF 16
+
+struct xff {
+	const char *v[MAX_XFF];
+	size_t n;
+};
+
+static enum MHD_Result xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+	struct xff *x = cls;
+
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") == 0 && value && x->n < MAX_XFF)
+		x->v[x->n++] = value;
+	return MHD_YES;
+}
+
+/* The client address (peer.h) of rq, from its peer and X-Forwarded-For. */
+static void client_of(struct hreq *rq)
+{
+	struct xff x = { .n = 0 };
+	char client[PEER_ADDR_LEN];
+
+	if (rq->cfg->proxies.n > 0)
+		MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, xff_collect, &x);
+	rq->forwarded = peer_client(&rq->cfg->proxies, rq->peer, x.v, x.n, client, sizeof client);
+	log_safe(rq->client, sizeof rq->client, client);
 }
 
 /*
@@ -172,6 +204,7 @@ static int begin(struct server *s, struct hreq *rq, const char *url, const char 
 	log_safe(rq->method_name, sizeof rq->method_name, method);
 	log_safe(rq->path, sizeof rq->path, url);
 	peer_of(rq->conn, rq->peer, sizeof rq->peer);
+	client_of(rq);
 	rq->method = route_method(method);
 	if (rq->raw_query)
 		rq->query_rc = hquery_parse(&rq->query, rq->raw_query, strlen(rq->raw_query),
@@ -192,6 +225,11 @@ static int begin(struct server *s, struct hreq *rq, const char *url, const char 
 		                 r->wrong_method ? r->wrong_method : "Method not allowed");
 	}
 	rq->route = r;
+	if (r->too_many) {
+		if (climit_take(s->climit, rq->client, rq->cfg->max_queries_per_client) < 0)
+			return r->too_many(rq);
+		rq->client_slot = true;
+	}
 
 	/* A body known to be too large is refused before it is read (the connection then closes). */
 	clen = hreq_get_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -298,17 +336,20 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct timespec now;
 	long ms;
 
-	(void)conn;
 	if (!rq)
 		return;
 	if (rq->started && rq->cfg->access_log) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		ms = (now.tv_sec - rq->start.tv_sec) * 1000 + (now.tv_nsec - rq->start.tv_nsec) / 1000000;
-		ingest_log("access %s \"%s %s\" %u in=%zu stats=%zu node=%d ms=%ld%s \"%s\"",
-		           rq->peer, rq->method_name, rq->path, rq->status, rq->received, rq->nstats,
+		ingest_log("access %s%s%s \"%s %s\" %u in=%zu stats=%zu node=%d ms=%ld%s \"%s\"",
+		           rq->client, rq->forwarded ? " via=" : "", rq->forwarded ? rq->peer : "",
+		           rq->method_name, rq->path, rq->status, rq->received, rq->nstats,
 		           rq->who.node_id, ms, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted",
 		           rq->note);
 	}
+	/* A kept-alive connection waits for its next request's headers under header_timeout. */
+	if (rq->started && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, rq->cfg->header_timeout);
 	request_free(s, rq);
 	*con_cls = NULL;
 }
@@ -321,6 +362,8 @@ static void request_free(struct server *s, struct hreq *rq)
 		slot->pending = NULL;
 	if (rq->route && rq->route->done)
 		rq->route->done(rq);
+	if (rq->client_slot)
+		climit_give(s->climit, rq->client);
 	if (rq->cfg)
 		hreq_unreserve(rq, rq->held);
 	free(rq->body);
@@ -467,6 +510,8 @@ int server_start(struct server **out, const struct route *routes, size_t nroutes
 	s->svc.write_pool = write_pool;
 	s->svc.read_pool = read_pool;
 	s->svc.budget = &s->budget;
+	s->climit = climit_new(cfg->max_connections);
+	s->svc.climit = s->climit;
 	s->prefix = es_strdup(cfg->prefix);
 	format_address(fd, s->address, sizeof s->address);
 	if (family == AF_INET6)
@@ -476,8 +521,9 @@ int server_start(struct server **out, const struct route *routes, size_t nroutes
 	                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 	                          MHD_OPTION_LISTEN_SOCKET, fd,
 	                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->workers > 1 ? cfg->workers : 0),
-	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
+	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->header_timeout,
 	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
 	                          MHD_OPTION_URI_LOG_CALLBACK, request_new, s,
 	                          MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 	                          MHD_OPTION_NOTIFY_CONNECTION, connection_notify, s,
@@ -509,6 +555,7 @@ void server_stop(struct server *s)
 		return;
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
+	climit_free(s->climit);
 	free(s->prefix);
 	free(s);
 }
