@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +34,8 @@
 #define MSG_BAD_TOKEN "No valid token provided"
 #define MSG_UNAVAILABLE "The database is unavailable; try again later"
 
+struct conn_slot;
+
 struct server {
 	const struct route *routes;
 	size_t nroutes;
@@ -43,6 +46,14 @@ struct server {
 	struct MHD_Daemon *mhd;
 	char *prefix;
 	char address[INET6_ADDRSTRLEN + 16];
+	/* The header deadline (header_timeout): every open connection, and a
+	 * thread that cuts those whose headers are late. */
+	pthread_mutex_t conns_lock;
+	pthread_cond_t conns_wake;
+	struct conn_slot *conns;
+	unsigned header_timeout;
+	bool stopping, watching;
+	pthread_t watchdog;
 };
 
 /* Copies untrusted text for the log: printable ASCII only, bounded. */
@@ -103,10 +114,70 @@ static void client_of(struct hreq *rq)
  * announced (request_new) but has not yet handed to the handler.  A request
  * whose headers overflow the connection's memory is dropped by libmicrohttpd
  * without the completion callback; the connection's close frees it then.
+ *
+ * And its header deadline: libmicrohttpd's own timeout is reset by every
+ * byte, so headers sent a byte at a time would hold a connection for ever.
+ * Until its headers are in, a connection is given header_timeout seconds
+ * from its start (or from its previous answer); the watchdog then shuts its
+ * socket down, and libmicrohttpd closes it.  The slot list is under
+ * conns_lock, and a slot leaves it in the close notification, before
+ * libmicrohttpd closes the socket: the watchdog never touches a reused one.
  */
 struct conn_slot {
 	struct hreq *pending;
+	struct conn_slot *prev, *next;
+	int fd;
+	bool waiting;              /* Its headers are not in yet. */
+	struct timespec deadline;  /* CLOCK_MONOTONIC. */
 };
+
+static void deadline_in(struct timespec *t, unsigned secs)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += secs;
+}
+
+static bool passed(const struct timespec *t, const struct timespec *now)
+{
+	return now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
+}
+
+/* Marks the connection of slot as waiting for headers (from now) or not. */
+static void slot_waiting(struct server *s, struct conn_slot *slot, bool waiting)
+{
+	if (!slot)
+		return;
+	pthread_mutex_lock(&s->conns_lock);
+	slot->waiting = waiting;
+	if (waiting)
+		deadline_in(&slot->deadline, s->header_timeout);
+	pthread_mutex_unlock(&s->conns_lock);
+}
+
+static void *watchdog(void *arg)
+{
+	struct server *s = arg;
+	struct timespec now, wake;
+
+	pthread_mutex_lock(&s->conns_lock);
+	while (!s->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (struct conn_slot *c = s->conns; c; c = c->next)
+			if (c->waiting && c->fd >= 0 && passed(&c->deadline, &now)) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->waiting = false;   /* Once is enough. */
+			}
+		wake = now;
+		wake.tv_nsec += 250 * 1000000L;
+		if (wake.tv_nsec >= 1000000000L) {
+			wake.tv_sec++;
+			wake.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->conns_wake, &s->conns_lock, &wake);
+	}
+	pthread_mutex_unlock(&s->conns_lock);
+	return NULL;
+}
 
 static struct conn_slot *conn_slot(struct MHD_Connection *conn)
 {
@@ -121,15 +192,37 @@ static void request_free(struct server *s, struct hreq *rq);
 static void connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                               enum MHD_ConnectionNotificationCode toe)
 {
+	struct server *s = cls;
 	struct conn_slot *slot = *socket_context;
 
-	(void)conn;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = es_calloc(1, sizeof *slot);
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		slot = es_calloc(1, sizeof *slot);
+		slot->fd = ci ? ci->connect_fd : -1;
+		pthread_mutex_lock(&s->conns_lock);
+		slot->waiting = true;
+		deadline_in(&slot->deadline, s->header_timeout);
+		slot->next = s->conns;
+		if (s->conns)
+			s->conns->prev = slot;
+		s->conns = slot;
+		pthread_mutex_unlock(&s->conns_lock);
+		*socket_context = slot;
 		return;
 	}
-	if (slot && slot->pending)
-		request_free(cls, slot->pending);
+	if (!slot)
+		return;
+	pthread_mutex_lock(&s->conns_lock);
+	if (slot->prev)
+		slot->prev->next = slot->next;
+	else
+		s->conns = slot->next;
+	if (slot->next)
+		slot->next->prev = slot->prev;
+	pthread_mutex_unlock(&s->conns_lock);
+	if (slot->pending)
+		request_free(s, slot->pending);
 	free(slot);
 	*socket_context = NULL;
 }
@@ -199,6 +292,7 @@ static int begin(struct server *s, struct hreq *rq, const char *url, const char 
 	int rc;
 
 	rq->started = true;
+	slot_waiting(s, conn_slot(rq->conn), false);
 	rq->cfg = ingest_live_acquire(s->live);
 	MHD_set_connection_option(rq->conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)rq->cfg->timeout);
 	log_safe(rq->method_name, sizeof rq->method_name, method);
@@ -348,8 +442,10 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		           rq->note);
 	}
 	/* A kept-alive connection waits for its next request's headers under header_timeout. */
-	if (rq->started && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, rq->cfg->header_timeout);
+	if (rq->started && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, s->header_timeout);
+		slot_waiting(s, conn_slot(conn), true);
+	}
 	request_free(s, rq);
 	*con_cls = NULL;
 }
@@ -513,6 +609,13 @@ int server_start(struct server **out, const struct route *routes, size_t nroutes
 	s->climit = climit_new(cfg->max_connections);
 	s->svc.climit = s->climit;
 	s->prefix = es_strdup(cfg->prefix);
+	s->header_timeout = cfg->header_timeout;
+	pthread_mutex_init(&s->conns_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->conns_wake, &ca);
+	pthread_condattr_destroy(&ca);
 	format_address(fd, s->address, sizeof s->address);
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -535,6 +638,13 @@ int server_start(struct server **out, const struct route *routes, size_t nroutes
 		server_stop(s);
 		return ES_ECONFIG;
 	}
+	if ((errno = pthread_create(&s->watchdog, NULL, watchdog, s)) != 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "header watchdog thread: %s", strerror(errno));
+		server_stop(s);
+		return rc;
+	}
+	s->watching = true;
 	*out = s;
 	return 0;
 }
@@ -553,8 +663,17 @@ void server_stop(struct server *s)
 {
 	if (!s)
 		return;
+	if (s->watching) {
+		pthread_mutex_lock(&s->conns_lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->conns_wake);
+		pthread_mutex_unlock(&s->conns_lock);
+		pthread_join(s->watchdog, NULL);
+	}
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
+	pthread_cond_destroy(&s->conns_wake);
+	pthread_mutex_destroy(&s->conns_lock);
 	climit_free(s->climit);
 	free(s->prefix);
 	free(s);
