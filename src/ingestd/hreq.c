@@ -14,8 +14,6 @@
 
 #include "hreq.h"
 
-/* How much of an oversized body is read and dropped so that the client gets its answer. */
-#define DISCARD_MAX ((size_t)16 << 20)
 
 /* Copies untrusted text for the log: printable ASCII only, bounded. */
 static void log_safe(char *dst, size_t cap, const char *src)
@@ -213,7 +211,7 @@ int hreq_collect(struct hreq *rq, const char *data, size_t n)
 		rq->over_budget = true;
 	if (rq->too_large || rq->over_budget) {
 		rq->discarded += n;
-		if (rq->discarded > DISCARD_MAX && rq->discarded - DISCARD_MAX > max)
+		if (rq->discarded > HREQ_DISCARD_MAX && rq->discarded - HREQ_DISCARD_MAX > max)
 			return ES_ELIMIT;
 		return 0;
 	}

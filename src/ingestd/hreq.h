@@ -46,6 +46,9 @@
 
 #define HREQ_STREAM_BLOCK (64 * 1024)
 #define HREQ_MAX_HEADERS 8
+/* Body bytes read and dropped past a limit (or after an early answer)
+ * before the connection is closed instead. */
+#define HREQ_DISCARD_MAX ((size_t)16 << 20)
 #define HREQ_RETRY_AFTER 5      /* Seconds a busy (503) answer asks the client to wait. */
 
 struct MHD_Connection;

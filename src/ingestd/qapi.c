@@ -339,7 +339,7 @@ int qapi_too_many(struct hreq *rq)
 /* The token body of a restricted request, kept within max_token. */
 struct token_state {
 	char *buf;
-	size_t len, cap;
+	size_t len, cap, dropped;
 	bool too_large, over_budget;
 };
 
@@ -365,11 +365,16 @@ int qapi_restricted_body(struct hreq *rq, const char *data, size_t len)
 {
 	struct token_state *st = rq->state;
 
-	if (st->too_large || st->over_budget)
-		return 0;   /* The rest is read and dropped; finish answers. */
-	if (len > rq->cfg->max_token - st->len) {
+	/*
+	 * libmicrohttpd cannot answer in the middle of a body: the rest is
+	 * dropped and finish answers, unless the client keeps sending far
+	 * beyond: the connection is then closed.
+	 */
+	if (!st->too_large && !st->over_budget && len > rq->cfg->max_token - st->len)
 		st->too_large = true;
-		return 0;
+	if (st->too_large || st->over_budget) {
+		st->dropped += len;
+		return st->dropped > HREQ_DISCARD_MAX ? ES_ELIMIT : 0;
 	}
 	if (st->len + len > st->cap) {
 		size_t cap = st->cap ? st->cap : 4096;

@@ -27,8 +27,6 @@
 #include "route.h"
 #include "server.h"
 
-/* How much body of a request without a route is read and dropped before its 404. */
-#define DISCARD_MAX ((size_t)16 << 20)
 
 #define MSG_NO_TOKEN "No token provided. Permission denied"
 #define MSG_BAD_TOKEN "No valid token provided"
@@ -358,10 +356,13 @@ static int body(struct hreq *rq, const char *data, size_t n)
 	if (rq->responded || !rq->route) {
 		rq->received += n;
 		rq->discarded += n;
-		if (!rq->responded && rq->discarded > DISCARD_MAX) {
-			snprintf(rq->note, sizeof rq->note, "body without a route beyond %zu bytes: "
-			         "connection closed", DISCARD_MAX);
-			rq->status = MHD_HTTP_NOT_FOUND;
+		/* Also after an answer: a body without end is not read for ever. */
+		if (rq->discarded > HREQ_DISCARD_MAX) {
+			if (!rq->responded) {
+				snprintf(rq->note, sizeof rq->note, "body without a route beyond %zu "
+				         "bytes: connection closed", HREQ_DISCARD_MAX);
+				rq->status = MHD_HTTP_NOT_FOUND;
+			}
 			return ES_ELIMIT;
 		}
 		return 0;
