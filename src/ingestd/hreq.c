@@ -41,8 +41,17 @@ int hreq_header(struct hreq *rq, const char *name, const char *value)
 	return 0;
 }
 
+void hreq_release_slot(struct hreq *rq)
+{
+	if (!rq->client_slot)
+		return;
+	climit_give(rq->svc->climit, rq->client);
+	rq->client_slot = false;
+}
+
 /* Adds the staged headers and content type, queues resp, drops the caller's reference. */
-static int queue(struct hreq *rq, unsigned status, const char *ctype, struct MHD_Response *resp)
+static int queue(struct hreq *rq, unsigned status, const char *ctype, struct MHD_Response *resp,
+                 bool streamed)
 {
 	enum MHD_Result ret;
 
@@ -57,6 +66,9 @@ static int queue(struct hreq *rq, unsigned status, const char *ctype, struct MHD
 	rq->responded = true;
 	ret = MHD_queue_response(rq->conn, status, resp);
 	MHD_destroy_response(resp);
+	/* Before the client can see the end of the answer, so that its next query is not refused. */
+	if (!streamed)
+		hreq_release_slot(rq);
 	return ret == MHD_YES ? 0 : -EIO;
 }
 
@@ -77,16 +89,18 @@ int hreq_text(struct hreq *rq, unsigned status, const char *fmt, ...)
 	text[n++] = '\n';
 	text[n] = '\0';
 	return queue(rq, status, "text/plain; charset=utf-8",
-	             MHD_create_response_from_buffer((size_t)n, text, MHD_RESPMEM_MUST_COPY));
+	             MHD_create_response_from_buffer((size_t)n, text, MHD_RESPMEM_MUST_COPY), false);
 }
 
 int hreq_data(struct hreq *rq, unsigned status, const char *ctype, const void *data, size_t len)
 {
 	return queue(rq, status, ctype,
-	             MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY));
+	             MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY),
+	             false);
 }
 
 struct stream {
+	struct hreq *rq;   /* Alive while libmicrohttpd reads the stream. */
 	hreq_produce_fn produce;
 	void *ctx;
 	void (*free_ctx)(void *ctx);
@@ -99,6 +113,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	(void)pos;
 	n = st->produce(st->ctx, buf, max);
+	if (n <= 0)
+		hreq_release_slot(st->rq);
 	if (n == 0)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (n < 0)
@@ -121,6 +137,7 @@ int hreq_stream(struct hreq *rq, unsigned status, const char *ctype, hreq_produc
 	struct stream *st = es_malloc(sizeof *st);
 	struct MHD_Response *resp;
 
+	st->rq = rq;
 	st->produce = produce;
 	st->ctx = ctx;
 	st->free_ctx = free_ctx;
@@ -131,7 +148,7 @@ int hreq_stream(struct hreq *rq, unsigned status, const char *ctype, hreq_produc
 		return -ENOMEM;
 	}
 	snprintf(rq->note, sizeof rq->note, "streamed");
-	return queue(rq, status, ctype, resp);
+	return queue(rq, status, ctype, resp, true);
 }
 
 int hreq_busy(struct hreq *rq)

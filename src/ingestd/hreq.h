@@ -136,6 +136,12 @@ int hreq_reserve(struct hreq *rq, size_t n);
 void hreq_unreserve(struct hreq *rq, size_t n);
 /* Bytes this request could still reserve. */
 size_t hreq_room(struct hreq *rq);
+/*
+ * Gives back the request's query slot (climit.h), if it holds one: done when
+ * its answer is queued, or a streamed answer's last part produced (before
+ * the client can see the end and send its next query), else when it ends.
+ */
+void hreq_release_slot(struct hreq *rq);
 /* Frees the collected body early and gives its bytes back to the budget. */
 void hreq_drop_body(struct hreq *rq);
 

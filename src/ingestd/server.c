@@ -459,8 +459,7 @@ static void request_free(struct server *s, struct hreq *rq)
 		slot->pending = NULL;
 	if (rq->route && rq->route->done)
 		rq->route->done(rq);
-	if (rq->client_slot)
-		climit_give(s->climit, rq->client);
+	hreq_release_slot(rq);
 	if (rq->cfg)
 		hreq_unreserve(rq, rq->held);
 	free(rq->body);

@@ -22,6 +22,10 @@
       answer until DEADLINE seconds; prints the status line, "closed"
       (closed without an answer) or "silent" (nothing by the deadline), and
       "ms=N" (time to that outcome).
+  hold PORT SRC FILE
+      Sends stdin's bytes on one connection and keeps it open, silent,
+      until FILE exists (at most 120 s); prints what the service answered
+      meanwhile (status line or "nothing").
 """
 import errno
 import http.client
@@ -196,12 +200,37 @@ def send(port, src, deadline, endless):
     print("ms=%d" % ms)
 
 
+def hold(port, src, path):
+    data = sys.stdin.buffer.read()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    s.sendall(data)
+    s.setblocking(False)
+    got = b""
+    t0 = time.monotonic()
+    while not os.path.exists(path) and time.monotonic() - t0 < 120:
+        r, _, _ = select.select([s], [], [], 0.05)
+        if r:
+            try:
+                d = s.recv(4096)
+            except OSError:
+                break
+            if not d:
+                break
+            got += d
+    s.close()
+    print(got.split(b"\r\n", 1)[0].decode("latin-1") if got else "nothing")
+
+
 def main():
     a = sys.argv[1:]
     if a[0] == "good":
         good(int(a[1]), a[2], a[3], a[4])
     elif a[0] == "slowloris":
         slowloris(int(a[1]), int(a[2]), a[3].split(","), float(a[4]), float(a[5]))
+    elif a[0] == "hold":
+        hold(int(a[1]), a[2], a[3])
     elif a[0] == "send":
         send(int(a[1]), a[2], float(a[3]), "--endless-chunks" in a)
     else:
