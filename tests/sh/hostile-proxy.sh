@@ -30,11 +30,12 @@ holder() {
 	hostile hold "$PORT" "$2" "$T/$1.stop" <"$T/$1.req" >"$T/$1.out" &
 }
 is() { [ "$(from "$@")" = "$_want" ]; }
-# expect STATUS SRC XFF [QUERY]: the status, waiting up to 10 s for it (a holder may be on its way).
+# expect STATUS SRC XFF [QUERY]: the status, waiting up to 30 s for it (a holder may be on its way).
 expect() {
 	_want=$1
 	shift
-	wait_until 10 is "$@" || fail "from $1 with X-Forwarded-For '$2': status $(from "$@"), expected $_want: $(head -c 200 "$T/body")"
+	wait_until 30 is "$@" ||
+		fail "from $1 with X-Forwarded-For '$2': status $(from "$@"), expected $_want: $(head -c 200 "$T/body") (holders: $(cat "$T"/*.out 2>/dev/null | tr '\n' ' '))"
 }
 
 # A client behind the proxy holds its one query: its next is 429.
