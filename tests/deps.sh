@@ -11,6 +11,7 @@ PKGS="$PKGS chromium fonts-dejavu-core"
 PKGS="$PKGS prometheus"
 # A loopback SMTP server for eidastats-report --mail (tests/sh/smtpd.py).
 PKGS="$PKGS python3-aiosmtpd"
+PKGS="$PKGS wrk"
 if [ "$(id -u)" != 0 ]; then
 	echo "deps.sh: run as root (apt-get install)" >&2
 	exit 1

@@ -141,20 +141,23 @@ static int health_finish(struct hreq *rq)
 
 #define SUBMIT_ROUTE(path) \
 	{ path, ROUTE_POST | ROUTE_PUT, ROUTE_AUTH_NODE, "Only PUT or POST method allowed.", \
-	  submit_begin, NULL, submit_finish, submit_done }
+	  submit_begin, NULL, submit_finish, submit_done, NULL }
 
 /* A read-only route answered by its finish hook alone. */
 #define GET_ROUTE(path, finish) \
-	{ path, ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, finish, NULL }
+	{ path, ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, finish, NULL, NULL }
 
 const struct route api_routes[] = {
 	SUBMIT_ROUTE("/submit"),
 	SUBMIT_ROUTE("/dataselectstats"),
-	{ "/health", ROUTE_GET, ROUTE_AUTH_NONE, "Only GET allowed.", NULL, NULL, health_finish, NULL },
-	GET_ROUTE("/dataselect/public", qapi_public_finish),
+	{ "/health", ROUTE_GET, ROUTE_AUTH_NONE, "Only GET allowed.", NULL, NULL, health_finish, NULL,
+	  NULL },
+	{ "/dataselect/public", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, qapi_public_finish,
+	  NULL, qapi_too_many },
 	{ "/dataselect/restricted", ROUTE_POST, ROUTE_AUTH_NONE,
 	  "<h1>405 Method Not Allowed</h1><p>Only POST method allowed</p>",
-	  qapi_restricted_begin, qapi_restricted_body, qapi_restricted_finish, qapi_restricted_done },
+	  qapi_restricted_begin, qapi_restricted_body, qapi_restricted_finish, qapi_restricted_done,
+	  qapi_too_many },
 	GET_ROUTE("/nodes", qapi_nodes_finish),
 	GET_ROUTE("/networks", qapi_networks_finish),
 	GET_ROUTE("/_isRestricted", qapi_is_restricted_finish),
@@ -167,7 +170,7 @@ const struct route api_routes[] = {
 	GET_ROUTE("/metrics", mweb_finish),
 	/* The prefix itself: upstream redirects to PREFIX/ (any method). */
 	{ "", ROUTE_GET | ROUTE_POST | ROUTE_PUT | ROUTE_DELETE, ROUTE_AUTH_NONE, NULL,
-	  NULL, NULL, qapi_redirect_finish, NULL },
+	  NULL, NULL, qapi_redirect_finish, NULL, NULL },
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

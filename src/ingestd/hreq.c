@@ -15,8 +15,6 @@
 
 #include "hreq.h"
 
-/* How much of an oversized body is read and dropped so that the client gets its answer. */
-#define DISCARD_MAX ((size_t)16 << 20)
 
 /* Copies untrusted text for the log: printable ASCII only, bounded. */
 static void log_safe(char *dst, size_t cap, const char *src)
@@ -44,8 +42,17 @@ int hreq_header(struct hreq *rq, const char *name, const char *value)
 	return 0;
 }
 
+void hreq_release_slot(struct hreq *rq)
+{
+	if (!rq->client_slot)
+		return;
+	climit_give(rq->svc->climit, rq->client);
+	rq->client_slot = false;
+}
+
 /* Adds the staged headers and content type, queues resp, drops the caller's reference. */
-static int queue(struct hreq *rq, unsigned status, const char *ctype, struct MHD_Response *resp)
+static int queue(struct hreq *rq, unsigned status, const char *ctype, struct MHD_Response *resp,
+                 bool streamed)
 {
 	enum MHD_Result ret;
 
@@ -60,6 +67,9 @@ static int queue(struct hreq *rq, unsigned status, const char *ctype, struct MHD
 	rq->responded = true;
 	ret = MHD_queue_response(rq->conn, status, resp);
 	MHD_destroy_response(resp);
+	/* Before the client can see the end of the answer, so that its next query is not refused. */
+	if (!streamed)
+		hreq_release_slot(rq);
 	return ret == MHD_YES ? 0 : -EIO;
 }
 
@@ -80,16 +90,18 @@ int hreq_text(struct hreq *rq, unsigned status, const char *fmt, ...)
 	text[n++] = '\n';
 	text[n] = '\0';
 	return queue(rq, status, "text/plain; charset=utf-8",
-	             MHD_create_response_from_buffer((size_t)n, text, MHD_RESPMEM_MUST_COPY));
+	             MHD_create_response_from_buffer((size_t)n, text, MHD_RESPMEM_MUST_COPY), false);
 }
 
 int hreq_data(struct hreq *rq, unsigned status, const char *ctype, const void *data, size_t len)
 {
 	return queue(rq, status, ctype,
-	             MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY));
+	             MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY),
+	             false);
 }
 
 struct stream {
+	struct hreq *rq;   /* Alive while libmicrohttpd reads the stream. */
 	hreq_produce_fn produce;
 	void *ctx;
 	void (*free_ctx)(void *ctx);
@@ -102,6 +114,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	(void)pos;
 	n = st->produce(st->ctx, buf, max);
+	if (n <= 0)
+		hreq_release_slot(st->rq);
 	if (n == 0)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (n < 0)
@@ -124,6 +138,7 @@ int hreq_stream(struct hreq *rq, unsigned status, const char *ctype, hreq_produc
 	struct stream *st = es_malloc(sizeof *st);
 	struct MHD_Response *resp;
 
+	st->rq = rq;
 	st->produce = produce;
 	st->ctx = ctx;
 	st->free_ctx = free_ctx;
@@ -134,7 +149,7 @@ int hreq_stream(struct hreq *rq, unsigned status, const char *ctype, hreq_produc
 		return -ENOMEM;
 	}
 	snprintf(rq->note, sizeof rq->note, "streamed");
-	return queue(rq, status, ctype, resp);
+	return queue(rq, status, ctype, resp, true);
 }
 
 int hreq_file(struct hreq *rq, unsigned status, const char *ctype, int fd, uint64_t size)
@@ -146,7 +161,7 @@ int hreq_file(struct hreq *rq, unsigned status, const char *ctype, int fd, uint6
 		return -ENOMEM;
 	}
 	snprintf(rq->note, sizeof rq->note, "file");
-	return queue(rq, status, ctype, resp);
+	return queue(rq, status, ctype, resp, false);
 }
 
 int hreq_busy(struct hreq *rq)
@@ -226,7 +241,7 @@ int hreq_collect(struct hreq *rq, const char *data, size_t n)
 		rq->over_budget = true;
 	if (rq->too_large || rq->over_budget) {
 		rq->discarded += n;
-		if (rq->discarded > DISCARD_MAX && rq->discarded - DISCARD_MAX > max)
+		if (rq->discarded > HREQ_DISCARD_MAX && rq->discarded - HREQ_DISCARD_MAX > max)
 			return ES_ELIMIT;
 		return 0;
 	}

@@ -39,6 +39,7 @@
 
 #include "auth.h"
 #include "budget.h"
+#include "climit.h"
 #include "db.h"
 #include "hquery.h"
 #include "metrics.h"
@@ -47,6 +48,9 @@
 
 #define HREQ_STREAM_BLOCK (64 * 1024)
 #define HREQ_MAX_HEADERS 8
+/* Body bytes read and dropped past a limit (or after an early answer)
+ * before the connection is closed instead. */
+#define HREQ_DISCARD_MAX ((size_t)16 << 20)
 #define HREQ_RETRY_AFTER 5      /* Seconds a busy (503) answer asks the client to wait. */
 
 struct MHD_Connection;
@@ -57,6 +61,7 @@ struct hreq_service {
 	struct db_pool *read_pool;    /* Queries (read_db: possibly a hot standby). */
 	struct budget *budget;        /* Bodies in flight, bounded by cfg->max_in_flight. */
 	struct metrics *metrics;      /* Counters of PREFIX/metrics (metrics.h). */
+	struct climit *climit;        /* Queries per client, bounded by cfg->max_queries_per_client. */
 };
 
 /*
@@ -95,7 +100,10 @@ struct hreq {
 	char header_value[HREQ_MAX_HEADERS][160];
 	char note[200];
 	char path[160];
-	char peer[64];
+	char peer[64];                     /* The TCP peer's address. */
+	char client[64];                   /* The client (peer.h): the peer, or as a trusted proxy says. */
+	bool forwarded;                    /* client came from X-Forwarded-For. */
+	bool client_slot;                  /* Holds a slot of climit. */
 	struct timespec start;
 };
 
@@ -139,6 +147,12 @@ int hreq_reserve(struct hreq *rq, size_t n);
 void hreq_unreserve(struct hreq *rq, size_t n);
 /* Bytes this request could still reserve. */
 size_t hreq_room(struct hreq *rq);
+/*
+ * Gives back the request's query slot (climit.h), if it holds one: done when
+ * its answer is queued, or a streamed answer's last part produced (before
+ * the client can see the end and send its next query), else when it ends.
+ */
+void hreq_release_slot(struct hreq *rq);
 /* Frees the collected body early and gives its bytes back to the budget. */
 void hreq_drop_body(struct hreq *rq);
 

@@ -55,11 +55,21 @@ static void usage(FILE *out)
 	        "  --report-dir DIR       eidastats-report's output, served under PREFIX/reports/\n"
 	        "                         (default: not served)\n"
 	        "  --metrics-allow LIST   addresses/CIDRs that may read PREFIX/metrics\n"
-	        "                         (default \"" ACL_DEFAULT "\")\n"
+	        "                         (default \"" PEER_LOOPBACK "\")\n"
+	        "  --header-timeout SECONDS  silence allowed before a request's headers are in\n"
+	        "                         (default %d)\n"
+	        "  --max-connections-per-ip N  connections of one peer address (default %d; 0: none)\n"
+	        "  --max-queries-per-client N  dataselect queries of one client at once, 429\n"
+	        "                         beyond (default %d)\n"
+	        "  --trusted-proxies LIST  addresses or CIDRs whose X-Forwarded-For is honoured\n"
+	        "                         (default: none)\n"
+	        "  --cache-max-age SECONDS  max-age of public answers on past months (default %d)\n"
 	        "  -h, --help             show this help\n"
 	        "  -V, --version          show the version\n",
 	        INGEST_DEFAULT_WORKERS, INGEST_DEFAULT_TIMEOUT, INGEST_DEFAULT_MAX_CONNECTIONS,
-	        INGEST_DEFAULT_QUERY_TIMEOUT);
+	        INGEST_DEFAULT_QUERY_TIMEOUT, INGEST_DEFAULT_HEADER_TIMEOUT,
+	        INGEST_DEFAULT_MAX_CONNECTIONS_PER_IP, INGEST_DEFAULT_MAX_QUERIES_PER_CLIENT,
+	        INGEST_DEFAULT_CACHE_MAX_AGE);
 }
 
 /* The settings as the command line gives them: a file, then keys that override it. */
@@ -141,6 +151,11 @@ int main(int argc, char **argv)
 		{ "query-timeout", required_argument, NULL, 'Q' },
 		{ "report-dir", required_argument, NULL, 'o' },
 		{ "metrics-allow", required_argument, NULL, 'm' },
+		{ "header-timeout", required_argument, NULL, 'H' },
+		{ "max-connections-per-ip", required_argument, NULL, 'I' },
+		{ "max-queries-per-client", required_argument, NULL, 'q' },
+		{ "trusted-proxies", required_argument, NULL, 'P' },
+		{ "cache-max-age", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -177,6 +192,11 @@ int main(int argc, char **argv)
 		case 'Q': key = "query_timeout"; break;
 		case 'o': key = "report_dir"; break;
 		case 'm': key = "metrics_allow"; break;
+		case 'H': key = "header_timeout"; break;
+		case 'I': key = "max_connections_per_ip"; break;
+		case 'q': key = "max_queries_per_client"; break;
+		case 'P': key = "trusted_proxies"; break;
+		case 'A': key = "cache_max_age"; break;
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -8,7 +8,7 @@
 #include "mem.h"
 #include "promw.h"
 
-#include "acl.h"
+#include "peer.h"
 #include "hreq.h"
 #include "metrics.h"
 #include "mweb.h"
@@ -30,7 +30,7 @@ int mweb_finish(struct hreq *rq)
 	size_t len;
 	int rc;
 
-	if (!acl_allows(&rq->cfg->metrics_allow, rq->peer))
+	if (!peer_list_has(&rq->cfg->metrics_allow, rq->peer))
 		return hreq_text(rq, MHD_HTTP_FORBIDDEN, "Metrics are only for the addresses of metrics_allow");
 	g.write_in_use = db_pool_in_use(rq->svc->write_pool);
 	g.write_size = db_pool_size(rq->svc->write_pool);

@@ -203,6 +203,30 @@ static ssize_t produce(void *ctx, char *buf, size_t cap)
 }
 
 /*
+ * Cache-Control of a dataselect answer: a restricted one belongs to its
+ * token's holder; a public one on months that are all past changes only
+ * when a node sends late statistics, so it may be kept cache_max_age; one
+ * that reaches the current month (or has no end) changes all day.
+ */
+static void cache_control(struct hreq *rq, const struct query *q, bool restricted)
+{
+	char v[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	unsigned age = rq->cfg->cache_max_age;
+
+	if (restricted || age == 0) {
+		hreq_header(rq, "Cache-Control", restricted ? "private, no-store" : "no-store");
+		return;
+	}
+	gmtime_r(&now, &tm);
+	if (!q->has_end || q->end >= (tm.tm_year + 1900) * 12 + tm.tm_mon)
+		age = age < INGEST_CACHE_OPEN_AGE ? age : INGEST_CACHE_OPEN_AGE;
+	snprintf(v, sizeof v, "public, max-age=%u", age);
+	hreq_header(rq, "Cache-Control", v);
+}
+
+/*
  * Runs s->q on a connection of its own and starts the streamed answer; the
  * stream is then hreq's (freed through qstream_free in every case).
  */
@@ -249,6 +273,7 @@ static int run_query(struct hreq *rq, struct qstream *s, char *const *groups, si
 		q_error_set(e, 500, NULL);
 		goto fail;
 	}
+	cache_control(rq, &s->q, s->q.endpoint == Q_RESTRICTED);
 	rc = hreq_stream(rq, MHD_HTTP_OK, q_render_content_type(s->r), produce, s, qstream_free);
 	return rc;
 fail:
@@ -300,10 +325,21 @@ int qapi_public_finish(struct hreq *rq)
 	return dataselect(rq, s, Q_PUBLIC, NULL, 0, &e);
 }
 
+int qapi_too_many(struct hreq *rq)
+{
+	char msg[160], secs[16];
+
+	snprintf(secs, sizeof secs, "%d", INGEST_RETRY_AFTER_429);
+	hreq_header(rq, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	snprintf(msg, sizeof msg, "Too many concurrent queries from %s (at most %u); try again "
+	         "when one has finished", rq->client, rq->cfg->max_queries_per_client);
+	return answer_status(rq, wants_json(rq), 429, msg);
+}
+
 /* The token body of a restricted request, kept within max_token. */
 struct token_state {
 	char *buf;
-	size_t len, cap;
+	size_t len, cap, dropped;
 	bool too_large, over_budget;
 };
 
@@ -329,11 +365,16 @@ int qapi_restricted_body(struct hreq *rq, const char *data, size_t len)
 {
 	struct token_state *st = rq->state;
 
-	if (st->too_large || st->over_budget)
-		return 0;   /* The rest is read and dropped; finish answers. */
-	if (len > rq->cfg->max_token - st->len) {
+	/*
+	 * libmicrohttpd cannot answer in the middle of a body: the rest is
+	 * dropped and finish answers, unless the client keeps sending far
+	 * beyond: the connection is then closed.
+	 */
+	if (!st->too_large && !st->over_budget && len > rq->cfg->max_token - st->len)
 		st->too_large = true;
-		return 0;
+	if (st->too_large || st->over_budget) {
+		st->dropped += len;
+		return st->dropped > HREQ_DISCARD_MAX ? ES_ELIMIT : 0;
 	}
 	if (st->len + len > st->cap) {
 		size_t cap = st->cap ? st->cap : 4096;

@@ -39,6 +39,13 @@ int qapi_restricted_begin(struct hreq *rq);
 int qapi_restricted_body(struct hreq *rq, const char *data, size_t len);
 int qapi_restricted_finish(struct hreq *rq);
 void qapi_restricted_done(struct hreq *rq);
+/*
+ * The answer to a query beyond the client's max_queries_per_client (the
+ * route's too_many hook, route.h): 429 "Too many concurrent queries ..."
+ * as an error of doc/query-api.md (HTML fragment, or JSON with format=json)
+ * with Retry-After.
+ */
+int qapi_too_many(struct hreq *rq);
 
 int qapi_nodes_finish(struct hreq *rq);
 int qapi_networks_finish(struct hreq *rq);

@@ -18,6 +18,8 @@
  *   finish(rq)  the body is complete; must answer (hreq.h).  A hook that
  *               returns a negative code without answering gets a 500.
  *   done(rq)    always, when the request ends: frees rq->state.  NULL: none.
+ *   too_many(rq)  instead of all the above when the client already runs
+ *               max_queries_per_client requests of such routes.
  *
  * No state; the matching functions are pure and may be called from any thread.
  */
@@ -59,6 +61,10 @@ struct route {
 	int (*body)(struct hreq *rq, const char *data, size_t len);
 	int (*finish)(struct hreq *rq);
 	void (*done)(struct hreq *rq);
+	/* Non-NULL: the route is a query whose requests count in the client's
+	 * max_queries_per_client (settings.h); this hook answers the one beyond
+	 * it (429 with Retry-After) before its body is read. */
+	int (*too_many)(struct hreq *rq);
 };
 
 /* The ROUTE_* bit of an HTTP method name ("GET", ...), ROUTE_OTHER for others. */

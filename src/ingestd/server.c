@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,15 +23,16 @@
 
 #include "auth.h"
 #include "hreq.h"
+#include "peer.h"
 #include "route.h"
 #include "server.h"
 
-/* How much body of a request without a route is read and dropped before its 404. */
-#define DISCARD_MAX ((size_t)16 << 20)
 
 #define MSG_NO_TOKEN "No token provided. Permission denied"
 #define MSG_BAD_TOKEN "No valid token provided"
 #define MSG_UNAVAILABLE "The database is unavailable; try again later"
+
+struct conn_slot;
 
 struct server {
 	const struct route *routes;
@@ -39,9 +41,18 @@ struct server {
 	struct hreq_service svc;
 	struct budget budget;
 	struct metrics *metrics;
+	struct climit *climit;
 	struct MHD_Daemon *mhd;
 	char *prefix;
 	char address[INET6_ADDRSTRLEN + 16];
+	/* The header deadline (header_timeout): every open connection, and a
+	 * thread that cuts those whose headers are late. */
+	pthread_mutex_t conns_lock;
+	pthread_cond_t conns_wake;
+	struct conn_slot *conns;
+	unsigned header_timeout;
+	bool stopping, watching;
+	pthread_t watchdog;
 };
 
 /* Copies untrusted text for the log: printable ASCII only, bounded. */
@@ -67,15 +78,105 @@ static void peer_of(struct MHD_Connection *conn, char *out, size_t cap)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)cap);
 }
 
+#define MAX_XFF 16
+
+struct xff {
+	const char *v[MAX_XFF];
+	size_t n;
+};
+
+static enum MHD_Result xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+	struct xff *x = cls;
+
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") == 0 && value && x->n < MAX_XFF)
+		x->v[x->n++] = value;
+	return MHD_YES;
+}
+
+/* The client address (peer.h) of rq, from its peer and X-Forwarded-For. */
+static void client_of(struct hreq *rq)
+{
+	struct xff x = { .n = 0 };
+	char client[PEER_ADDR_LEN];
+
+	if (rq->cfg->proxies.n > 0)
+		MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, xff_collect, &x);
+	rq->forwarded = peer_client(&rq->cfg->proxies, rq->peer, x.v, x.n, client, sizeof client);
+	log_safe(rq->client, sizeof rq->client, client);
+}
+
 /*
  * What a connection holds between requests: the request that libmicrohttpd
  * announced (request_new) but has not yet handed to the handler.  A request
  * whose headers overflow the connection's memory is dropped by libmicrohttpd
  * without the completion callback; the connection's close frees it then.
+ *
+ * And its header deadline: libmicrohttpd's own timeout is reset by every
+ * byte, so headers sent a byte at a time would hold a connection for ever.
+ * Until its headers are in, a connection is given header_timeout seconds
+ * from its start (or from its previous answer); the watchdog then shuts its
+ * socket down, and libmicrohttpd closes it.  The slot list is under
+ * conns_lock, and a slot leaves it in the close notification, before
+ * libmicrohttpd closes the socket: the watchdog never touches a reused one.
  */
 struct conn_slot {
 	struct hreq *pending;
+	struct conn_slot *prev, *next;
+	int fd;
+	bool waiting;              /* Its headers are not in yet. */
+	struct timespec deadline;  /* CLOCK_MONOTONIC. */
 };
+
+static void deadline_in(struct timespec *t, unsigned secs)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += secs;
+}
+
+static bool passed(const struct timespec *t, const struct timespec *now)
+{
+	return now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
+}
+
+/* Marks the connection of slot as waiting for headers (from now) or not. */
+static void slot_waiting(struct server *s, struct conn_slot *slot, bool waiting)
+{
+	if (!slot)
+		return;
+	pthread_mutex_lock(&s->conns_lock);
+	slot->waiting = waiting;
+	if (waiting)
+		deadline_in(&slot->deadline, s->header_timeout);
+	pthread_mutex_unlock(&s->conns_lock);
+}
+
+static void *watchdog(void *arg)
+{
+	struct server *s = arg;
+	struct timespec now, wake;
+
+	pthread_mutex_lock(&s->conns_lock);
+	while (!s->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (struct conn_slot *c = s->conns; c; c = c->next)
+			if (c->waiting && c->fd >= 0 && passed(&c->deadline, &now)) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->waiting = false;   /* Once is enough. */
+			}
+		wake = now;
+		wake.tv_nsec += 250 * 1000000L;
+		if (wake.tv_nsec >= 1000000000L) {
+			wake.tv_sec++;
+			wake.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->conns_wake, &s->conns_lock, &wake);
+	}
+	pthread_mutex_unlock(&s->conns_lock);
+	return NULL;
+}
 
 static struct conn_slot *conn_slot(struct MHD_Connection *conn)
 {
@@ -90,15 +191,37 @@ static void request_free(struct server *s, struct hreq *rq);
 static void connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                               enum MHD_ConnectionNotificationCode toe)
 {
+	struct server *s = cls;
 	struct conn_slot *slot = *socket_context;
 
-	(void)conn;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = es_calloc(1, sizeof *slot);
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		slot = es_calloc(1, sizeof *slot);
+		slot->fd = ci ? ci->connect_fd : -1;
+		pthread_mutex_lock(&s->conns_lock);
+		slot->waiting = true;
+		deadline_in(&slot->deadline, s->header_timeout);
+		slot->next = s->conns;
+		if (s->conns)
+			s->conns->prev = slot;
+		s->conns = slot;
+		pthread_mutex_unlock(&s->conns_lock);
+		*socket_context = slot;
 		return;
 	}
-	if (slot && slot->pending)
-		request_free(cls, slot->pending);
+	if (!slot)
+		return;
+	pthread_mutex_lock(&s->conns_lock);
+	if (slot->prev)
+		slot->prev->next = slot->next;
+	else
+		s->conns = slot->next;
+	if (slot->next)
+		slot->next->prev = slot->prev;
+	pthread_mutex_unlock(&s->conns_lock);
+	if (slot->pending)
+		request_free(s, slot->pending);
 	free(slot);
 	*socket_context = NULL;
 }
@@ -173,11 +296,13 @@ static int begin(struct server *s, struct hreq *rq, const char *url, const char 
 	int rc;
 
 	rq->started = true;
+	slot_waiting(s, conn_slot(rq->conn), false);
 	rq->cfg = ingest_live_acquire(s->live);
 	MHD_set_connection_option(rq->conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)rq->cfg->timeout);
 	log_safe(rq->method_name, sizeof rq->method_name, method);
 	log_safe(rq->path, sizeof rq->path, url);
 	peer_of(rq->conn, rq->peer, sizeof rq->peer);
+	client_of(rq);
 	rq->method = route_method(method);
 	if (rq->raw_query)
 		rq->query_rc = hquery_parse(&rq->query, rq->raw_query, strlen(rq->raw_query),
@@ -198,6 +323,11 @@ static int begin(struct server *s, struct hreq *rq, const char *url, const char 
 		                 r->wrong_method ? r->wrong_method : "Method not allowed");
 	}
 	rq->route = r;
+	if (r->too_many) {
+		if (climit_take(s->climit, rq->client, rq->cfg->max_queries_per_client) < 0)
+			return r->too_many(rq);
+		rq->client_slot = true;
+	}
 
 	/* A body known to be too large is refused before it is read (the connection then closes). */
 	clen = hreq_get_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -232,10 +362,13 @@ static int body(struct hreq *rq, const char *data, size_t n)
 	if (rq->responded || !rq->route) {
 		rq->received += n;
 		rq->discarded += n;
-		if (!rq->responded && rq->discarded > DISCARD_MAX) {
-			snprintf(rq->note, sizeof rq->note, "body without a route beyond %zu bytes: "
-			         "connection closed", DISCARD_MAX);
-			rq->status = MHD_HTTP_NOT_FOUND;
+		/* Also after an answer: a body without end is not read for ever. */
+		if (rq->discarded > HREQ_DISCARD_MAX) {
+			if (!rq->responded) {
+				snprintf(rq->note, sizeof rq->note, "body without a route beyond %zu "
+				         "bytes: connection closed", HREQ_DISCARD_MAX);
+				rq->status = MHD_HTTP_NOT_FOUND;
+			}
 			return ES_ELIMIT;
 		}
 		return 0;
@@ -304,7 +437,6 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct timespec now;
 	long ms;
 
-	(void)conn;
 	if (!rq)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -320,10 +452,16 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			                   (double)time(NULL));
 	}
 	if (rq->started && rq->cfg->access_log) {
-		ingest_log("access %s \"%s %s\" %u in=%zu stats=%zu node=%d ms=%ld%s \"%s\"",
-		           rq->peer, rq->method_name, rq->path, rq->status, rq->received, rq->nstats,
+		ingest_log("access %s%s%s \"%s %s\" %u in=%zu stats=%zu node=%d ms=%ld%s \"%s\"",
+		           rq->client, rq->forwarded ? " via=" : "", rq->forwarded ? rq->peer : "",
+		           rq->method_name, rq->path, rq->status, rq->received, rq->nstats,
 		           rq->who.node_id, ms, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted",
 		           rq->note);
+	}
+	/* A kept-alive connection waits for its next request's headers under header_timeout. */
+	if (rq->started && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, s->header_timeout);
+		slot_waiting(s, conn_slot(conn), true);
 	}
 	request_free(s, rq);
 	*con_cls = NULL;
@@ -337,6 +475,7 @@ static void request_free(struct server *s, struct hreq *rq)
 		slot->pending = NULL;
 	if (rq->route && rq->route->done)
 		rq->route->done(rq);
+	hreq_release_slot(rq);
 	if (rq->cfg)
 		hreq_unreserve(rq, rq->held);
 	free(rq->body);
@@ -486,7 +625,16 @@ int server_start(struct server **out, const struct route *routes, size_t nroutes
 	s->svc.budget = &s->budget;
 	s->metrics = metrics_new(routes, nroutes, (double)time(NULL));
 	s->svc.metrics = s->metrics;
+	s->climit = climit_new(cfg->max_connections);
+	s->svc.climit = s->climit;
 	s->prefix = es_strdup(cfg->prefix);
+	s->header_timeout = cfg->header_timeout;
+	pthread_mutex_init(&s->conns_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->conns_wake, &ca);
+	pthread_condattr_destroy(&ca);
 	format_address(fd, s->address, sizeof s->address);
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -495,8 +643,9 @@ int server_start(struct server **out, const struct route *routes, size_t nroutes
 	                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 	                          MHD_OPTION_LISTEN_SOCKET, fd,
 	                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->workers > 1 ? cfg->workers : 0),
-	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
+	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->header_timeout,
 	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
 	                          MHD_OPTION_URI_LOG_CALLBACK, request_new, s,
 	                          MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 	                          MHD_OPTION_NOTIFY_CONNECTION, connection_notify, s,
@@ -508,6 +657,13 @@ int server_start(struct server **out, const struct route *routes, size_t nroutes
 		server_stop(s);
 		return ES_ECONFIG;
 	}
+	if ((errno = pthread_create(&s->watchdog, NULL, watchdog, s)) != 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "header watchdog thread: %s", strerror(errno));
+		server_stop(s);
+		return rc;
+	}
+	s->watching = true;
 	*out = s;
 	return 0;
 }
@@ -526,8 +682,18 @@ void server_stop(struct server *s)
 {
 	if (!s)
 		return;
+	if (s->watching) {
+		pthread_mutex_lock(&s->conns_lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->conns_wake);
+		pthread_mutex_unlock(&s->conns_lock);
+		pthread_join(s->watchdog, NULL);
+	}
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
+	pthread_cond_destroy(&s->conns_wake);
+	pthread_mutex_destroy(&s->conns_lock);
+	climit_free(s->climit);
 	free(s->prefix);
 	metrics_free(s->metrics);
 	free(s);

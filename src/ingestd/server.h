@@ -10,9 +10,18 @@
  * parsed for the routes; any Content-Type is accepted.  One access-log line
  * per request goes to the log (setting access_log); tokens are never logged.
  *
+ * Hostile clients: a connection whose request headers are not complete
+ * header_timeout seconds after it opened (or after its previous answer) is
+ * closed by a watchdog thread, however slowly it keeps sending; one peer
+ * address holds at most max_connections_per_ip connections; the routes with
+ * a too_many hook (the dataselect queries) run at most
+ * max_queries_per_client requests per client (peer.h: the peer, or the
+ * address a trusted proxy forwarded), the next one is given to too_many.
+ *
  * Settings: each request runs with the snapshot of the ingest_live current
  * when it started (limits, timeout, access_log change on reload); listen,
- * workers, prefix and max_connections are read once by server_start().
+ * workers, prefix, max_connections, header_timeout and max_connections_per_ip
+ * are read once by server_start().
  *
  * Threads: a pool of cfg->workers threads; each request holds a database
  * connection only inside one callback (db.h).

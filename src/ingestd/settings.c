@@ -53,7 +53,11 @@ void ingest_config_init(struct ingest_config *c)
 	                                    : es_strdup(INGEST_DEFAULT_RUNTIME_DIR);
 	c->max_token = EAS_MAX_TOKEN_DEFAULT;
 	c->query_timeout = INGEST_DEFAULT_QUERY_TIMEOUT;
-	acl_parse(&c->metrics_allow, ACL_DEFAULT, NULL, 0);
+	peer_list_parse(&c->metrics_allow, PEER_LOOPBACK, NULL, 0);
+	c->header_timeout = INGEST_DEFAULT_HEADER_TIMEOUT;
+	c->max_connections_per_ip = INGEST_DEFAULT_MAX_CONNECTIONS_PER_IP;
+	c->max_queries_per_client = INGEST_DEFAULT_MAX_QUERIES_PER_CLIENT;
+	c->cache_max_age = INGEST_DEFAULT_CACHE_MAX_AGE;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -74,6 +78,7 @@ void ingest_config_fini(struct ingest_config *c)
 	free(c->eas_keyring);
 	free(c->runtime_dir);
 	free(c->report_dir);
+	free(c->trusted_proxies);
 	eas_verifier_free(c->eas);
 	if (c->eas_home)
 		nftw(c->eas_home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -121,6 +126,7 @@ void ingest_config_copy(struct ingest_config *dst, const struct ingest_config *s
 	dst->eas_keyring = dup_or_null(src->eas_keyring);
 	dst->runtime_dir = dup_or_null(src->runtime_dir);
 	dst->report_dir = dup_or_null(src->report_dir);
+	dst->trusted_proxies = dup_or_null(src->trusted_proxies);
 	dst->eas = NULL;
 	dst->eas_home = NULL;
 }
@@ -154,7 +160,9 @@ enum key_id {
 	KEY_DB, KEY_READ_DB, KEY_LISTEN, KEY_PREFIX, KEY_WORKERS, KEY_MAX_BODY,
 	KEY_MAX_DECOMPRESSED, KEY_MAX_STATS, KEY_MAX_IN_FLIGHT, KEY_TIMEOUT, KEY_MAX_CONNECTIONS,
 	KEY_ACCESS_LOG, KEY_EAS_KEYRING, KEY_RUNTIME_DIR, KEY_MAX_TOKEN, KEY_QUERY_TIMEOUT,
-	KEY_REPORT_DIR, KEY_METRICS_ALLOW, KEY_COUNT
+	KEY_REPORT_DIR, KEY_METRICS_ALLOW,
+	KEY_HEADER_TIMEOUT, KEY_MAX_CONNECTIONS_PER_IP, KEY_MAX_QUERIES_PER_CLIENT, KEY_TRUSTED_PROXIES,
+	KEY_CACHE_MAX_AGE, KEY_COUNT
 };
 
 static const struct yamlx_key keys[KEY_COUNT] = {
@@ -176,6 +184,11 @@ static const struct yamlx_key keys[KEY_COUNT] = {
 	[KEY_QUERY_TIMEOUT] = { "query_timeout", 0 },
 	[KEY_REPORT_DIR] = { "report_dir", 0 },
 	[KEY_METRICS_ALLOW] = { "metrics_allow", 0 },
+	[KEY_HEADER_TIMEOUT] = { "header_timeout", 0 },
+	[KEY_MAX_CONNECTIONS_PER_IP] = { "max_connections_per_ip", 0 },
+	[KEY_MAX_QUERIES_PER_CLIENT] = { "max_queries_per_client", 0 },
+	[KEY_TRUSTED_PROXIES] = { "trusted_proxies", 0 },
+	[KEY_CACHE_MAX_AGE] = { "cache_max_age", 0 },
 };
 
 /* Sets key k; the reason (without the key) in why on ES_ECONFIG. */
@@ -223,14 +236,45 @@ static int set_key(struct ingest_config *c, size_t k, const char *value, char *w
 		return 0;
 	case KEY_TIMEOUT:
 	case KEY_QUERY_TIMEOUT:
+	case KEY_HEADER_TIMEOUT:
 		rc = yamlx_parse_duration(value, INGEST_MAX_TIMEOUT, &secs);
 		if (rc < 0 || secs == 0) {
 			snprintf(why, wlen, "not a number of seconds from 1 to %d (or a duration such as "
 			         "10m, at most 1d)", INGEST_MAX_TIMEOUT);
 			return ES_ECONFIG;
 		}
-		*(k == KEY_TIMEOUT ? &c->timeout : &c->query_timeout) = (unsigned)secs;
+		*(k == KEY_TIMEOUT ? &c->timeout : k == KEY_HEADER_TIMEOUT ? &c->header_timeout
+		  : &c->query_timeout) = (unsigned)secs;
 		return 0;
+	case KEY_CACHE_MAX_AGE:
+		if (yamlx_parse_duration(value, INGEST_MAX_TIMEOUT * 365L, &secs) < 0) {
+			snprintf(why, wlen, "not a number of seconds from 0 to %ld (or a duration such as "
+			         "1h)", INGEST_MAX_TIMEOUT * 365L);
+			return ES_ECONFIG;
+		}
+		c->cache_max_age = (unsigned)secs;
+		return 0;
+	case KEY_MAX_CONNECTIONS_PER_IP:
+		if (parse_uint(value, 0, 65536, &c->max_connections_per_ip) < 0) {
+			snprintf(why, wlen, "not a number from 0 (no limit) to 65536");
+			return ES_ECONFIG;
+		}
+		return 0;
+	case KEY_MAX_QUERIES_PER_CLIENT:
+		if (parse_uint(value, 1, INGEST_MAX_QUERIES_PER_CLIENT, &c->max_queries_per_client) < 0) {
+			snprintf(why, wlen, "not a number from 1 to %d", INGEST_MAX_QUERIES_PER_CLIENT);
+			return ES_ECONFIG;
+		}
+		return 0;
+	case KEY_TRUSTED_PROXIES: {
+		struct peer_list l;
+		if (peer_list_parse(&l, value, why, wlen) < 0)
+			return ES_ECONFIG;
+		c->proxies = l;
+		free(c->trusted_proxies);
+		c->trusted_proxies = es_strdup(value);
+		return 0;
+	}
 	case KEY_EAS_KEYRING:
 	case KEY_RUNTIME_DIR:
 		if (value[0] != '/' && !(k == KEY_EAS_KEYRING && value[0] == '\0')) {
@@ -294,8 +338,8 @@ static int set_key(struct ingest_config *c, size_t k, const char *value, char *w
 		c->report_dir = value[0] ? es_strdup(value) : NULL;
 		return 0;
 	case KEY_METRICS_ALLOW: {
-		struct acl a;
-		if (acl_parse(&a, value, why, wlen) < 0)
+		struct peer_list a;
+		if (peer_list_parse(&a, value, why, wlen) < 0)
 			return ES_ECONFIG;
 		c->metrics_allow = a;
 		return 0;
@@ -423,6 +467,10 @@ int ingest_config_reload(const struct ingest_config *running, struct ingest_conf
 	n += keep_str(&next->prefix, running->prefix, "prefix", names, sizeof names);
 	n += keep_uint(&next->max_connections, running->max_connections, "max_connections", names,
 	               sizeof names);
+	n += keep_uint(&next->header_timeout, running->header_timeout, "header_timeout", names,
+	               sizeof names);
+	n += keep_uint(&next->max_connections_per_ip, running->max_connections_per_ip,
+	               "max_connections_per_ip", names, sizeof names);
 	if (n)
 		snprintf(note, notelen, "%s changed: restart the service to apply %s", names,
 		         n > 1 ? "them" : "it");

@@ -5,8 +5,19 @@
  * names with '_' for '-' (db, read_db, listen, prefix, workers, max_body,
  * max_decompressed, max_stats, max_in_flight, timeout, max_connections,
  * access_log, eas_keyring, runtime_dir, max_token, query_timeout,
- * report_dir, metrics_allow), read by the one strict loader of yamlx.h: unknown keys, keys
- * given twice and bad values are errors "FILE:LINE: KEY: reason".
+ * report_dir, metrics_allow, header_timeout, max_connections_per_ip, max_queries_per_client,
+ * trusted_proxies, cache_max_age), read by the one strict loader of
+ * yamlx.h: unknown keys, keys given twice and bad values are errors
+ * "FILE:LINE: KEY: reason".
+ *
+ * Protection against hostile clients (README "Limits and hostile clients"):
+ * a connection must bring its request headers within header_timeout
+ * seconds of silence (then timeout applies until its answer, then
+ * header_timeout again while it waits for the next request); one peer
+ * address holds at most max_connections_per_ip connections; one client
+ * (peer.h: the peer, or the address a trusted proxy forwarded) runs at
+ * most max_queries_per_client queries of the query API at once (429 with
+ * Retry-After beyond).
  *
  * Reload (SIGHUP): a new ingest_config is built the same way;
  * ingest_config_reload() keeps the settings that need a restart from the
@@ -27,7 +38,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "acl.h"
+#include "peer.h"
 
 #define INGEST_DEFAULT_LISTEN "127.0.0.1:8080"
 #define INGEST_DEFAULT_PREFIX "/eidaws/statistics/1"
@@ -36,6 +47,19 @@
 #define INGEST_DEFAULT_TIMEOUT 600
 #define INGEST_MAX_TIMEOUT 86400
 #define INGEST_DEFAULT_MAX_CONNECTIONS 512
+/* Seconds of silence allowed before a request's headers are complete. */
+#define INGEST_DEFAULT_HEADER_TIMEOUT 10
+/* Connections one peer address may hold (0: no limit; behind a proxy, raise it). */
+#define INGEST_DEFAULT_MAX_CONNECTIONS_PER_IP 64
+/* Queries of the query API one client may run at once. */
+#define INGEST_DEFAULT_MAX_QUERIES_PER_CLIENT 4
+#define INGEST_MAX_QUERIES_PER_CLIENT 65536
+/* Seconds a public answer whose months are all past may be cached;
+ * an open-ended or current-month one gets INGEST_CACHE_OPEN_AGE. */
+#define INGEST_DEFAULT_CACHE_MAX_AGE 3600
+#define INGEST_CACHE_OPEN_AGE 60
+/* Seconds a 429 asks the client to wait. */
+#define INGEST_RETRY_AFTER_429 1
 /* Bodies held at once across all workers; one largest gzip request (64 MiB
  * received + 1 GiB decoded) fits with room for others. */
 #define INGEST_DEFAULT_MAX_IN_FLIGHT ((size_t)2 << 30)
@@ -70,7 +94,13 @@ struct ingest_config {
 	unsigned query_timeout;     /* statement_timeout of a query, seconds (503 when it runs out). */
 	char *report_dir;           /* eidastats-report's output served under PREFIX/reports/
 	                             * (rweb.h); NULL: off (404).  Absolute path. */
-	struct acl metrics_allow;   /* Who may read PREFIX/metrics (default ACL_DEFAULT: loopback). */
+	struct peer_list metrics_allow; /* Who may read PREFIX/metrics (default PEER_LOOPBACK). */
+	unsigned header_timeout;    /* Seconds of silence before the headers are in.  Restart. */
+	unsigned max_connections_per_ip; /* Connections per peer address, 0: no limit.  Restart. */
+	unsigned max_queries_per_client; /* Concurrent /dataselect queries per client (429 above). */
+	char *trusted_proxies;      /* The text of the setting ("" or NULL: none). */
+	struct peer_list proxies;   /* trusted_proxies parsed. */
+	unsigned cache_max_age;     /* max-age of a public answer on past months, seconds (0: no-store). */
 	/* Built by ingest_config_open_keyring(), owned by this config (never copied). */
 	struct eas_verifier *eas;   /* NULL without eas_keyring. */
 	char *eas_home;             /* The private GnuPG home of eas, removed by ingest_config_fini(). */
@@ -116,7 +146,7 @@ const char *ingest_config_read_db(const struct ingest_config *c);
 /*
  * Prepares next (freshly loaded and checked) to replace running on SIGHUP:
  * the settings that need a restart (listen, db, read_db, workers, prefix,
- * max_connections) are copied from running into next, so that next holds
+ * max_connections, header_timeout, max_connections_per_ip) are copied from running into next, so that next holds
  * what is really in effect.  Returns how many of them differed, with note
  * "KEY, KEY changed: restart the service to apply them" ("" when none).
  */

@@ -8,11 +8,11 @@
 
 static const struct route table[] = {
 	{ "/submit", ROUTE_POST | ROUTE_PUT, ROUTE_AUTH_NODE, "Only PUT or POST method allowed.",
-	  NULL, NULL, NULL, NULL },
-	{ "/health", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
+	  NULL, NULL, NULL, NULL, NULL },
+	{ "/health", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL, NULL },
 	/* One path, two entries: the methods of both are allowed. */
-	{ "/items", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
-	{ "/items", ROUTE_DELETE, ROUTE_AUTH_NODE, NULL, NULL, NULL, NULL, NULL },
+	{ "/items", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL, NULL },
+	{ "/items", ROUTE_DELETE, ROUTE_AUTH_NODE, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 #define N (sizeof table / sizeof table[0])
 

@@ -67,10 +67,10 @@ static int collect_finish(struct hreq *rq)
 }
 
 static const struct route routes[] = {
-	{ "/echo", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, echo_finish, NULL },
-	{ "/stream", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, stream_finish, NULL },
-	{ "/collect", ROUTE_POST, ROUTE_AUTH_NONE, "Only POST.", NULL, NULL, collect_finish, NULL },
-	{ "/node", ROUTE_GET, ROUTE_AUTH_NODE, NULL, NULL, NULL, echo_finish, NULL },
+	{ "/echo", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, echo_finish, NULL, NULL },
+	{ "/stream", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, stream_finish, NULL, NULL },
+	{ "/collect", ROUTE_POST, ROUTE_AUTH_NONE, "Only POST.", NULL, NULL, collect_finish, NULL, NULL },
+	{ "/node", ROUTE_GET, ROUTE_AUTH_NODE, NULL, NULL, NULL, echo_finish, NULL, NULL },
 };
 
 struct answer {

@@ -65,8 +65,8 @@ TEST(ingestd_settings_every_key)
 	ASSERT_OK(load(&c, text, err, sizeof err));
 	ASSERT_STREQ(c.report_dir, "/srv/reports");
 	ASSERT_EQ(c.metrics_allow.n, 2);
-	ASSERT(acl_allows(&c.metrics_allow, "10.9.8.7"));
-	ASSERT(!acl_allows(&c.metrics_allow, "127.0.0.1"));
+	ASSERT(peer_list_has(&c.metrics_allow, "10.9.8.7"));
+	ASSERT(!peer_list_has(&c.metrics_allow, "127.0.0.1"));
 	ASSERT_STREQ(c.eas_keyring, "/etc/eidastats/eas");
 	ASSERT_STREQ(c.runtime_dir, "/tmp/rt");
 	ASSERT_EQ(c.max_token, 8192);
@@ -266,7 +266,9 @@ TEST(ingestd_settings_sample)
 		"db:", "read_db:", "listen:", "prefix:", "workers:", "max_body:", "max_decompressed:",
 		"max_stats:", "max_in_flight:", "timeout:", "max_connections:", "access_log:",
 		"eas_keyring:", "runtime_dir:", "max_token:", "query_timeout:", "report_dir:",
-		"metrics_allow:",
+		"metrics_allow:", "header_timeout:",
+		"max_connections_per_ip:", "max_queries_per_client:", "trusted_proxies:",
+		"cache_max_age:",
 	};
 	struct ingest_config sample, defaults;
 	char err[512];
@@ -297,6 +299,11 @@ TEST(ingestd_settings_sample)
 	ASSERT_EQ(sample.query_timeout, defaults.query_timeout);
 	ASSERT(sample.report_dir == NULL);
 	ASSERT_MEMEQ(&sample.metrics_allow, &defaults.metrics_allow, sizeof defaults.metrics_allow);
+	ASSERT_EQ(sample.header_timeout, defaults.header_timeout);
+	ASSERT_EQ(sample.max_connections_per_ip, defaults.max_connections_per_ip);
+	ASSERT_EQ(sample.max_queries_per_client, defaults.max_queries_per_client);
+	ASSERT_EQ(sample.cache_max_age, defaults.cache_max_age);
+	ASSERT_EQ(sample.proxies.n, 0);
 	ingest_config_fini(&sample);
 	ingest_config_fini(&defaults);
 }
@@ -346,4 +353,58 @@ TEST(ingestd_settings_query_keys)
 	ASSERT_OK(rmdir(rt));
 	ASSERT_OK(rmdir(ring));
 	ASSERT_OK(rmdir(dir));
+}
+
+/* The protection settings: defaults, values, refusals naming the key, restart-only ones. */
+TEST(ingestd_settings_protection)
+{
+	struct ingest_config c, next;
+	char err[256], note[256];
+
+	ASSERT_OK(load(&c, "", err, sizeof err));
+	ASSERT_EQ(c.header_timeout, INGEST_DEFAULT_HEADER_TIMEOUT);
+	ASSERT_EQ(c.max_connections_per_ip, INGEST_DEFAULT_MAX_CONNECTIONS_PER_IP);
+	ASSERT_EQ(c.max_queries_per_client, INGEST_DEFAULT_MAX_QUERIES_PER_CLIENT);
+	ASSERT_EQ(c.cache_max_age, INGEST_DEFAULT_CACHE_MAX_AGE);
+	ASSERT(c.trusted_proxies == NULL && c.proxies.n == 0);
+	ingest_config_fini(&c);
+
+	ASSERT_OK(load(&c, "header_timeout: 2s\nmax_connections_per_ip: 0\n"
+	               "max_queries_per_client: 1\ntrusted_proxies: 127.0.0.3, 10.0.0.0/8\n"
+	               "cache_max_age: 1h\n", err, sizeof err));
+	ASSERT_EQ(c.header_timeout, 2);
+	ASSERT_EQ(c.max_connections_per_ip, 0);
+	ASSERT_EQ(c.max_queries_per_client, 1);
+	ASSERT_EQ(c.cache_max_age, 3600);
+	ASSERT_EQ(c.proxies.n, 2);
+	ASSERT(peer_list_has(&c.proxies, "10.9.8.7"));
+	/* A copy keeps the list (a reload snapshot). */
+	ingest_config_copy(&next, &c);
+	ASSERT_STREQ(next.trusted_proxies, "127.0.0.3, 10.0.0.0/8");
+	ASSERT_EQ(next.proxies.n, 2);
+	ASSERT_OK(ingest_config_set(&next, "header_timeout", "5", err, sizeof err));
+	ASSERT_OK(ingest_config_set(&next, "max_connections_per_ip", "9", err, sizeof err));
+	ASSERT_OK(ingest_config_set(&next, "max_queries_per_client", "7", err, sizeof err));
+	ASSERT_EQ(ingest_config_reload(&c, &next, note, sizeof note), 2);
+	ASSERT(strstr(note, "header_timeout, max_connections_per_ip changed") != NULL);
+	ASSERT_EQ(next.header_timeout, 2);
+	ASSERT_EQ(next.max_connections_per_ip, 0);
+	ASSERT_EQ(next.max_queries_per_client, 7);
+	ingest_config_fini(&next);
+	ingest_config_fini(&c);
+
+	static const struct { const char *text, *why; } bad[] = {
+		{ "header_timeout: 0\n", "header_timeout: not a number of seconds" },
+		{ "max_connections_per_ip: -1\n", "max_connections_per_ip: not a number from 0" },
+		{ "max_queries_per_client: 0\n", "max_queries_per_client: not a number from 1" },
+		{ "trusted_proxies: proxy.example\n", "trusted_proxies: 'proxy.example' is not an address" },
+		{ "trusted_proxies: 10.0.0.0/40\n", "trusted_proxies: '10.0.0.0/40' is not" },
+		{ "cache_max_age: soon\n", "cache_max_age: not a number of seconds" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ASSERT_ERR(load(&c, bad[i].text, err, sizeof err), ES_ECONFIG);
+		if (!strstr(err, bad[i].why))
+			unit_fail(__FILE__, __LINE__, "'%s': error '%s'", bad[i].text, err);
+		ingest_config_fini(&c);
+	}
 }
