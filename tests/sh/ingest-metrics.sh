@@ -93,7 +93,7 @@ expect_value 'eidastats_ingestd_requests_total{route="/metrics",code="403"}' 1
 # A bad list is refused at start with its reason.
 "$INGESTD" --db "$ES_DB" --listen 127.0.0.1:0 --metrics-allow 'localhost' 2>"$T/err" &&
 	fail "metrics_allow localhost was taken"
-grep -q "metrics_allow: 'localhost': not an address or ADDR/BITS" "$T/err" || fail "message: $(cat "$T/err")"
+grep -q "metrics_allow: 'localhost' is not an address or CIDR" "$T/err" || fail "message: $(cat "$T/err")"
 
 # The database gone: the counters still answer, database_up 0.
 pg_stop
