@@ -253,8 +253,7 @@ static int parse_i64(const char *s, int64_t *v)
 	return 0;
 }
 
-/* Parses one line (without its newline, NUL-terminated, modified in place). */
-static int parse_line(char *line, size_t len, ledger_rec_t *r)
+int ledger_parse_line(char *line, size_t len, ledger_rec_t *r)
 {
 	char *tok[11], *save = NULL;
 	unsigned long want, got;
@@ -363,7 +362,7 @@ static int load(struct ledger *l)
 			} else {
 				ledger_rec_t rec;
 				buf[i] = '\0';
-				if (parse_line(buf + start, i - start, &rec) == 0) {
+				if (ledger_parse_line(buf + start, i - start, &rec) == 0) {
 					if ((rc = add_memory(l, &rec)) != 0)
 						goto out;
 				} else {
