@@ -4,7 +4,8 @@ set -eu
 PKGS="build-essential autoconf automake pkg-config bzip2 gzip python3 curl procps time
 bsdutils util-linux systemd
 libuv1-dev libbz2-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libssl-dev
-libsystemd-dev libpq-dev libmicrohttpd-dev libgpgme-dev gnupg postgresql-15 postgresql-15-hll"
+libsystemd-dev libpq-dev libmicrohttpd-dev libgpgme-dev gnupg postgresql-15 postgresql-15-hll
+clang libclang-rt-14-dev"
 if [ "$(id -u)" != 0 ]; then
 	echo "deps.sh: run as root (apt-get install)" >&2
 	exit 1
