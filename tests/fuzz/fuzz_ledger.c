@@ -20,10 +20,16 @@
 static void parse(char *line, size_t len)
 {
 	ledger_rec_t r;
-	int rc = ledger_parse_line(line, len, &r);
+	char crc[9] = "";
+	int rc;
 
+	if (len >= 8)
+		memcpy(crc, line + len - 8, 9);
+	rc = ledger_parse_line(line, len, &r);
 	FUZZ_CHECK(rc == 0 || rc == ES_EFORMAT || rc == ES_ECHECKSUM);
 	if (rc == 0) {
+		/* One spelling: the CRC as written, 8 lower-case hex digits. */
+		FUZZ_CHECK(strspn(crc, "0123456789abcdef") == 8);
 		FUZZ_CHECK(r.status == LEDGER_DONE || r.status == LEDGER_EMPTY);
 		FUZZ_CHECK(memchr(r.name, '\0', sizeof r.name) != NULL);
 	}
