@@ -31,37 +31,38 @@
 static int replay_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
+	struct stat st;
 	uint8_t *buf;
 	size_t n;
 
-	if (!f) {
+	if (!f || fstat(fileno(f), &st) != 0) {
 		fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
+		if (f)
+			fclose(f);
 		return -1;
 	}
-	buf = malloc(REPLAY_MAX_INPUT + 1);
-	if (!buf) {
+	if ((uint64_t)st.st_size > REPLAY_MAX_INPUT) {
+		fprintf(stderr, "replay: %s: too large\n", path);
 		fclose(f);
-		fprintf(stderr, "replay: out of memory\n");
 		return -1;
 	}
-	n = fread(buf, 1, REPLAY_MAX_INPUT + 1, f);
-	if (ferror(f) || n > REPLAY_MAX_INPUT) {
-		fprintf(stderr, "replay: %s: %s\n", path, ferror(f) ? "read error" : "too large");
+	/* Exactly the file's bytes, so that ASan sees a read past the input. */
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		fprintf(stderr, "replay: out of memory\n");
+		fclose(f);
+		return -1;
+	}
+	n = fread(buf, 1, (size_t)st.st_size, f);
+	if (ferror(f) || n != (size_t)st.st_size) {
+		fprintf(stderr, "replay: %s: read error\n", path);
 		fclose(f);
 		free(buf);
 		return -1;
 	}
 	fclose(f);
-	/* A copy of exactly n bytes, so that ASan sees reads past the input. */
-	uint8_t *in = malloc(n ? n : 1);
-	if (!in) {
-		free(buf);
-		return -1;
-	}
-	memcpy(in, buf, n);
+	LLVMFuzzerTestOneInput(buf, n);
 	free(buf);
-	LLVMFuzzerTestOneInput(in, n);
-	free(in);
 	return 0;
 }
 
