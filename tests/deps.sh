@@ -12,6 +12,8 @@ PKGS="$PKGS prometheus"
 # A loopback SMTP server for eidastats-report --mail (tests/sh/smtpd.py).
 PKGS="$PKGS python3-aiosmtpd"
 PKGS="$PKGS wrk"
+# libFuzzer (./configure --enable-fuzzing CC=clang; .ci/run runs each target 15 s).
+PKGS="$PKGS clang libclang-rt-14-dev"
 if [ "$(id -u)" != 0 ]; then
 	echo "deps.sh: run as root (apt-get install)" >&2
 	exit 1

@@ -198,11 +198,10 @@ static void sanitize(const char *in, size_t len, char *out, size_t outlen)
 	out[k < outlen ? k : outlen - 1] = '\0';
 }
 
-static void command(struct client *c, char *line, size_t len)
+enum ctl_cmd ctl_parse(char *line, size_t len, char *err, size_t errlen)
 {
-	esd_t *d = c->ctl->d;
+	static const char *const names[] = { "status", "help", "rescan", "retry", "reload" };
 	char shown[256];
-	int may_change = c->cred_ok && (c->uid == 0 || c->uid == geteuid());
 
 	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 		line[--len] = '\0';
@@ -211,41 +210,59 @@ static void command(struct client *c, char *line, size_t len)
 		len--;
 	}
 	if (len == 0)
-		return;
+		return CTL_CMD_EMPTY;
 	if (strlen(line) != len) {
-		reply(c, error_obj("a command is text without NUL bytes"));
-		return;
+		snprintf(err, errlen, "a command is text without NUL bytes");
+		return CTL_CMD_BAD;
 	}
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(line, names[i]) == 0)
+			return (enum ctl_cmd)(CTL_CMD_STATUS + i);
+	sanitize(line, len, shown, sizeof shown);
+	snprintf(err, errlen, "unknown command '%s'; commands: status, rescan, retry, reload, help",
+	         shown);
+	return CTL_CMD_BAD;
+}
 
-	if (strcmp(line, "status") == 0) {
+static void command(struct client *c, char *line, size_t len)
+{
+	esd_t *d = c->ctl->d;
+	char msg[512];
+	int may_change = c->cred_ok && (c->uid == 0 || c->uid == geteuid());
+	enum ctl_cmd cmd = ctl_parse(line, len, msg, sizeof msg);
+	const char *name = cmd == CTL_CMD_RESCAN ? "rescan" : cmd == CTL_CMD_RETRY ? "retry" : "reload";
+
+	switch (cmd) {
+	case CTL_CMD_EMPTY:
+		return;
+	case CTL_CMD_BAD:
+		reply(c, error_obj("%s", msg));
+		return;
+	case CTL_CMD_STATUS:
 		reply(c, ctl_status(d));
 		return;
-	}
-	if (strcmp(line, "help") == 0) {
+	case CTL_CMD_HELP: {
 		cJSON *o = ok_obj("help");
 		const char *cmds[] = { "status", "rescan", "retry", "reload", "help" };
 		cJSON_AddItemToObject(o, "commands", cJSON_CreateStringArray(cmds, 5));
 		reply(c, o);
 		return;
 	}
-	if (strcmp(line, "rescan") != 0 && strcmp(line, "retry") != 0 && strcmp(line, "reload") != 0) {
-		sanitize(line, len, shown, sizeof shown);
-		reply(c, error_obj("unknown command '%s'; commands: status, rescan, retry, reload, help",
-		                   shown));
-		return;
+	default:
+		break;
 	}
 	if (!may_change) {
-		sdlog(&d->log, LOG_WARNING, NULL, 0, "control: '%s' refused to uid %ld (pid %ld)", line,
+		sdlog(&d->log, LOG_WARNING, NULL, 0, "control: '%s' refused to uid %ld (pid %ld)", name,
 		      (long)c->uid, (long)c->pid);
-		reply(c, error_obj("'%s' is allowed only to root and the daemon's user (uid %ld)", line,
+		reply(c, error_obj("'%s' is allowed only to root and the daemon's user (uid %ld)", name,
 		                   (long)geteuid()));
 		return;
 	}
-	if (strcmp(line, "rescan") == 0) {
+	if (cmd == CTL_CMD_RESCAN) {
 		sdlog(&d->log, LOG_INFO, NULL, 0, "control: rescan");
 		watch_rescan(d, 1);
 		reply(c, ok_obj("rescan"));
-	} else if (strcmp(line, "retry") == 0) {
+	} else if (cmd == CTL_CMD_RETRY) {
 		sdlog(&d->log, LOG_INFO, NULL, 0, "control: retry");
 		push_retry_now(d);
 		reply(c, ok_obj("retry"));

@@ -47,4 +47,20 @@ void ctl_free(esd_t *d);
  */
 cJSON *ctl_status(esd_t *d);
 
+/* What one line of the control socket asks. */
+enum ctl_cmd {
+	CTL_CMD_EMPTY = 0,  /* Blank line: no answer. */
+	CTL_CMD_STATUS, CTL_CMD_HELP, CTL_CMD_RESCAN, CTL_CMD_RETRY, CTL_CMD_RELOAD,
+	CTL_CMD_BAD         /* err holds the text of the {"ok": false} answer. */
+};
+
+/*
+ * Reads one command line: line[0..len) without its newline, NUL at
+ * line[len]; blanks (space, tab, CR) around the command are cut in place.
+ * A NUL byte inside or an unknown word is CTL_CMD_BAD with err (errlen > 0)
+ * the answer's text, the client's bytes shown escaped and cut.  Pure (no
+ * daemon state, any thread): the socket's read callback calls it per line.
+ */
+enum ctl_cmd ctl_parse(char *line, size_t len, char *err, size_t errlen);
+
 #endif

@@ -253,8 +253,7 @@ static int parse_i64(const char *s, int64_t *v)
 	return 0;
 }
 
-/* Parses one line (without its newline, NUL-terminated, modified in place). */
-static int parse_line(char *line, size_t len, ledger_rec_t *r)
+int ledger_parse_line(char *line, size_t len, ledger_rec_t *r)
 {
 	char *tok[11], *save = NULL;
 	unsigned long want, got;
@@ -265,11 +264,13 @@ static int parse_line(char *line, size_t len, ledger_rec_t *r)
 	if (len < 10 || line[len - 9] != ' ')
 		return ES_EFORMAT;
 	want = crc32(0L, (const Bytef *)line, (uInt)(len - 9));
-	{
-		char *end;
-		got = strtoul(line + len - 8, &end, 16);
-		if (*end != '\0')
+	/* Exactly 8 lower-case digits, as written (strtoul would take "0x", signs, blanks). */
+	got = 0;
+	for (size_t i = len - 8; i < len; i++) {
+		int v = hex_digit((unsigned char)line[i]);
+		if (v < 0)
 			return ES_EFORMAT;
+		got = got << 4 | (unsigned long)v;
 	}
 	if (got != want)
 		return ES_ECHECKSUM;
@@ -363,7 +364,7 @@ static int load(struct ledger *l)
 			} else {
 				ledger_rec_t rec;
 				buf[i] = '\0';
-				if (parse_line(buf + start, i - start, &rec) == 0) {
+				if (ledger_parse_line(buf + start, i - start, &rec) == 0) {
 					if ((rc = add_memory(l, &rec)) != 0)
 						goto out;
 				} else {

@@ -68,5 +68,11 @@ int ledger_find_file(ledger_t *l, uint64_t dev, uint64_t ino, uint64_t size, int
  */
 int ledger_add(ledger_t *l, const ledger_rec_t *rec);
 size_t ledger_count(ledger_t *l);
+/*
+ * Parses one record line (len bytes without its newline, NUL at line[len];
+ * modified in place) into *r: 0, ES_ECHECKSUM (CRC mismatch) or ES_EFORMAT.
+ * Pure (no ledger, any thread); ledger_init() reads each line with it.
+ */
+int ledger_parse_line(char *line, size_t len, ledger_rec_t *r);
 
 #endif

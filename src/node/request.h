@@ -76,7 +76,8 @@ typedef struct req_str {
 /* One trace whose status is "OK" (other traces are not kept). */
 typedef struct req_trace {
 	req_str_t net, sta, loc, cha;
-	req_str_t start;  /* The first 10 characters (code points) of trace.start. */
+	req_str_t start;  /* The first 10 characters (code points) of trace.start: len
+	                   * bytes of s, which is trace.start whole (its NUL comes later). */
 	int64_t bytes;
 } req_trace_t;
 

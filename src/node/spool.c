@@ -124,8 +124,7 @@ static int encode_header(uint8_t *h, uint64_t id, uint64_t len, int64_t created,
 	return sha256(h, OFF_HDR_SHA, h + OFF_HDR_SHA);
 }
 
-/* Checks a header; fills e and body_sha.  ES_ECHECKSUM with a reason on any mismatch. */
-static int decode_header(const uint8_t *h, spool_entry_t *e, uint8_t body_sha[32],
+int spool_header_decode(const uint8_t *h, spool_entry_t *e, uint8_t body_sha[32],
                          const char **why)
 {
 	uint8_t sum[32];
@@ -201,7 +200,7 @@ static int verify_file(int dirfd, uint64_t id, spool_entry_t *e, void **body, co
 		*why = rc == ES_ECHECKSUM ? "shorter than its header" : strerror(-rc);
 		goto out;
 	}
-	if ((rc = decode_header(h, e, body_sha, why)) != 0)
+	if ((rc = spool_header_decode(h, e, body_sha, why)) != 0)
 		goto out;
 	if (e->id != id) {
 		*why = "id in the header differs from the file name";

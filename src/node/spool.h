@@ -114,6 +114,15 @@ int spool_find_digest(spool_t *sp, const uint8_t source_digest[32], uint64_t *id
 void spool_get_stats(spool_t *sp, spool_stats_t *st);
 /* 1 when pending bytes have reached max_bytes (no new payload should be made), else 0. */
 int spool_is_full(spool_t *sp);
+/*
+ * Checks the SPOOL_HEADER_SIZE bytes at h (magic, header checksum, source
+ * name terminated, body length within SPOOL_MAX_BODY) and fills *e and
+ * body_sha (the body's SHA-256 as recorded).  0, ES_ECHECKSUM with *why a
+ * static reason, or -EIO when hashing fails.  Pure (no spool, any thread);
+ * every spool file is checked with it.
+ */
+int spool_header_decode(const uint8_t *h, spool_entry_t *e, uint8_t body_sha[32],
+                        const char **why);
 /* Path of the spool directory (STATE/spool), owned by sp. */
 const char *spool_dir(spool_t *sp);
 

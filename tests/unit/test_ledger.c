@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "crash.h"
 #include "eidastatsd/daemon.h"
@@ -686,4 +687,43 @@ TEST(ledger_holds_no_writer_between_appends)
 	ASSERT_EQ(ledger_count(l), 1);
 	ASSERT_EQ(writers_of(real), 0);
 	ledger_fini(l);
+}
+
+/* ledger_parse_line(): the CRC field is 8 lower-case hex digits, nothing else (found by fuzzing). */
+TEST(ledger_parse_line_crc_spelling)
+{
+	char body[256], line[512], crc[9], alt[4][16];
+	unsigned long sum = 0;
+	ledger_rec_t r;
+	unsigned id;
+
+	/* A record whose CRC is below 2^24, so that "0x" + 6 digits could spell it. */
+	for (id = 1; id < 1000000; id++) {
+		snprintf(body, sizeof body, "L1 ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb "
+		         "1 2 3 4 %u 6 1 name", id);
+		sum = crc32(0L, (const Bytef *)body, (uInt)strlen(body));
+		snprintf(crc, sizeof crc, "%08lx", sum);
+		if (sum < 0x1000000 && strpbrk(crc, "abcdef"))
+			break;
+	}
+	ASSERT(id < 1000000);
+	snprintf(line, sizeof line, "%s %s", body, crc);
+	ASSERT_OK(ledger_parse_line(line, strlen(line), &r));
+	ASSERT_STREQ(r.name, "name");
+	ASSERT_EQ(r.status, LEDGER_DONE);
+	ASSERT_EQ(r.payload_id, id);
+	/* The same value spelt otherwise: upper case, "0x", a sign, blanks. */
+	snprintf(alt[0], sizeof alt[0], "%08lX", sum);
+	snprintf(alt[1], sizeof alt[1], "0x%06lx", sum);
+	snprintf(alt[2], sizeof alt[2], "+0%06lx", sum);
+	snprintf(alt[3], sizeof alt[3], "  %06lx", sum);
+	for (int i = 0; i < 4; i++) {
+		ASSERT_EQ(strlen(alt[i]), 8);
+		snprintf(line, sizeof line, "%s %s", body, alt[i]);
+		ASSERT_ERR(ledger_parse_line(line, strlen(line), &r), ES_EFORMAT);
+	}
+	snprintf(line, sizeof line, "%s %08lx", body, sum ^ 1);
+	ASSERT_ERR(ledger_parse_line(line, strlen(line), &r), ES_ECHECKSUM);
+	snprintf(line, sizeof line, "%s", "short");
+	ASSERT_ERR(ledger_parse_line(line, strlen(line), &r), ES_EFORMAT);
 }
