@@ -33,7 +33,11 @@ esd_config
 sed -i 's/^plain_after: 4$/plain_after: 30/' "$ESD_CONF"
 FT=$T/faketime
 echo "+0" >"$FT"
-ESD_RUNAS="env LD_PRELOAD=$LIBFT FAKETIME_TIMESTAMP_FILE=$FT FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 NO_FAKE_STAT=1"
+# A sanitizer build wants its runtime first in the list of preloaded libraries.
+PRELOAD=$LIBFT
+ASANLIB=$(ldd "${ESD_BIN:-$ESD_BIN_DEFAULT}" 2>/dev/null | sed -n 's/^[[:space:]]*libasan[^ ]* => \([^ ]*\) .*/\1/p' | head -1)
+[ -z "$ASANLIB" ] || PRELOAD="$ASANLIB:$LIBFT"
+ESD_RUNAS="env LD_PRELOAD=$PRELOAD FAKETIME_TIMESTAMP_FILE=$FT FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 NO_FAKE_STAT=1"
 esd_start
 
 # The daemon's idea of the time: its uptime is (wall now) - (wall at start).
