@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -33,4 +35,15 @@ const char *es_strerror(int err)
 	if (err < 0 && err > ES_EBASE)
 		return strerror(-err);
 	return "unknown error";
+}
+
+void es_errf(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || cap == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, cap, fmt, ap);
+	va_end(ap);
 }

@@ -11,6 +11,8 @@
 #ifndef ES_ERROR_H
 #define ES_ERROR_H
 
+#include <stddef.h>
+
 enum es_error {
 	ES_OK        = 0,
 	ES_EBASE     = -1000,
@@ -34,5 +36,9 @@ enum es_error {
 
 /* Returns a static description of err (0, -errno or ES_E*). Never NULL. */
 const char *es_strerror(int err);
+
+/* Writes a message into a caller's err buffer of cap bytes (NUL-terminated,
+ * cut if short); does nothing when err is NULL or cap is 0. */
+void es_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -26,20 +26,6 @@ struct loader {
 	size_t errlen;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void yamlx_show(const char *v, char *out, size_t outlen)
 {
 	size_t o = 0;
@@ -72,7 +58,7 @@ static int vkey_error(const struct yamlx_schema *s, const char *file, unsigned l
 	snprintf(keytext, sizeof keytext, s->key_fmt ? s->key_fmt : "key '%s': ", key);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 #pragma GCC diagnostic pop
-	set_err(err, errlen, "%s%s%s%s", file, where, keytext, msg);
+	es_errf(err, errlen, "%s%s%s%s", file, where, keytext, msg);
 	return ES_ECONFIG;
 }
 
@@ -105,7 +91,7 @@ static int key_err(struct loader *ld, unsigned long line, const char *key, const
 static int next_event(struct loader *ld, yaml_event_t *ev)
 {
 	if (!yaml_parser_parse(&ld->parser, ev)) {
-		set_err(ld->err, ld->errlen, "%s:%lu: YAML syntax error: %s%s%s", ld->name,
+		es_errf(ld->err, ld->errlen, "%s:%lu: YAML syntax error: %s%s%s", ld->name,
 		        (unsigned long)ld->parser.problem_mark.line + 1,
 		        ld->parser.problem ? ld->parser.problem : "unknown problem",
 		        ld->parser.context ? " " : "",
@@ -146,7 +132,7 @@ static int flat_refusal(struct loader *ld, const char *key, const yaml_event_t *
 		why = "a list is not a setting";
 	else
 		return 0;
-	set_err(ld->err, ld->errlen, "%s:%lu: '%s': %s", ld->name,
+	es_errf(ld->err, ld->errlen, "%s:%lu: '%s': %s", ld->name,
 	        (unsigned long)vev->start_mark.line + 1, key, why);
 	return ES_ECONFIG;
 }
@@ -175,7 +161,7 @@ static int load_mapping(struct loader *ld, const char *prefix, int depth)
 		}
 		line = (unsigned long)kev.start_mark.line + 1;
 		if (kev.type != YAML_SCALAR_EVENT || has_anchor(&kev)) {
-			set_err(ld->err, ld->errlen, "%s:%lu: %s%skey is %s, expected a plain name",
+			es_errf(ld->err, ld->errlen, "%s:%lu: %s%skey is %s, expected a plain name",
 			        ld->name, line, prefix, *prefix ? ": " : "", event_kind(&kev));
 			yaml_event_delete(&kev);
 			return ES_ECONFIG;
@@ -197,12 +183,12 @@ static int load_mapping(struct loader *ld, const char *prefix, int depth)
 				k = i;
 		if (k == s->nkeys) {
 			yaml_event_delete(&vev);
-			set_err(ld->err, ld->errlen, "%s:%lu: unknown key '%s'", ld->name, line, full);
+			es_errf(ld->err, ld->errlen, "%s:%lu: unknown key '%s'", ld->name, line, full);
 			return ES_ECONFIG;
 		}
 		if (s->lines[k]) {
 			yaml_event_delete(&vev);
-			set_err(ld->err, ld->errlen, "%s:%lu: key '%s' given twice (first on line %lu)",
+			es_errf(ld->err, ld->errlen, "%s:%lu: key '%s' given twice (first on line %lu)",
 			        ld->name, line, full, s->lines[k]);
 			return ES_ECONFIG;
 		}
@@ -259,14 +245,14 @@ static int load_document(struct loader *ld)
 		yaml_event_delete(&ev);
 		if (!ld->s->empty_msg)
 			return 0;
-		set_err(ld->err, ld->errlen, "%s: %s", ld->name, ld->s->empty_msg);
+		es_errf(ld->err, ld->errlen, "%s: %s", ld->name, ld->s->empty_msg);
 		return ES_ECONFIG;
 	}
 	yaml_event_delete(&ev);   /* DOCUMENT_START */
 	if ((rc = next_event(ld, &ev)) != 0)
 		return rc;
 	if (ev.type != YAML_MAPPING_START_EVENT || has_anchor(&ev)) {
-		set_err(ld->err, ld->errlen, "%s:%lu: the document is %s, expected a mapping of keys",
+		es_errf(ld->err, ld->errlen, "%s:%lu: the document is %s, expected a mapping of keys",
 		        ld->name, (unsigned long)ev.start_mark.line + 1, event_kind(&ev));
 		yaml_event_delete(&ev);
 		return ES_ECONFIG;
@@ -280,7 +266,7 @@ static int load_document(struct loader *ld)
 	if ((rc = next_event(ld, &ev)) != 0)
 		return rc;
 	if (ev.type != YAML_STREAM_END_EVENT) {
-		set_err(ld->err, ld->errlen, "%s:%lu: more than one YAML document", ld->name,
+		es_errf(ld->err, ld->errlen, "%s:%lu: more than one YAML document", ld->name,
 		        (unsigned long)ev.start_mark.line + 1);
 		yaml_event_delete(&ev);
 		return ES_ECONFIG;
@@ -304,7 +290,7 @@ int yamlx_load_buffer(const struct yamlx_schema *s, const char *name, const char
 	ld.err = err;
 	ld.errlen = errlen;
 	if (!yaml_parser_initialize(&ld.parser)) {
-		set_err(err, errlen, "%s: cannot initialise the YAML parser", name);
+		es_errf(err, errlen, "%s: cannot initialise the YAML parser", name);
 		return -ENOMEM;
 	}
 	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)data, len);
@@ -324,11 +310,11 @@ static int read_all(const char *path, size_t max, char **data, size_t *len, char
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		set_err(err, errlen, "cannot open %s: %s", path, strerror(-rc));
+		es_errf(err, errlen, "cannot open %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", path);
+		es_errf(err, errlen, "%s: not a regular file", path);
 		close(fd);
 		return ES_ECONFIG;
 	}
@@ -338,7 +324,7 @@ static int read_all(const char *path, size_t max, char **data, size_t *len, char
 		if (n == cap) {
 			if (cap > max) {
 				rc = ES_ECONFIG;
-				set_err(err, errlen, "%s: larger than %zu bytes", path, max);
+				es_errf(err, errlen, "%s: larger than %zu bytes", path, max);
 				break;
 			}
 			cap *= 2;
@@ -349,7 +335,7 @@ static int read_all(const char *path, size_t max, char **data, size_t *len, char
 			continue;
 		if (r < 0) {
 			rc = -errno;
-			set_err(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			es_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 			break;
 		}
 		if (r == 0)
@@ -359,7 +345,7 @@ static int read_all(const char *path, size_t max, char **data, size_t *len, char
 	close(fd);
 	if (rc == 0 && n > max) {
 		rc = ES_ECONFIG;
-		set_err(err, errlen, "%s: larger than %zu bytes", path, max);
+		es_errf(err, errlen, "%s: larger than %zu bytes", path, max);
 	}
 	if (rc != 0) {
 		free(buf);

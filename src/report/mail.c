@@ -39,18 +39,6 @@
 #define RMAIL_BODY_MAX ((size_t)1 << 20)
 #define RMAIL_MAX_FILES 16
 
-static void seterr(char *err, size_t errcap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errcap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errcap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errcap, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- Pure parts ---- */
 
 enum rmail_state rmail_state(time_t end, long delay, long window, time_t now, bool recorded)
@@ -137,7 +125,7 @@ int rmail_recipients(const char *text, char ***out, size_t *n, char *err, size_t
 			break;
 		len = strcspn(p, sep);
 		if (!addr_valid(p, len)) {
-			seterr(err, errcap, "\"%.*s\" is not an e-mail address (local@domain, "
+			es_errf(err, errcap, "\"%.*s\" is not an e-mail address (local@domain, "
 			       "addresses separated by commas)", (int)(len > 300 ? 300 : len), p);
 			rmail_recipients_free(list);
 			return ES_ECONFIG;
@@ -147,7 +135,7 @@ int rmail_recipients(const char *text, char ***out, size_t *n, char *err, size_t
 				dup = true;
 		if (!dup) {
 			if (count == RMAIL_MAX_RCPT) {
-				seterr(err, errcap, "more than %d recipients", RMAIL_MAX_RCPT);
+				es_errf(err, errcap, "more than %d recipients", RMAIL_MAX_RCPT);
 				rmail_recipients_free(list);
 				return ES_ELIMIT;
 			}
@@ -156,7 +144,7 @@ int rmail_recipients(const char *text, char ***out, size_t *n, char *err, size_t
 		p += len;
 	}
 	if (count == 0) {
-		seterr(err, errcap, "no e-mail address");
+		es_errf(err, errcap, "no e-mail address");
 		rmail_recipients_free(list);
 		return ES_ECONFIG;
 	}
@@ -196,21 +184,21 @@ int rmail_password_read(const char *path, char *buf, size_t cap, char *err, size
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		rc = -errno;
-		seterr(err, errcap, "smtp_password_file %s cannot be read: %s", path, strerror(errno));
+		es_errf(err, errcap, "smtp_password_file %s cannot be read: %s", path, strerror(errno));
 		return rc;
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-		seterr(err, errcap, "smtp_password_file %s: %s", path, strerror(errno));
+		es_errf(err, errcap, "smtp_password_file %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errcap, "smtp_password_file %s is not a regular file", path);
+		es_errf(err, errcap, "smtp_password_file %s is not a regular file", path);
 		rc = ES_ECONFIG;
 		goto out;
 	}
 	if (st.st_mode & (S_IRGRP | S_IROTH)) {
-		seterr(err, errcap, "smtp_password_file %s is readable by %s (mode %04o): refused; "
+		es_errf(err, errcap, "smtp_password_file %s is readable by %s (mode %04o): refused; "
 		       "chmod go-rwx it", path, (st.st_mode & S_IROTH) ? "everyone" : "its group",
 		       (unsigned)(st.st_mode & 07777));
 		rc = ES_ECONFIG;
@@ -223,7 +211,7 @@ int rmail_password_read(const char *path, char *buf, size_t cap, char *err, size
 			continue;
 		if (got < 0) {
 			rc = -errno;
-			seterr(err, errcap, "smtp_password_file %s: %s", path, strerror(errno));
+			es_errf(err, errcap, "smtp_password_file %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (got == 0)
@@ -235,7 +223,7 @@ int rmail_password_read(const char *path, char *buf, size_t cap, char *err, size
 		if (nl)
 			len = (size_t)(nl - buf);
 		else if (len == cap) {
-			seterr(err, errcap, "smtp_password_file %s: the password is longer than %zu bytes",
+			es_errf(err, errcap, "smtp_password_file %s: the password is longer than %zu bytes",
 			       path, cap - 1);
 			rc = ES_ECONFIG;
 			goto out;
@@ -245,10 +233,10 @@ int rmail_password_read(const char *path, char *buf, size_t cap, char *err, size
 		len--;
 	buf[len] = '\0';
 	if (len == 0) {
-		seterr(err, errcap, "smtp_password_file %s: its first line is empty", path);
+		es_errf(err, errcap, "smtp_password_file %s: its first line is empty", path);
 		rc = ES_ECONFIG;
 	} else if (memchr(buf, '\0', len)) {
-		seterr(err, errcap, "smtp_password_file %s: the password holds a NUL byte", path);
+		es_errf(err, errcap, "smtp_password_file %s: the password holds a NUL byte", path);
 		rc = ES_ECONFIG;
 	}
 out:
@@ -343,14 +331,14 @@ static int url_check(const char *url, bool *starttls, char *err, size_t errcap)
 	if (!url || !*url || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
-		seterr(err, errcap, "smtp_url \"%s\" is not a URL (smtp://HOST[:PORT] or smtps://HOST[:PORT])",
+		es_errf(err, errcap, "smtp_url \"%s\" is not a URL (smtp://HOST[:PORT] or smtps://HOST[:PORT])",
 		       url ? url : "");
 		rc = ES_ECONFIG;
 	} else if (strcasecmp(scheme, "smtp") != 0 && strcasecmp(scheme, "smtps") != 0) {
-		seterr(err, errcap, "smtp_url \"%s\": the scheme must be smtp or smtps", url);
+		es_errf(err, errcap, "smtp_url \"%s\": the scheme must be smtp or smtps", url);
 		rc = ES_ECONFIG;
 	} else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
-		seterr(err, errcap, "smtp_url must not hold a user or password: give smtp_user and "
+		es_errf(err, errcap, "smtp_url must not hold a user or password: give smtp_user and "
 		       "smtp_password_file");
 		rc = ES_ECONFIG;
 	} else {
@@ -378,32 +366,32 @@ static int check(const struct rmail_opts *o, bool *starttls, char *pw, size_t pw
 	int rc;
 
 	if (!has(o->dir)) {
-		seterr(err, errcap, "--mail needs the report directory (out)");
+		es_errf(err, errcap, "--mail needs the report directory (out)");
 		return ES_ECONFIG;
 	}
 	rc = url_check(o->smtp_url, starttls, err, errcap);
 	if (rc < 0)
 		return rc;
 	if (!has(o->smtp_from)) {
-		seterr(err, errcap, "--mail needs smtp_from, the sender's address");
+		es_errf(err, errcap, "--mail needs smtp_from, the sender's address");
 		return ES_ECONFIG;
 	}
 	rc = rmail_recipients(o->smtp_from, &list, &n, e, sizeof e);
 	if (rc == 0 && n != 1) {
 		rmail_recipients_free(list);
 		rc = ES_ECONFIG;
-		seterr(e, sizeof e, "one address only");
+		es_errf(e, sizeof e, "one address only");
 	}
 	if (rc == 0)
 		rmail_recipients_free(list);
 	else {
-		seterr(err, errcap, "smtp_from: %s", e);
+		es_errf(err, errcap, "smtp_from: %s", e);
 		return ES_ECONFIG;
 	}
 	for (size_t i = 0; i < o->n_federation_to; i++) {
 		rc = rmail_recipients(o->federation_to[i], &list, &n, e, sizeof e);
 		if (rc < 0) {
-			seterr(err, errcap, "federation_to: %s", e);
+			es_errf(err, errcap, "federation_to: %s", e);
 			return rc;
 		}
 		rmail_recipients_free(list);
@@ -411,7 +399,7 @@ static int check(const struct rmail_opts *o, bool *starttls, char *pw, size_t pw
 	if (has(o->smtp_user)) {
 		char tmp[RMAIL_MAX_PASSWORD + 1];
 		if (!has(o->smtp_password_file)) {
-			seterr(err, errcap, "smtp_user is set: smtp_password_file is needed too");
+			es_errf(err, errcap, "smtp_user is set: smtp_password_file is needed too");
 			return ES_ECONFIG;
 		}
 		rc = rmail_password_read(o->smtp_password_file, pw ? pw : tmp, pw ? pwcap : sizeof tmp,
@@ -420,11 +408,11 @@ static int check(const struct rmail_opts *o, bool *starttls, char *pw, size_t pw
 		if (rc < 0)
 			return rc;
 	} else if (has(o->smtp_password_file)) {
-		seterr(err, errcap, "smtp_password_file is set but smtp_user is not");
+		es_errf(err, errcap, "smtp_password_file is set but smtp_user is not");
 		return ES_ECONFIG;
 	}
 	if (o->mail_delay > 366L * 86400) {
-		seterr(err, errcap, "mail_delay %ld s is more than a year", o->mail_delay);
+		es_errf(err, errcap, "mail_delay %ld s is more than a year", o->mail_delay);
 		return ES_ECONFIG;
 	}
 	return 0;
@@ -514,7 +502,7 @@ static int load_sent(struct run *run, char *err, size_t errcap)
 	rows = PQntuples(res);
 	if (rows > RMAIL_MAX_SENT) {
 		PQclear(res);
-		seterr(err, errcap, "report_mail holds more than %d rows", RMAIL_MAX_SENT);
+		es_errf(err, errcap, "report_mail holds more than %d rows", RMAIL_MAX_SENT);
 		return ES_ELIMIT;
 	}
 	run->sent = es_calloc((size_t)rows + 1, sizeof *run->sent);
@@ -573,7 +561,7 @@ static int load_targets(struct run *run, char *err, size_t errcap)
 		return rc;
 	if (PQntuples(res) > RMAIL_MAX_TARGETS) {
 		PQclear(res);
-		seterr(err, errcap, "more than %d contacts", RMAIL_MAX_TARGETS);
+		es_errf(err, errcap, "more than %d contacts", RMAIL_MAX_TARGETS);
 		return ES_ELIMIT;
 	}
 	for (int i = 0; i < PQntuples(res); i++)
@@ -595,7 +583,7 @@ static int list_periods(const char *dir, char ***out, size_t *n, char *err, size
 	*n = 0;
 	if (!d) {
 		int rc = -errno;
-		seterr(err, errcap, "the report directory %s: %s", dir, strerror(errno));
+		es_errf(err, errcap, "the report directory %s: %s", dir, strerror(errno));
 		return rc;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -835,14 +823,14 @@ static int mail_text(struct run *run, struct mail *m, char *err, size_t errcap)
 	fd = open(m->json, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
-		seterr(err, errcap, "%s: %s", m->json, strerror(errno));
+		es_errf(err, errcap, "%s: %s", m->json, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return rc;
 	}
 	if ((size_t)st.st_size > RMAIL_MAX_JSON) {
 		close(fd);
-		seterr(err, errcap, "%s: larger than %zu bytes", m->json, RMAIL_MAX_JSON);
+		es_errf(err, errcap, "%s: larger than %zu bytes", m->json, RMAIL_MAX_JSON);
 		return ES_ELIMIT;
 	}
 	text = es_malloc((size_t)st.st_size + 1);
@@ -865,7 +853,7 @@ static int mail_text(struct run *run, struct mail *m, char *err, size_t errcap)
 	totals = doc ? cJSON_GetObjectItemCaseSensitive(doc, "totals") : NULL;
 	if (!cJSON_IsObject(totals)) {
 		cJSON_Delete(doc);
-		seterr(err, errcap, "%s: not a report (no \"totals\" object)", m->json);
+		es_errf(err, errcap, "%s: not a report (no \"totals\" object)", m->json);
 		return ES_EFORMAT;
 	}
 	period_label(m->period, label);
@@ -884,7 +872,7 @@ static int mail_text(struct run *run, struct mail *m, char *err, size_t errcap)
 	rc = rmail_subject(subj, m->subject, sizeof m->subject);
 	if (rc < 0) {
 		cJSON_Delete(doc);
-		seterr(err, errcap, "the subject is too long");
+		es_errf(err, errcap, "the subject is too long");
 		return rc;
 	}
 
@@ -958,7 +946,7 @@ static int mail_text(struct run *run, struct mail *m, char *err, size_t errcap)
 	}
 	jsonw_fini(&w);
 	if (!m->body) {
-		seterr(err, errcap, "the mail body is too long");
+		es_errf(err, errcap, "the mail body is too long");
 		return ES_ELIMIT;
 	}
 	return 0;
@@ -989,7 +977,7 @@ static void make_msgid(struct run *run, struct mail *m)
 
 static int curl_fail(CURLcode cc, const char *what, char *err, size_t errcap)
 {
-	seterr(err, errcap, "%s: %s", what, curl_easy_strerror(cc));
+	es_errf(err, errcap, "%s: %s", what, curl_easy_strerror(cc));
 	return cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : ES_EINTERNAL;
 }
 
@@ -1066,14 +1054,14 @@ static int smtp_send(struct run *run, struct mail *m, char *err, size_t errcap)
 	curl_easy_getinfo(run->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (cc != CURLE_OK) {
 		if (code >= 400)
-			seterr(err, errcap, "the SMTP server %s refused it with %ld (%s)", o->smtp_url, code,
+			es_errf(err, errcap, "the SMTP server %s refused it with %ld (%s)", o->smtp_url, code,
 			       cerr[0] ? cerr : curl_easy_strerror(cc));
 		else if (cc == CURLE_USE_SSL_FAILED)
-			seterr(err, errcap, "SMTP via %s: %s (TLS is required for a server that is not "
+			es_errf(err, errcap, "SMTP via %s: %s (TLS is required for a server that is not "
 			       "on this machine: give a server that offers STARTTLS, or smtps://)",
 			       o->smtp_url, cerr[0] ? cerr : curl_easy_strerror(cc));
 		else
-			seterr(err, errcap, "SMTP via %s: %s", o->smtp_url,
+			es_errf(err, errcap, "SMTP via %s: %s", o->smtp_url,
 			       cerr[0] ? cerr : curl_easy_strerror(cc));
 		rc = cc == CURLE_READ_ERROR ? -EIO : ES_ENET;
 	}
@@ -1111,7 +1099,7 @@ static int curl_setup(struct run *run, char *err, size_t errcap)
 
 	run->curl = curlx_easy_new();
 	if (!run->curl) {
-		seterr(err, errcap, "cannot make a libcurl handle");
+		es_errf(err, errcap, "cannot make a libcurl handle");
 		return -ENOMEM;
 	}
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -1237,7 +1225,7 @@ int rmail_run(const struct rmail_opts *o, struct rmail_result *r, char *err, siz
 	locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	if (!locked) {
-		seterr(err, errcap, "another eidastats-report --mail is running on this database");
+		es_errf(err, errcap, "another eidastats-report --mail is running on this database");
 		rc = -EBUSY;
 		goto out;
 	}
@@ -1265,7 +1253,7 @@ int rmail_run(const struct rmail_opts *o, struct rmail_result *r, char *err, siz
 	}
 	rc = run->first_err;
 	if (rc < 0)
-		seterr(err, errcap, "%u mail%s failed (they stay due for the next run); the first: %s",
+		es_errf(err, errcap, "%u mail%s failed (they stay due for the next run); the first: %s",
 		       r->failed, r->failed == 1 ? "" : "s", run->err);
 out:
 	if (locked && o->conn)

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "fsx.h"
 #include "ingestd/rpath.h"
 #include "unit.h"
 
@@ -87,22 +86,8 @@ TEST(ingestd_rpath_map)
 	expect("index.html", RPATH_NOTFOUND, NULL);
 }
 
-TEST(ingestd_rpath_fsname_owner)
+TEST(ingestd_rpath_node_owns)
 {
-	char fs[64];
-
-	ASSERT_OK(fsx_safe_name("GFZ", fs, sizeof fs));
-	ASSERT_STREQ(fs, "GFZ");
-	ASSERT_OK(fsx_safe_name("RESIF-SI.x_1", fs, sizeof fs));
-	ASSERT_STREQ(fs, "RESIF-SI.x_1");
-	ASSERT_OK(fsx_safe_name("a b", fs, sizeof fs));
-	ASSERT_STREQ(fs, "_612062");
-	ASSERT_OK(fsx_safe_name(".x", fs, sizeof fs));
-	ASSERT_STREQ(fs, "_2e78");
-	ASSERT_OK(fsx_safe_name("", fs, sizeof fs));
-	ASSERT_STREQ(fs, "_");
-	ASSERT_ERR(fsx_safe_name("abcdef", fs, 4), ES_ELIMIT);
-
 	ASSERT(rpath_node_owns("GFZ.html", "GFZ"));
 	ASSERT(rpath_node_owns("GFZ.json", "GFZ"));
 	ASSERT(rpath_node_owns("GFZ-networks.csv", "GFZ"));

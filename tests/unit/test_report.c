@@ -2,7 +2,6 @@
  * test_report.c - eidastats-report's library: settings, periods, file
  * names, report.json and CSV texts (the database parts: tests/sh/report.sh).
  */
-#include "fsx.h"
 #include "config.h"
 
 #include <errno.h>
@@ -151,24 +150,6 @@ TEST(report_periods)
 		ASSERT_EQ(rpt_period_complete(&q, jan1), 1);
 		ASSERT_EQ(rpt_period_complete(&q, jan1 - 1), 0);
 	}
-}
-
-TEST(report_fsname)
-{
-	char out[FSX_SAFE_NAME_MAX(16)];
-
-	ASSERT_OK(fsx_safe_name("NODE-1_a.b", out, sizeof out));
-	ASSERT_STREQ(out, "NODE-1_a.b");
-	ASSERT_OK(fsx_safe_name(".hidden", out, sizeof out));
-	ASSERT_STREQ(out, "_2e68696464656e");
-	ASSERT_OK(fsx_safe_name("a/b", out, sizeof out));
-	ASSERT_STREQ(out, "_612f62");
-	ASSERT_OK(fsx_safe_name("..", out, sizeof out));
-	ASSERT_STREQ(out, "_2e2e");
-	ASSERT_OK(fsx_safe_name("", out, sizeof out));
-	ASSERT_STREQ(out, "_");
-	ASSERT_OK(fsx_safe_name("\xc3\xa9", out, sizeof out));
-	ASSERT_STREQ(out, "_c3a9");
 }
 
 TEST(report_csv_and_json)
