@@ -11,6 +11,8 @@
 #   bad_state_tmpfs SIZE  mounts a tmpfs of SIZE on $ESD_STATE (unmounted at exit).
 #   bad_fill      fills it up (a file "filler" takes every free byte).
 #   bad_unfill    frees the space again.
+#   bad_delivery_part BREAK MEND REASON  the shared second part of the
+#                 disk-full and read-only tests (below).
 #   bad_ro / bad_rw  remounts it read-only / read-write (retried while the
 #                 daemon happens to hold a file open for writing).
 
@@ -48,4 +50,33 @@ bad_ro() {
 
 bad_rw() {
 	wait_until 20 bad__remount rw || fail "cannot remount $ESD_STATE read-write"
+}
+
+# bad_delivery_part BREAK MEND REASON: part 2 of the state-directory tests: a
+# payload is delivered while the fault (BREAK, e.g. bad_fill) keeps its spool
+# file from being updated; the daemon must not send it again, say REASON (the
+# strerror text) and finish the update once MEND has cleared the fault, every
+# file counted once and the database equal to the golden data.
+bad_delivery_part() {
+	ingest_stop
+	bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$T/whole.bz2"
+	mv "$T/whole.bz2" "$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"
+	esd_wait 60 files_counted 3
+	esd_wait 10 spool.pending 1
+	"$1"
+	ingest_resume
+	esd_wait 60 delivery.unfinished 1
+	grep -q "delivered, but the spool cannot be updated: $3; it is not sent again" "$ESD_LOG" ||
+		{ tail -n 20 "$ESD_LOG" >&2; fail "no clear message about the spool update"; }
+	check "delivery waits for the spool update" test "$(esd_get delivery.state)" = spool-update
+	check "three payloads stored" test "$(db_payloads)" = 3
+	"$2"
+	esd_wait 60 delivery.unfinished 0
+	esd_wait 30 spool.pending 0
+	grep -q "the spool is updated after the answer" "$ESD_LOG" || fail "the spool update is not logged"
+	check "never sent again (no 409)" test "$(esd_get delivery.duplicates)" = 0
+	check "delivered once each" test "$(grep -c ': delivered (HTTP' "$ESD_LOG")" = 3
+	check "three payloads stored at the end" test "$(db_payloads)" = 3
+	check "three files in the ledger" test "$(esd_get files.ledger)" = 3
+	db_check "$DATA/synthetic-small/expected-multi.json" || fail "the database differs from the golden"
 }

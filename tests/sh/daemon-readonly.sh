@@ -40,26 +40,6 @@ grep -q "the state directory $ESD_STATE can be written again: taking files again
 check "no file failed after the recovery" test "$(esd_get files.failed)" = 0
 
 # Part 2.
-ingest_stop
-bzip2 -c "$MULTI/fdsnws-requests.log.2024-10-31" >"$T/whole.bz2"
-mv "$T/whole.bz2" "$ESD_LOGS/fdsnws-requests.log.2024-10-31.bz2"
-esd_wait 60 files_counted 3
-esd_wait 10 spool.pending 1
-bad_ro
-ingest_resume
-esd_wait 60 delivery.unfinished 1
-grep -q "delivered, but the spool cannot be updated: Read-only file system; it is not sent again" "$ESD_LOG" ||
-	{ tail -n 20 "$ESD_LOG" >&2; fail "no clear message about the spool update"; }
-check "delivery waits for the spool update" test "$(esd_get delivery.state)" = spool-update
-check "three payloads stored" test "$(db_payloads)" = 3
-bad_rw
-esd_wait 60 delivery.unfinished 0
-esd_wait 30 spool.pending 0
-grep -q "the spool is updated after the answer" "$ESD_LOG" || fail "the spool update is not logged"
-check "never sent again (no 409)" test "$(esd_get delivery.duplicates)" = 0
-check "delivered once each" test "$(grep -c ': delivered (HTTP' "$ESD_LOG")" = 3
-check "three payloads stored at the end" test "$(db_payloads)" = 3
-check "three files in the ledger" test "$(esd_get files.ledger)" = 3
-db_check "$DATA/synthetic-small/expected-multi.json" || fail "the database differs from the golden"
+bad_delivery_part bad_ro bad_rw "Read-only file system"
 esd_stop
 exit 0
