@@ -5,6 +5,9 @@
 # "N passed, N failed, N skipped".  A test skips (exit 77) when something it
 # needs is missing; under CI=true, where every dependency is installed, a skip
 # means a broken install step and counts as a failure too.
+# With ES_FAILURES set to a file name, each failed test's name and the end of
+# its log are appended there, for a caller that shows only its last lines
+# (.ci/run repeats them at the end of its output).
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -34,6 +37,18 @@ count() {
 		[ -n "$reason" ] || reason=$rest
 		echo "[$variant] $name: ${reason:-no reason given}"
 	done >>"$skiplist"
+	note_failures "$log" "$variant"
+}
+
+# note_failures LOG VARIANT: appends each failed test of a test-suite.log (in
+# the current directory) and its log's last lines to $ES_FAILURES.
+note_failures() {
+	[ -n "${ES_FAILURES:-}" ] || return 0
+	sed -n 's/^\(FAIL\|ERROR\|XPASS\): \([^ ]*\).*/\2/p' "$1" | sort -u | while read -r name; do
+		echo "[$2] FAIL: $name"
+		base=${name%.sh}
+		[ -f "$base.log" ] && tail -n 25 "$base.log" | sed 's/^/    /'
+	done >>"$ES_FAILURES"
 }
 
 autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
@@ -72,6 +87,12 @@ if make -j"$jobs" distcheck >distcheck.out 2>&1; then
 	passed=$((passed + 1))
 else
 	tail -60 distcheck.out
+	# distcheck leaves its tree behind when a test fails: name the tests.
+	for log in "$top"/_build-test-normal/eidastats-*/_build/sub/test-suite.log; do
+		[ -f "$log" ] || continue
+		sed -n '/^FAIL:\|^ERROR:/,$p' "$log" | head -200
+		(cd "$(dirname "$log")" && note_failures test-suite.log distcheck)
+	done
 	echo "FAIL: make distcheck"
 	failed=$((failed + 1))
 fi
