@@ -1,6 +1,7 @@
 #!/bin/sh
 # The whole test suite: builds a normal tree and an AddressSanitizer + UBSan tree,
-# runs `make check` in both (unit tests and end-to-end shell tests), then
+# runs `make check` in both (unit tests and end-to-end shell tests; a compiler
+# warning in either build counts as one failure), then
 # `make distcheck`, lists the skipped tests and ends with the line
 # "N passed, N failed, N skipped".  A test skips (exit 77) when something it
 # needs is missing; under CI=true, where every dependency is installed, a skip
@@ -70,6 +71,16 @@ for variant in normal sanitizers; do
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=print_stacktrace=1 \
 		make -j"$jobs" check >check.out 2>&1
 	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' check.out | sed "s/^/[$variant] /"
+	# -Wall -Wextra clean: the programs (make.out) and the tests (check.out).
+	if grep -q 'warning:' make.out check.out; then
+		grep -h 'warning:' make.out check.out | sort -u | head -40
+		echo "FAIL: [$variant] compiler warnings"
+		[ -n "${ES_FAILURES:-}" ] && echo "[$variant] FAIL: compiler warnings (see above)" >>"$ES_FAILURES"
+		failed=$((failed + 1))
+	else
+		echo "PASS: [$variant] no compiler warning"
+		passed=$((passed + 1))
+	fi
 	if [ -f test-suite.log ]; then
 		count test-suite.log "$variant"
 		grep -q '^# FAIL: *0$' test-suite.log || sed -n '/^FAIL:\|^ERROR:/,$p' test-suite.log | head -200

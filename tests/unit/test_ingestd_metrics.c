@@ -10,9 +10,9 @@
 #include "unit.h"
 
 static const struct route routes[] = {
-	{ "/submit", ROUTE_POST, ROUTE_AUTH_NODE, NULL, NULL, NULL, NULL, NULL },
-	{ "/reports/*", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
-	{ "/submit", ROUTE_PUT, ROUTE_AUTH_NODE, NULL, NULL, NULL, NULL, NULL },
+	{ .path = "/submit", .methods = ROUTE_POST, .auth = ROUTE_AUTH_NODE },
+	{ .path = "/reports/*", .methods = ROUTE_GET, .auth = ROUTE_AUTH_NONE },
+	{ .path = "/submit", .methods = ROUTE_PUT, .auth = ROUTE_AUTH_NODE },
 };
 
 static char *render(struct metrics *m, const struct metrics_gauges *g)

@@ -167,9 +167,9 @@ TEST(ingestd_route_table)
 TEST(ingestd_route_tree)
 {
 	static const struct route tree[] = {
-		{ "/reports/*", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
-		{ "/reports/x", ROUTE_POST, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
-		{ "/rep", ROUTE_GET, ROUTE_AUTH_NONE, NULL, NULL, NULL, NULL, NULL },
+		{ .path = "/reports/*", .methods = ROUTE_GET, .auth = ROUTE_AUTH_NONE },
+		{ .path = "/reports/x", .methods = ROUTE_POST, .auth = ROUTE_AUTH_NONE },
+		{ .path = "/rep", .methods = ROUTE_GET, .auth = ROUTE_AUTH_NONE },
 	};
 	const struct route *r;
 	unsigned allowed;

@@ -4,7 +4,8 @@
  * A test is written as TEST(name) { ... } in any tests/unit/test_*.c file.
  * A constructor adds it to the one registry at start-up, so test files never
  * edit a shared list.  run-tests runs every test (or those named on the
- * command line) in its own child process with a timeout and prints TAP, which
+ * command line) in its own child process with a timeout (900 s of wall time, or
+ * $ES_UNIT_TIMEOUT seconds: it ends hangs only) and prints TAP, which
  * automake's tap-driver turns into one PASS/FAIL line per test.
  *
  * Assertions print the file, line, the expression and, for error codes, the
