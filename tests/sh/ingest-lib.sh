@@ -84,7 +84,7 @@ ingestd_stop() {
 	_i=0
 	while kill -0 "$ES_INGESTD_PID" 2>/dev/null; do
 		_i=$((_i + 1))
-		[ "$_i" -lt 100 ] || fail "eidastats-ingestd did not stop within 10 s of SIGTERM"
+		[ "$_i" -lt 300 ] || fail "eidastats-ingestd did not stop within 30 s of SIGTERM"
 		sleep 0.1
 	done
 	wait "$ES_INGESTD_PID"

@@ -47,8 +47,12 @@ check() {
 	"$@" || fail "$desc (command: $*)"
 }
 
+# wait_until SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds;
+# 1 when it still fails after SECONDS times $ES_WAIT_SCALE (default 3).  The
+# limits only end hangs: a loaded machine (make -j beside other builds, a
+# sanitizer build) must not turn a slow start into a failure.
 wait_until() {
-	local deadline=$(( $(date +%s) + $1 )); shift
+	local deadline=$(( $(date +%s) + $1 * ${ES_WAIT_SCALE:-3} )); shift
 	while ! "$@" 2>/dev/null; do
 		[ "$(date +%s)" -lt "$deadline" ] || return 1
 		sleep 0.1
