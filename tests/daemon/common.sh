@@ -8,7 +8,8 @@
 # Daemon:
 #   esd_config [YAML-LINE...]  writes $ESD_CONF: logs in $ESD_LOGS, state in
 #                 $ESD_STATE, socket $ESD_SOCK, settle 1 s, plain_after 4 s,
-#                 retry 1 s..2 s, timeout 10 s, the golden network registry;
+#                 retry 1 s..2 s, timeout 60 s (a loaded machine must not time
+#                 out a slow forward: a second duplicate), the golden network registry;
 #                 central.url/token_file when $ESD_URL/$ESD_TOKEN_FILE are
 #                 set; extra lines are appended (top-level keys).
 #   esd_start [BIN]  starts the daemon (default the normal build) in the
@@ -61,7 +62,7 @@ esd_config() {
 			echo "  retry:"
 			echo "    initial: 1"
 			echo "    max: 2"
-			echo "  timeout: 10"
+			echo "  timeout: 60"
 		fi
 		echo "networks:"
 		echo "  file: $ESD_NETWORKS"
