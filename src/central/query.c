@@ -841,7 +841,7 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 		strcat(order, ob);
 	}
 	sb_add(&b, "coalesce(sum(s.bytes), 0)::text, coalesce(sum(s.nb_reqs), 0)::text, "
-	       "coalesce(sum(s.nb_successful_reqs), 0)::text, hll_union_agg(s.clients)::text, ");
+	       "coalesce(sum(s.nb_successful_reqs), 0)::text, hll_union_agg(s.clients), ");
 	sb_add(&b, g[6].on ? "'t'" : "'f'");
 	sb_add(&b, roll == 2 ? " FROM dataselect_rollup_country s"
 	       : roll ? " FROM dataselect_rollup s" : " FROM dataselect_stats s");

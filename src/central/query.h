@@ -219,12 +219,14 @@ int q_folds(const struct query *q);
 /*
  * The aggregate's SQL: text with $1..$n placeholders and the n parameter
  * values as text (pass to PQexecParams with NULL types, text format).
- * Result columns, always these 11 in this order, as text:
+ * Result columns, always these 12 in this order, text (the same bytes in
+ * either result format) except column 10:
  *   0 date ("YYYY-MM" month, "YYYY" year, NULL otherwise)
  *   1 node  2 network  3 station  4 location  5 channel   (NULL when not grouped)
  *   6 country (NULL when not detailed, or a NULL country)
  *   7 bytes  8 nb_reqs  9 nb_successful_reqs   (sums, decimal)
- *   10 clients (hll text "\x...")
+ *   10 clients (type hll: "\x..." in text result format; in binary format
+ *      its storage bytes, which spare the hex decoding of large answers)
  *   and 11 country_grouped: 't' when country is a grouped value (so NULL is a NULL country).
  * Ordered by the grouping columns (date first), NULL country last; no row
  * when nothing matches.  `rollup` says which table answers: 2
