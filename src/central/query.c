@@ -806,13 +806,17 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	const char *dcol;
 	char day[48];
 	char group[512] = "", order[512] = "";
-	/* 2: by (node, month, country); 1: by (node, month, network, country); 0: raw. */
+	/* 3: by (node, month); 2: by (node, month, country); 1: by (node, month, network, country); 0: raw. */
 	int roll = !use_rollup || q->level > Q_LEVEL_NETWORK || q->station.n || q->location.n
 	           || q->channel.n ? 0 : q->level < Q_LEVEL_NETWORK && !q->network.n ? 2 : 1;
 	int month = (q->details & Q_DETAIL_MONTH) != 0, cdet = (q->details & Q_DETAIL_COUNTRY) != 0;
+	int one_row;
+
+	if (roll == 2 && !cdet && !q->country.n)
+		roll = 3;
 	/* Each group is one rollup row: no aggregate (and so no union of HLLs) at all. */
-	int one_row = month && cdet && ((roll == 1 && q->level == Q_LEVEL_NETWORK)
-	                                || (roll == 2 && q->level == Q_LEVEL_NODE));
+	one_row = month && q->level == (roll == 1 ? Q_LEVEL_NETWORK : Q_LEVEL_NODE)
+	          && (roll == 3 || (roll && cdet));
 	struct { int on; const char *expr; const char *ord; } g[7];
 	int restricted = q->endpoint == Q_RESTRICTED;
 
@@ -874,7 +878,7 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 		sb_add(&b, "coalesce(sum(s.bytes), 0)::text, coalesce(sum(s.nb_reqs), 0)::text, "
 		       "coalesce(sum(s.nb_successful_reqs), 0)::text, hll_union_agg(s.clients), ");
 	sb_add(&b, g[6].on ? "'t'" : "'f'");
-	sb_add(&b, roll == 2 ? " FROM dataselect_rollup_country s"
+	sb_add(&b, roll == 3 ? " FROM dataselect_rollup_node s" : roll == 2 ? " FROM dataselect_rollup_country s"
 	       : roll ? " FROM dataselect_rollup s" : " FROM dataselect_stats s");
 	sb_add(&b, " JOIN nodes n ON n.id = s.node_id WHERE ");
 	snprintf(day, sizeof(day), "%04d-%02d-01", q->start / 12, q->start % 12 + 1);
