@@ -811,14 +811,14 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	           || q->channel.n ? 0 : q->level < Q_LEVEL_NETWORK && !q->network.n ? 2 : 1;
 	int month = (q->details & Q_DETAIL_MONTH) != 0, cdet = (q->details & Q_DETAIL_COUNTRY) != 0;
 	int one_row;
+	struct { int on; const char *expr; const char *ord; } g[7];
+	int restricted = q->endpoint == Q_RESTRICTED;
 
 	if (roll == 2 && !cdet && !q->country.n)
 		roll = 3;
 	/* Each group is one rollup row: no aggregate (and so no union of HLLs) at all. */
 	one_row = month && q->level == (roll == 1 ? Q_LEVEL_NETWORK : Q_LEVEL_NODE)
 	          && (roll == 3 || (roll && cdet));
-	struct { int on; const char *expr; const char *ord; } g[7];
-	int restricted = q->endpoint == Q_RESTRICTED;
 
 	memset(out, 0, sizeof(*out));
 	dcol = roll ? "s.month" : "s.date";
@@ -826,9 +826,8 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	 * Grouping columns in output order: date, node, network, station, location,
 	 * channel, country.  On a rollup the groups are sorted as they are made:
 	 * the date by its own order (that of its text) and the names in "C"
-	 * order, grouped by the same expressions, so PostgreSQL sorts once
-	 * (by month first, which the month index gives) and never sorts the
-	 * aggregated rows again.
+	 * order, grouped by the same expressions, so PostgreSQL sorts the rows
+	 * once and never the aggregated ones (with their client sets) again.
 	 */
 	g[0].on = month || (q->details & Q_DETAIL_YEAR);
 	if (roll) {
