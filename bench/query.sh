@@ -173,7 +173,7 @@ else
 	fi
 fi
 sed 's/^/  /' "$DIR/build.txt"
-echo "  on disk: $(pg_psql -c "select pg_size_pretty(pg_database_size(current_database()))"); dataselect_stats $(pg_psql -c "select pg_size_pretty(pg_total_relation_size('dataselect_stats'))") with indexes, rollups $(pg_psql -c "select pg_size_pretty(pg_total_relation_size('dataselect_rollup') + pg_total_relation_size('dataselect_rollup_country'))")"
+echo "  on disk: $(pg_psql -c "select pg_size_pretty(pg_database_size(current_database()))"); dataselect_stats $(pg_psql -c "select pg_size_pretty(pg_total_relation_size('dataselect_stats'))") with indexes, rollups $(pg_psql -c "select pg_size_pretty(pg_total_relation_size('dataselect_rollup') + pg_total_relation_size('dataselect_rollup_country') + coalesce(pg_total_relation_size(to_regclass('dataselect_rollup_node')), 0))")"
 
 # 2. An EAS key and a token of a member of /epos/aa (network AA of NODE01,
 #    inverted: restricted on an open node).
@@ -214,6 +214,10 @@ if [ $FORCE_QTOOL = 0 ]; then
 	set -- --db "$ES_DB" --listen 127.0.0.1:0 --workers 8
 	if "$INGESTD" --help 2>&1 | grep -q -- --eas-keyring; then
 		set -- "$@" --eas-keyring "$G/ring"
+	fi
+	# wrk's 8 connections come from one client: let them all run (default 4, then 429).
+	if "$INGESTD" --help 2>&1 | grep -q -- --max-queries-per-client; then
+		set -- "$@" --max-queries-per-client 8
 	fi
 	if "$INGESTD" --help 2>&1 | grep -q -- --runtime-dir; then
 		mkdir -m 700 "$T/run"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "hex.h"
 #include "hll.h"
 #include "jsonw.h"
 #include "utf8.h"
@@ -306,7 +307,7 @@ static int fold(struct q_render *r, const char *country, const int64_t num[3], c
 /* Reads one row and renders it (and a finished date's Other rows). 0 at the end. */
 static int step(struct q_render *r)
 {
-	struct q_row row;
+	struct q_row row = { .clients_len = 0 };
 	const struct query *q = r->q;
 	int rc = r->next(r->ctx, &row);
 	int cdet = (q->details & Q_DETAIL_COUNTRY) != 0;
@@ -315,6 +316,7 @@ static int step(struct q_render *r)
 	const char *s[7];
 	char hex[HLL_HEX_MAX];
 	const char *date;
+	int bin;
 
 	if (rc <= 0)
 		return rc;
@@ -322,7 +324,12 @@ static int step(struct q_render *r)
 		if (parse_i64(row.col[7 + i], &num[i]) < 0)
 			return ES_EFORMAT;
 	hll_init(&h);
-	if (row.col[10] && (rc = hll_parse_hex(&h, row.col[10], strlen(row.col[10]), NULL)) < 0) {
+	bin = row.col[10] && row.clients_len > 0;
+	if (bin)
+		rc = hll_parse(&h, (const uint8_t *)row.col[10], row.clients_len, NULL);
+	else if (row.col[10])
+		rc = hll_parse_hex(&h, row.col[10], strlen(row.col[10]), NULL);
+	if (rc < 0) {
 		hll_fini(&h);
 		return rc;
 	}
@@ -343,7 +350,13 @@ static int step(struct q_render *r)
 		s[i] = row.col[i] ? row.col[i] : "*";
 	s[6] = cdet ? row.col[6] : "*";
 	/* The database's own bytes when they fit (always, for what PostgreSQL writes). */
-	if (row.col[10] && strlen(row.col[10]) < sizeof(hex)) {
+	if (!r->q->hllvalues) {
+		hex[0] = '\0';
+	} else if (bin && 2 * row.clients_len + 3 <= sizeof(hex)) {
+		hex[0] = '\\';
+		hex[1] = 'x';
+		hex_encode(hex + 2, row.col[10], row.clients_len);
+	} else if (!bin && row.col[10] && strlen(row.col[10]) < sizeof(hex)) {
 		size_t n = strlen(row.col[10]);
 
 		for (size_t i = 0; i <= n; i++)

@@ -26,9 +26,15 @@
 
 #include "query.h"
 
-/* One result row: Q_SQL_COLS text values (NULL = SQL NULL), valid until the next call of the iterator. */
+/*
+ * One result row: Q_SQL_COLS text values (NULL = SQL NULL), valid until the
+ * next call of the iterator.  clients_len 0: col[10] is the clients' hll as
+ * text ("\x..."); otherwise col[10] holds the hll's clients_len bytes as
+ * PostgreSQL sends them in binary format (query.h; no hex to decode).
+ */
 struct q_row {
 	const char *col[Q_SQL_COLS];
+	size_t clients_len;
 };
 
 /* Fills *row with the next row; returns 1, 0 at the end, or a negative code (query.h's SQL failed). */

@@ -806,44 +806,78 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	const char *dcol;
 	char day[48];
 	char group[512] = "", order[512] = "";
-	/* 2: by (node, month, country); 1: by (node, month, network, country); 0: raw. */
+	/* 3: by (node, month); 2: by (node, month, country); 1: by (node, month, network, country); 0: raw. */
 	int roll = !use_rollup || q->level > Q_LEVEL_NETWORK || q->station.n || q->location.n
 	           || q->channel.n ? 0 : q->level < Q_LEVEL_NETWORK && !q->network.n ? 2 : 1;
+	int month = (q->details & Q_DETAIL_MONTH) != 0, cdet = (q->details & Q_DETAIL_COUNTRY) != 0;
+	int one_row;
 	struct { int on; const char *expr; const char *ord; } g[7];
 	int restricted = q->endpoint == Q_RESTRICTED;
 
+	if (roll == 2 && !cdet && !q->country.n)
+		roll = 3;
+	/* Each group is one rollup row: no aggregate (and so no union of HLLs) at all. */
+	one_row = month && q->level == (roll == 1 ? Q_LEVEL_NETWORK : Q_LEVEL_NODE)
+	          && (roll == 3 || (roll && cdet));
+
 	memset(out, 0, sizeof(*out));
 	dcol = roll ? "s.month" : "s.date";
-	/* Grouping columns in output order: date, node, network, station, location, channel, country. */
-	g[0].on = (q->details & (Q_DETAIL_MONTH | Q_DETAIL_YEAR)) != 0;
-	g[0].expr = (q->details & Q_DETAIL_MONTH)
-		? (roll ? "to_char(s.month, 'YYYY-MM')" : "to_char(s.date, 'YYYY-MM')")
-		: (roll ? "to_char(s.month, 'YYYY')" : "to_char(s.date, 'YYYY')");
+	/*
+	 * Grouping columns in output order: date, node, network, station, location,
+	 * channel, country.  On a rollup the groups are sorted as they are made:
+	 * the date by its own order (that of its text) and the names in "C"
+	 * order, grouped by the same expressions, so PostgreSQL sorts the rows
+	 * once and never the aggregated ones (with their client sets) again.
+	 */
+	g[0].on = month || (q->details & Q_DETAIL_YEAR);
+	if (roll) {
+		g[0].expr = month ? "to_char(s.month, 'YYYY-MM')"
+		                  : "to_char(date_trunc('year', s.month::timestamp), 'YYYY')";
+		g[0].ord = month ? "s.month" : "date_trunc('year', s.month::timestamp)";
+	} else {
+		g[0].expr = month ? "to_char(s.date, 'YYYY-MM')" : "to_char(s.date, 'YYYY')";
+		g[0].ord = NULL;
+	}
 	g[1].on = q->level >= Q_LEVEL_NODE;      g[1].expr = "n.name::text";
 	g[2].on = q->level >= Q_LEVEL_NETWORK;   g[2].expr = "s.network::text";
 	g[3].on = q->level >= Q_LEVEL_STATION;   g[3].expr = "s.station::text";
 	g[4].on = q->level >= Q_LEVEL_LOCATION;  g[4].expr = "s.location::text";
 	g[5].on = q->level >= Q_LEVEL_CHANNEL;   g[5].expr = "s.channel::text";
-	g[6].on = (q->details & Q_DETAIL_COUNTRY) != 0; g[6].expr = "s.country::text";
+	g[6].on = cdet;                          g[6].expr = "s.country::text";
+	for (int i = 1; i < 7; i++)
+		g[i].ord = NULL;
 
 	sb_add(&b, "SELECT ");
 	for (int i = 0; i < 7; i++) {
 		char ob[96];
 
 		sb_add(&b, g[i].on ? g[i].expr : "NULL::text");
+		if (g[i].on && roll && i > 0)
+			sb_add(&b, " COLLATE \"C\"");
 		sb_add(&b, ", ");
 		if (!g[i].on)
 			continue;
+		if (roll) {
+			snprintf(ob, sizeof(ob), "%s%s%s", group[0] ? ", " : "",
+			         g[i].ord ? g[i].ord : g[i].expr, i > 0 ? " COLLATE \"C\"" : "");
+			strcat(group, ob);
+			strcat(order, ob);
+			continue;
+		}
 		if (group[0])
 			strcat(group, ", ");
 		strcat(group, g[i].expr);
 		snprintf(ob, sizeof(ob), "%s%s COLLATE \"C\"", order[0] ? ", " : "", g[i].expr);
 		strcat(order, ob);
 	}
-	sb_add(&b, "coalesce(sum(s.bytes), 0)::text, coalesce(sum(s.nb_reqs), 0)::text, "
-	       "coalesce(sum(s.nb_successful_reqs), 0)::text, hll_union_agg(s.clients)::text, ");
+	if (one_row)
+		sb_add(&b, "coalesce(s.bytes, 0)::text, coalesce(s.nb_reqs, 0)::text, "
+		       "coalesce(s.nb_successful_reqs, 0)::text, s.clients, ");
+	else
+		sb_add(&b, "coalesce(sum(s.bytes), 0)::text, coalesce(sum(s.nb_reqs), 0)::text, "
+		       "coalesce(sum(s.nb_successful_reqs), 0)::text, hll_union_agg(s.clients), ");
 	sb_add(&b, g[6].on ? "'t'" : "'f'");
-	sb_add(&b, roll == 2 ? " FROM dataselect_rollup_country s"
+	sb_add(&b, roll == 3 ? " FROM dataselect_rollup_node s" : roll == 2 ? " FROM dataselect_rollup_country s"
 	       : roll ? " FROM dataselect_rollup s" : " FROM dataselect_stats s");
 	sb_add(&b, " JOIN nodes n ON n.id = s.node_id WHERE ");
 	snprintf(day, sizeof(day), "%04d-%02d-01", q->start / 12, q->start % 12 + 1);
@@ -865,7 +899,10 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	sb_filter(&b, "s.location", &q->location, 1);
 	sb_filter(&b, "s.channel", &q->channel, 1);
 	sb_filter(&b, "s.country", &q->country, 0);
-	if (group[0]) {
+	if (one_row) {
+		sb_add(&b, " ORDER BY ");
+		sb_add(&b, order);
+	} else if (group[0]) {
 		sb_add(&b, " GROUP BY ");
 		sb_add(&b, group);
 		sb_add(&b, " ORDER BY ");

@@ -219,25 +219,31 @@ int q_folds(const struct query *q);
 /*
  * The aggregate's SQL: text with $1..$n placeholders and the n parameter
  * values as text (pass to PQexecParams with NULL types, text format).
- * Result columns, always these 11 in this order, as text:
+ * Result columns, always these 12 in this order, text (the same bytes in
+ * either result format) except column 10:
  *   0 date ("YYYY-MM" month, "YYYY" year, NULL otherwise)
  *   1 node  2 network  3 station  4 location  5 channel   (NULL when not grouped)
  *   6 country (NULL when not detailed, or a NULL country)
  *   7 bytes  8 nb_reqs  9 nb_successful_reqs   (sums, decimal)
- *   10 clients (hll text "\x...")
+ *   10 clients (type hll: "\x..." in text result format; in binary format
+ *      its storage bytes, which spare the hex decoding of large answers)
  *   and 11 country_grouped: 't' when country is a grouped value (so NULL is a NULL country).
  * Ordered by the grouping columns (date first), NULL country last; no row
- * when nothing matches.  `rollup` says which table answers: 2
- * dataselect_rollup_country (no network grouping or filter), 1
- * dataselect_rollup (no station, location or channel level or filter), 0
- * dataselect_stats.  All three give the same answer (sql/004-query.sql).
+ * when nothing matches.  `rollup` says which table answers: 3
+ * dataselect_rollup_node (sql/008-rollup-node.sql: no network or country
+ * grouping or filter), 2 dataselect_rollup_country (no network grouping or
+ * filter), 1 dataselect_rollup (no station, location or channel level or
+ * filter), 0 dataselect_stats.  All four give the same answer
+ * (sql/004-query.sql).  On a rollup, a query whose groups are its rows
+ * (node level by month on 3; by month and country on 2; network level by
+ * month and country on 1) reads them without aggregate.
  */
 #define Q_SQL_COLS 12
 struct q_sql {
 	char *text;
 	char **params;
 	size_t nparams;
-	int rollup;             /* 2, 1 or 0 (above). */
+	int rollup;             /* 3, 2, 1 or 0 (above). */
 };
 /* use_rollup 0 forces the raw table (tests, verification). -ENOMEM on failure. */
 int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out);

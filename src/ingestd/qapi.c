@@ -180,6 +180,8 @@ static int next_row(void *ctx, struct q_row *row)
 	case PGRES_SINGLE_TUPLE:
 		for (int i = 0; i < Q_SQL_COLS; i++)
 			row->col[i] = PQgetisnull(s->res, 0, i) ? NULL : PQgetvalue(s->res, 0, i);
+		/* Binary format (run_query): the hll's bytes, never empty (3 at least). */
+		row->clients_len = row->col[10] ? (size_t)PQgetlength(s->res, 0, 10) : 0;
 		return 1;
 	case PGRES_TUPLES_OK:
 		PQclear(s->res);
@@ -250,7 +252,7 @@ static int run_query(struct hreq *rq, struct qstream *s, char *const *groups, si
 	         "SET statement_timeout = %u", rq->cfg->query_timeout * 1000u);
 	if (pgx_exec(s->pg, set, 0, NULL, NULL, "query settings", err, sizeof err) < 0
 	    || !PQsendQueryParams(s->pg, s->sql.text, (int)s->sql.nparams, NULL,
-	                          (const char *const *)s->sql.params, NULL, NULL, 0)
+	                          (const char *const *)s->sql.params, NULL, NULL, 1)
 	    || !PQsetSingleRowMode(s->pg)) {
 		if (!err[0] || PQstatus(s->pg) != CONNECTION_OK)
 			snprintf(err, sizeof err, "query: %s", PQerrorMessage(s->pg));

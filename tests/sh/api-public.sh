@@ -124,8 +124,8 @@ grep -qi '^allow: GET, HEAD' "$T/headers" || fail "POST public: Allow: $(cat "$T
 # query_timeout: a query that waits for a lock past it gets 503 with a clear message.
 ingestd_stop
 ingestd_start --query-timeout 1
-pg_psql -c "BEGIN; LOCK TABLE dataselect_stats, dataselect_rollup, dataselect_rollup_country
-	IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT" >/dev/null 2>&1 &
+pg_psql -c "BEGIN; LOCK TABLE dataselect_stats, dataselect_rollup, dataselect_rollup_country,
+	dataselect_rollup_node IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT" >/dev/null 2>&1 &
 LOCKER=$!
 locked() {
 	[ "$(pg_psql -c "SELECT count(*) FROM pg_locks WHERE granted AND mode = 'AccessExclusiveLock'

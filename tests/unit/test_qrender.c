@@ -125,7 +125,7 @@ TEST(qrender_csv_total)
 	struct query q;
 	struct q_pair pp[] = { { "start", "2021-01" } };
 	char *h = hll_of(0, 3);
-	struct q_row rows[] = { { { NULL, NULL, NULL, NULL, NULL, NULL, NULL, "100", "7", "6", h, "f" } } };
+	struct q_row rows[] = { { { NULL, NULL, NULL, NULL, NULL, NULL, NULL, "100", "7", "6", h, "f" }, 0 } };
 	int err;
 	char *out;
 
@@ -155,8 +155,8 @@ TEST(qrender_csv_hllvalues_and_null_country)
 	                       { "level", "node" } };
 	char *h = hll_of(5, 2);
 	struct q_row rows[] = {
-		{ { NULL, "A", NULL, NULL, NULL, NULL, "GR", "1", "2", "3", h, "t" } },
-		{ { NULL, "A", NULL, NULL, NULL, NULL, NULL, "4", "5", "6", NULL, "t" } },
+		{ { NULL, "A", NULL, NULL, NULL, NULL, "GR", "1", "2", "3", h, "t" }, 0 },
+		{ { NULL, "A", NULL, NULL, NULL, NULL, NULL, "4", "5", "6", NULL, "t" }, 0 },
 	};
 	int err;
 	char *out, want[4096];
@@ -184,11 +184,11 @@ TEST(qrender_fold_public_every_row_counts)
 	char *h[5] = { hll_of(0, 2), hll_of(1, 3), hll_of(10, 4), hll_of(20, 1), hll_of(30, 200) };
 	/* Rows ordered by date as the SQL gives them. A/Z3, B/FR and B/XX (undefined) fold. */
 	struct q_row rows[] = {
-		{ { "2021-01", "A", "FR", NULL, NULL, NULL, NULL, "10", "1", "1", h[0], "f" } },
-		{ { "2021-01", "A", "Z3", NULL, NULL, NULL, NULL, "20", "2", "2", h[1], "f" } },
-		{ { "2021-01", "B", "FR", NULL, NULL, NULL, NULL, "40", "4", "3", h[2], "f" } },
-		{ { "2021-01", "B", "GE", NULL, NULL, NULL, NULL, "80", "8", "8", h[3], "f" } },
-		{ { "2021-02", "B", "XX", NULL, NULL, NULL, NULL, "5", "1", "0", h[4], "f" } },
+		{ { "2021-01", "A", "FR", NULL, NULL, NULL, NULL, "10", "1", "1", h[0], "f" }, 0 },
+		{ { "2021-01", "A", "Z3", NULL, NULL, NULL, NULL, "20", "2", "2", h[1], "f" }, 0 },
+		{ { "2021-01", "B", "FR", NULL, NULL, NULL, NULL, "40", "4", "3", h[2], "f" }, 0 },
+		{ { "2021-01", "B", "GE", NULL, NULL, NULL, NULL, "80", "8", "8", h[3], "f" }, 0 },
+		{ { "2021-02", "B", "XX", NULL, NULL, NULL, NULL, "5", "1", "0", h[4], "f" }, 0 },
 	};
 	int err, off1[] = { 1, 10 }, n1[] = { 3, 4 };
 	char *out;
@@ -247,11 +247,11 @@ TEST(qrender_fold_restricted_groups_and_country)
 	char *h = hll_of(0, 1);
 	char *groups[] = { "/epos/z3" };
 	struct q_row rows[] = {
-		{ { NULL, "A", "Z3", "S1", NULL, NULL, "GR", "1", "1", "1", h, "t" } },
-		{ { NULL, "B", "FR", "S2", NULL, NULL, "GR", "2", "1", "1", h, "t" } },
-		{ { NULL, "B", "FR", "S3", NULL, NULL, NULL, "4", "1", "1", h, "t" } },
-		{ { NULL, "B", "FR", "S4", NULL, NULL, "DE", "8", "1", "1", h, "t" } },
-		{ { NULL, "B", "FR", "S5", NULL, NULL, "GR", "16", "1", "1", h, "t" } },
+		{ { NULL, "A", "Z3", "S1", NULL, NULL, "GR", "1", "1", "1", h, "t" }, 0 },
+		{ { NULL, "B", "FR", "S2", NULL, NULL, "GR", "2", "1", "1", h, "t" }, 0 },
+		{ { NULL, "B", "FR", "S3", NULL, NULL, NULL, "4", "1", "1", h, "t" }, 0 },
+		{ { NULL, "B", "FR", "S4", NULL, NULL, "DE", "8", "1", "1", h, "t" }, 0 },
+		{ { NULL, "B", "FR", "S5", NULL, NULL, "GR", "16", "1", "1", h, "t" }, 0 },
 	};
 	int err;
 	char *out;
@@ -302,7 +302,7 @@ TEST(qrender_chunks_equal)
 	for (int i = 0; i < N; i++) {
 		snprintf(year[i], sizeof(year[i]), "%d", 2000 + i / 30);
 		rows[i] = (struct q_row){ { year[i], i % 3 ? "A" : "B", nets[i % 4], NULL, NULL, NULL,
-		                            i % 5 ? "GR" : "\xc3\xa9", "1", "2", "3", h, "t" } };
+		                            i % 5 ? "GR" : "\xc3\xa9", "1", "2", "3", h, "t" }, 0 };
 	}
 	query_of(&q, Q_PUBLIC, 0, pp, NP(pp), "q", &p);
 	a = render(&q, &p, NULL, 0, rows, N, 1, &err);
@@ -339,13 +339,65 @@ TEST(qrender_chunks_equal)
 	q_policy_fini(&p);
 }
 
+/* The binary result format (storage bytes in col[10]) renders exactly as the hex text does. */
+TEST(qrender_binary_clients)
+{
+	struct q_policy p;
+	struct query q;
+	struct q_pair pp[] = { { "start", "2021-01" }, { "level", "network" }, { "details", "month" },
+	                       { "hllvalues", "true" }, { "format", "json" } };
+	/* EXPLICIT, SPARSE and FULL sets; GE of node B is folded into an Other row. */
+	char *h[3] = { hll_of(0, 3), hll_of(10, 300), hll_of(500, 5000) };
+	uint8_t bin[3][HLL_MAX_BYTES];
+	size_t blen[3];
+	struct q_row text[3], raw[3];
+	const char *nets[3] = { "FR", "GE", "FR" };
+	char *a, *b;
+	int err;
+
+	policy(&p);
+	query_of(&q, Q_PUBLIC, 0, pp, NP(pp), "q", &p);
+	for (int i = 0; i < 3; i++) {
+		hll_t t;
+
+		hll_init(&t);
+		ASSERT_OK(hll_parse_hex(&t, h[i], strlen(h[i]), NULL));
+		blen[i] = hll_serialize(&t, bin[i]);
+		hll_fini(&t);
+		text[i] = (struct q_row){ { "2021-01", i ? "B" : "A", nets[i], NULL, NULL, NULL, NULL,
+		                            "1", "2", "3", h[i], "f" }, 0 };
+		raw[i] = text[i];
+		raw[i].col[10] = (const char *)bin[i];
+		raw[i].clients_len = blen[i];
+	}
+	a = render(&q, &p, NULL, 0, text, 3, 64, &err);
+	ASSERT_EQ(err, 0);
+	b = render(&q, &p, NULL, 0, raw, 3, 64, &err);
+	ASSERT_EQ(err, 0);
+	ASSERT_STREQ(a, b);
+	ASSERT(strstr(a, "\"Other\"") != NULL);
+	ASSERT(strstr(a, h[0]) != NULL);
+	free(a);
+	free(b);
+	/* Bytes that are no HLL: a clean error. */
+	raw[0].col[10] = "\x99";
+	raw[0].clients_len = 1;
+	b = render(&q, &p, NULL, 0, raw, 1, 64, &err);
+	ASSERT_EQ(err, ES_EFORMAT);
+	free(b);
+	for (int i = 0; i < 3; i++)
+		free(h[i]);
+	q_query_fini(&q);
+	q_policy_fini(&p);
+}
+
 TEST(qrender_errors)
 {
 	struct q_policy p;
 	struct query q;
 	struct q_pair pp[] = { { "start", "2021-01" } };
-	struct q_row bad_num[] = { { { NULL, NULL, NULL, NULL, NULL, NULL, NULL, "1x", "1", "1", NULL, "f" } } };
-	struct q_row bad_hll[] = { { { NULL, NULL, NULL, NULL, NULL, NULL, NULL, "1", "1", "1", "\\x99", "f" } } };
+	struct q_row bad_num[] = { { { NULL, NULL, NULL, NULL, NULL, NULL, NULL, "1x", "1", "1", NULL, "f" }, 0 } };
+	struct q_row bad_hll[] = { { { NULL, NULL, NULL, NULL, NULL, NULL, NULL, "1", "1", "1", "\\x99", "f" }, 0 } };
 	int err;
 	char *out;
 

@@ -523,7 +523,10 @@ TEST(query_sql_parameters)
 	/* LIKE only for the value holding a wildcard. */
 	ASSERT(strstr(s.text, "s.network LIKE $4::text OR s.network = $5::text") != NULL);
 	ASSERT(strstr(s.text, "to_char(s.month, 'YYYY-MM')") != NULL);
-	ASSERT(strstr(s.text, "GROUP BY") != NULL);
+	/* Each group is one rollup row: read in order, no aggregate. */
+	ASSERT(strstr(s.text, "GROUP BY") == NULL && strstr(s.text, "hll_union_agg") == NULL);
+	ASSERT(strstr(s.text, " ORDER BY s.month, n.name::text COLLATE \"C\", s.network::text COLLATE \"C\", "
+	                      "s.country::text COLLATE \"C\"") != NULL);
 	q_sql_fini(&s);
 	sql_of(&s, Q_RESTRICTED, 1, pp, NP(pp), 0);
 	ASSERT_EQ(s.rollup, 0);
@@ -537,11 +540,14 @@ TEST(query_sql_choice)
 	struct q_pair st[] = { { "start", "2021-01" }, { "network", "FR" }, { "station", "ABC" } };
 	struct q_pair lv[] = { { "start", "2021-01" }, { "network", "FR" }, { "level", "station" } };
 	struct q_pair pub[] = { { "start", "2021-01" }, { "network", "F*" }, { "details", "year" } };
+	struct q_pair nm[] = { { "start", "2021-01" }, { "level", "node" }, { "details", "month" } };
+	struct q_pair nyc[] = { { "start", "2021-01" }, { "level", "node" }, { "details", "year,country" } };
+	struct q_pair tc[] = { { "start", "2021-01" }, { "country", "FR" } };
 	struct q_sql s;
 
 	sql_of(&s, Q_PUBLIC, 0, total, NP(total), 1);
-	ASSERT_EQ(s.rollup, 2);
-	ASSERT(strstr(s.text, "FROM dataselect_rollup_country s") != NULL);
+	ASSERT_EQ(s.rollup, 3);
+	ASSERT(strstr(s.text, "FROM dataselect_rollup_node s") != NULL);
 	ASSERT_EQ(s.nparams, 1); /* no upper bound */
 	ASSERT(strstr(s.text, "HAVING count(*) > 0") != NULL);
 	ASSERT(strstr(s.text, "GROUP BY") == NULL);
@@ -558,7 +564,28 @@ TEST(query_sql_choice)
 	sql_of(&s, Q_PUBLIC, 0, pub, NP(pub), 1);
 	ASSERT_EQ(s.rollup, 1);
 	ASSERT(strstr(s.text, "s.network = $2::text") != NULL);
-	ASSERT(strstr(s.text, "to_char(s.month, 'YYYY')") != NULL);
+	ASSERT(strstr(s.text, "to_char(date_trunc('year', s.month::timestamp), 'YYYY')") != NULL);
+	ASSERT(strstr(s.text, "GROUP BY date_trunc('year', s.month::timestamp), n.name::text COLLATE \"C\", "
+	                      "s.network::text COLLATE \"C\" ORDER BY date_trunc('year'") == NULL); /* no level */
+	ASSERT(strstr(s.text, "GROUP BY date_trunc('year', s.month::timestamp) ORDER BY "
+	                      "date_trunc('year', s.month::timestamp)") != NULL);
+	q_sql_fini(&s);
+	/* Node level by month: one row of dataselect_rollup_node per group. */
+	sql_of(&s, Q_PUBLIC, 0, nm, NP(nm), 1);
+	ASSERT_EQ(s.rollup, 3);
+	ASSERT(strstr(s.text, "GROUP BY") == NULL && strstr(s.text, "hll_union_agg") == NULL);
+	ASSERT(strstr(s.text, " ORDER BY s.month, n.name::text COLLATE \"C\"") != NULL);
+	q_sql_fini(&s);
+	/* By year and country: the country rollup, grouped and ordered by the same keys. */
+	sql_of(&s, Q_PUBLIC, 0, nyc, NP(nyc), 1);
+	ASSERT_EQ(s.rollup, 2);
+	ASSERT(strstr(s.text, "GROUP BY date_trunc('year', s.month::timestamp), n.name::text COLLATE \"C\", "
+	                      "s.country::text COLLATE \"C\" ORDER BY date_trunc('year', s.month::timestamp), "
+	                      "n.name::text COLLATE \"C\", s.country::text COLLATE \"C\"") != NULL);
+	q_sql_fini(&s);
+	/* A country filter needs the country rollup. */
+	sql_of(&s, Q_PUBLIC, 0, tc, NP(tc), 1);
+	ASSERT_EQ(s.rollup, 2);
 	q_sql_fini(&s);
 }
 
