@@ -124,6 +124,7 @@ static int delete_node_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 	static const char *const deletes[] = {
 		"DELETE FROM dataselect_stats WHERE node_id = $1::integer",
 		"DELETE FROM dataselect_rollup_node WHERE node_id = $1::integer",
+		"DELETE FROM dataselect_rollup_node_year_country WHERE node_id = $1::integer",
 		"DELETE FROM dataselect_rollup_country WHERE node_id = $1::integer",
 		"DELETE FROM dataselect_rollup WHERE node_id = $1::integer",
 		"DELETE FROM networks WHERE node_id = $1::integer",

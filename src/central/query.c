@@ -806,22 +806,32 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	const char *dcol;
 	char day[48];
 	char group[512] = "", order[512] = "";
-	/* 3: by (node, month); 2: by (node, month, country); 1: by (node, month, network, country); 0: raw. */
+	/*
+	 * 4: by (node, year, country); 3: by (node, month); 2: by (node, month, country);
+	 * 1: by (node, month, network, country); 0: raw.
+	 */
 	int roll = !use_rollup || q->level > Q_LEVEL_NETWORK || q->station.n || q->location.n
 	           || q->channel.n ? 0 : q->level < Q_LEVEL_NETWORK && !q->network.n ? 2 : 1;
 	int month = (q->details & Q_DETAIL_MONTH) != 0, cdet = (q->details & Q_DETAIL_COUNTRY) != 0;
+	int year = !month && (q->details & Q_DETAIL_YEAR) != 0;
+	/* The range is whole years: every year it groups is all in dataselect_rollup_node_year_country. */
+	int whole_years = q->start % 12 == 0 && (!q->has_end || q->end % 12 == 11);
 	int one_row;
 	struct { int on; const char *expr; const char *ord; } g[7];
 	int restricted = q->endpoint == Q_RESTRICTED;
 
 	if (roll == 2 && !cdet && !q->country.n)
 		roll = 3;
+	/* By (node, month) stays cheaper than by (node, year, country) without countries. */
+	if (roll == 2 && year && whole_years)
+		roll = 4;
 	/* Each group is one rollup row: no aggregate (and so no union of HLLs) at all. */
-	one_row = month && q->level == (roll == 1 ? Q_LEVEL_NETWORK : Q_LEVEL_NODE)
-	          && (roll == 3 || (roll && cdet));
+	one_row = roll == 4 ? q->level == Q_LEVEL_NODE && cdet
+	          : month && q->level == (roll == 1 ? Q_LEVEL_NETWORK : Q_LEVEL_NODE)
+	            && (roll == 3 || (roll && cdet));
 
 	memset(out, 0, sizeof(*out));
-	dcol = roll ? "s.month" : "s.date";
+	dcol = roll == 4 ? "s.year" : roll ? "s.month" : "s.date";
 	/*
 	 * Grouping columns in output order: date, node, network, station, location,
 	 * channel, country.  On a rollup the groups are sorted as they are made:
@@ -830,7 +840,10 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	 * once and never the aggregated ones (with their client sets) again.
 	 */
 	g[0].on = month || (q->details & Q_DETAIL_YEAR);
-	if (roll) {
+	if (roll == 4) {
+		g[0].expr = "to_char(s.year, 'YYYY')";
+		g[0].ord = "s.year";
+	} else if (roll) {
 		g[0].expr = month ? "to_char(s.month, 'YYYY-MM')"
 		                  : "to_char(date_trunc('year', s.month::timestamp), 'YYYY')";
 		g[0].ord = month ? "s.month" : "date_trunc('year', s.month::timestamp)";
@@ -877,7 +890,8 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 		sb_add(&b, "coalesce(sum(s.bytes), 0)::text, coalesce(sum(s.nb_reqs), 0)::text, "
 		       "coalesce(sum(s.nb_successful_reqs), 0)::text, hll_union_agg(s.clients), ");
 	sb_add(&b, g[6].on ? "'t'" : "'f'");
-	sb_add(&b, roll == 3 ? " FROM dataselect_rollup_node s" : roll == 2 ? " FROM dataselect_rollup_country s"
+	sb_add(&b, roll == 4 ? " FROM dataselect_rollup_node_year_country s"
+	       : roll == 3 ? " FROM dataselect_rollup_node s" : roll == 2 ? " FROM dataselect_rollup_country s"
 	       : roll ? " FROM dataselect_rollup s" : " FROM dataselect_stats s");
 	sb_add(&b, " JOIN nodes n ON n.id = s.node_id WHERE ");
 	snprintf(day, sizeof(day), "%04d-%02d-01", q->start / 12, q->start % 12 + 1);

@@ -229,21 +229,26 @@ int q_folds(const struct query *q);
  *      its storage bytes, which spare the hex decoding of large answers)
  *   and 11 country_grouped: 't' when country is a grouped value (so NULL is a NULL country).
  * Ordered by the grouping columns (date first), NULL country last; no row
- * when nothing matches.  `rollup` says which table answers: 3
+ * when nothing matches.  `rollup` says which table answers: 4
+ * dataselect_rollup_node_year_country (sql/009-rollup-node-year-country.sql:
+ * grouped by year, not by month, over whole years (start a January, end a
+ * December or none), with country grouping or filter but no network grouping
+ * or filter), 3
  * dataselect_rollup_node (sql/008-rollup-node.sql: no network or country
  * grouping or filter), 2 dataselect_rollup_country (no network grouping or
  * filter), 1 dataselect_rollup (no station, location or channel level or
- * filter), 0 dataselect_stats.  All four give the same answer
+ * filter), 0 dataselect_stats.  All five give the same answer
  * (sql/004-query.sql).  On a rollup, a query whose groups are its rows
- * (node level by month on 3; by month and country on 2; network level by
- * month and country on 1) reads them without aggregate.
+ * (node level by year and country on 4; by month on 3; by month and
+ * country on 2; network level by month and country on 1) reads them
+ * without aggregate.
  */
 #define Q_SQL_COLS 12
 struct q_sql {
 	char *text;
 	char **params;
 	size_t nparams;
-	int rollup;             /* 3, 2, 1 or 0 (above). */
+	int rollup;             /* 4, 3, 2, 1 or 0 (above). */
 };
 /* use_rollup 0 forces the raw table (tests, verification). -ENOMEM on failure. */
 int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out);

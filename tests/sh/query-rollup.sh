@@ -1,6 +1,6 @@
 #!/bin/sh
 # query-rollup.sh - the query API's answers from the rollups (sql/004-query.sql,
-# sql/008-rollup-node.sql)
+# sql/008-rollup-node.sql, sql/009-rollup-node-year-country.sql)
 # are byte-identical to those from dataselect_stats, on random data (day and
 # month dates, NULL countries, EXPLICIT, SPARSE and FULL client sets); the
 # totals agree with an aggregate computed independently in SQL; folding loses
@@ -79,6 +79,29 @@ for ep in public restricted; do
 	done
 done
 [ "$n" -gt 300 ] || note "only $n queries compared"
+# By year over whole and partial years (dataselect_rollup_node_year_country answers whole ones).
+ny=0
+for range in "start=2020-01" "start=2021-01" "start=2021-02" "start=2020-01&end=2021-12" "start=2021-01&end=2021-12" \
+	"start=2020-01&end=2021-11" "start=2021-03&end=2021-12"; do
+	for lv in "" "&level=node"; do
+		for det in "&details=year" "&details=year,country"; do
+			for flt in "" "&country=GR,&country=" "&node=N1,N4" "&format=json&hllvalues=true"; do
+				qs="$range$lv$det$flt"
+				for ep in public restricted; do
+					set -- "$qs"
+					[ "$ep" = restricted ] && set -- "$qs" --groups /op/n1
+					"$QTOOL" "$ES_DB" "$ep" "$@" >"$T/roll" 2>"$T/roll.st" || note "$ep $qs: qtool failed: $(cat "$T/roll.st")"
+					"$QTOOL" "$ES_DB" "$ep" "$@" --raw --chunk 7 >"$T/raw" 2>"$T/raw.st" || note "$ep $qs: qtool --raw failed"
+					cmp -s "$T/roll" "$T/raw" || note "$ep $qs: rollup and raw answers differ"
+					cmp -s "$T/roll.st" "$T/raw.st" || note "$ep $qs: statuses differ"
+					ny=$((ny + 1))
+				done
+			done
+		done
+	done
+done
+[ "$ny" = 224 ] || note "only $ny by-year queries compared"
+n=$((n + ny))
 
 # The total, independently: sums and ceil(hll_cardinality) of the union, day rows in their month.
 check_total() { # $1 query string, $2 SQL condition
@@ -157,7 +180,8 @@ SQL
 bad=$(pg_psql -c "select count(*) from eidastats_rollup_verify()")
 [ "$bad" = 0 ] || note "rollup differs after an append in $bad groups"
 for qs in "start=2020-11&level=network&details=month,country" "start=2021-01&end=2021-05&level=node&details=year" \
-	"start=2020-11&level=node&details=month&hllvalues=true" "start=2021-01" "start=2020-11&level=node&details=month,country"; do
+	"start=2020-11&level=node&details=month&hllvalues=true" "start=2021-01" "start=2020-11&level=node&details=month,country" \
+	"start=2021-01&level=node&details=year,country" "start=2020-01&end=2021-12&details=year,country"; do
 	"$QTOOL" "$ES_DB" restricted "$qs" --groups /op/n1 >"$T/roll" 2>/dev/null
 	"$QTOOL" "$ES_DB" restricted "$qs" --groups /op/n1 --raw >"$T/raw" 2>/dev/null
 	cmp -s "$T/roll" "$T/raw" || note "after refresh: $qs differs"
@@ -174,6 +198,13 @@ pg_psql -c "update dataselect_rollup_node set nb_reqs = nb_reqs + 1 where node_i
 	"dataselect_rollup_node 2 2021-01-01" ] || note "verify missed a changed dataselect_rollup_node row"
 pg_psql -c "select eidastats_rollup_rebuild()" >/dev/null
 [ "$(pg_psql -c "select count(*) from eidastats_rollup_verify()")" = 0 ] || note "rebuild did not repair dataselect_rollup_node"
+# And a change to the (node, year, country) one alone.
+pg_psql -c "update dataselect_rollup_node_year_country set nb_failed_reqs = nb_failed_reqs + 1
+	where node_id = 1 and year = '2021-01-01' and country = 'GR'" >/dev/null
+[ "$(pg_psql -c "select string_agg(rollup || ' ' || node_id || ' ' || month || ' ' || country, ',') from eidastats_rollup_verify()")" = \
+	"dataselect_rollup_node_year_country 1 2021-01-01 GR" ] || note "verify missed a changed dataselect_rollup_node_year_country row"
+pg_psql -c "select eidastats_rollup_rebuild()" >/dev/null
+[ "$(pg_psql -c "select count(*) from eidastats_rollup_verify()")" = 0 ] || note "rebuild did not repair dataselect_rollup_node_year_country"
 
 echo "# $n queries compared, $rows random rows"
 [ "$FAILS" = 0 ] || fail "$FAILS checks failed"

@@ -541,7 +541,16 @@ TEST(query_sql_choice)
 	struct q_pair lv[] = { { "start", "2021-01" }, { "network", "FR" }, { "level", "station" } };
 	struct q_pair pub[] = { { "start", "2021-01" }, { "network", "F*" }, { "details", "year" } };
 	struct q_pair nm[] = { { "start", "2021-01" }, { "level", "node" }, { "details", "month" } };
-	struct q_pair nyc[] = { { "start", "2021-01" }, { "level", "node" }, { "details", "year,country" } };
+	struct q_pair nyc[] = { { "start", "2021-02" }, { "level", "node" }, { "details", "year,country" } };
+	struct q_pair wy[] = { { "start", "2020-01" }, { "end", "2021-12" }, { "level", "node" },
+	                       { "details", "year,country" } };
+	struct q_pair wyo[] = { { "start", "2021-01" }, { "level", "node" }, { "details", "year,country" } };
+	struct q_pair py[] = { { "start", "2020-01" }, { "end", "2021-11" }, { "level", "node" },
+	                       { "details", "year,country" } };
+	struct q_pair ty[] = { { "start", "2020-01" }, { "end", "2020-12" }, { "details", "year" },
+	                       { "country", "FR" } };
+	struct q_pair ny[] = { { "start", "2020-01" }, { "level", "node" }, { "details", "year" } };
+	struct q_pair nwy[] = { { "start", "2020-01" }, { "level", "network" }, { "details", "year,country" } };
 	struct q_pair tc[] = { { "start", "2021-01" }, { "country", "FR" } };
 	struct q_sql s;
 
@@ -576,12 +585,43 @@ TEST(query_sql_choice)
 	ASSERT(strstr(s.text, "GROUP BY") == NULL && strstr(s.text, "hll_union_agg") == NULL);
 	ASSERT(strstr(s.text, " ORDER BY s.month, n.name::text COLLATE \"C\"") != NULL);
 	q_sql_fini(&s);
-	/* By year and country: the country rollup, grouped and ordered by the same keys. */
+	/* By year and country over part of a year: the country rollup, grouped and ordered by the same keys. */
 	sql_of(&s, Q_PUBLIC, 0, nyc, NP(nyc), 1);
 	ASSERT_EQ(s.rollup, 2);
 	ASSERT(strstr(s.text, "GROUP BY date_trunc('year', s.month::timestamp), n.name::text COLLATE \"C\", "
 	                      "s.country::text COLLATE \"C\" ORDER BY date_trunc('year', s.month::timestamp), "
 	                      "n.name::text COLLATE \"C\", s.country::text COLLATE \"C\"") != NULL);
+	q_sql_fini(&s);
+	/* Over whole years (a December end, or none): one row of the (node, year, country) rollup per group. */
+	sql_of(&s, Q_PUBLIC, 0, wy, NP(wy), 1);
+	ASSERT_EQ(s.rollup, 4);
+	ASSERT(strstr(s.text, "FROM dataselect_rollup_node_year_country s") != NULL);
+	ASSERT(strstr(s.text, "GROUP BY") == NULL && strstr(s.text, "hll_union_agg") == NULL);
+	ASSERT(strstr(s.text, "s.year >= $1::date AND s.year < $2::date") != NULL);
+	ASSERT(strcmp(s.params[0], "2020-01-01") == 0 && strcmp(s.params[1], "2022-01-01") == 0);
+	ASSERT(strstr(s.text, " ORDER BY s.year, n.name::text COLLATE \"C\", s.country::text COLLATE \"C\"") != NULL);
+	q_sql_fini(&s);
+	sql_of(&s, Q_PUBLIC, 0, wyo, NP(wyo), 1);
+	ASSERT_EQ(s.rollup, 4);
+	ASSERT_EQ(s.nparams, 1);
+	q_sql_fini(&s);
+	/* A November end is part of a year. */
+	sql_of(&s, Q_PUBLIC, 0, py, NP(py), 1);
+	ASSERT_EQ(s.rollup, 2);
+	q_sql_fini(&s);
+	/* Whole years with a country filter and no level: the rows are summed and united. */
+	sql_of(&s, Q_PUBLIC, 0, ty, NP(ty), 1);
+	ASSERT_EQ(s.rollup, 4);
+	ASSERT(strstr(s.text, "GROUP BY s.year ORDER BY s.year") != NULL);
+	ASSERT(strstr(s.text, "hll_union_agg(s.clients)") != NULL);
+	q_sql_fini(&s);
+	/* Without countries the (node, month) rollup has fewer rows per year. */
+	sql_of(&s, Q_PUBLIC, 0, ny, NP(ny), 1);
+	ASSERT_EQ(s.rollup, 3);
+	q_sql_fini(&s);
+	/* Network level needs the network rollup whatever the range. */
+	sql_of(&s, Q_PUBLIC, 0, nwy, NP(nwy), 1);
+	ASSERT_EQ(s.rollup, 1);
 	q_sql_fini(&s);
 	/* A country filter needs the country rollup. */
 	sql_of(&s, Q_PUBLIC, 0, tc, NP(tc), 1);
