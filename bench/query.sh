@@ -173,7 +173,7 @@ else
 	fi
 fi
 sed 's/^/  /' "$DIR/build.txt"
-echo "  on disk: $(pg_psql -c "select pg_size_pretty(pg_database_size(current_database()))"); dataselect_stats $(pg_psql -c "select pg_size_pretty(pg_total_relation_size('dataselect_stats'))") with indexes, rollups $(pg_psql -c "select pg_size_pretty(pg_total_relation_size('dataselect_rollup') + pg_total_relation_size('dataselect_rollup_country') + coalesce(pg_total_relation_size(to_regclass('dataselect_rollup_node')), 0))")"
+echo "  on disk: $(pg_psql -c "select pg_size_pretty(pg_database_size(current_database()))"); dataselect_stats $(pg_psql -c "select pg_size_pretty(pg_total_relation_size('dataselect_stats'))") with indexes, rollups $(pg_psql -c "select pg_size_pretty(pg_total_relation_size('dataselect_rollup') + pg_total_relation_size('dataselect_rollup_country') + coalesce(pg_total_relation_size(to_regclass('dataselect_rollup_node')), 0) + coalesce(pg_total_relation_size(to_regclass('dataselect_rollup_node_year_country')), 0))")"
 
 # 2. An EAS key and a token of a member of /epos/aa (network AA of NODE01,
 #    inverted: restricted on an open node).
