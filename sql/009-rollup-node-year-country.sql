@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS dataselect_rollup_node_year_country (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS dataselect_rollup_node_year_country_key
 	ON dataselect_rollup_node_year_country (node_id, year, country) NULLS NOT DISTINCT;
-CREATE INDEX IF NOT EXISTS dataselect_rollup_node_year_country_year ON dataselect_rollup_node_year_country (year);
+CREATE INDEX IF NOT EXISTS dataselect_rollup_node_year_country_year
+	ON dataselect_rollup_node_year_country (year);
 
 -- Recomputes dataselect_rollup_country for (p_node, the months) from
 -- dataselect_rollup, then dataselect_rollup_node for the months and
@@ -39,6 +40,9 @@ CREATE INDEX IF NOT EXISTS dataselect_rollup_node_year_country_year ON dataselec
 CREATE OR REPLACE FUNCTION eidastats_rollup_country_refresh(p_node integer, p_months date[])
 RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	-- Through timestamp (without time zone): the same first day in any TimeZone.
+	years date[] := ARRAY(SELECT DISTINCT date_trunc('year', m::timestamp)::date FROM unnest(p_months) m);
 BEGIN
 	DELETE FROM dataselect_rollup_country r
 		WHERE r.node_id = p_node AND r.month = ANY (p_months);
@@ -57,13 +61,13 @@ BEGIN
 		WHERE r.node_id = p_node AND r.month = ANY (p_months)
 		GROUP BY 1, 2;
 	DELETE FROM dataselect_rollup_node_year_country r
-		WHERE r.node_id = p_node AND r.year = ANY (ARRAY(SELECT DISTINCT date_trunc('year', m)::date FROM unnest(p_months) m));
+		WHERE r.node_id = p_node AND r.year = ANY (years);
 	INSERT INTO dataselect_rollup_node_year_country
-		SELECT r.node_id, date_trunc('year', r.month)::date, r.country, sum(r.bytes)::bigint, sum(r.nb_reqs)::bigint,
+		SELECT r.node_id, date_trunc('year', r.month::timestamp)::date, r.country, sum(r.bytes)::bigint, sum(r.nb_reqs)::bigint,
 		       sum(r.nb_successful_reqs)::bigint, sum(r.nb_failed_reqs)::bigint, hll_union_agg(r.clients)
 		FROM dataselect_rollup_country r
 		WHERE r.node_id = p_node
-		  AND date_trunc('year', r.month)::date = ANY (ARRAY(SELECT DISTINCT date_trunc('year', m)::date FROM unnest(p_months) m))
+		  AND date_trunc('year', r.month::timestamp)::date = ANY (years)
 		GROUP BY 1, 2, 3;
 END;
 $$;
@@ -81,7 +85,7 @@ LANGUAGE sql STABLE AS $$
 	              sum(cc.nb_reqs)::bigint AS nb_reqs, sum(cc.nb_successful_reqs)::bigint AS nb_successful_reqs,
 	              sum(cc.nb_failed_reqs)::bigint AS nb_failed_reqs, hll_union_agg(cc.clients) AS clients
 	       FROM cc GROUP BY 1, 2),
-	cy AS (SELECT cc.node_id, date_trunc('year', cc.month)::date AS year, cc.country, sum(cc.bytes)::bigint AS bytes,
+	cy AS (SELECT cc.node_id, date_trunc('year', cc.month::timestamp)::date AS year, cc.country, sum(cc.bytes)::bigint AS bytes,
 	              sum(cc.nb_reqs)::bigint AS nb_reqs, sum(cc.nb_successful_reqs)::bigint AS nb_successful_reqs,
 	              sum(cc.nb_failed_reqs)::bigint AS nb_failed_reqs, hll_union_agg(cc.clients) AS clients
 	       FROM cc GROUP BY 1, 2, 3)
@@ -166,7 +170,7 @@ BEGIN
 		FROM dataselect_rollup_country r GROUP BY 1, 2;
 	DELETE FROM dataselect_rollup_node_year_country;
 	INSERT INTO dataselect_rollup_node_year_country
-		SELECT r.node_id, date_trunc('year', r.month)::date, r.country, sum(r.bytes)::bigint, sum(r.nb_reqs)::bigint,
+		SELECT r.node_id, date_trunc('year', r.month::timestamp)::date, r.country, sum(r.bytes)::bigint, sum(r.nb_reqs)::bigint,
 		       sum(r.nb_successful_reqs)::bigint, sum(r.nb_failed_reqs)::bigint, hll_union_agg(r.clients)
 		FROM dataselect_rollup_country r GROUP BY 1, 2, 3;
 	RETURN n;
@@ -177,6 +181,6 @@ $$;
 LOCK TABLE dataselect_rollup_country, dataselect_rollup_node_year_country IN EXCLUSIVE MODE;
 DELETE FROM dataselect_rollup_node_year_country;
 INSERT INTO dataselect_rollup_node_year_country
-	SELECT r.node_id, date_trunc('year', r.month)::date, r.country, sum(r.bytes)::bigint, sum(r.nb_reqs)::bigint,
+	SELECT r.node_id, date_trunc('year', r.month::timestamp)::date, r.country, sum(r.bytes)::bigint, sum(r.nb_reqs)::bigint,
 	       sum(r.nb_successful_reqs)::bigint, sum(r.nb_failed_reqs)::bigint, hll_union_agg(r.clients)
 	FROM dataselect_rollup_country r GROUP BY 1, 2, 3;
