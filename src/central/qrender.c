@@ -19,6 +19,36 @@
 /* Largest text one flush may hold: a date's Other rows (one per country) plus a row. */
 #define PENDING_LIMIT (8u << 20)
 #define MAX_BUCKETS 4096
+/* Largest date (rows and their text) q_render_sort_dates() holds to order it. */
+#define DATE_LIMIT ((size_t)256 << 20)
+#define NO_COL SIZE_MAX
+
+/* One held row: offsets of its values in the date's text (NO_COL: NULL), then pointers. */
+struct hrow {
+	size_t off[Q_SQL_COLS];
+	struct q_row row;
+	/*
+	 * Sort key: the node's rank among the date's node names, then network
+	 * and country packed big-endian (NULL: all ones, last).  slow: a value
+	 * the key cannot hold (compare the texts).
+	 */
+	uint32_t rank;
+	uint64_t knet, kcty;
+	int slow;
+};
+#define MAX_RANKED 256
+
+/* The rows of one date, ordered by q_render_sort_dates(). */
+struct dbuf {
+	char *text;
+	size_t len, cap;
+	struct hrow *v;
+	struct hrow **ord;      /* v's rows of the date, ordered. */
+	size_t n, cap_v;
+	size_t next;            /* Next row to hand over. */
+	size_t ready;           /* Rows of the date (one more is held: the next date's first). */
+	int end;                /* The iterator has ended. */
+};
 
 struct bucket {
 	char *country;          /* NULL: a NULL country (or not detailed). */
@@ -43,6 +73,8 @@ struct q_render {
 	char date[16];          /* Date of the buckets (rendered). */
 	struct bucket *b;       /* The current date's buckets (grown on demand). */
 	size_t nb, capb;
+	int sort_dates;
+	struct dbuf d;
 	int err;
 };
 
@@ -81,12 +113,20 @@ static void buckets_clear(struct q_render *r)
 	r->nb = 0;
 }
 
+void q_render_sort_dates(struct q_render *r)
+{
+	r->sort_dates = 1;
+}
+
 void q_render_free(struct q_render *r)
 {
 	if (!r)
 		return;
 	buckets_clear(r);
 	free(r->b);
+	free(r->d.text);
+	free(r->d.v);
+	free(r->d.ord);
 	jsonw_fini(&r->out);
 	free(r);
 }
@@ -304,25 +344,255 @@ static int fold(struct q_render *r, const char *country, const int64_t num[3], c
 	return rc ? ES_ELIMIT : 0;
 }
 
+/* Appends a copy of row to d. 0 or ES_ELIMIT / -ENOMEM. */
+static int dbuf_add(struct dbuf *d, const struct q_row *row)
+{
+	size_t need = 0, len[Q_SQL_COLS];
+	struct hrow *h;
+
+	for (int i = 0; i < Q_SQL_COLS; i++) {
+		len[i] = !row->col[i] ? 0 : i == 10 && row->clients_len ? row->clients_len
+		         : strlen(row->col[i]);
+		need += row->col[i] ? len[i] + 1 : 0;
+	}
+	if (d->len + need + (d->n + 1) * sizeof(*d->v) > DATE_LIMIT)
+		return ES_ELIMIT;
+	if (d->len + need > d->cap) {
+		size_t nc = d->cap ? d->cap : 65536;
+		char *nt;
+
+		while (nc < d->len + need)
+			nc *= 2;
+		if (!(nt = realloc(d->text, nc)))
+			return -ENOMEM;
+		d->text = nt;
+		d->cap = nc;
+	}
+	if (d->n == d->cap_v) {
+		size_t nc = d->cap_v ? 2 * d->cap_v : 1024;
+		struct hrow *nv = realloc(d->v, nc * sizeof(*nv));
+		struct hrow **no;
+
+		if (!nv)
+			return -ENOMEM;
+		d->v = nv;
+		if (!(no = realloc(d->ord, nc * sizeof(*no))))
+			return -ENOMEM;
+		d->ord = no;
+		d->cap_v = nc;
+	}
+	h = &d->v[d->n++];
+	h->row.clients_len = row->col[10] ? row->clients_len : 0;
+	for (int i = 0; i < Q_SQL_COLS; i++) {
+		if (!row->col[i]) {
+			h->off[i] = NO_COL;
+			continue;
+		}
+		h->off[i] = d->len;
+		memcpy(d->text + d->len, row->col[i], len[i]);
+		d->text[d->len + len[i]] = '\0';
+		d->len += len[i] + 1;
+	}
+	return 0;
+}
+
+static const char *dbuf_col(const struct dbuf *d, size_t k, int i)
+{
+	return d->v[k].off[i] == NO_COL ? NULL : d->text + d->v[k].off[i];
+}
+
+/* NULL last, then "C" order: the SQL's ORDER BY of the grouping columns. */
+static int cmp_name(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a == NULL) - (b == NULL);
+	return strcmp(a, b);
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct hrow *x = *(const struct hrow *const *)a, *y = *(const struct hrow *const *)b;
+
+	if (!x->slow && !y->slow) {
+		if (x->rank != y->rank)
+			return x->rank < y->rank ? -1 : 1;
+		if (x->knet != y->knet)
+			return x->knet < y->knet ? -1 : 1;
+		return x->kcty < y->kcty ? -1 : x->kcty > y->kcty;
+	}
+	for (int i = 1; i < 7; i++) {
+		int c = cmp_name(x->row.col[i], y->row.col[i]);
+
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Up to max bytes of s packed big-endian ("C" order as a number); all ones for NULL; -1 if longer. */
+static int pack(const char *s, size_t max, uint64_t *k)
+{
+	size_t n;
+
+	*k = UINT64_MAX;
+	if (!s)
+		return 0;
+	if ((n = strlen(s)) > max)
+		return -1;
+	*k = 0;
+	for (size_t i = 0; i < max; i++)
+		*k = *k << 8 | (i < n ? (unsigned char)s[i] : 0);
+	return 0;
+}
+
+/* Fills the sort keys of d's first n rows (their col pointers set). */
+static void dbuf_keys(struct dbuf *d, size_t n)
+{
+	const char *seen[MAX_RANKED];
+	size_t nn = 0;
+	int ranked = 1;
+
+	for (size_t k = 0; k < n && ranked; k++) {
+		const char *x = d->v[k].row.col[1];
+		size_t i;
+
+		if (!x || (nn && strcmp(x, seen[nn - 1]) == 0))
+			continue;
+		for (i = 0; i < nn && strcmp(x, seen[i]) != 0; i++)
+			;
+		if (i == nn) {
+			if (nn == MAX_RANKED)
+				ranked = 0;
+			else
+				seen[nn++] = x;
+		}
+	}
+	if (ranked)
+		qsort(seen, nn, sizeof(*names), cmp_str);
+	for (size_t k = 0; k < n; k++) {
+		struct hrow *h = &d->v[k];
+		const char *const *c = h->row.col;
+		const char *x = c[1];
+		const char **hit;
+
+		h->slow = !ranked || !x || c[3] || c[4] || c[5]
+		          || pack(c[2], 6, &h->knet) < 0 || pack(c[6], 2, &h->kcty) < 0;
+		if (h->slow)
+			continue;
+		hit = k && d->v[k - 1].row.col[1] && !d->v[k - 1].slow
+		      && strcmp(x, d->v[k - 1].row.col[1]) == 0 ? &seen[d->v[k - 1].rank]
+		      : bsearch(&x, seen, nn, sizeof(*names), cmp_str);
+		h->slow = !hit;
+		h->rank = hit ? (uint32_t)(hit - seen) : 0;
+	}
+}
+
+/*
+ * Reads the next date's rows (those of one value of column 0) and orders
+ * them; the first row of the date after is kept as d->v[d->ready].
+ * Returns 1, 0 at the end, or a negative code.
+ */
+static int dbuf_fill(struct q_render *r)
+{
+	struct dbuf *d = &r->d;
+	struct q_row row = { .clients_len = 0 };
+	int rc;
+
+	if (d->ready < d->n) {
+		/* The held row (the last one, its text last) moves to the front. */
+		struct hrow h = d->v[d->ready];
+		size_t base = NO_COL;
+
+		for (int i = 0; i < Q_SQL_COLS; i++)
+			if (h.off[i] != NO_COL && (base == NO_COL || h.off[i] < base))
+				base = h.off[i];
+		if (base != NO_COL) {
+			memmove(d->text, d->text + base, d->len - base);
+			d->len -= base;
+			for (int i = 0; i < Q_SQL_COLS; i++)
+				if (h.off[i] != NO_COL)
+					h.off[i] -= base;
+		} else {
+			d->len = 0;
+		}
+		d->v[0] = h;
+		d->n = 1;
+	} else {
+		d->n = d->len = 0;
+		if (d->end)
+			return 0;
+		if ((rc = r->next(r->ctx, &row)) <= 0)
+			return rc;
+		if ((rc = dbuf_add(d, &row)) < 0)
+			return rc;
+	}
+	d->ready = d->next = 0;
+	for (;;) {
+		if ((rc = r->next(r->ctx, &row)) < 0)
+			return rc;
+		if (rc == 0) {
+			d->end = 1;
+			break;
+		}
+		if ((rc = dbuf_add(d, &row)) < 0)
+			return rc;
+		if (cmp_name(dbuf_col(d, 0, 0), row.col[0]) != 0)
+			break;
+	}
+	d->ready = d->end ? d->n : d->n - 1;
+	for (size_t k = 0; k < d->n; k++) {
+		for (int i = 0; i < Q_SQL_COLS; i++)
+			d->v[k].row.col[i] = dbuf_col(d, k, i);
+		d->ord[k] = &d->v[k];
+	}
+	dbuf_keys(d, d->ready);
+	qsort(d->ord, d->ready, sizeof(*d->ord), cmp_row);
+	return 1;
+}
+
+/* The next row: the iterator's, or with q_render_sort_dates() the next of its date's order. */
+static int pull(struct q_render *r, struct q_row *row)
+{
+	struct dbuf *d = &r->d;
+	int rc;
+
+	if (!r->sort_dates)
+		return r->next(r->ctx, row);
+	if (d->next == d->ready && (rc = dbuf_fill(r)) <= 0)
+		return rc;
+	*row = d->ord[d->next++]->row;
+	return 1;
+}
+
 /* Reads one row and renders it (and a finished date's Other rows). 0 at the end. */
 static int step(struct q_render *r)
 {
 	struct q_row row = { .clients_len = 0 };
 	const struct query *q = r->q;
-	int rc = r->next(r->ctx, &row);
+	int rc = pull(r, &row);
 	int cdet = (q->details & Q_DETAIL_COUNTRY) != 0;
 	int64_t num[3];
 	hll_t h;
 	const char *s[7];
 	char hex[HLL_HEX_MAX];
 	const char *date;
-	int bin;
+	int bin, card;
+	int64_t ncard = 0;
 
 	if (rc <= 0)
 		return rc;
 	for (int i = 0; i < 3; i++)
 		if (parse_i64(row.col[7 + i], &num[i]) < 0)
 			return ES_EFORMAT;
+	/* A stored count (query.h, column 12) stands for a set the SQL did not fetch. */
+	card = !row.col[10] && row.col[12];
+	if (card && (parse_i64(row.col[12], &ncard) < 0 || ncard < 0))
+		return ES_EFORMAT;
 	hll_init(&h);
 	bin = row.col[10] && row.clients_len > 0;
 	if (bin)
@@ -341,7 +611,8 @@ static int step(struct q_render *r)
 	if (r->folds && row.col[1] && row.col[2]
 	    && !q_policy_visible(r->p, row.col[1], row.col[2], q->endpoint == Q_RESTRICTED,
 	                         r->groups, r->ngroups)) {
-		rc = fold(r, cdet ? row.col[6] : NULL, num, &h);
+		/* The SQL fetches the set of every row the same policy folds. */
+		rc = card ? ES_EINTERNAL : fold(r, cdet ? row.col[6] : NULL, num, &h);
 		hll_fini(&h);
 		return rc < 0 ? rc : 1;
 	}
@@ -366,7 +637,7 @@ static int step(struct q_render *r)
 		for (char *c = hex + 2; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
 	}
-	emit(r, s, num, hll_cardinality(&h), hex);
+	emit(r, s, num, card ? (uint64_t)ncard : hll_cardinality(&h), hex);
 	hll_fini(&h);
 	return 1;
 }

@@ -7,8 +7,9 @@
  * example over a libpq single-row-mode result or a cursor) and pulls the
  * answer with q_render_read() into a buffer of its own, chunk by chunk, as a
  * libmicrohttpd content-reader callback does.  It holds at most the rows of
- * one date's Other buckets and one row's text, so a channel-level answer of
- * any length is never whole in memory.
+ * one date's Other buckets and one row's text (with q_render_sort_dates(),
+ * one date's rows), so a channel-level answer of any length is never whole
+ * in memory.
  *
  * Rows are those of the SQL of q_sql_build() (query.h), in its order (date
  * first): the renderer relies on that order to emit a date's Other rows right
@@ -31,6 +32,8 @@
  * next call of the iterator.  clients_len 0: col[10] is the clients' hll as
  * text ("\x..."); otherwise col[10] holds the hll's clients_len bytes as
  * PostgreSQL sends them in binary format (query.h; no hex to decode).
+ * col[10] NULL and col[12] set: the row's distinct clients (query.h's
+ * column 12) without its set, which the row then must not need (folding).
  */
 struct q_row {
 	const char *col[Q_SQL_COLS];
@@ -48,6 +51,13 @@ struct q_render;
  */
 int q_render_new(struct q_render **out, const struct query *q, const struct q_policy *p,
                  char *const *groups, size_t ngroups, q_row_next_fn next, void *ctx);
+/*
+ * The rows come ordered by date only (q_sql.date_order, query.h): the
+ * renderer then holds one date's rows at a time (at most 256 MiB with their
+ * text; beyond, q_render_read() fails with ES_ELIMIT) and orders them as the
+ * SQL would have.  Call before the first q_render_read().
+ */
+void q_render_sort_dates(struct q_render *r);
 /*
  * Writes up to cap bytes of the answer to buf.  Returns the number written
  * (> 0), 0 at the end of the answer, or a negative code: the iterator's, or

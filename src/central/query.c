@@ -800,7 +800,69 @@ void q_sql_fini(struct q_sql *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Appends s to a PostgreSQL array literal's text as a quoted element. */
+static void sb_elem(struct sb *b, const char *s)
+{
+	char one[2] = { 0, 0 };
+
+	sb_add(b, b->len > 1 ? ",\"" : "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			sb_add(b, "\\");
+		one[0] = *s;
+		sb_add(b, one);
+	}
+	sb_add(b, "\"");
+}
+
+/*
+ * The client sets column of a rollup whose rows are the answer's rows: the
+ * set only where it is needed, the rows of (node, network) pairs that the
+ * caller may not see (folded into Other); elsewhere NULL, and clients_card
+ * (sql/010-rollup-clients-card.sql) gives the count.  The pairs that are
+ * visible are passed as two arrays: a pair the map does not know is never
+ * visible, so its set is always there.
+ */
+static void sb_clients_when_folded(struct sb *b, const struct query *q, const struct q_policy *p,
+                                   char *const *groups, size_t ngroups)
+{
+	struct sb nodes = { 0 }, nets = { 0 };
+
+	if (!q_folds(q)) {
+		sb_add(b, "CASE WHEN s.clients_card IS NULL THEN s.clients END, ");
+		return;
+	}
+	sb_add(&nodes, "{");
+	sb_add(&nets, "{");
+	for (size_t i = 0; i < p->nnets; i++) {
+		const struct q_pnet *w = &p->nets[i];
+
+		if (!q_policy_visible(p, w->node, w->name, q->endpoint == Q_RESTRICTED, groups, ngroups))
+			continue;
+		sb_elem(&nodes, w->node);
+		sb_elem(&nets, w->name);
+	}
+	sb_add(&nodes, "}");
+	sb_add(&nets, "}");
+	if (nodes.err || nets.err)
+		b->err = -ENOMEM;
+	sb_add(b, "CASE WHEN s.clients_card IS NULL OR (n.name::text, s.network::text) NOT IN "
+	       "(SELECT * FROM unnest(");
+	sb_param(b, nodes.err ? "{}" : nodes.buf, "::text[]");
+	sb_add(b, ", ");
+	sb_param(b, nets.err ? "{}" : nets.buf, "::text[]");
+	sb_add(b, ")) THEN s.clients END, ");
+	free(nodes.buf);
+	free(nets.buf);
+}
+
 int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
+{
+	return q_sql_build_for(q, use_rollup, NULL, NULL, 0, out);
+}
+
+int q_sql_build_for(const struct query *q, int use_rollup, const struct q_policy *p,
+                    char *const *groups, size_t ngroups, struct q_sql *out)
 {
 	struct sb b = { 0 };
 	const char *dcol;
@@ -816,7 +878,7 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	int year = !month && (q->details & Q_DETAIL_YEAR) != 0;
 	/* The range is whole years: every year it groups is all in dataselect_rollup_node_year_country. */
 	int whole_years = q->start % 12 == 0 && (!q->has_end || q->end % 12 == 11);
-	int one_row;
+	int one_row, cards;
 	struct { int on; const char *expr; const char *ord; } g[7];
 	int restricted = q->endpoint == Q_RESTRICTED;
 
@@ -885,11 +947,18 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	}
 	if (one_row)
 		sb_add(&b, "coalesce(s.bytes, 0)::text, coalesce(s.nb_reqs, 0)::text, "
-		       "coalesce(s.nb_successful_reqs, 0)::text, s.clients, ");
+		       "coalesce(s.nb_successful_reqs, 0)::text, ");
 	else
 		sb_add(&b, "coalesce(sum(s.bytes), 0)::text, coalesce(sum(s.nb_reqs), 0)::text, "
 		       "coalesce(sum(s.nb_successful_reqs), 0)::text, hll_union_agg(s.clients), ");
+	/* Rows of dataselect_rollup answered as they are: their counts, and sets only where needed. */
+	cards = one_row && roll == 1 && p && !q->hllvalues;
+	if (cards)
+		sb_clients_when_folded(&b, q, p, groups, ngroups);
+	else if (one_row)
+		sb_add(&b, "s.clients, ");
 	sb_add(&b, g[6].on ? "'t'" : "'f'");
+	sb_add(&b, cards ? ", s.clients_card::text" : ", NULL::text");
 	sb_add(&b, roll == 4 ? " FROM dataselect_rollup_node_year_country s"
 	       : roll == 3 ? " FROM dataselect_rollup_node s" : roll == 2 ? " FROM dataselect_rollup_country s"
 	       : roll ? " FROM dataselect_rollup s" : " FROM dataselect_stats s");
@@ -913,7 +982,14 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	sb_filter(&b, "s.location", &q->location, 1);
 	sb_filter(&b, "s.channel", &q->channel, 1);
 	sb_filter(&b, "s.country", &q->country, 0);
-	if (one_row) {
+	if (cards) {
+		/*
+		 * By month only, which the index on month gives without a sort
+		 * (the sort of the whole answer was most of the database's work):
+		 * the renderer orders each month's rows (q_render_sort_dates()).
+		 */
+		sb_add(&b, " ORDER BY s.month");
+	} else if (one_row) {
 		sb_add(&b, " ORDER BY ");
 		sb_add(&b, order);
 	} else if (group[0]) {
@@ -937,5 +1013,6 @@ int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 	out->params = b.params;
 	out->nparams = b.np;
 	out->rollup = roll;
+	out->date_order = cards;
 	return 0;
 }

@@ -227,8 +227,12 @@ int q_folds(const struct query *q);
  *   7 bytes  8 nb_reqs  9 nb_successful_reqs   (sums, decimal)
  *   10 clients (type hll: "\x..." in text result format; in binary format
  *      its storage bytes, which spare the hex decoding of large answers)
- *   and 11 country_grouped: 't' when country is a grouped value (so NULL is a NULL country).
- * Ordered by the grouping columns (date first), NULL country last; no row
+ *   11 country_grouped: 't' when country is a grouped value (so NULL is a NULL country)
+ *   and 12 clients_card: NULL, or (q_sql_build_for) the distinct clients of
+ *      column 10's set, python-hll's cardinality() as decimal text, and then
+ *      column 10 is NULL unless the row is folded into an Other row.
+ * Ordered by the grouping columns (date first; by date only when
+ * q_sql.date_order), NULLs last ("C" order for names); no row
  * when nothing matches.  `rollup` says which table answers: 4
  * dataselect_rollup_node_year_country (sql/009-rollup-node-year-country.sql:
  * grouped by year, not by month, over whole years (start a January, end a
@@ -243,15 +247,34 @@ int q_folds(const struct query *q);
  * country on 2; network level by month and country on 1) reads them
  * without aggregate.
  */
-#define Q_SQL_COLS 12
+#define Q_SQL_COLS 13
+#define Q_SQL_DATE_ORDER_SETTINGS "SET enable_sort = off"
 struct q_sql {
 	char *text;
 	char **params;
 	size_t nparams;
 	int rollup;             /* 4, 3, 2, 1 or 0 (above). */
+	/*
+	 * 1: the rows come ordered by date only (q_sql_build_for's stored
+	 * counts): the renderer must order each date's rows itself
+	 * (q_render_sort_dates()), and the SQL is meant to run with
+	 * Q_SQL_DATE_ORDER_SETTINGS, which keeps PostgreSQL from sorting what an
+	 * index scan gives in that order.
+	 */
+	int date_order;
 };
 /* use_rollup 0 forces the raw table (tests, verification). -ENOMEM on failure. */
 int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out);
+/*
+ * The same, for the renderer of a caller with these groups under policy p
+ * (sealed; the one the renderer gets): when the answer's rows are rows of
+ * dataselect_rollup and hllvalues is off, the SQL reads their stored counts
+ * (sql/010-rollup-clients-card.sql) and the client sets only of the rows
+ * that p folds for this caller (column 12 above), which spares fetching,
+ * sorting and decoding the others.  p NULL: q_sql_build().
+ */
+int q_sql_build_for(const struct query *q, int use_rollup, const struct q_policy *p,
+                    char *const *groups, size_t ngroups, struct q_sql *out);
 void q_sql_fini(struct q_sql *s);
 
 #endif

@@ -300,6 +300,13 @@ void hll_union(hll_t *dst, const hll_t *src)
 			to_full(dst);
 		return;
 	}
+	if (dst->type == HLL_FULL && src->type == HLL_SPARSE) {
+		/* Register by register: the Other rows of a query unite many sets into one FULL. */
+		const uint16_t *w = src->data;
+		for (size_t i = 0; i < src->n; i++)
+			full_set(dst, w[i] >> HLL_REGWIDTH, w[i] & HLL_REG_MAX);
+		return;
+	}
 	uint8_t regs[HLL_M] = { 0 };
 	regs_max_from(dst, regs);
 	regs_max_from(src, regs);

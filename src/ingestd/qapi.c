@@ -238,7 +238,7 @@ static int run_query(struct hreq *rq, struct qstream *s, char *const *groups, si
 	char err[512] = "", set[128];
 	int rc;
 
-	if (q_sql_build(&s->q, 1, &s->sql) < 0) {
+	if (q_sql_build_for(&s->q, 1, &s->p, groups, ngroups, &s->sql) < 0) {
 		q_error_set(e, 500, Q_MSG_SQL);
 		goto fail;
 	}
@@ -249,7 +249,8 @@ static int run_query(struct hreq *rq, struct qstream *s, char *const *groups, si
 		goto fail;
 	}
 	snprintf(set, sizeof set, "SET default_transaction_read_only = on; "
-	         "SET statement_timeout = %u", rq->cfg->query_timeout * 1000u);
+	         "SET statement_timeout = %u%s", rq->cfg->query_timeout * 1000u,
+	         s->sql.date_order ? "; " Q_SQL_DATE_ORDER_SETTINGS : "");
 	if (pgx_exec(s->pg, set, 0, NULL, NULL, "query settings", err, sizeof err) < 0
 	    || !PQsendQueryParams(s->pg, s->sql.text, (int)s->sql.nparams, NULL,
 	                          (const char *const *)s->sql.params, NULL, NULL, 1)
@@ -275,6 +276,8 @@ static int run_query(struct hreq *rq, struct qstream *s, char *const *groups, si
 		q_error_set(e, 500, NULL);
 		goto fail;
 	}
+	if (s->sql.date_order)
+		q_render_sort_dates(s->r);
 	cache_control(rq, &s->q, s->q.endpoint == Q_RESTRICTED);
 	rc = hreq_stream(rq, MHD_HTTP_OK, q_render_content_type(s->r), produce, s, qstream_free);
 	return rc;

@@ -67,6 +67,16 @@ static int next_row(void *ctx, struct q_row *row)
 	return 1;
 }
 
+/* Runs a command without result rows; 0 or -1. */
+static int exec_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
 static int tri(PGresult *r, int i, int col)
 {
 	if (PQgetisnull(r, i, col))
@@ -226,7 +236,8 @@ int main(int argc, char **argv)
 		fail(&e);
 		goto out;
 	}
-	if (q_sql_build(&q, use_rollup, &sql) < 0
+	if (q_sql_build_for(&q, use_rollup, &p, groups, ngroups, &sql) < 0
+	    || (sql.date_order && exec_ok(c, Q_SQL_DATE_ORDER_SETTINGS) < 0)
 	    || !PQsendQueryParams(c, sql.text, (int)sql.nparams, NULL,
 	                          (const char *const *)sql.params, NULL, NULL, 0)
 	    || !PQsetSingleRowMode(c)) {
@@ -245,6 +256,8 @@ int main(int argc, char **argv)
 			status = 1;
 			goto out_sql;
 		}
+		if (sql.date_order)
+			q_render_sort_dates(r);
 		while ((k = q_render_read(r, buf, chunk)) > 0)
 			fwrite(buf, 1, (size_t)k, stdout);
 		fflush(stdout);
