@@ -505,6 +505,14 @@ int hll_parse_hex(hll_t *h, const char *hex, size_t len, const char **why)
 	return parse_src(h, &s, why);
 }
 
+/* 2^-r for every register value r (exact: the ldexp(1.0, -r) of the estimate, without the call). */
+static const double pow2_neg[HLL_REG_MAX + 1] = {
+	0x1p-0, 0x1p-1, 0x1p-2, 0x1p-3, 0x1p-4, 0x1p-5, 0x1p-6, 0x1p-7,
+	0x1p-8, 0x1p-9, 0x1p-10, 0x1p-11, 0x1p-12, 0x1p-13, 0x1p-14, 0x1p-15,
+	0x1p-16, 0x1p-17, 0x1p-18, 0x1p-19, 0x1p-20, 0x1p-21, 0x1p-22, 0x1p-23,
+	0x1p-24, 0x1p-25, 0x1p-26, 0x1p-27, 0x1p-28, 0x1p-29, 0x1p-30, 0x1p-31
+};
+
 double hll_estimate(const hll_t *h)
 {
 	if (h->type == HLL_EMPTY)
@@ -520,13 +528,13 @@ double hll_estimate(const hll_t *h)
 		zeros = HLL_M - h->n;
 		sum = (double)zeros;
 		for (size_t i = 0; i < h->n; i++)
-			sum += ldexp(1.0, -(int)(w[i] & HLL_REG_MAX));
+			sum += pow2_neg[w[i] & HLL_REG_MAX];
 	} else {
 		const uint8_t *r = h->data;
 		zeros = 0;
 		for (size_t j = 0; j < HLL_M; j++) {
 			zeros += r[j] == 0;
-			sum += ldexp(1.0, -(int)r[j]);
+			sum += pow2_neg[r[j] & HLL_REG_MAX];
 		}
 	}
 

@@ -676,3 +676,40 @@ TEST(hll_memory_fits_the_state)
 	ASSERT_EQ(hll_heap_bytes(&h), 0);
 	ASSERT_STREQ(hll_type_name(&h), "EMPTY");
 }
+
+/* FULL ∪ SPARSE (register by register) equals adding both sides' values to one set. */
+TEST(hll_union_full_with_sparse)
+{
+	hll_t full, sparse, direct;
+	uint8_t a[HLL_MAX_BYTES], b[HLL_MAX_BYTES];
+	char name[32];
+
+	hll_init(&full);
+	hll_init(&sparse);
+	hll_init(&direct);
+	for (int i = 0; i < 3000; i++) {
+		int64_t raw;
+		snprintf(name, sizeof name, "f%d", i);
+		raw = hll_client_raw(name, strlen(name));
+		hll_add_raw(&full, raw);
+		hll_add_raw(&direct, raw);
+	}
+	for (int i = 0; i < 400; i++) {
+		int64_t raw;
+		snprintf(name, sizeof name, "s%d", i);
+		raw = hll_client_raw(name, strlen(name));
+		hll_add_raw(&sparse, raw);
+		hll_add_raw(&direct, raw);
+	}
+	ASSERT_STREQ(hll_type_name(&full), "FULL");
+	ASSERT_STREQ(hll_type_name(&sparse), "SPARSE");
+	hll_union(&full, &sparse);
+	ASSERT_STREQ(hll_type_name(&full), "FULL");
+	ASSERT_EQ(hll_serialize(&full, a), hll_serialize(&direct, b));
+	ASSERT(memcmp(a, b, HLL_FULL_BYTES) == 0);
+	ASSERT_EQ(hll_nonzero_registers(&full), hll_nonzero_registers(&direct));
+	ASSERT_EQ(hll_cardinality(&full), hll_cardinality(&direct));
+	hll_fini(&full);
+	hll_fini(&sparse);
+	hll_fini(&direct);
+}

@@ -685,3 +685,75 @@ TEST(query_random_input)
 	}
 	q_policy_fini(&p);
 }
+
+/* The stored counts of dataselect_rollup (sql/010): sets only of the rows the caller may not see. */
+TEST(query_sql_stored_counts)
+{
+	struct q_pair pp[] = { { "start", "2021-01" }, { "level", "network" },
+	                       { "details", "month,country" } };
+	struct q_pair ph[] = { { "start", "2021-01" }, { "level", "network" },
+	                       { "details", "month,country" }, { "hllvalues", "true" } };
+	struct q_pair pn[] = { { "start", "2021-01" }, { "level", "node" }, { "details", "month" } };
+	char *groups[] = { "/epos/fr" };
+	struct q_policy p;
+	struct query q;
+	struct q_error e;
+	struct q_sql s;
+
+	policy(&p);
+	ASSERT_OK(q_policy_add_node(&p, "Q\"\\", 0, NULL));
+	ASSERT_OK(q_policy_add_net(&p, "Q\"\\", "FR", 0, NULL));
+	q_policy_seal(&p);
+	q_error_init(&e, 0);
+	ASSERT_OK(q_parse(&q, Q_PUBLIC, 0, pp, NP(pp), "", &p, &e));
+	ASSERT_OK(q_sql_build_for(&q, 1, &p, NULL, 0, &s));
+	ASSERT_EQ(s.rollup, 1);
+	ASSERT_EQ(s.date_order, 1);
+	ASSERT(strstr(s.text, "s.clients_card::text FROM dataselect_rollup s") != NULL);
+	ASSERT(strstr(s.text, "NOT IN (SELECT * FROM unnest($1::text[], $2::text[])) THEN s.clients END") != NULL);
+	ASSERT(strstr(s.text, " ORDER BY s.month") == s.text + strlen(s.text) - strlen(" ORDER BY s.month"));
+	/* The pairs the public may see, quoted as array elements. */
+	ASSERT_EQ(s.nparams, 3);
+	ASSERT_STREQ(s.params[0], "{\"A\",\"B\",\"Q\\\"\\\\\"}");
+	ASSERT_STREQ(s.params[1], "{\"FR\",\"GE\",\"FR\"}");
+	q_sql_fini(&s);
+	q_query_fini(&q);
+	/* A member of /epos/fr sees B/FR too. */
+	ASSERT_OK(q_parse(&q, Q_RESTRICTED, 0, pp, NP(pp), "", &p, &e));
+	ASSERT_OK(q_sql_build_for(&q, 1, &p, groups, 1, &s));
+	ASSERT_STREQ(s.params[0], "{\"A\",\"B\",\"B\",\"Q\\\"\\\\\"}");
+	ASSERT_STREQ(s.params[1], "{\"FR\",\"FR\",\"GE\",\"FR\"}");
+	q_sql_fini(&s);
+	/* The raw table, or no policy: every set, in the SQL's full order. */
+	ASSERT_OK(q_sql_build_for(&q, 0, &p, groups, 1, &s));
+	ASSERT_EQ(s.date_order, 0);
+	ASSERT(strstr(s.text, "clients_card") == NULL);
+	q_sql_fini(&s);
+	ASSERT_OK(q_sql_build(&q, 1, &s));
+	ASSERT_EQ(s.date_order, 0);
+	ASSERT(strstr(s.text, "clients_card") == NULL && strstr(s.text, ", s.clients, 't', NULL::text") != NULL);
+	q_sql_fini(&s);
+	q_query_fini(&q);
+	/* An operator's rows never fold: no set at all. */
+	ASSERT_OK(q_parse(&q, Q_RESTRICTED, 1, pp, NP(pp), "", &p, &e));
+	ASSERT_OK(q_sql_build_for(&q, 1, &p, NULL, 0, &s));
+	ASSERT_EQ(s.date_order, 1);
+	ASSERT(strstr(s.text, "CASE WHEN s.clients_card IS NULL THEN s.clients END, 't', s.clients_card") != NULL);
+	ASSERT_EQ(s.nparams, 1);
+	q_sql_fini(&s);
+	q_query_fini(&q);
+	/* hllvalues needs every set; node level is another rollup. */
+	ASSERT_OK(q_parse(&q, Q_PUBLIC, 0, ph, NP(ph), "", &p, &e));
+	ASSERT_OK(q_sql_build_for(&q, 1, &p, NULL, 0, &s));
+	ASSERT_EQ(s.date_order, 0);
+	ASSERT(strstr(s.text, "clients_card") == NULL);
+	q_sql_fini(&s);
+	q_query_fini(&q);
+	ASSERT_OK(q_parse(&q, Q_PUBLIC, 0, pn, NP(pn), "", &p, &e));
+	ASSERT_OK(q_sql_build_for(&q, 1, &p, NULL, 0, &s));
+	ASSERT_EQ(s.date_order, 0);
+	ASSERT(strstr(s.text, "clients_card") == NULL);
+	q_sql_fini(&s);
+	q_query_fini(&q);
+	q_policy_fini(&p);
+}
