@@ -677,30 +677,31 @@ TEST(hll_memory_fits_the_state)
 	ASSERT_STREQ(hll_type_name(&h), "EMPTY");
 }
 
+/* Adds clients PREFIX0 .. PREFIX(n-1) to both a and b. */
+static void add_clients(hll_t *a, hll_t *b, const char *prefix, int n)
+{
+	char name[32];
+
+	for (int i = 0; i < n; i++) {
+		int64_t raw;
+		snprintf(name, sizeof name, "%s%d", prefix, i);
+		raw = hll_client_raw(name, strlen(name));
+		hll_add_raw(a, raw);
+		hll_add_raw(b, raw);
+	}
+}
+
 /* FULL ∪ SPARSE (register by register) equals adding both sides' values to one set. */
 TEST(hll_union_full_with_sparse)
 {
 	hll_t full, sparse, direct;
 	uint8_t a[HLL_MAX_BYTES], b[HLL_MAX_BYTES];
-	char name[32];
 
 	hll_init(&full);
 	hll_init(&sparse);
 	hll_init(&direct);
-	for (int i = 0; i < 3000; i++) {
-		int64_t raw;
-		snprintf(name, sizeof name, "f%d", i);
-		raw = hll_client_raw(name, strlen(name));
-		hll_add_raw(&full, raw);
-		hll_add_raw(&direct, raw);
-	}
-	for (int i = 0; i < 400; i++) {
-		int64_t raw;
-		snprintf(name, sizeof name, "s%d", i);
-		raw = hll_client_raw(name, strlen(name));
-		hll_add_raw(&sparse, raw);
-		hll_add_raw(&direct, raw);
-	}
+	add_clients(&full, &direct, "f", 3000);
+	add_clients(&sparse, &direct, "s", 400);
 	ASSERT_STREQ(hll_type_name(&full), "FULL");
 	ASSERT_STREQ(hll_type_name(&sparse), "SPARSE");
 	hll_union(&full, &sparse);
