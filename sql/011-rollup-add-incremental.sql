@@ -1,0 +1,109 @@
+-- 011: an append keeps every rollup up to date incrementally.
+--
+-- Until now eidastats_rollup_add() (sql/004-query.sql) added the appended rows
+-- to dataselect_rollup only, then remade the touched node-months of
+-- dataselect_rollup_country and dataselect_rollup_node and the touched
+-- node-years of dataselect_rollup_node_year_country from the finer table
+-- (eidastats_rollup_country_refresh(), sql/009): a cost proportional to the
+-- month and year already stored (a node-year's countries, every network of a
+-- node-month), paid by every payload however small, under the node's
+-- advisory lock.
+--
+-- Now the appended rows are added to all four tables in one statement: per
+-- group, the sums of the counters are added (NULL as sum() treats it: a NULL
+-- side adds nothing, NULL and NULL stay NULL) and the union of the client
+-- sets is united with the stored one.  That is exact: the raw rows gain
+-- exactly these counters and client sets (a row re-sent by an append is
+-- merged into the stored one by addition and union), sums of sums are sums,
+-- and the union of HLLs is associative, commutative and idempotent, byte for
+-- byte.  A replacement (PUT) still calls eidastats_rollup_refresh(), which
+-- remakes the touched node-months from dataselect_stats: what it replaced
+-- cannot be subtracted.
+--
+-- Only the function changes; the tables and their rows stay as they are.
+-- Idempotent like the other migrations; eidastats-admin runs it in one
+-- transaction.
+
+-- Adds appended rows (one array element per row, all arrays of one length) to the four rollups.
+CREATE OR REPLACE FUNCTION eidastats_rollup_add(p_node integer, p_dates date[], p_networks text[],
+	p_countries text[], p_bytes bigint[], p_reqs bigint[], p_succ bigint[], p_failed bigint[],
+	p_clients hll[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	IF p_node IS NULL OR p_dates IS NULL THEN
+		RETURN;
+	END IF;
+	-- Two ingests of one node update the rollups in turn (and a refresh sees
+	-- the other's committed rows): the same lock as eidastats_rollup_refresh().
+	PERFORM pg_advisory_xact_lock(hashtext('eidastats_rollup'), p_node);
+	-- g: the payload by (month, network, country), as dataselect_rollup
+	-- groups it; the coarser tables group g further.  coalesce(a + b, a, b)
+	-- and coalesce(hll_union(a, b), a, b) add as sum() and hll_union_agg() do.
+	WITH g AS MATERIALIZED (
+		SELECT date_trunc('month', u.d)::date AS month, u.n AS network, u.c AS country,
+		       sum(u.b)::bigint AS b, sum(u.q)::bigint AS q, sum(u.s)::bigint AS s,
+		       sum(u.f)::bigint AS f, hll_union_agg(u.h) AS h
+		FROM unnest(p_dates, p_networks, p_countries, p_bytes, p_reqs, p_succ, p_failed, p_clients)
+		     AS u(d, n, c, b, q, s, f, h)
+		WHERE u.d IS NOT NULL
+		GROUP BY 1, 2, 3
+	), gc AS MATERIALIZED (
+		SELECT g.month, g.country, sum(g.b)::bigint AS b, sum(g.q)::bigint AS q,
+		       sum(g.s)::bigint AS s, sum(g.f)::bigint AS f, hll_union_agg(g.h) AS h
+		FROM g GROUP BY 1, 2
+	), rn AS (
+		INSERT INTO dataselect_rollup AS r
+			(node_id, month, network, country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
+		SELECT p_node, g.month, g.network, g.country, g.b, g.q, g.s, g.f, g.h FROM g
+		ON CONFLICT (node_id, month, network, country) DO UPDATE SET
+			bytes = coalesce(r.bytes + EXCLUDED.bytes, r.bytes, EXCLUDED.bytes),
+			nb_reqs = coalesce(r.nb_reqs + EXCLUDED.nb_reqs, r.nb_reqs, EXCLUDED.nb_reqs),
+			nb_successful_reqs = coalesce(r.nb_successful_reqs + EXCLUDED.nb_successful_reqs,
+			                              r.nb_successful_reqs, EXCLUDED.nb_successful_reqs),
+			nb_failed_reqs = coalesce(r.nb_failed_reqs + EXCLUDED.nb_failed_reqs,
+			                          r.nb_failed_reqs, EXCLUDED.nb_failed_reqs),
+			clients = coalesce(hll_union(r.clients, EXCLUDED.clients), r.clients, EXCLUDED.clients)
+	), rc AS (
+		INSERT INTO dataselect_rollup_country AS r
+			(node_id, month, country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
+		SELECT p_node, gc.month, gc.country, gc.b, gc.q, gc.s, gc.f, gc.h FROM gc
+		ON CONFLICT (node_id, month, country) DO UPDATE SET
+			bytes = coalesce(r.bytes + EXCLUDED.bytes, r.bytes, EXCLUDED.bytes),
+			nb_reqs = coalesce(r.nb_reqs + EXCLUDED.nb_reqs, r.nb_reqs, EXCLUDED.nb_reqs),
+			nb_successful_reqs = coalesce(r.nb_successful_reqs + EXCLUDED.nb_successful_reqs,
+			                              r.nb_successful_reqs, EXCLUDED.nb_successful_reqs),
+			nb_failed_reqs = coalesce(r.nb_failed_reqs + EXCLUDED.nb_failed_reqs,
+			                          r.nb_failed_reqs, EXCLUDED.nb_failed_reqs),
+			clients = coalesce(hll_union(r.clients, EXCLUDED.clients), r.clients, EXCLUDED.clients)
+	), rm AS (
+		INSERT INTO dataselect_rollup_node AS r
+			(node_id, month, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
+		SELECT p_node, gc.month, sum(gc.b)::bigint, sum(gc.q)::bigint, sum(gc.s)::bigint,
+		       sum(gc.f)::bigint, hll_union_agg(gc.h)
+		FROM gc GROUP BY 2
+		ON CONFLICT (node_id, month) DO UPDATE SET
+			bytes = coalesce(r.bytes + EXCLUDED.bytes, r.bytes, EXCLUDED.bytes),
+			nb_reqs = coalesce(r.nb_reqs + EXCLUDED.nb_reqs, r.nb_reqs, EXCLUDED.nb_reqs),
+			nb_successful_reqs = coalesce(r.nb_successful_reqs + EXCLUDED.nb_successful_reqs,
+			                              r.nb_successful_reqs, EXCLUDED.nb_successful_reqs),
+			nb_failed_reqs = coalesce(r.nb_failed_reqs + EXCLUDED.nb_failed_reqs,
+			                          r.nb_failed_reqs, EXCLUDED.nb_failed_reqs),
+			clients = coalesce(hll_union(r.clients, EXCLUDED.clients), r.clients, EXCLUDED.clients)
+	)
+	-- Through timestamp (without time zone): the same first day in any TimeZone (as sql/009).
+	INSERT INTO dataselect_rollup_node_year_country AS r
+		(node_id, year, country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
+	SELECT p_node, date_trunc('year', gc.month::timestamp)::date, gc.country, sum(gc.b)::bigint,
+	       sum(gc.q)::bigint, sum(gc.s)::bigint, sum(gc.f)::bigint, hll_union_agg(gc.h)
+	FROM gc GROUP BY 2, 3
+	ON CONFLICT (node_id, year, country) DO UPDATE SET
+		bytes = coalesce(r.bytes + EXCLUDED.bytes, r.bytes, EXCLUDED.bytes),
+		nb_reqs = coalesce(r.nb_reqs + EXCLUDED.nb_reqs, r.nb_reqs, EXCLUDED.nb_reqs),
+		nb_successful_reqs = coalesce(r.nb_successful_reqs + EXCLUDED.nb_successful_reqs,
+		                              r.nb_successful_reqs, EXCLUDED.nb_successful_reqs),
+		nb_failed_reqs = coalesce(r.nb_failed_reqs + EXCLUDED.nb_failed_reqs,
+		                          r.nb_failed_reqs, EXCLUDED.nb_failed_reqs),
+		clients = coalesce(hll_union(r.clients, EXCLUDED.clients), r.clients, EXCLUDED.clients);
+END;
+$$;
