@@ -20,6 +20,9 @@
 -- remakes the touched node-months from dataselect_stats: what it replaced
 -- cannot be subtracted.
 --
+-- Appends of one node no longer wait for each other: they take the node's
+-- advisory lock shared, a refresh takes it exclusively (as before).
+--
 -- Only the function changes; the tables and their rows stay as they are.
 -- Idempotent like the other migrations; eidastats-admin runs it in one
 -- transaction.
@@ -34,9 +37,14 @@ BEGIN
 	IF p_node IS NULL OR p_dates IS NULL THEN
 		RETURN;
 	END IF;
-	-- Two ingests of one node update the rollups in turn (and a refresh sees
-	-- the other's committed rows): the same lock as eidastats_rollup_refresh().
-	PERFORM pg_advisory_xact_lock(hashtext('eidastats_rollup'), p_node);
+	-- Appends of one node run side by side: each adds its own counters and
+	-- client sets, and a row two of them add to is updated by one after the
+	-- other (the second sees the first's committed row).  The rows are
+	-- written table by table in key order, so two appends cannot deadlock.
+	-- A refresh (eidastats_rollup_refresh(): deletes, then recomputes from
+	-- dataselect_stats) takes the same lock exclusively, so that no append
+	-- commits a row between its two statements.
+	PERFORM pg_advisory_xact_lock_shared(hashtext('eidastats_rollup'), p_node);
 	-- g: the payload by (month, network, country), as dataselect_rollup
 	-- groups it; the coarser tables group g further.  coalesce(a + b, a, b)
 	-- and coalesce(hll_union(a, b), a, b) add as sum() and hll_union_agg() do.
@@ -55,7 +63,7 @@ BEGIN
 	), rn AS (
 		INSERT INTO dataselect_rollup AS r
 			(node_id, month, network, country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
-		SELECT p_node, g.month, g.network, g.country, g.b, g.q, g.s, g.f, g.h FROM g
+		SELECT p_node, g.month, g.network, g.country, g.b, g.q, g.s, g.f, g.h FROM g ORDER BY 2, 3, 4
 		ON CONFLICT (node_id, month, network, country) DO UPDATE SET
 			bytes = coalesce(r.bytes + EXCLUDED.bytes, r.bytes, EXCLUDED.bytes),
 			nb_reqs = coalesce(r.nb_reqs + EXCLUDED.nb_reqs, r.nb_reqs, EXCLUDED.nb_reqs),
@@ -67,7 +75,7 @@ BEGIN
 	), rc AS (
 		INSERT INTO dataselect_rollup_country AS r
 			(node_id, month, country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
-		SELECT p_node, gc.month, gc.country, gc.b, gc.q, gc.s, gc.f, gc.h FROM gc
+		SELECT p_node, gc.month, gc.country, gc.b, gc.q, gc.s, gc.f, gc.h FROM gc ORDER BY 2, 3
 		ON CONFLICT (node_id, month, country) DO UPDATE SET
 			bytes = coalesce(r.bytes + EXCLUDED.bytes, r.bytes, EXCLUDED.bytes),
 			nb_reqs = coalesce(r.nb_reqs + EXCLUDED.nb_reqs, r.nb_reqs, EXCLUDED.nb_reqs),
@@ -81,7 +89,7 @@ BEGIN
 			(node_id, month, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
 		SELECT p_node, gc.month, sum(gc.b)::bigint, sum(gc.q)::bigint, sum(gc.s)::bigint,
 		       sum(gc.f)::bigint, hll_union_agg(gc.h)
-		FROM gc GROUP BY 2
+		FROM gc GROUP BY 2 ORDER BY 2
 		ON CONFLICT (node_id, month) DO UPDATE SET
 			bytes = coalesce(r.bytes + EXCLUDED.bytes, r.bytes, EXCLUDED.bytes),
 			nb_reqs = coalesce(r.nb_reqs + EXCLUDED.nb_reqs, r.nb_reqs, EXCLUDED.nb_reqs),
@@ -96,7 +104,7 @@ BEGIN
 		(node_id, year, country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
 	SELECT p_node, date_trunc('year', gc.month::timestamp)::date, gc.country, sum(gc.b)::bigint,
 	       sum(gc.q)::bigint, sum(gc.s)::bigint, sum(gc.f)::bigint, hll_union_agg(gc.h)
-	FROM gc GROUP BY 2, 3
+	FROM gc GROUP BY 2, 3 ORDER BY 2, 3
 	ON CONFLICT (node_id, year, country) DO UPDATE SET
 		bytes = coalesce(r.bytes + EXCLUDED.bytes, r.bytes, EXCLUDED.bytes),
 		nb_reqs = coalesce(r.nb_reqs + EXCLUDED.nb_reqs, r.nb_reqs, EXCLUDED.nb_reqs),
