@@ -1,4 +1,5 @@
--- 011: an append keeps every rollup up to date incrementally.
+-- 011: an append keeps every rollup up to date incrementally, and the raw
+-- table leaves room on its pages for merges to update rows in place.
 --
 -- Until now eidastats_rollup_add() (sql/004-query.sql) added the appended rows
 -- to dataselect_rollup only, then remade the touched node-months of
@@ -23,7 +24,15 @@
 -- Appends of one node no longer wait for each other: they take the node's
 -- advisory lock shared, a refresh takes it exclusively (as before).
 --
--- Only the function changes; the tables and their rows stay as they are.
+-- dataselect_stats gets fillfactor 70: new pages keep 30 % free, so that
+-- an append merging into stored rows (a node's monthly rows, every day)
+-- updates most of them on their page (HOT) instead of adding an entry to each
+-- of the table's three indexes for every row.  On synthetic-small merges
+-- (bench/ingest.sh) that took the CPU per payload from 1.3 s to 1.0 s for 5 %
+-- more table (README, Performance).  Pages already stored keep their fill
+-- until the table is rewritten (VACUUM FULL, CLUSTER); nothing is rewritten here.
+--
+-- The rollup tables and their rows stay as they are.
 -- Idempotent like the other migrations; eidastats-admin runs it in one
 -- transaction.
 
@@ -115,3 +124,5 @@ BEGIN
 		clients = coalesce(hll_union(r.clients, EXCLUDED.clients), r.clients, EXCLUDED.clients);
 END;
 $$;
+
+ALTER TABLE dataselect_stats SET (fillfactor = 70);
