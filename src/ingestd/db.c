@@ -83,8 +83,9 @@ static const char overwrite_sql[] =
  * The query rollup (sql/004-query.sql) follows in the same transaction, from
  * the COPY table, so that it always equals dataselect_stats.  An append adds
  * the payload's rows, grouped here by (month, network, country), to the
- * rollup's counters and client sets: the cost of the payload, not of the
- * month.  A replacement cannot be subtracted: the (node, month) groups it
+ * counters and client sets of the four rollup tables (sql/011): the cost of
+ * the payload, not of the month, and appends of one node do not wait for
+ * each other.  A replacement cannot be subtracted: the (node, month) groups it
  * touched are recomputed from dataselect_stats.
  */
 static const char rollup_add_sql[] =

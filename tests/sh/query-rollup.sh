@@ -179,6 +179,48 @@ COMMIT;
 SQL
 bad=$(pg_psql -c "select count(*) from eidastats_rollup_verify()")
 [ "$bad" = 0 ] || note "rollup differs after an append in $bad groups"
+
+# Appends add to every rollup table in place (sql/011): rows with NULL counters,
+# NULL client sets and NULL countries, over a year's end, appended twice with the
+# same keys (the second merged into the first), and a third time into stored rows.
+for round in 1 2 3; do
+	pg_psql >/dev/null <<SQL || fail "appending rows with NULLs, round $round"
+BEGIN;
+CREATE TEMP TABLE pay ON COMMIT DROP AS
+	SELECT 3 AS node_id, (date '2021-12-27' + i)::date AS date, 'NL'::varchar(6) AS network,
+	       ('Z' || i % 4)::varchar(5) AS station, ''::varchar(2) AS location, 'BHZ'::varchar(3) AS channel,
+	       (CASE WHEN i % 2 = 0 THEN NULL ELSE 'IT' END)::varchar(2) AS country,
+	       (CASE WHEN (i + $round) % 3 = 0 THEN NULL ELSE i * $round END)::bigint AS bytes,
+	       (CASE WHEN i % 5 = 0 THEN NULL ELSE $round END)::integer AS nb_reqs,
+	       1 AS nb_successful_reqs, (CASE WHEN $round = 2 THEN NULL ELSE 0 END)::integer AS nb_failed_reqs,
+	       CASE WHEN (i + $round) % 4 = 0 THEN NULL
+	            ELSE hll_add(hll_empty(11, 5), hll_hash_integer(i * 10 + $round)) END AS clients
+	FROM generate_series(1, 12) i;
+$( [ "$round" = 3 ] && echo "INSERT INTO pay SELECT node_id, date, network, station, location, channel, country, 1, 1, 1, 0,
+	hll_add(hll_empty(11, 5), hll_hash_integer(4242)) FROM dataselect_stats WHERE node_id = 3 AND network <> 'NL' ORDER BY date DESC, station LIMIT 30;" )
+INSERT INTO dataselect_stats AS s (node_id, date, network, station, location, channel, country,
+	bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
+	SELECT * FROM pay
+	ON CONFLICT ON CONSTRAINT uniq_stat DO UPDATE SET
+		bytes = coalesce(s.bytes + EXCLUDED.bytes, s.bytes, EXCLUDED.bytes),
+		nb_reqs = coalesce(s.nb_reqs + EXCLUDED.nb_reqs, s.nb_reqs, EXCLUDED.nb_reqs),
+		nb_successful_reqs = coalesce(s.nb_successful_reqs + EXCLUDED.nb_successful_reqs,
+		                              s.nb_successful_reqs, EXCLUDED.nb_successful_reqs),
+		nb_failed_reqs = coalesce(s.nb_failed_reqs + EXCLUDED.nb_failed_reqs, s.nb_failed_reqs,
+		                          EXCLUDED.nb_failed_reqs),
+		clients = coalesce(hll_union(s.clients, EXCLUDED.clients), s.clients, EXCLUDED.clients);
+SELECT eidastats_rollup_add(3, array_agg(date), array_agg(network::text), array_agg(country::text),
+	array_agg(bytes), array_agg(nb_reqs::bigint), array_agg(nb_successful_reqs::bigint),
+	array_agg(nb_failed_reqs::bigint), array_agg(clients)) FROM pay;
+COMMIT;
+SQL
+	bad=$(pg_psql -c "select string_agg(rollup || ' ' || month || ' ' || coalesce(country, 'NULL'), ', ') from eidastats_rollup_verify()")
+	[ -z "$bad" ] || note "rollup differs after append round $round with NULLs: $bad"
+done
+# The rows did reach every level: NULL country groups and both years.
+[ "$(pg_psql -c "select count(*) from dataselect_rollup_node_year_country
+	where node_id = 3 and year in ('2021-01-01', '2022-01-01') and (country is null or country = 'IT')")" -ge 4 ] ||
+	note "the appended rows are missing from dataselect_rollup_node_year_country"
 for qs in "start=2020-11&level=network&details=month,country" "start=2021-01&end=2021-05&level=node&details=year" \
 	"start=2020-11&level=node&details=month&hllvalues=true" "start=2021-01" "start=2020-11&level=node&details=month,country" \
 	"start=2021-01&level=node&details=year,country" "start=2020-01&end=2021-12&details=year,country"; do
