@@ -644,19 +644,24 @@ static int line_direct(agg_t *a, const char *path, uint64_t lineno, const char *
 	return 0;
 }
 
+/* Threads of the budget (agg_opts_t.reader_threads, 0 → the online CPUs). */
+static unsigned cpu_budget(const agg_t *a)
+{
+	unsigned n = a->o.reader_threads;
+	if (n == 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c < 1 ? 1 : (unsigned)c;
+	}
+	return n > AGG_PAR_MAX_THREADS ? AGG_PAR_MAX_THREADS : n;
+}
+
 /* Parse workers for this file: bzip2 input already has its decoders on the
  * CPUs of the budget, so only plain and gzip text is parsed in parallel. */
 static unsigned parse_threads(const agg_t *a, const reader_t *r)
 {
 	if (reader_kind(r) == READER_BZIP2)
 		return 0;
-	unsigned n = a->o.reader_threads;
-	if (n == 0) {
-		long c = sysconf(_SC_NPROCESSORS_ONLN);
-		n = c < 1 ? 1 : (unsigned)c;
-	}
-	if (n > AGG_PAR_MAX_THREADS)
-		n = AGG_PAR_MAX_THREADS;
+	unsigned n = cpu_budget(a);
 	return n > 1 ? n : 0;
 }
 
@@ -835,7 +840,7 @@ int agg_write_payload_gz(const agg_t *a, time_t generated_at, const char *versio
 	uint32_t *days;
 	int rc = agg_meta(a, generated_at, version, &meta, &days);
 	if (rc == 0)
-		rc = payload_write_gz_stats(path, a->st, &meta);
+		rc = payload_write_gz_stats(path, a->st, &meta, cpu_budget(a));
 	free(days);
 	return rc;
 }
