@@ -11,7 +11,11 @@
  *     module reads it (cJSON does the parsing; a lexical pass first refuses
  *     what cJSON accepts and Python does not: leading zeros, "1.", control
  *     characters in strings, whitespace other than space/tab/CR/LF, trailing
- *     data) → REQ_JSON;
+ *     data) → REQ_JSON.  The common line (no escapes, shallow) is turned into
+ *     cJSON's tree by a scanner of this module instead (the "fast path"); it
+ *     declines anything else, which cJSON then parses: the verdicts and
+ *     events are the same either way (req_parser_reference() and the
+ *     differential fuzz target check it);
  *  2. a JSON value that is not an object → REQ_INVALID;
  *  3. "finished": absent or not a string → REQ_INVALID; not a date of §4 →
  *     REQ_DATE (req_parse_date() below);
@@ -103,6 +107,8 @@ typedef struct req_parser req_parser_t;
 
 req_parser_t *req_parser_new(void);
 void req_parser_free(req_parser_t *p);
+/* on: parse every line with cJSON, never the fast path (the reference, for tests). */
+void req_parser_reference(req_parser_t *p, int on);
 
 /*
  * Parses one line (len bytes, without its '\n'; a trailing '\r' is JSON
