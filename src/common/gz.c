@@ -263,6 +263,10 @@ int gz_new(gz_t **out, const gz_opts_t *opts, gz_sink_fn sink, void *ctx)
 	int level = opts && opts->level ? opts->level : 6;
 	unsigned threads = opts ? opts->threads : 0;
 	if (threads > 1) {
+		if (level < Z_DEFAULT_COMPRESSION || level > Z_BEST_COMPRESSION) {
+			free(g);
+			return ES_EINTERNAL;  /* What deflateInit2() says of such a level. */
+		}
 		if (threads > GZ_MAX_THREADS)
 			threads = GZ_MAX_THREADS;
 		g->sink = sink;
