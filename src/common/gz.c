@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -10,6 +9,7 @@
 #include "fsx.h"
 #include "gz.h"
 #include "mem.h"
+#include "wpool.h"
 
 #define GZ_OUT (1u << 17)
 /* Threaded mode: input pieces, each deflated on its own with the previous
@@ -23,19 +23,16 @@ struct gz_piece {
 	unsigned char *out;
 	size_t out_cap, out_len;
 	uLong crc;              /* CRC-32 of the data. */
-	int last, state, err;   /* state: 0 free or filling, 1 queued, 2 taken, 3 done. */
+	int last, err;
 };
 
 struct gz_pool {
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	pthread_t th[GZ_MAX_THREADS];
-	unsigned nthreads, started;
-	int level, stop;
+	wpool_t *wp;
+	z_stream zs[GZ_MAX_THREADS];  /* One raw deflate stream per thread. */
+	unsigned nzs;
 	size_t nring;
-	struct gz_piece *ring;
-	uint64_t queued, taken, written;  /* Pieces handed out, started, written to the sink. */
-	uLong crc;
+	struct gz_piece *ring;  /* The wpool's slots. */
+	uLong crc;              /* Of the pieces written so far. */
 };
 
 struct gz {
@@ -70,52 +67,25 @@ static int gz_piece_run(z_stream *zs, struct gz_piece *pc)
 	return 0;
 }
 
-static void *gz_worker(void *arg)
+static void gz_piece_work(void *ctx, unsigned worker, size_t slot)
 {
-	struct gz_pool *p = arg;
-	z_stream zs;
-	memset(&zs, 0, sizeof zs);
-	int init = deflateInit2(&zs, p->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (!p->stop && p->taken == p->queued)
-			pthread_cond_wait(&p->work, &p->mu);
-		if (p->stop)
-			break;
-		struct gz_piece *pc = &p->ring[p->taken++ % p->nring];
-		pc->state = 2;
-		pthread_mutex_unlock(&p->mu);
-		int rc = init == Z_OK ? gz_piece_run(&zs, pc)
-		                      : init == Z_MEM_ERROR ? -ENOMEM : ES_EINTERNAL;
-		pthread_mutex_lock(&p->mu);
-		pc->err = rc;
-		pc->state = 3;
-		pthread_cond_broadcast(&p->done);
-	}
-	pthread_mutex_unlock(&p->mu);
-	if (init == Z_OK)
-		deflateEnd(&zs);
-	return NULL;
+	struct gz_pool *p = ctx;
+	struct gz_piece *pc = &p->ring[slot];
+	pc->err = gz_piece_run(&p->zs[worker], pc);
 }
 
 static void gz_pool_free(struct gz_pool *p)
 {
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	for (unsigned i = 0; i < p->started; i++)
-		pthread_join(p->th[i], NULL);
+	wpool_free(p->wp);
+	for (unsigned i = 0; i < p->nzs; i++)
+		deflateEnd(&p->zs[i]);
 	for (size_t i = 0; i < p->nring; i++) {
 		free(p->ring[i].in);
 		free(p->ring[i].out);
 	}
 	free(p->ring);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->done);
-	pthread_mutex_destroy(&p->mu);
 	free(p);
 }
 
@@ -123,11 +93,6 @@ static int gz_pool_new(struct gz_pool **out, unsigned nthreads, int level)
 {
 	struct gz_pool *p = es_calloc(1, sizeof *p);
 	*out = NULL;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->done, NULL);
-	p->nthreads = nthreads;
-	p->level = level;
 	p->nring = 2 * (size_t)nthreads;
 	p->ring = es_calloc(p->nring, sizeof *p->ring);
 	p->crc = crc32_z(0, NULL, 0);
@@ -138,13 +103,17 @@ static int gz_pool_new(struct gz_pool **out, unsigned nthreads, int level)
 		p->ring[i].out = es_malloc(cap);
 		p->ring[i].out_cap = cap;
 	}
-	for (unsigned i = 0; i < nthreads; i++) {
-		int rc = pthread_create(&p->th[i], NULL, gz_worker, p);
-		if (rc) {
+	for (; p->nzs < nthreads; p->nzs++) {
+		int zr = deflateInit2(&p->zs[p->nzs], level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+		if (zr != Z_OK) {
 			gz_pool_free(p);
-			return -rc;
+			return zr == Z_MEM_ERROR ? -ENOMEM : ES_EINTERNAL;
 		}
-		p->started++;
+	}
+	int rc = wpool_new(&p->wp, nthreads, p->nring, gz_piece_work, p);
+	if (rc) {
+		gz_pool_free(p);
+		return rc;
 	}
 	*out = p;
 	return 0;
@@ -172,13 +141,7 @@ static int gz_header_write(gz_t *g, const gz_opts_t *opts, int level)
 static int gz_pool_write_one(gz_t *g)
 {
 	struct gz_pool *p = g->pool;
-	struct gz_piece *pc = &p->ring[p->written % p->nring];
-	pthread_mutex_lock(&p->mu);
-	while (pc->state != 3)
-		pthread_cond_wait(&p->done, &p->mu);
-	pthread_mutex_unlock(&p->mu);
-	p->written++;
-	pc->state = 0;
+	struct gz_piece *pc = &p->ring[wpool_collect(p->wp)];
 	if (pc->err)
 		return g->err = pc->err;
 	p->crc = crc32_combine(p->crc, pc->crc, (z_off_t)pc->len);
@@ -195,21 +158,18 @@ static int gz_pool_write_one(gz_t *g)
 static int gz_pool_queue(gz_t *g, int last)
 {
 	struct gz_pool *p = g->pool;
-	struct gz_piece *pc = &p->ring[p->queued % p->nring];
+	struct gz_piece *pc = &p->ring[wpool_filling(p->wp)];
 	pc->last = last;
-	pthread_mutex_lock(&p->mu);
-	pc->state = 1;
-	p->queued++;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	if (p->queued - p->written == p->nring) {
+	wpool_submit(p->wp);
+	if (wpool_full(p->wp)) {
 		int rc = gz_pool_write_one(g);
 		if (rc)
 			return rc;
 	}
 	if (last)
 		return 0;
-	struct gz_piece *nx = &p->ring[p->queued % p->nring];
+	/* The worker only reads pc->in: the dictionary is copied while it deflates. */
+	struct gz_piece *nx = &p->ring[wpool_filling(p->wp)];
 	size_t total = pc->dict + pc->len;
 	nx->dict = total < GZ_DICT ? total : GZ_DICT;
 	memcpy(nx->in, pc->in + total - nx->dict, nx->dict);
@@ -221,7 +181,7 @@ static int gz_pool_write(gz_t *g, const unsigned char *buf, size_t len)
 {
 	struct gz_pool *p = g->pool;
 	while (len > 0) {
-		struct gz_piece *pc = &p->ring[p->queued % p->nring];
+		struct gz_piece *pc = &p->ring[wpool_filling(p->wp)];
 		size_t n = GZ_PIECE - pc->len;
 		if (n > len)
 			n = len;
@@ -243,7 +203,7 @@ static int gz_pool_finish(gz_t *g)
 {
 	struct gz_pool *p = g->pool;
 	int rc = gz_pool_queue(g, 1);
-	while (rc == 0 && p->written < p->queued)
+	while (rc == 0 && wpool_pending(p->wp) > 0)
 		rc = gz_pool_write_one(g);
 	if (rc)
 		return rc;

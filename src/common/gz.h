@@ -30,7 +30,7 @@ typedef int (*gz_sink_fn)(void *ctx, const void *buf, size_t len);
 typedef struct gz gz_t;
 
 /* Most threads of one writer. */
-#define GZ_MAX_THREADS 16u
+#define GZ_MAX_THREADS 16u  /* = WPOOL_MAX_THREADS */
 
 /* What the gzip header says.  With name NULL and mtime 0, zlib's default
  * header is written (no name, time 0, OS "Unix"). */

@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "reader.h"
 #include "request.h"
 #include "stats.h"
+#include "wpool.h"
 
 /* Day numbers 0 (0001-01-01) to 3652058 (9999-12-31): a bitmap of 457 KB covers them all. */
 #define AGG_DAYS 3652059u
@@ -247,7 +247,6 @@ static int use_event(agg_t *a, const char *file, uint64_t lineno, const req_even
 #define AGG_BATCH_LINES 8192u
 /* Input below this many decompressed bytes is parsed without threads. */
 #define AGG_PAR_MIN ((uint64_t)4 << 20)
-#define AGG_PAR_MAX_THREADS 16u
 #define AGG_TOO_LONG (-1)
 
 /* A parsed line; strings are offsets into the batch's bytes, NUL-terminated there. */
@@ -280,26 +279,15 @@ struct agg_batch {
 	size_t ntr, cap_tr;
 	char *bytes;
 	size_t nbytes, cap_bytes;
-	int done;                  /* Set by the worker under the pool's lock. */
 };
 
 struct agg_pool {
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	pthread_t th[AGG_PAR_MAX_THREADS];
-	req_parser_t *rp[AGG_PAR_MAX_THREADS];
-	unsigned nthreads, started;
-	int allow_bom, stop;
+	wpool_t *wp;
+	req_parser_t *rp[WPOOL_MAX_THREADS];  /* One per worker. */
+	unsigned nthreads;
+	int allow_bom;
 	size_t nring;
-	struct agg_batch *ring;
-	uint64_t filled;           /* Batches handed to workers (the one being filled is ring[filled % nring]). */
-	uint64_t taken;            /* Batches a worker has started. */
-	uint64_t applied;          /* Batches applied by the calling thread. */
-};
-
-struct agg_worker_arg {
-	struct agg_pool *pool;
-	unsigned idx;
+	struct agg_batch *ring;    /* The wpool's slots. */
 };
 
 static uint32_t batch_bytes(struct agg_batch *b, const char *s, size_t len)
@@ -444,39 +432,17 @@ static int batch_apply(agg_t *a, const struct agg_batch *b, const char *path, si
 	return 0;
 }
 
-static void *pool_worker(void *arg)
+static void pool_parse(void *ctx, unsigned worker, size_t slot)
 {
-	struct agg_worker_arg *wa = arg;
-	struct agg_pool *p = wa->pool;
-	req_parser_t *rp = p->rp[wa->idx];
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (!p->stop && p->taken == p->filled)
-			pthread_cond_wait(&p->work, &p->mu);
-		if (p->stop)
-			break;
-		struct agg_batch *b = &p->ring[p->taken++ % p->nring];
-		pthread_mutex_unlock(&p->mu);
-		batch_parse(b, rp, p->allow_bom);
-		pthread_mutex_lock(&p->mu);
-		b->done = 1;
-		pthread_cond_broadcast(&p->done);
-	}
-	pthread_mutex_unlock(&p->mu);
-	free(wa);
-	return NULL;
+	struct agg_pool *p = ctx;
+	batch_parse(&p->ring[slot], p->rp[worker], p->allow_bom);
 }
 
 static void pool_free(struct agg_pool *p)
 {
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	for (unsigned i = 0; i < p->started; i++)
-		pthread_join(p->th[i], NULL);
+	wpool_free(p->wp);
 	for (unsigned i = 0; i < p->nthreads; i++)
 		req_parser_free(p->rp[i]);
 	for (size_t i = 0; i < p->nring; i++) {
@@ -489,9 +455,6 @@ static void pool_free(struct agg_pool *p)
 		free(b->bytes);
 	}
 	free(p->ring);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->done);
-	pthread_mutex_destroy(&p->mu);
 	free(p);
 }
 
@@ -500,9 +463,6 @@ static int pool_new(struct agg_pool **out, unsigned nthreads, int allow_bom)
 {
 	struct agg_pool *p = es_calloc(1, sizeof *p);
 	*out = NULL;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->done, NULL);
 	p->nthreads = nthreads;
 	p->allow_bom = allow_bom;
 	/* Each worker parses one batch while the next waits for it; one more is being filled. */
@@ -517,17 +477,10 @@ static int pool_new(struct agg_pool **out, unsigned nthreads, int allow_bom)
 	}
 	for (unsigned i = 0; i < nthreads; i++)
 		p->rp[i] = req_parser_new();
-	for (unsigned i = 0; i < nthreads; i++) {
-		struct agg_worker_arg *wa = es_malloc(sizeof *wa);
-		wa->pool = p;
-		wa->idx = i;
-		int rc = pthread_create(&p->th[i], NULL, pool_worker, wa);
-		if (rc) {
-			free(wa);
-			pool_free(p);
-			return -rc;
-		}
-		p->started++;
+	int rc = wpool_new(&p->wp, nthreads, p->nring, pool_parse, p);
+	if (rc) {
+		pool_free(p);
+		return rc;
 	}
 	*out = p;
 	return 0;
@@ -536,36 +489,24 @@ static int pool_new(struct agg_pool **out, unsigned nthreads, int allow_bom)
 /* The batch being filled. */
 static struct agg_batch *pool_filling(struct agg_pool *p)
 {
-	return &p->ring[p->filled % p->nring];
+	return &p->ring[wpool_filling(p->wp)];
 }
 
 /* Waits for the oldest batch in flight and applies it; 0 or use_event()'s error. */
 static int pool_apply_one(agg_t *a, struct agg_pool *p, const char *path, size_t max_line)
 {
-	struct agg_batch *b = &p->ring[p->applied % p->nring];
-	pthread_mutex_lock(&p->mu);
-	while (!b->done)
-		pthread_cond_wait(&p->done, &p->mu);
-	pthread_mutex_unlock(&p->mu);
-	int rc = batch_apply(a, b, path, max_line);
-	p->applied++;
-	return rc;
+	return batch_apply(a, &p->ring[wpool_collect(p->wp)], path, max_line);
 }
 
 /* Hands the batch being filled (if it has lines) to the workers, first making
  * room in the ring by applying the oldest batch. */
 static int pool_submit(agg_t *a, struct agg_pool *p, const char *path, size_t max_line)
 {
-	struct agg_batch *b = pool_filling(p);
-	if (b->nlines == 0)
+	if (pool_filling(p)->nlines == 0)
 		return 0;
-	pthread_mutex_lock(&p->mu);
-	b->done = 0;
-	p->filled++;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
+	wpool_submit(p->wp);
 	int rc = 0;
-	if (p->filled - p->applied == p->nring)
+	if (wpool_full(p->wp))
 		rc = pool_apply_one(a, p, path, max_line);
 	struct agg_batch *nb = pool_filling(p);
 	nb->nlines = 0;
@@ -577,7 +518,7 @@ static int pool_submit(agg_t *a, struct agg_pool *p, const char *path, size_t ma
 static int pool_drain(agg_t *a, struct agg_pool *p, const char *path, size_t max_line)
 {
 	int rc = pool_submit(a, p, path, max_line);
-	while (rc == 0 && p->applied < p->filled)
+	while (rc == 0 && wpool_pending(p->wp) > 0)
 		rc = pool_apply_one(a, p, path, max_line);
 	return rc;
 }
@@ -652,7 +593,7 @@ static unsigned cpu_budget(const agg_t *a)
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
 		n = c < 1 ? 1 : (unsigned)c;
 	}
-	return n > AGG_PAR_MAX_THREADS ? AGG_PAR_MAX_THREADS : n;
+	return n > WPOOL_MAX_THREADS ? WPOOL_MAX_THREADS : n;
 }
 
 /* Parse workers for this file: bzip2 input already has its decoders on the
