@@ -60,6 +60,20 @@ struct req_parser {
 
 static _Thread_local req_parser_t *req_tl_parser;
 static pthread_once_t req_hooks_once = PTHREAD_ONCE_INIT;
+/* cJSON's parse writes its process-wide error position: one parse at a time
+ * (rare since the fast path, so the lock costs nothing measurable). */
+static pthread_mutex_t req_cjson_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* cJSON_ParseWithLengthOpts() into p's arena, serialised. */
+static cJSON *req_cjson_parse(req_parser_t *p, const char *s, size_t len, const char **end)
+{
+	pthread_mutex_lock(&req_cjson_mu);
+	req_tl_parser = p;
+	cJSON *root = cJSON_ParseWithLengthOpts(s, len, end, 0);
+	req_tl_parser = NULL;
+	pthread_mutex_unlock(&req_cjson_mu);
+	return root;
+}
 
 static void *req_arena_malloc(size_t n)
 {
@@ -877,9 +891,7 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 	}
 	if (!why && !p->fast_tree) {
 		const char *end = NULL;
-		req_tl_parser = p;
-		p->root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
-		req_tl_parser = NULL;
+		p->root = req_cjson_parse(p, line, len, &end);
 		if (!p->root)
 			why = "cJSON";
 		else
@@ -979,9 +991,7 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 	if (ev->country_missing) {
 		if (p->fast_tree) {
 			/* The fast tree has no number values: print cJSON's own tree. */
-			req_tl_parser = p;
-			cJSON *root = cJSON_ParseWithLengthOpts(line, len, NULL, 0);
-			req_tl_parser = NULL;
+			cJSON *root = req_cjson_parse(p, line, len, NULL);
 			if (!root)
 				return invalid(p, lineno, "the line parses differently the second time");
 			for (const cJSON *c = root->child; c; c = c->next)

@@ -43,7 +43,9 @@
  * cJSON's process-wide allocator hooks once (cJSON_InitHooks): they serve the
  * arena while req_parse() runs cJSON in the calling thread and are plain
  * malloc()/free() otherwise, so other cJSON users are unaffected — but a
- * program must not install hooks of its own.
+ * program must not install hooks of its own.  cJSON's parse writes a
+ * process-wide error position: parsers in several threads take turns for it
+ * (a lock around each cJSON parse; the fast path needs none).
  */
 #ifndef ES_REQUEST_H
 #define ES_REQUEST_H
