@@ -4,10 +4,19 @@
  * text never has to be held whole, and a whole-buffer helper.  zlib does the
  * deflating (one member, memLevel 8, the largest window).
  *
+ * Threaded mode (gz_opts_t.threads > 1): the input is cut into 1 MiB pieces
+ * deflated on the writer's own threads, each with the previous piece's last
+ * 32 KiB as its dictionary and ending in a sync flush, and written in order
+ * as ONE member with the combined CRC-32: any gunzip reads it and gets the
+ * same bytes; the compressed bytes differ from the single-thread mode's (a
+ * few bytes more per piece).  The sink is still called only from the thread
+ * calling gz_write()/gz_finish().
+ *
  * Ownership: gz_new() allocates the writer and about 300 KB of zlib state and
- * buffers; gz_free() frees them (after gz_finish() or instead of it, to
- * abandon the stream).  The sink and its context are borrowed.  A writer is
- * used by one thread at a time; separate writers are independent.
+ * buffers (threaded: about 4.2 MiB per thread, and the threads, which
+ * gz_free() joins); gz_free() frees them (after gz_finish() or instead of it,
+ * to abandon the stream).  The sink and its context are borrowed.  A writer
+ * is used by one thread at a time; separate writers are independent.
  */
 #ifndef ES_GZ_H
 #define ES_GZ_H
@@ -20,6 +29,9 @@ typedef int (*gz_sink_fn)(void *ctx, const void *buf, size_t len);
 
 typedef struct gz gz_t;
 
+/* Most threads of one writer. */
+#define GZ_MAX_THREADS 16u  /* = WPOOL_MAX_THREADS */
+
 /* What the gzip header says.  With name NULL and mtime 0, zlib's default
  * header is written (no name, time 0, OS "Unix"). */
 typedef struct gz_opts {
@@ -27,9 +39,12 @@ typedef struct gz_opts {
 	const char *name;   /* Original file name (FNAME), or NULL. */
 	uint32_t mtime;     /* Modification time (MTIME), seconds since 1970, or 0. */
 	int os_unknown;     /* OS byte 255 ("unknown", as Python's gzip writes) instead of zlib's. */
+	unsigned threads;   /* 0 or 1: deflate in the caller's thread; more: threaded mode
+	                     * (at most GZ_MAX_THREADS). */
 } gz_opts_t;
 
-/* Starts a member.  Returns 0 with *out set, ES_EINTERNAL if zlib refuses, -ENOMEM. */
+/* Starts a member.  Returns 0 with *out set, ES_EINTERNAL if zlib refuses, -ENOMEM,
+ * -errno of pthread_create() or the sink's error (threaded mode writes the header here). */
 int gz_new(gz_t **out, const gz_opts_t *opts, gz_sink_fn sink, void *ctx);
 /* Compresses len bytes of buf (any length).  0 or the sink's error / ES_EINTERNAL;
  * after an error every further call returns it. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agg.h"
 #include "error.h"
@@ -13,6 +14,7 @@
 #include "reader.h"
 #include "request.h"
 #include "stats.h"
+#include "wpool.h"
 
 /* Day numbers 0 (0001-01-01) to 3652058 (9999-12-31): a bitmap of 457 KB covers them all. */
 #define AGG_DAYS 3652059u
@@ -37,6 +39,8 @@ struct agg {
 	uint64_t refused[AGG_TMP_CODES];
 	struct agg_trace *tr;   /* Per-trace outcome of the current line (reused). */
 	size_t cap_tr;
+	req_trace_t *ptr;       /* Traces of a record being applied (reused). */
+	size_t cap_ptr;
 	int error;              /* First error of agg_file(); the collection is then unusable. */
 	char msg[AGG_MSG_MAX];
 };
@@ -58,6 +62,7 @@ void agg_free(agg_t *a)
 	req_parser_free(a->rp);
 	free(a->days);
 	free(a->tr);
+	free(a->ptr);
 	free(a);
 }
 
@@ -227,10 +232,378 @@ static int use_event(agg_t *a, const char *file, uint64_t lineno, const req_even
 	return 0;
 }
 
+/* ---- Parsing on several threads ----
+ *
+ * Lines are copied into batches of at most AGG_BATCH_TEXT bytes and
+ * AGG_BATCH_LINES lines; parse workers turn each line into a compact record
+ * (struct agg_pev: the event with its strings copied into the batch), and
+ * the calling thread applies the records to the table in line order with
+ * use_event(), exactly as the sequential path does: table order, HLL
+ * representations and warnings are those of one thread.  A fixed ring of
+ * batches bounds memory; a line longer than a batch drains the ring and is
+ * parsed in the calling thread.
+ */
+#define AGG_BATCH_TEXT ((size_t)1 << 20)
+#define AGG_BATCH_LINES 8192u
+/* Input below this many decompressed bytes is parsed without threads. */
+#define AGG_PAR_MIN ((uint64_t)4 << 20)
+#define AGG_TOO_LONG (-1)
+
+/* A parsed line; strings are offsets into the batch's bytes, NUL-terminated there. */
+struct agg_pev {
+	int verdict;               /* enum req_verdict, or AGG_TOO_LONG. */
+	int year, month, day;
+	int ok, country_missing, country_null;
+	enum req_client client_state;
+	const char *client_why;    /* A string constant of request.c. */
+	int64_t client_raw;
+	uint32_t msg, country;     /* Offsets into bytes. */
+	uint32_t country_len;
+	uint32_t trace0, ntraces;  /* Index into traces. */
+};
+
+struct agg_ptrace {
+	uint32_t net, sta, loc, cha, start;  /* Offsets into bytes. */
+	uint32_t net_len, sta_len, loc_len, cha_len, start_len;
+	int64_t bytes;
+};
+
+struct agg_batch {
+	char *text;                /* The lines, back to back (AGG_BATCH_TEXT). */
+	size_t text_len;
+	uint32_t *off, *len;       /* Per line (AGG_BATCH_LINES); len UINT32_MAX: too long. */
+	size_t nlines;
+	uint64_t lineno0;          /* Line number of the first line. */
+	struct agg_pev *pev;       /* AGG_BATCH_LINES, filled by the worker. */
+	struct agg_ptrace *tr;
+	size_t ntr, cap_tr;
+	char *bytes;
+	size_t nbytes, cap_bytes;
+};
+
+struct agg_pool {
+	wpool_t *wp;
+	req_parser_t *rp[WPOOL_MAX_THREADS];  /* One per worker. */
+	unsigned nthreads;
+	int allow_bom;
+	size_t nring;
+	struct agg_batch *ring;    /* The wpool's slots. */
+};
+
+static uint32_t batch_bytes(struct agg_batch *b, const char *s, size_t len)
+{
+	if (b->cap_bytes - b->nbytes < len + 1) {
+		size_t cap = b->cap_bytes ? b->cap_bytes : (size_t)1 << 16;
+		while (cap - b->nbytes < len + 1)
+			cap *= 2;
+		b->bytes = es_realloc(b->bytes, cap);
+		b->cap_bytes = cap;
+	}
+	uint32_t at = (uint32_t)b->nbytes;
+	if (len)
+		memcpy(b->bytes + at, s, len);
+	b->bytes[at + len] = '\0';
+	b->nbytes += len + 1;
+	return at;
+}
+
+/* Parses every line of b into records (worker threads, or the caller). */
+static void batch_parse(struct agg_batch *b, req_parser_t *rp, int allow_bom)
+{
+	b->ntr = 0;
+	b->nbytes = 0;
+	for (size_t i = 0; i < b->nlines; i++) {
+		struct agg_pev *pe = &b->pev[i];
+		memset(pe, 0, sizeof *pe);
+		if (b->len[i] == UINT32_MAX) {
+			pe->verdict = AGG_TOO_LONG;
+			continue;
+		}
+		const req_event_t *ev;
+		pe->verdict = (int)req_parse(rp, b->text + b->off[i], b->len[i], b->lineno0 + i,
+		                             allow_bom, &ev);
+		pe->msg = batch_bytes(b, ev->msg, strlen(ev->msg));
+		if (pe->verdict != REQ_OK)
+			continue;
+		pe->year = ev->year;
+		pe->month = ev->month;
+		pe->day = ev->day;
+		pe->ok = ev->ok;
+		pe->country_missing = ev->country_missing;
+		pe->country_null = ev->country.s == NULL;
+		pe->country = batch_bytes(b, ev->country.s ? ev->country.s : "", ev->country.len);
+		pe->country_len = (uint32_t)ev->country.len;
+		pe->client_state = ev->client_state;
+		pe->client_why = ev->client_why;
+		pe->client_raw = ev->client_raw;
+		pe->trace0 = (uint32_t)b->ntr;
+		pe->ntraces = (uint32_t)ev->ntraces;
+		if (b->cap_tr - b->ntr < ev->ntraces) {
+			size_t cap = b->cap_tr ? b->cap_tr : 1024;
+			while (cap - b->ntr < ev->ntraces)
+				cap *= 2;
+			b->tr = es_reallocarray(b->tr, cap, sizeof *b->tr);
+			b->cap_tr = cap;
+		}
+		for (size_t k = 0; k < ev->ntraces; k++) {
+			const req_trace_t *t = &ev->traces[k];
+			struct agg_ptrace *o = &b->tr[b->ntr++];
+			o->net = batch_bytes(b, t->net.s, t->net.len);
+			o->sta = batch_bytes(b, t->sta.s, t->sta.len);
+			o->loc = batch_bytes(b, t->loc.s, t->loc.len);
+			o->cha = batch_bytes(b, t->cha.s, t->cha.len);
+			o->start = batch_bytes(b, t->start.s, t->start.len);
+			o->net_len = (uint32_t)t->net.len;
+			o->sta_len = (uint32_t)t->sta.len;
+			o->loc_len = (uint32_t)t->loc.len;
+			o->cha_len = (uint32_t)t->cha.len;
+			o->start_len = (uint32_t)t->start.len;
+			o->bytes = t->bytes;
+		}
+	}
+}
+
+static req_str_t batch_str(const struct agg_batch *b, uint32_t off, uint32_t len)
+{
+	req_str_t s = { b->bytes + off, len };
+	return s;
+}
+
+/* Applies the records of b in line order; 0 or an error that ends the file. */
+static int batch_apply(agg_t *a, const struct agg_batch *b, const char *path, size_t max_line)
+{
+	for (size_t i = 0; i < b->nlines; i++) {
+		const struct agg_pev *pe = &b->pev[i];
+		uint64_t lineno = b->lineno0 + i;
+		const char *msg = b->bytes + pe->msg;
+		int rc = 0;
+		switch (pe->verdict) {
+		case AGG_TOO_LONG:
+			snprintf(a->msg, sizeof a->msg, "Line %llu is longer than %zu bytes. Ignoring",
+			         (unsigned long long)lineno, max_line);
+			skip_line(a, path, lineno, &a->c.json_errors, a->msg);
+			break;
+		case REQ_JSON:
+			skip_line(a, path, lineno, &a->c.json_errors, msg);
+			break;
+		case REQ_DATE:
+			skip_line(a, path, lineno, &a->c.bad_dates, msg);
+			break;
+		case REQ_INVALID:
+			skip_line(a, path, lineno, &a->c.invalid, msg);
+			break;
+		default: {
+			if (pe->ntraces > a->cap_ptr) {
+				free(a->ptr);
+				a->cap_ptr = (size_t)pe->ntraces * 2;
+				a->ptr = es_calloc(a->cap_ptr, sizeof *a->ptr);
+			}
+			for (uint32_t k = 0; k < pe->ntraces; k++) {
+				const struct agg_ptrace *o = &b->tr[pe->trace0 + k];
+				req_trace_t *t = &a->ptr[k];
+				t->net = batch_str(b, o->net, o->net_len);
+				t->sta = batch_str(b, o->sta, o->sta_len);
+				t->loc = batch_str(b, o->loc, o->loc_len);
+				t->cha = batch_str(b, o->cha, o->cha_len);
+				t->start = batch_str(b, o->start, o->start_len);
+				t->bytes = o->bytes;
+			}
+			req_event_t ev = {
+				.year = pe->year, .month = pe->month, .day = pe->day,
+				.country = batch_str(b, pe->country, pe->country_len),
+				.country_missing = pe->country_missing,
+				.ok = pe->ok,
+				.client_state = pe->client_state,
+				.client_raw = pe->client_raw,
+				.ntraces = pe->ntraces,
+				.traces = a->ptr,
+				.msg = msg,
+				.client_why = pe->client_why,
+			};
+			if (pe->country_null)
+				ev.country.s = NULL;
+			rc = use_event(a, path, lineno, &ev);
+			break;
+		}
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void pool_parse(void *ctx, unsigned worker, size_t slot)
+{
+	struct agg_pool *p = ctx;
+	batch_parse(&p->ring[slot], p->rp[worker], p->allow_bom);
+}
+
+static void pool_free(struct agg_pool *p)
+{
+	if (!p)
+		return;
+	wpool_free(p->wp);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		req_parser_free(p->rp[i]);
+	for (size_t i = 0; i < p->nring; i++) {
+		struct agg_batch *b = &p->ring[i];
+		free(b->text);
+		free(b->off);
+		free(b->len);
+		free(b->pev);
+		free(b->tr);
+		free(b->bytes);
+	}
+	free(p->ring);
+	free(p);
+}
+
+/* Starts nthreads parse workers; 0 or -errno (nothing left running). */
+static int pool_new(struct agg_pool **out, unsigned nthreads, int allow_bom)
+{
+	struct agg_pool *p = es_calloc(1, sizeof *p);
+	*out = NULL;
+	p->nthreads = nthreads;
+	p->allow_bom = allow_bom;
+	/* Each worker parses one batch while the next waits for it; one more is being filled. */
+	p->nring = 2 * (size_t)nthreads + 1;
+	p->ring = es_calloc(p->nring, sizeof *p->ring);
+	for (size_t i = 0; i < p->nring; i++) {
+		struct agg_batch *b = &p->ring[i];
+		b->text = es_malloc(AGG_BATCH_TEXT);
+		b->off = es_malloc(AGG_BATCH_LINES * sizeof *b->off);
+		b->len = es_malloc(AGG_BATCH_LINES * sizeof *b->len);
+		b->pev = es_malloc(AGG_BATCH_LINES * sizeof *b->pev);
+	}
+	for (unsigned i = 0; i < nthreads; i++)
+		p->rp[i] = req_parser_new();
+	int rc = wpool_new(&p->wp, nthreads, p->nring, pool_parse, p);
+	if (rc) {
+		pool_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+/* The batch being filled. */
+static struct agg_batch *pool_filling(struct agg_pool *p)
+{
+	return &p->ring[wpool_filling(p->wp)];
+}
+
+/* Waits for the oldest batch in flight and applies it; 0 or use_event()'s error. */
+static int pool_apply_one(agg_t *a, struct agg_pool *p, const char *path, size_t max_line)
+{
+	return batch_apply(a, &p->ring[wpool_collect(p->wp)], path, max_line);
+}
+
+/* Hands the batch being filled (if it has lines) to the workers, first making
+ * room in the ring by applying the oldest batch. */
+static int pool_submit(agg_t *a, struct agg_pool *p, const char *path, size_t max_line)
+{
+	if (pool_filling(p)->nlines == 0)
+		return 0;
+	wpool_submit(p->wp);
+	int rc = 0;
+	if (wpool_full(p->wp))
+		rc = pool_apply_one(a, p, path, max_line);
+	struct agg_batch *nb = pool_filling(p);
+	nb->nlines = 0;
+	nb->text_len = 0;
+	return rc;
+}
+
+/* Submits the batch being filled and applies everything in flight. */
+static int pool_drain(agg_t *a, struct agg_pool *p, const char *path, size_t max_line)
+{
+	int rc = pool_submit(a, p, path, max_line);
+	while (rc == 0 && wpool_pending(p->wp) > 0)
+		rc = pool_apply_one(a, p, path, max_line);
+	return rc;
+}
+
+/* Adds a line to the batch being filled, submitting it first when full.  A
+ * line longer than a batch is not added: returns 1 after draining the ring,
+ * for the caller to parse it in its own thread. */
+static int pool_add(agg_t *a, struct agg_pool *p, const char *path, size_t max_line,
+                    const char *line, size_t len, int too_long, uint64_t lineno)
+{
+	struct agg_batch *b = pool_filling(p);
+	if (len > AGG_BATCH_TEXT) {
+		int rc = pool_drain(a, p, path, max_line);
+		return rc ? rc : 1;
+	}
+	if (b->nlines == AGG_BATCH_LINES || AGG_BATCH_TEXT - b->text_len < len) {
+		int rc = pool_submit(a, p, path, max_line);
+		if (rc)
+			return rc;
+		b = pool_filling(p);
+	}
+	if (b->nlines == 0)
+		b->lineno0 = lineno;
+	b->off[b->nlines] = (uint32_t)b->text_len;
+	b->len[b->nlines] = too_long ? UINT32_MAX : (uint32_t)len;
+	b->nlines++;
+	if (!too_long) {
+		memcpy(b->text + b->text_len, line, len);
+		b->text_len += len;
+	}
+	return 0;
+}
+
 static void progress(agg_t *a, const char *file, reader_t *r, uint64_t lines)
 {
 	if (a->o.progress)
 		a->o.progress(a->o.ctx, file, reader_bytes_in(r), reader_file_size(r), lines);
+}
+
+/* One line in the calling thread: parse and apply. */
+static int line_direct(agg_t *a, const char *path, uint64_t lineno, const char *line, size_t len,
+                       int too_long, int allow_bom, size_t max_line)
+{
+	if (too_long) {
+		snprintf(a->msg, sizeof a->msg, "Line %llu is longer than %zu bytes. Ignoring",
+		         (unsigned long long)lineno, max_line);
+		skip_line(a, path, lineno, &a->c.json_errors, a->msg);
+		return 0;
+	}
+	const req_event_t *ev;
+	switch (req_parse(a->rp, line, len, lineno, allow_bom, &ev)) {
+	case REQ_OK:
+		return use_event(a, path, lineno, ev);
+	case REQ_JSON:
+		skip_line(a, path, lineno, &a->c.json_errors, ev->msg);
+		break;
+	case REQ_DATE:
+		skip_line(a, path, lineno, &a->c.bad_dates, ev->msg);
+		break;
+	case REQ_INVALID:
+		skip_line(a, path, lineno, &a->c.invalid, ev->msg);
+		break;
+	}
+	return 0;
+}
+
+/* Threads of the budget (agg_opts_t.reader_threads, 0 → the online CPUs). */
+static unsigned cpu_budget(const agg_t *a)
+{
+	unsigned n = a->o.reader_threads;
+	if (n == 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c < 1 ? 1 : (unsigned)c;
+	}
+	return n > WPOOL_MAX_THREADS ? WPOOL_MAX_THREADS : n;
+}
+
+/* Parse workers for this file: bzip2 input already has its decoders on the
+ * CPUs of the budget, so only plain and gzip text is parsed in parallel. */
+static unsigned parse_threads(const agg_t *a, const reader_t *r)
+{
+	if (reader_kind(r) == READER_BZIP2)
+		return 0;
+	unsigned n = cpu_budget(a);
+	return n > 1 ? n : 0;
 }
 
 int agg_file(agg_t *a, const char *path, int fd, uint8_t digest[32])
@@ -245,42 +618,40 @@ int agg_file(agg_t *a, const char *path, int fd, uint8_t digest[32])
 	size_t max_line = a->o.max_line ? a->o.max_line : READER_DEFAULT_MAX_LINE;
 	/* Upstream hands lines of bzip2 files to json as bytes, which accepts a BOM; text lines not. */
 	int allow_bom = reader_kind(r) != READER_PLAIN;
+	unsigned nthreads = parse_threads(a, r);
+	struct agg_pool *pool = NULL;
 	uint64_t lineno = 0, next_report = AGG_PROGRESS_STEP;
 	const char *line;
 	size_t len;
-	int too_long;
+	int too_long, urc = 0;
 	while ((rc = reader_next(r, &line, &len, &too_long)) == 1) {
 		lineno++;
 		a->c.lines++;
-		if (too_long) {
-			snprintf(a->msg, sizeof a->msg, "Line %llu is longer than %zu bytes. Ignoring",
-			         (unsigned long long)lineno, max_line);
-			skip_line(a, path, lineno, &a->c.json_errors, a->msg);
-		} else {
-			const req_event_t *ev;
-			rc = 0;
-			switch (req_parse(a->rp, line, len, lineno, allow_bom, &ev)) {
-			case REQ_OK:
-				rc = use_event(a, path, lineno, ev);
-				break;
-			case REQ_JSON:
-				skip_line(a, path, lineno, &a->c.json_errors, ev->msg);
-				break;
-			case REQ_DATE:
-				skip_line(a, path, lineno, &a->c.bad_dates, ev->msg);
-				break;
-			case REQ_INVALID:
-				skip_line(a, path, lineno, &a->c.invalid, ev->msg);
-				break;
-			}
-			if (rc)
-				break;
+		if (!pool && nthreads && reader_bytes_out(r) >= AGG_PAR_MIN) {
+			/* Without threads (pthread_create failed) the file is read sequentially. */
+			if (pool_new(&pool, nthreads, allow_bom) != 0)
+				nthreads = 0;
 		}
+		urc = 1;
+		if (pool)
+			urc = pool_add(a, pool, path, max_line, line, len, too_long, lineno);
+		if (urc == 1)
+			urc = line_direct(a, path, lineno, line, len, too_long, allow_bom, max_line);
+		if (urc)
+			break;
 		if (a->o.progress && reader_bytes_in(r) >= next_report) {
 			progress(a, path, r, lineno);
 			next_report = reader_bytes_in(r) + AGG_PROGRESS_STEP;
 		}
 	}
+	if (urc)
+		rc = urc;
+	else if (pool)
+		/* Lines read before a reader error are used first, as sequentially. */
+		urc = pool_drain(a, pool, path, max_line);
+	pool_free(pool);
+	if (urc)
+		rc = urc;
 	if (rc == 0) {
 		progress(a, path, r, lineno);
 		if (digest)
@@ -410,7 +781,7 @@ int agg_write_payload_gz(const agg_t *a, time_t generated_at, const char *versio
 	uint32_t *days;
 	int rc = agg_meta(a, generated_at, version, &meta, &days);
 	if (rc == 0)
-		rc = payload_write_gz_stats(path, a->st, &meta);
+		rc = payload_write_gz_stats(path, a->st, &meta, cpu_budget(a));
 	free(days);
 	return rc;
 }

@@ -10,7 +10,16 @@
  * is a counted, skipped malformed line (a line is used whole or not at all).
  *
  * Threads: an agg_t is used by one thread at a time; run several on
- * different files in parallel.  The netx_t in the options is shared.
+ * different files in parallel.  The netx_t in the options is shared.  Within
+ * agg_file() the CPU budget (agg_opts_t.reader_threads) goes to the bzip2
+ * decoders for bzip2 input, and for plain and gzip text of at least 4 MiB to
+ * parse workers: lines are copied into batches (1 MiB / 8192 lines, a ring
+ * of 2 x threads + 1 of them, about 1.5 MiB each), parsed on the workers into
+ * compact events, and applied to the table by the calling thread in line
+ * order, so rows, HLLs, counts and warnings are those of one thread; warn
+ * and progress are called from the calling thread only.  The threads end
+ * before agg_file() returns.  agg_write_payload_gz() deflates on the same
+ * budget (gz.h threaded mode).
  *
  * Ownership: agg_new() allocates; agg_free() frees the collection, its table
  * and its HLLs.  Options are copied except netx, which is borrowed and must
@@ -36,7 +45,9 @@ typedef void (*agg_progress_fn)(void *ctx, const char *file, uint64_t bytes_in,
 typedef struct agg_opts {
 	enum stats_granularity granularity;
 	size_t max_line;          /* 0 → READER_DEFAULT_MAX_LINE. */
-	unsigned reader_threads;  /* bzip2 decoding threads per file (reader_opts_t.threads): 0 → CPUs. */
+	unsigned reader_threads;  /* CPU budget per file: bzip2 decoding threads (reader_opts_t.threads),
+	                           * parse workers for text, payload deflate threads; 0 → CPUs,
+	                           * 1 → everything in the calling thread (and the reader's). */
 	netx_t *netx;             /* Borrowed; required. */
 	agg_warn_fn warn;         /* NULL: warnings are only counted. */
 	agg_progress_fn progress; /* NULL: no progress reports. */

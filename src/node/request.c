@@ -41,6 +41,10 @@ struct req_parser {
 	size_t cap_traces;
 	req_event_t ev;
 	char msg[REQ_MSG_MAX];
+	char *copy;            /* The fast path's copy of the line. */
+	size_t cap_copy;
+	int reference;         /* req_parser_reference(): always cJSON. */
+	int fast_tree;         /* root was built by the fast path. */
 };
 
 /*
@@ -56,6 +60,20 @@ struct req_parser {
 
 static _Thread_local req_parser_t *req_tl_parser;
 static pthread_once_t req_hooks_once = PTHREAD_ONCE_INIT;
+/* cJSON's parse writes its process-wide error position: one parse at a time
+ * (rare since the fast path, so the lock costs nothing measurable). */
+static pthread_mutex_t req_cjson_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* cJSON_ParseWithLengthOpts() into p's arena, serialised. */
+static cJSON *req_cjson_parse(req_parser_t *p, const char *s, size_t len, const char **end)
+{
+	pthread_mutex_lock(&req_cjson_mu);
+	req_tl_parser = p;
+	cJSON *root = cJSON_ParseWithLengthOpts(s, len, end, 0);
+	req_tl_parser = NULL;
+	pthread_mutex_unlock(&req_cjson_mu);
+	return root;
+}
 
 static void *req_arena_malloc(size_t n)
 {
@@ -134,6 +152,7 @@ void req_parser_free(req_parser_t *p)
 	free(p->arena);
 	free(p->nums);
 	free(p->traces);
+	free(p->copy);
 	free(p);
 }
 
@@ -262,6 +281,11 @@ static int next_is_dot_or_zone(const char *s, size_t len, size_t pos, const void
 {
 	(void)arg;
 	return pos < len && (s[pos] == '.' || next_is_zone_start(s, len, pos, NULL));
+}
+
+void req_parser_reference(req_parser_t *p, int on)
+{
+	p->reference = on;
 }
 
 int req_parse_date(const char *s, size_t len, int *year, int *month, int *day)
@@ -431,6 +455,176 @@ static const char *scan_json(req_parser_t *p, const char *s, size_t n)
 		}
 	}
 	return NULL;
+}
+
+/* ---- The fast path: the common line without cJSON ----
+ *
+ * Builds the very tree cJSON would build (same nodes, types, keys, strings,
+ * in the same order; number nodes carry no value, which the walk never
+ * reads), for the plain common case only: strings without escapes, nesting
+ * up to REQ_FAST_DEPTH, nothing but whitespace after the value.  Anything
+ * else is declined and cJSON parses the line as before, so a line the fast
+ * path accepts is one cJSON accepts with the same tree.  It runs after
+ * scan_json(), so numbers and characters outside strings are already
+ * checked.  Strings are NUL-terminated in a copy of the line.
+ */
+#define REQ_FAST_DEPTH 64
+
+struct fast {
+	const char *s;   /* The line. */
+	char *buf;       /* Its copy, where strings end in NUL. */
+	size_t n, i;
+	int depth;
+};
+
+static void fast_ws(struct fast *f)
+{
+	while (f->i < f->n && (f->s[f->i] == ' ' || f->s[f->i] == '\t' || f->s[f->i] == '\n'
+	                       || f->s[f->i] == '\r'))
+		f->i++;
+}
+
+static cJSON *fast_node(int type)
+{
+	cJSON *c = req_arena_malloc(sizeof *c);
+	if (c) {
+		memset(c, 0, sizeof *c);
+		c->type = type;
+	}
+	return c;
+}
+
+/* A string at f->i (its '"'): returns its NUL-terminated text in buf, or NULL. */
+static char *fast_string(struct fast *f)
+{
+	size_t start = ++f->i, end = start;
+	/* Strings are short: one pass beats two memchr() calls. */
+	while (end < f->n && f->s[end] != '"' && f->s[end] != '\\')
+		end++;
+	if (end >= f->n || f->s[end] != '"')
+		return NULL;
+	f->buf[end] = '\0';
+	f->i = end + 1;
+	return f->buf + start;
+}
+
+static int fast_word(struct fast *f, const char *w, size_t wl)
+{
+	if (f->n - f->i < wl || memcmp(f->s + f->i, w, wl) != 0)
+		return 0;
+	f->i += wl;
+	return 1;
+}
+
+static cJSON *fast_value(struct fast *f);
+
+/* Appends child to parent's list as cJSON does (child->prev of the first is the last). */
+static void fast_append(cJSON *parent, cJSON **last, cJSON *child)
+{
+	if (!*last) {
+		parent->child = child;
+	} else {
+		(*last)->next = child;
+		child->prev = *last;
+	}
+	*last = child;
+	parent->child->prev = child;
+}
+
+static cJSON *fast_container(struct fast *f, int is_object)
+{
+	char close = is_object ? '}' : ']';
+	if (++f->depth > REQ_FAST_DEPTH)
+		return NULL;
+	cJSON *c = fast_node(is_object ? cJSON_Object : cJSON_Array), *last = NULL;
+	if (!c)
+		return NULL;
+	f->i++;
+	fast_ws(f);
+	if (f->i < f->n && f->s[f->i] == close) {
+		f->i++;
+		f->depth--;
+		return c;
+	}
+	for (;;) {
+		char *key = NULL;
+		if (is_object) {
+			if (f->i >= f->n || f->s[f->i] != '"' || !(key = fast_string(f)))
+				return NULL;
+			fast_ws(f);
+			if (f->i >= f->n || f->s[f->i] != ':')
+				return NULL;
+			f->i++;
+			fast_ws(f);
+		}
+		cJSON *v = fast_value(f);
+		if (!v)
+			return NULL;
+		v->string = key;
+		fast_append(c, &last, v);
+		fast_ws(f);
+		if (f->i >= f->n)
+			return NULL;
+		if (f->s[f->i] == close) {
+			f->i++;
+			f->depth--;
+			return c;
+		}
+		if (f->s[f->i] != ',')
+			return NULL;
+		f->i++;
+		fast_ws(f);
+	}
+}
+
+static cJSON *fast_value(struct fast *f)
+{
+	if (f->i >= f->n)
+		return NULL;
+	char c = f->s[f->i];
+	cJSON *v;
+	switch (c) {
+	case '{':
+	case '[':
+		return fast_container(f, c == '{');
+	case '"': {
+		char *s = fast_string(f);
+		if (!s || !(v = fast_node(cJSON_String)))
+			return NULL;
+		v->valuestring = s;
+		return v;
+	}
+	case 't':
+		return fast_word(f, "true", 4) ? fast_node(cJSON_True) : NULL;
+	case 'f':
+		return fast_word(f, "false", 5) ? fast_node(cJSON_False) : NULL;
+	case 'n':
+		return fast_word(f, "null", 4) ? fast_node(cJSON_NULL) : NULL;
+	default:
+		/* scan_json() checked the number; skip its characters as cJSON reads them. */
+		if (c != '-' && !is_digit(c))
+			return NULL;
+		while (f->i < f->n && (is_digit(f->s[f->i]) || f->s[f->i] == '-' || f->s[f->i] == '+'
+		                       || f->s[f->i] == '.' || f->s[f->i] == 'e' || f->s[f->i] == 'E'))
+			f->i++;
+		return fast_node(cJSON_Number);
+	}
+}
+
+/* The tree of the line in the arena, or NULL: declined (cJSON must parse it). */
+static cJSON *fast_parse(req_parser_t *p, const char *line, size_t len)
+{
+	if (len + 1 > p->cap_copy) {
+		free(p->copy);
+		p->cap_copy = len + 1 > 4096 ? len + 1 : 4096;
+		p->copy = es_malloc(p->cap_copy);
+	}
+	memcpy(p->copy, line, len);
+	struct fast f = { line, p->copy, len, 0, 0 };
+	fast_ws(&f);
+	cJSON *root = fast_value(&f);
+	fast_ws(&f);
+	return root && f.i == len ? root : NULL;
 }
 
 /* ---- Messages ---- */
@@ -688,11 +882,16 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 		len -= 3;
 	}
 	const char *why = scan_json(p, line, len);
-	if (!why) {
-		const char *end = NULL;
+	p->fast_tree = 0;
+	if (!why && !p->reference) {
 		req_tl_parser = p;
-		p->root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+		p->root = fast_parse(p, line, len);
 		req_tl_parser = NULL;
+		p->fast_tree = p->root != NULL;
+	}
+	if (!why && !p->fast_tree) {
+		const char *end = NULL;
+		p->root = req_cjson_parse(p, line, len, &end);
 		if (!p->root)
 			why = "cJSON";
 		else
@@ -790,6 +989,15 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 	judge_client(p, uid, uid_idx);
 
 	if (ev->country_missing) {
+		if (p->fast_tree) {
+			/* The fast tree has no number values: print cJSON's own tree. */
+			cJSON *root = req_cjson_parse(p, line, len, NULL);
+			if (!root)
+				return invalid(p, lineno, "the line parses differently the second time");
+			for (const cJSON *c = root->child; c; c = c->next)
+				if (key_is(c, "userLocation"))
+					loc = c;
+		}
 		char *text = cJSON_PrintUnformatted(loc);
 		const char *t = text ? text : "{}";
 		ev->msg = msg_with(p, "No country code found in ", t, strlen(t),

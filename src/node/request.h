@@ -11,7 +11,11 @@
  *     module reads it (cJSON does the parsing; a lexical pass first refuses
  *     what cJSON accepts and Python does not: leading zeros, "1.", control
  *     characters in strings, whitespace other than space/tab/CR/LF, trailing
- *     data) → REQ_JSON;
+ *     data) → REQ_JSON.  The common line (no escapes, shallow) is turned into
+ *     cJSON's tree by a scanner of this module instead (the "fast path"); it
+ *     declines anything else, which cJSON then parses: the verdicts and
+ *     events are the same either way (req_parser_reference() and the
+ *     differential fuzz target check it);
  *  2. a JSON value that is not an object → REQ_INVALID;
  *  3. "finished": absent or not a string → REQ_INVALID; not a date of §4 →
  *     REQ_DATE (req_parse_date() below);
@@ -39,7 +43,9 @@
  * cJSON's process-wide allocator hooks once (cJSON_InitHooks): they serve the
  * arena while req_parse() runs cJSON in the calling thread and are plain
  * malloc()/free() otherwise, so other cJSON users are unaffected — but a
- * program must not install hooks of its own.
+ * program must not install hooks of its own.  cJSON's parse writes a
+ * process-wide error position: parsers in several threads take turns for it
+ * (a lock around each cJSON parse; the fast path needs none).
  */
 #ifndef ES_REQUEST_H
 #define ES_REQUEST_H
@@ -103,6 +109,8 @@ typedef struct req_parser req_parser_t;
 
 req_parser_t *req_parser_new(void);
 void req_parser_free(req_parser_t *p);
+/* on: parse every line with cJSON, never the fast path (the reference, for tests). */
+void req_parser_reference(req_parser_t *p, int on);
 
 /*
  * Parses one line (len bytes, without its '\n'; a trailing '\r' is JSON

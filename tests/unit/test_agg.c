@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "agg.h"
+#include "error.h"
 #include "hll.h"
 #include "netx.h"
 #include "unit.h"
@@ -644,4 +645,85 @@ TEST(agg_progress_reaches_the_end)
 	ASSERT(agg_counts(a)->bytes_out > agg_counts(a)->bytes_in);
 	agg_free(a);
 	netx_fini(nx);
+}
+
+/* A running hash of every warning, in order. */
+static void hash_warn(void *ctx, const char *file, uint64_t lineno, const char *msg)
+{
+	uint64_t *h = ctx;
+	char head[64];
+	snprintf(head, sizeof head, "%s|%llu|", file ? "f" : "-", (unsigned long long)lineno);
+	for (const char *s = head; *s; s++)
+		*h = (*h ^ (unsigned char)*s) * 1099511628211ull;
+	for (const char *s = msg; *s; s++)
+		*h = (*h ^ (unsigned char)*s) * 1099511628211ull;
+}
+
+/* Aggregates path with threads (reader_threads) and returns the payload text. */
+static char *threaded_run(const char *path, netx_t *nx, unsigned threads, size_t max_line,
+                          uint64_t *warn_hash, agg_counts_t *counts)
+{
+	*warn_hash = 14695981039346656037ull;
+	agg_opts_t o = { .granularity = STATS_MONTH, .netx = nx, .warn = hash_warn,
+	                 .ctx = warn_hash, .reader_threads = threads, .max_line = max_line };
+	agg_t *a = agg_new(&o);
+	ASSERT_OK(agg_file(a, path, -1, NULL));
+	*counts = *agg_counts(a);
+	char *json;
+	size_t len;
+	int rc = agg_payload(a, 1700000000, "v", &json, &len);
+	if (rc == ES_ENOSTATS)
+		json = strdup("no statistics");
+	else
+		ASSERT_OK(rc);
+	agg_free(a);
+	return json;
+}
+
+/* Plain text over the parallel threshold, with lines too long for max_line
+ * and one longer than a batch: parse workers give the sequential path's
+ * payload (row order, HLL forms), counts and warnings, in the same order. */
+TEST(agg_parallel_parse_equals_sequential)
+{
+	size_t elen;
+	char *edge = read_text(unit_data("edge-cases/edge.log"), &elen);
+	char *path = strdup(unit_tmp("parallel.log"));
+	FILE *f = fopen(path, "wb");
+	ASSERT(f != NULL);
+	for (int i = 0; i < 300; i++) {
+		ASSERT(fwrite(edge, 1, elen, f) == elen);
+		if (i == 200) {
+			/* A line of 1.5 MiB (more than a batch) in the middle. */
+			fputs("{\"finished\": \"2024-10-15T10:00:00Z\", \"pad\": \"", f);
+			for (int k = 0; k < 3 << 19; k++)
+				fputc('x', f);
+			fputs("\", \"userLocation\": {\"country\": \"DE\"}, \"status\": \"NODATA\", "
+			      "\"userID\": 77}\n", f);
+		}
+	}
+	ASSERT(fclose(f) == 0);
+	netx_t *nx = netx_for("edge-cases");
+	const size_t max_lines[] = { 0, 200 };
+	for (size_t m = 0; m < 2; m++) {
+		uint64_t h1, h2, h3;
+		agg_counts_t c1, c2, c3;
+		char *seq = threaded_run(path, nx, 1, max_lines[m], &h1, &c1);
+		char *par = threaded_run(path, nx, 2, max_lines[m], &h2, &c2);
+		char *par3 = threaded_run(path, nx, 3, max_lines[m], &h3, &c3);
+		ASSERT_STREQ(par, seq);
+		ASSERT_STREQ(par3, seq);
+		ASSERT_EQ(h2, h1);
+		ASSERT_EQ(h3, h1);
+		ASSERT_MEMEQ(&c2, &c1, sizeof c1);
+		ASSERT_MEMEQ(&c3, &c1, sizeof c1);
+		ASSERT_EQ(c1.lines, 300 * 51 + 1);
+		if (max_lines[m])
+			ASSERT(c1.json_errors > 300 * 40);
+		free(seq);
+		free(par);
+		free(par3);
+	}
+	netx_fini(nx);
+	free(path);
+	free(edge);
 }

@@ -155,3 +155,85 @@ TEST(gz_sink_error_sticks)
 	ASSERT_ERR(gz_new(&g, &bad, mem_sink, &m), ES_EINTERNAL);
 	ASSERT(g == NULL);
 }
+
+/* Threaded mode: one member any gunzip reads back to the same bytes, with the
+ * header of the single-thread mode, whatever the piece boundaries. */
+TEST(gz_threaded_one_member_same_text)
+{
+	const size_t sizes[] = { 0, 1, 1u << 20, (1u << 20) + 1, (5u << 20) + 777 };
+	gz_opts_t o1 = { .level = 6, .name = "x.json", .mtime = 1795904847, .os_unknown = 1 };
+	for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+		size_t n = sizes[si];
+		char *t = test_text(n ? n : 1);
+		char *single;
+		size_t sl;
+		ASSERT_OK(gz_buf(t, n, &o1, &single, &sl));
+		for (unsigned threads = 2; threads <= 3; threads++) {
+			gz_opts_t o = o1;
+			o.threads = threads;
+			struct mem m = { NULL, 0, 0, -1 };
+			gz_t *g;
+			ASSERT_OK(gz_new(&g, &o, mem_sink, &m));
+			size_t pos = 0, step = 1;
+			while (pos < n) {
+				size_t k = step < n - pos ? step : n - pos;
+				ASSERT_OK(gz_write(g, t + pos, k));
+				pos += k;
+				step = step * 5 + 3;
+			}
+			ASSERT_EQ(gz_total_in(g), n);
+			ASSERT_OK(gz_finish(g));
+			ASSERT_OK(gz_finish(g));
+			ASSERT_ERR(gz_write(g, "x", 1), -EINVAL);
+			gz_free(g);
+			/* The same header bytes (up to the name's NUL). */
+			ASSERT_MEMEQ(m.buf, single, 10 + strlen("x.json") + 1);
+			size_t bl;
+			char *back = gunzip_buf(m.buf, m.len, &bl);
+			ASSERT_EQ(bl, n);
+			if (n)
+				ASSERT_MEMEQ(back, t, n);
+			/* The dictionary keeps the size close to one stream's. */
+			ASSERT(m.len <= sl + sl / 100 + 64);
+			free(back);
+			free(m.buf);
+		}
+		free(single);
+		free(t);
+	}
+}
+
+TEST(gz_threaded_errors)
+{
+	size_t n = 6u << 20;
+	char *t = test_text(n);
+	gz_opts_t o = { .threads = 2 };
+	/* The sink fails on its third call: the header, then a piece, then this one. */
+	struct mem m = { NULL, 0, 0, 2 };
+	gz_t *g;
+	ASSERT_OK(gz_new(&g, &o, mem_sink, &m));
+	int rc = 0;
+	for (size_t pos = 0; pos < n && rc == 0; pos += 65536)
+		rc = gz_write(g, t + pos, 65536);
+	if (rc == 0)
+		rc = gz_finish(g);
+	ASSERT_ERR(rc, -ENOSPC);
+	ASSERT_ERR(gz_write(g, "x", 1), -ENOSPC);
+	ASSERT_ERR(gz_finish(g), -ENOSPC);
+	gz_free(g);
+	free(m.buf);
+	/* The header cannot be written. */
+	struct mem m0 = { NULL, 0, 0, 0 };
+	ASSERT_ERR(gz_new(&g, &o, mem_sink, &m0), -ENOSPC);
+	ASSERT(g == NULL);
+	/* Abandoned mid-stream: gz_free() joins the threads. */
+	struct mem m2 = { NULL, 0, 0, -1 };
+	ASSERT_OK(gz_new(&g, &o, mem_sink, &m2));
+	ASSERT_OK(gz_write(g, t, n));
+	gz_free(g);
+	free(m2.buf);
+	gz_opts_t bad = { .level = 12, .threads = 2 };
+	ASSERT_ERR(gz_new(&g, &bad, mem_sink, &m2), ES_EINTERNAL);
+	ASSERT(g == NULL);
+	free(t);
+}

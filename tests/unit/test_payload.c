@@ -301,7 +301,7 @@ TEST(payload_write_gz_stats_streams_the_same_text)
 	ASSERT(len > (3u << 20));
 	char path[4096];
 	snprintf(path, sizeof path, "%s/2024-10-01_2024-10-30.json.gz", unit_tmpdir());
-	ASSERT_OK(payload_write_gz_stats(path, st, &meta));
+	ASSERT_OK(payload_write_gz_stats(path, st, &meta, 0));
 	size_t n;
 	char *back = gunzip_file(path, &n);
 	ASSERT_EQ(n, len);
@@ -321,7 +321,7 @@ TEST(payload_write_gz_stats_streams_the_same_text)
 
 	/* No statistics: nothing is written. */
 	st = stats_new(STATS_MONTH, 0);
-	ASSERT_ERR(payload_write_gz_stats(path, st, &meta), ES_ENOSTATS);
+	ASSERT_ERR(payload_write_gz_stats(path, st, &meta, 0), ES_ENOSTATS);
 	ASSERT_EQ(count_entries(unit_tmpdir()), 0);
 	stats_free(st);
 	/* A write error leaves nothing behind. */
@@ -330,6 +330,6 @@ TEST(payload_write_gz_stats_streams_the_same_text)
 	k.date = 20241001;
 	ASSERT_OK(stats_add(st, &k, 1, 1, 5));
 	snprintf(path, sizeof path, "%s/missing/x.json.gz", unit_tmpdir());
-	ASSERT_ERR(payload_write_gz_stats(path, st, &meta), -ENOENT);
+	ASSERT_ERR(payload_write_gz_stats(path, st, &meta, 0), -ENOENT);
 	stats_free(st);
 }

@@ -7,6 +7,7 @@
 #include "hll.h"
 #include "request.h"
 #include "unit.h"
+#include "../fuzz/req_diff.h"
 
 /*
  * Every "finished" form of doc/upstream-aggregator.md §4 and quirks.log, with the
@@ -585,4 +586,69 @@ TEST(request_number_literals_over_63_characters)
 	snprintf(line, sizeof line, "{\"extra\": 1.%.61s, %s", digits63, LINE_OK + 1);
 	ASSERT_EQ(parse(p, line, &ev), REQ_OK);
 	req_parser_free(p);
+}
+
+/* Parses line with the fast path and with the cJSON reference; both bom settings. */
+static void fast_vs_reference(req_parser_t *fast, req_parser_t *ref, const char *line, size_t len)
+{
+	for (int bom = 0; bom < 2; bom++) {
+		const req_event_t *a, *b;
+		enum req_verdict va = req_parse(fast, line, len, 9, bom, &a);
+		enum req_verdict vb = req_parse(ref, line, len, 9, bom, &b);
+		const char *d = req_diff(va, a, vb, b);
+		if (d)
+			fprintf(stderr, "differs in %s: %.*s\n", d, (int)(len > 200 ? 200 : len), line);
+		ASSERT(d == NULL);
+	}
+}
+
+static void fast_vs_reference_file(req_parser_t *fast, req_parser_t *ref, const char *rel)
+{
+	FILE *f = fopen(unit_data(rel), "rb");
+	ASSERT(f != NULL);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int lines = 0;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		size_t len = (size_t)n;
+		if (line[len - 1] == '\n')
+			len--;
+		fast_vs_reference(fast, ref, line, len);
+		lines++;
+	}
+	ASSERT(lines > 0);
+	free(line);
+	fclose(f);
+}
+
+/* The fast path gives the reference's verdict, message and event on every
+ * line of the edge-case goldens and on the forms it declines or must refuse. */
+TEST(request_fast_path_matches_cjson)
+{
+	req_parser_t *fast = req_parser_new(), *ref = req_parser_new();
+	req_parser_reference(ref, 1);
+	fast_vs_reference_file(fast, ref, "edge-cases/edge.log");
+	fast_vs_reference_file(fast, ref, "edge-cases/quirks.log");
+	fast_vs_reference_file(fast, ref, "null-country/null-country.log");
+	fast_vs_reference_file(fast, ref, "upstream-sample/test.log");
+	static const char *const lines[] = {
+		LINE_OK,
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"F\\u0052\"}, "
+		"\"status\": \"NODATA\", \"userID\": 1}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"lat\": 1.5e3, \"x\": [1, true, null]}, "
+		"\"status\": \"NODATA\", \"userID\": 1}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"finished\": 3}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {}, \"status\": \"OK\", "
+		"\"trace\": [], \"trace\": {}}",
+		"{\"a\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+		"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+		"{\"a\": tru}", "{\"a\": nulll}", "{\"a\": falsee}", "{\"a\" 1}", "{\"a\":1,}", "[1,]",
+		"{,}", "{\"a\"}", "{", "", " ", "null", "12", "\"s\"", "{} x", "{}{}", "{}\r",
+		"\xEF\xBB\xBF{}", "{\"a\": \"x\\\"y\"}", "{\"a\":\t1 ,\"b\" :[ ]}",
+	};
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		fast_vs_reference(fast, ref, lines[i], strlen(lines[i]));
+	req_parser_free(fast);
+	req_parser_free(ref);
 }
