@@ -290,6 +290,30 @@ struct agg_pool {
 	struct agg_batch *ring;    /* The wpool's slots. */
 };
 
+/* Counts and reports a line that gives no event: verdict is a req_parse()
+ * verdict other than REQ_OK, or AGG_TOO_LONG (msg unused then).  The one
+ * place both the threaded and the direct path account for bad lines. */
+static void skip_bad(agg_t *a, const char *path, uint64_t lineno, int verdict, const char *msg,
+                     size_t max_line)
+{
+	switch (verdict) {
+	case AGG_TOO_LONG:
+		snprintf(a->msg, sizeof a->msg, "Line %llu is longer than %zu bytes. Ignoring",
+		         (unsigned long long)lineno, max_line);
+		skip_line(a, path, lineno, &a->c.json_errors, a->msg);
+		break;
+	case REQ_JSON:
+		skip_line(a, path, lineno, &a->c.json_errors, msg);
+		break;
+	case REQ_DATE:
+		skip_line(a, path, lineno, &a->c.bad_dates, msg);
+		break;
+	default:
+		skip_line(a, path, lineno, &a->c.invalid, msg);
+		break;
+	}
+}
+
 static uint32_t batch_bytes(struct agg_batch *b, const char *s, size_t len)
 {
 	if (b->cap_bytes - b->nbytes < len + 1) {
@@ -376,23 +400,11 @@ static int batch_apply(agg_t *a, const struct agg_batch *b, const char *path, si
 		const struct agg_pev *pe = &b->pev[i];
 		uint64_t lineno = b->lineno0 + i;
 		const char *msg = b->bytes + pe->msg;
-		int rc = 0;
-		switch (pe->verdict) {
-		case AGG_TOO_LONG:
-			snprintf(a->msg, sizeof a->msg, "Line %llu is longer than %zu bytes. Ignoring",
-			         (unsigned long long)lineno, max_line);
-			skip_line(a, path, lineno, &a->c.json_errors, a->msg);
-			break;
-		case REQ_JSON:
-			skip_line(a, path, lineno, &a->c.json_errors, msg);
-			break;
-		case REQ_DATE:
-			skip_line(a, path, lineno, &a->c.bad_dates, msg);
-			break;
-		case REQ_INVALID:
-			skip_line(a, path, lineno, &a->c.invalid, msg);
-			break;
-		default: {
+		if (pe->verdict != REQ_OK) {
+			skip_bad(a, path, lineno, pe->verdict, msg, max_line);
+			continue;
+		}
+		{
 			if (pe->ntraces > a->cap_ptr) {
 				free(a->ptr);
 				a->cap_ptr = (size_t)pe->ntraces * 2;
@@ -422,12 +434,10 @@ static int batch_apply(agg_t *a, const struct agg_batch *b, const char *path, si
 			};
 			if (pe->country_null)
 				ev.country.s = NULL;
-			rc = use_event(a, path, lineno, &ev);
-			break;
+			int rc = use_event(a, path, lineno, &ev);
+			if (rc)
+				return rc;
 		}
-		}
-		if (rc)
-			return rc;
 	}
 	return 0;
 }
@@ -563,25 +573,14 @@ static int line_direct(agg_t *a, const char *path, uint64_t lineno, const char *
                        int too_long, int allow_bom, size_t max_line)
 {
 	if (too_long) {
-		snprintf(a->msg, sizeof a->msg, "Line %llu is longer than %zu bytes. Ignoring",
-		         (unsigned long long)lineno, max_line);
-		skip_line(a, path, lineno, &a->c.json_errors, a->msg);
+		skip_bad(a, path, lineno, AGG_TOO_LONG, NULL, max_line);
 		return 0;
 	}
 	const req_event_t *ev;
-	switch (req_parse(a->rp, line, len, lineno, allow_bom, &ev)) {
-	case REQ_OK:
+	int v = (int)req_parse(a->rp, line, len, lineno, allow_bom, &ev);
+	if (v == REQ_OK)
 		return use_event(a, path, lineno, ev);
-	case REQ_JSON:
-		skip_line(a, path, lineno, &a->c.json_errors, ev->msg);
-		break;
-	case REQ_DATE:
-		skip_line(a, path, lineno, &a->c.bad_dates, ev->msg);
-		break;
-	case REQ_INVALID:
-		skip_line(a, path, lineno, &a->c.invalid, ev->msg);
-		break;
-	}
+	skip_bad(a, path, lineno, v, ev->msg, max_line);
 	return 0;
 }
 

@@ -69,6 +69,22 @@ static int mem_sink(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+/* Writes t[0..n) to g in pieces of growing size (step = step * mul + add),
+ * so piece boundaries fall everywhere; 0 or gz_write()'s error. */
+static int write_in_steps(gz_t *g, const char *t, size_t n, size_t mul, size_t add)
+{
+	size_t pos = 0, step = 1;
+	while (pos < n) {
+		size_t k = step < n - pos ? step : n - pos;
+		int rc = gz_write(g, t + pos, k);
+		if (rc)
+			return rc;
+		pos += k;
+		step = step * mul + add;
+	}
+	return 0;
+}
+
 TEST(gz_buf_roundtrip_and_default_header)
 {
 	size_t n = 3u << 20;
@@ -106,13 +122,7 @@ TEST(gz_streaming_in_pieces_equals_one_buffer)
 	struct mem m = { NULL, 0, 0, -1 };
 	gz_t *g;
 	ASSERT_OK(gz_new(&g, &o, mem_sink, &m));
-	size_t pos = 0, step = 1;
-	while (pos < n) {
-		size_t k = step < n - pos ? step : n - pos;
-		ASSERT_OK(gz_write(g, t + pos, k));
-		pos += k;
-		step = step * 3 + 1;
-	}
+	ASSERT_OK(write_in_steps(g, t, n, 3, 1));
 	ASSERT_EQ(gz_total_in(g), n);
 	ASSERT_OK(gz_finish(g));
 	ASSERT_OK(gz_finish(g));
@@ -174,13 +184,7 @@ TEST(gz_threaded_one_member_same_text)
 			struct mem m = { NULL, 0, 0, -1 };
 			gz_t *g;
 			ASSERT_OK(gz_new(&g, &o, mem_sink, &m));
-			size_t pos = 0, step = 1;
-			while (pos < n) {
-				size_t k = step < n - pos ? step : n - pos;
-				ASSERT_OK(gz_write(g, t + pos, k));
-				pos += k;
-				step = step * 5 + 3;
-			}
+			ASSERT_OK(write_in_steps(g, t, n, 5, 3));
 			ASSERT_EQ(gz_total_in(g), n);
 			ASSERT_OK(gz_finish(g));
 			ASSERT_OK(gz_finish(g));
