@@ -228,6 +228,75 @@ static void cache_control(struct hreq *rq, const struct query *q, bool restricte
 	hreq_header(rq, "Cache-Control", v);
 }
 
+/* The q_error of a failed result (a cancelled statement: query_timeout, 503). */
+static void result_error(struct qstream *s, PGresult *res, struct q_error *e)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	char err[512];
+	bool cancel = state && strcmp(state, SQLSTATE_QUERY_CANCELED) == 0;
+
+	pgx_error_text(s->pg, res, "query", err, sizeof err);
+	ingest_log("%s", err);
+	q_error_set(e, cancel ? 503 : 500, cancel ? Q_MSG_TIMEOUT : Q_MSG_SQL);
+}
+
+/*
+ * A packs query (q_sql.packs): reads the packs, then the client sets of the
+ * rows the renderer folds (q_sql_build_folds()), before the answer starts.
+ */
+static int load_packs(struct qstream *s, struct q_error *e)
+{
+	struct q_sql f;
+	char *const *nodes, *const *nets;
+	size_t n;
+	PGresult *res;
+	int rc = q_render_pack_load(s->r);
+
+	if (rc < 0) {
+		ingest_log("query: packs: %s", es_strerror(rc));
+		q_error_set(e, 500, Q_MSG_SQL);
+		return rc;
+	}
+	if ((n = q_render_fold_pairs(s->r, &nodes, &nets)) == 0)
+		return 0;
+	if (q_sql_build_folds(&s->q, nodes, nets, n, &f) < 0) {
+		q_error_set(e, 500, Q_MSG_SQL);
+		return -ENOMEM;
+	}
+	s->finished = false;
+	if (!PQsendQueryParams(s->pg, f.text, (int)f.nparams, NULL, (const char *const *)f.params,
+	                       NULL, NULL, 1)
+	    || !PQsetSingleRowMode(s->pg)) {
+		ingest_log("query: %s", PQerrorMessage(s->pg));
+		q_sql_fini(&f);
+		q_error_set(e, 500, Q_MSG_SQL);
+		return ES_EUNAVAIL;
+	}
+	q_sql_fini(&f);
+	rc = 0;
+	while ((res = PQgetResult(s->pg))) {
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
+			struct q_row row = { .clients_len = 0 };
+
+			for (int i = 0; i < 3; i++)
+				row.col[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+			row.clients_len = row.col[2] ? (size_t)PQgetlength(res, 0, 2) : 0;
+			if ((rc = q_render_fold_add(s->r, &row)) < 0) {
+				ingest_log("query: folded sets: %s", es_strerror(rc));
+				q_error_set(e, 500, Q_MSG_SQL);
+			}
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
+			result_error(s, res, e);
+			rc = ES_EUNAVAIL;
+		}
+		PQclear(res);
+	}
+	s->finished = true;
+	return rc;
+}
+
 /*
  * Runs s->q on a connection of its own and starts the streamed answer; the
  * stream is then hreq's (freed through qstream_free in every case).
@@ -276,6 +345,8 @@ static int run_query(struct hreq *rq, struct qstream *s, char *const *groups, si
 		q_error_set(e, 500, NULL);
 		goto fail;
 	}
+	if (s->sql.packs && load_packs(s, e) < 0)
+		goto fail;
 	if (s->sql.date_order)
 		q_render_sort_dates(s->r);
 	cache_control(rq, &s->q, s->q.endpoint == Q_RESTRICTED);
