@@ -57,12 +57,13 @@ struct bucket {
 	char *country;          /* NULL: a NULL country (or not detailed). */
 	int64_t bytes, reqs, succ;
 	hll_t h;
-	size_t nf;              /* Rows folded into it. */
+	size_t nf, nw;          /* Rows folded into it: of other node-months, of whole ones. */
 };
 
 /* A pack held by q_render_pack_load(): offsets in the packs' text. */
 struct pk {
 	size_t date, node, pack, len;   /* node NO_COL: NULL */
+	int whole;              /* Every row is folded (q_fold_keys). */
 };
 
 /* The union of the folded rows' sets of one (date, country) (q_render_fold_add()). */
@@ -70,7 +71,7 @@ struct fset {
 	char date[16];
 	char *country;
 	hll_t h;
-	size_t n;               /* Rows united. */
+	size_t n, nc;           /* Sets united: of rows, of whole node-months' countries. */
 };
 
 enum phase { PH_HEAD, PH_ROWS, PH_TAIL, PH_DONE };
@@ -99,8 +100,7 @@ struct q_render {
 	size_t ptlen, ptcap;
 	struct pk *pk;
 	size_t npk, cappk, pki, ppos;
-	char **pnode, **pnet;   /* Folded pairs. */
-	size_t npairs, cappairs;
+	struct q_fold_keys fk;
 	struct fset *fs;        /* In (date, country) order. */
 	size_t nfs, capfs;
 	char net[256], cty[256];
@@ -157,12 +157,18 @@ void q_render_free(struct q_render *r)
 	free(r->d.ord);
 	free(r->pt);
 	free(r->pk);
-	for (size_t i = 0; i < r->npairs; i++) {
-		free(r->pnode[i]);
-		free(r->pnet[i]);
+	for (size_t i = 0; i < r->fk.npairs; i++) {
+		free(r->fk.pnode[i]);
+		free(r->fk.pnet[i]);
 	}
-	free(r->pnode);
-	free(r->pnet);
+	for (size_t i = 0; i < r->fk.nwhole; i++) {
+		free(r->fk.wnode[i]);
+		free(r->fk.wmonth[i]);
+	}
+	free(r->fk.pnode);
+	free(r->fk.pnet);
+	free(r->fk.wnode);
+	free(r->fk.wmonth);
 	for (size_t i = 0; i < r->nfs; i++) {
 		free(r->fs[i].country);
 		hll_fini(&r->fs[i].h);
@@ -345,7 +351,7 @@ static int flush_others(struct q_render *r)
 			/* The bucket's rows are exactly those of its sets (same pairs, same range). */
 			struct fset *f = fset_find(r, r->date, k->country);
 
-			if (!f || f->n != k->nf) {
+			if (!f || f->n != k->nf || (f->nc == 0) != (k->nw == 0)) {
 				buckets_clear(r);
 				return ES_EINTERNAL;
 			}
@@ -385,7 +391,8 @@ static int add_sat(int64_t *a, int64_t b)
 }
 
 /* Folds a row into its (date, country) bucket. */
-static int fold(struct q_render *r, const char *country, const int64_t num[3], const hll_t *h)
+static int fold(struct q_render *r, const char *country, const int64_t num[3], const hll_t *h,
+                int whole)
 {
 	struct bucket *k = NULL;
 	int rc = 0;
@@ -421,7 +428,10 @@ static int fold(struct q_render *r, const char *country, const int64_t num[3], c
 	rc |= add_sat(&k->bytes, num[0]);
 	rc |= add_sat(&k->reqs, num[1]);
 	rc |= add_sat(&k->succ, num[2]);
-	k->nf++;
+	if (whole)
+		k->nw++;
+	else
+		k->nf++;
 	if (h)
 		hll_union(&k->h, h);
 	return rc ? ES_ELIMIT : 0;
@@ -690,7 +700,7 @@ static int step(struct q_render *r)
 	    && !q_policy_visible(r->p, row.col[1], row.col[2], q->endpoint == Q_RESTRICTED,
 	                         r->groups, r->ngroups)) {
 		/* The SQL fetches the set of every row the same policy folds. */
-		rc = card ? ES_EINTERNAL : fold(r, cdet ? row.col[6] : NULL, num, &h);
+		rc = card ? ES_EINTERNAL : fold(r, cdet ? row.col[6] : NULL, num, &h, 0);
 		hll_fini(&h);
 		return rc < 0 ? rc : 1;
 	}
@@ -759,35 +769,35 @@ static const char *pack_str(char *buf, const char *v, size_t n)
 	return buf;
 }
 
-/* Notes the folded pair (node, net) unless it is the last one noted or known. */
-static int pair_add(struct q_render *r, const char *node, const char *net)
+/* Adds (a, b) to the lists x, y unless there already. */
+static int keys_add(char ***x, char ***y, size_t *n, size_t *cap, const char *a, const char *b)
 {
-	char *a, *b;
+	char *ca, *cb;
 
-	for (size_t i = r->npairs; i-- > 0;)
-		if (strcmp(r->pnet[i], net) == 0 && strcmp(r->pnode[i], node) == 0)
+	for (size_t i = *n; i-- > 0;)
+		if (strcmp((*y)[i], b) == 0 && strcmp((*x)[i], a) == 0)
 			return 0;
-	if (r->npairs == r->cappairs) {
-		size_t nc = r->cappairs ? 2 * r->cappairs : 64;
-		char **x = realloc(r->pnode, nc * sizeof(*x)), **y;
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 64;
+		char **nx = realloc(*x, nc * sizeof(*nx)), **ny;
 
-		if (!x)
+		if (!nx)
 			return -ENOMEM;
-		r->pnode = x;
-		if (!(y = realloc(r->pnet, nc * sizeof(*y))))
+		*x = nx;
+		if (!(ny = realloc(*y, nc * sizeof(*ny))))
 			return -ENOMEM;
-		r->pnet = y;
-		r->cappairs = nc;
+		*y = ny;
+		*cap = nc;
 	}
-	a = strdup(node);
-	b = strdup(net);
-	if (!a || !b) {
-		free(a);
-		free(b);
+	ca = strdup(a);
+	cb = strdup(b);
+	if (!ca || !cb) {
+		free(ca);
+		free(cb);
 		return -ENOMEM;
 	}
-	r->pnode[r->npairs] = a;
-	r->pnet[r->npairs++] = b;
+	(*x)[*n] = ca;
+	(*y)[(*n)++] = cb;
 	return 0;
 }
 
@@ -848,23 +858,45 @@ int q_render_pack_load(struct q_render *r)
 	if (rc < 0 || !r->folds)
 		return rc;
 	for (size_t i = 0; i < r->npk; i++) {
-		const char *node = r->pk[i].node == NO_COL ? NULL : r->pt + r->pk[i].node;
-		const uint8_t *pack = (const uint8_t *)r->pt + r->pk[i].pack;
+		struct pk *k = &r->pk[i];
+		const char *node = k->node == NO_COL ? NULL : r->pt + k->node;
+		const uint8_t *pack = (const uint8_t *)r->pt + k->pack;
 		struct q_pack_row pr;
-		size_t pos = 0;
-		char last[256] = "";
-		int have = 0;
+		size_t pos = 0, nfold = 0, nrows = 0;
 
-		while ((rc = q_pack_next(pack, r->pk[i].len, &pos, &pr)) > 0) {
+		/* Whole when every row is folded: its sets then come by country. */
+		while ((rc = q_pack_next(pack, k->len, &pos, &pr)) > 0) {
 			const char *net = pack_str(r->net, pr.net, pr.netlen);
 
-			/* A pack's rows come by network: one test per network. */
-			if (!net || (have && strcmp(net, last) == 0))
-				continue;
-			snprintf(last, sizeof(last), "%s", net);
-			have = 1;
-			if (folded(r, node, net) && (rc = pair_add(r, node, net)) < 0)
-				return rc;
+			nrows++;
+			nfold += folded(r, node, net);
+		}
+		if (rc < 0)
+			return rc;
+		k->whole = nrows > 0 && nfold == nrows;
+		if (k->whole && (rc = keys_add(&r->fk.wnode, &r->fk.wmonth, &r->fk.nwhole, &r->fk.capwhole,
+		                                node, r->pt + k->date)) < 0)
+			return rc;
+		if (k->whole || nfold == 0)
+			continue;
+		pos = 0;
+		{
+			char last[256] = "";
+			int have = 0;
+
+			while ((rc = q_pack_next(pack, k->len, &pos, &pr)) > 0) {
+				const char *net = pack_str(r->net, pr.net, pr.netlen);
+
+				/* A pack's rows come by network: one test per network. */
+				if (!net || (have && strcmp(net, last) == 0))
+					continue;
+				snprintf(last, sizeof(last), "%s", net);
+				have = 1;
+				if (folded(r, node, net)
+				    && (rc = keys_add(&r->fk.pnode, &r->fk.pnet, &r->fk.npairs, &r->fk.cappairs,
+				                      node, net)) < 0)
+					return rc;
+			}
 		}
 		if (rc < 0)
 			return rc;
@@ -872,26 +904,36 @@ int q_render_pack_load(struct q_render *r)
 	return 0;
 }
 
-size_t q_render_fold_pairs(const struct q_render *r, char *const **nodes, char *const **nets)
+const struct q_fold_keys *q_render_fold_keys(const struct q_render *r)
 {
-	*nodes = r->pnode;
-	*nets = r->pnet;
-	return r->npairs;
+	return r->fk.npairs || r->fk.nwhole ? &r->fk : NULL;
 }
 
 int q_render_fold_add(struct q_render *r, const struct q_row *row)
 {
-	struct fset *f = r->nfs ? &r->fs[r->nfs - 1] : NULL;
 	const char *date = row->col[0], *country = row->col[1], *v = row->col[2];
+	size_t lo = 0, hi = r->nfs;
+	struct fset *f = NULL;
 	hll_t h;
-	int c = 1, rc;
+	int rc;
 
-	if (!date || strlen(date) >= sizeof(f->date) || !v)
+	if (!date || strlen(date) >= sizeof(f->date) || !v || !row->col[3])
 		return ES_EFORMAT;
-	if (f && !(c = strcmp(date, f->date)))
-		c = cmp_name(country, f->country);
-	if (c < 0)
-		return ES_EFORMAT;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(r->fs[mid].date, date);
+
+		if (!c)
+			c = cmp_name(r->fs[mid].country, country);
+		if (!c) {
+			f = &r->fs[mid];
+			break;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	hll_init(&h);
 	rc = row->clients_len ? hll_parse(&h, (const uint8_t *)v, row->clients_len, NULL)
 	     : hll_parse_hex(&h, v, strlen(v), NULL);
@@ -899,34 +941,42 @@ int q_render_fold_add(struct q_render *r, const struct q_row *row)
 		hll_fini(&h);
 		return rc;
 	}
-	if (c > 0) {
-		if (r->nfs >= MAX_FSETS) {
-			hll_fini(&h);
-			return ES_ELIMIT;
-		}
-		if (r->nfs == r->capfs) {
+	if (!f) {
+		rc = 0;
+		if (r->nfs >= MAX_FSETS)
+			rc = ES_ELIMIT;
+		if (!rc && r->nfs == r->capfs) {
 			size_t nc = r->capfs ? 2 * r->capfs : 64;
 			struct fset *x = realloc(r->fs, nc * sizeof(*x));
 
-			if (!x) {
-				hll_fini(&h);
-				return -ENOMEM;
+			if (x) {
+				r->fs = x;
+				r->capfs = nc;
+			} else {
+				rc = -ENOMEM;
 			}
-			r->fs = x;
-			r->capfs = nc;
 		}
-		f = &r->fs[r->nfs];
+		if (rc < 0) {
+			hll_fini(&h);
+			return rc;
+		}
+		/* Kept in (date, country) order: lo is the place. */
+		memmove(&r->fs[lo + 1], &r->fs[lo], (r->nfs - lo) * sizeof(*r->fs));
+		f = &r->fs[lo];
 		memset(f, 0, sizeof(*f));
 		hll_init(&f->h);
 		snprintf(f->date, sizeof(f->date), "%s", date);
+		r->nfs++;
 		if (country && !(f->country = strdup(country))) {
 			hll_fini(&h);
 			return -ENOMEM;
 		}
-		r->nfs++;
 	}
 	hll_union(&f->h, &h);
-	f->n++;
+	if (row->col[3][0] == 't')
+		f->nc++;
+	else
+		f->n++;
 	hll_fini(&h);
 	return 0;
 }
@@ -959,7 +1009,7 @@ static int step_pack(struct q_render *r)
 		net = pack_str(r->net, pr.net, pr.netlen);
 		cty = pack_str(r->cty, pr.cty, pr.ctylen);
 		if (folded(r, node, net))
-			return (rc = fold(r, cty, pr.num, NULL)) < 0 ? rc : 1;
+			return (rc = fold(r, cty, pr.num, NULL, k->whole)) < 0 ? rc : 1;
 		s[0] = date;
 		s[1] = node ? node : "*";
 		s[2] = net ? net : "*";

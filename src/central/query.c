@@ -926,35 +926,46 @@ static int sb_done(struct sb *b, struct q_sql *out)
 	return 0;
 }
 
-int q_sql_build_folds(const struct query *q, char *const *nodes, char *const *nets, size_t n,
-                      struct q_sql *out)
+/* Appends the array literal of v[0..n) as a text[] parameter. */
+static void sb_array(struct sb *b, char *const *v, size_t n)
 {
-	struct sb b = { 0 }, an = { 0 }, aw = { 0 };
+	struct sb a = { 0 };
+
+	sb_add(&a, "{");
+	for (size_t i = 0; i < n; i++)
+		sb_elem(&a, v[i]);
+	sb_add(&a, "}");
+	if (a.err)
+		b->err = -ENOMEM;
+	sb_param(b, a.err ? "{}" : a.buf, "::text[]");
+	free(a.buf);
+}
+
+int q_sql_build_folds(const struct query *q, const struct q_fold_keys *k, struct q_sql *out)
+{
+	struct sb b = { 0 };
 
 	memset(out, 0, sizeof(*out));
-	sb_add(&an, "{");
-	sb_add(&aw, "{");
-	for (size_t i = 0; i < n; i++) {
-		sb_elem(&an, nodes[i]);
-		sb_elem(&aw, nets[i]);
-	}
-	sb_add(&an, "}");
-	sb_add(&aw, "}");
-	if (an.err || aw.err)
-		b.err = -ENOMEM;
-	/* By pair: each one's rows through dataselect_rollup_key. */
-	sb_add(&b, "SELECT to_char(s.month, 'YYYY-MM'), s.country::text, s.clients"
+	/* By pair: each one's rows through dataselect_rollup_key, but those of whole node-months. */
+	sb_add(&b, "SELECT to_char(s.month, 'YYYY-MM'), s.country::text, s.clients, 'f'"
 	       " FROM unnest(");
-	sb_param(&b, an.err ? "{}" : an.buf, "::text[]");
+	sb_array(&b, k->pnode, k->npairs);
 	sb_add(&b, ", ");
-	sb_param(&b, aw.err ? "{}" : aw.buf, "::text[]");
+	sb_array(&b, k->pnet, k->npairs);
 	sb_add(&b, ") AS u(node, network) JOIN nodes n ON n.name = u.node"
 	       " JOIN dataselect_rollup s ON s.node_id = n.id AND s.network = u.network WHERE ");
 	sb_months(&b, q);
-	sb_filter(&b, "n.name", &q->node, 0);
-	sb_add(&b, " ORDER BY s.month, s.country COLLATE \"C\"");
-	free(an.buf);
-	free(aw.buf);
+	sb_add(&b, " AND (n.name::text, to_char(s.month, 'YYYY-MM')) NOT IN (SELECT * FROM unnest(");
+	sb_array(&b, k->wnode, k->nwhole);
+	sb_add(&b, ", ");
+	sb_array(&b, k->wmonth, k->nwhole);
+	sb_add(&b, ")) UNION ALL SELECT to_char(c.month, 'YYYY-MM'), c.country::text, c.clients, 't'"
+	       " FROM unnest(");
+	sb_array(&b, k->wnode, k->nwhole);
+	sb_add(&b, ", ");
+	sb_array(&b, k->wmonth, k->nwhole);
+	sb_add(&b, ") AS w(node, month) JOIN nodes n ON n.name = w.node"
+	       " JOIN dataselect_rollup_country c ON c.node_id = n.id AND c.month = (w.month || '-01')::date");
 	out->rollup = 1;
 	return sb_done(&b, out);
 }

@@ -286,14 +286,25 @@ struct q_pack_row {
 /* Reads the row of pack[0..len) at *pos and advances *pos: 1, 0 at the end, or ES_EFORMAT. */
 int q_pack_next(const uint8_t *pack, size_t len, size_t *pos, struct q_pack_row *row);
 /*
- * The SQL of the client sets of the rows a packs query (q_sql.packs) folds:
- * those of the n (nodes[i], nets[i]) pairs, in the same range and node
- * filter.  Columns: 0 month ("YYYY-MM"), 1 country (NULL: NULL), 2 clients
- * (hll; binary or "\x" hex as column 10 above), ordered by month and country
- * ("C", NULL last).  -ENOMEM on failure.
+ * What a packs query folds (q_render_fold_keys(), qrender.h): the
+ * node-months all of whose rows are folded (their sets per country come
+ * from dataselect_rollup_country, which holds exactly their union), and the
+ * (node, network) pairs folded elsewhere.
  */
-int q_sql_build_folds(const struct query *q, char *const *nodes, char *const *nets, size_t n,
-                      struct q_sql *out);
+struct q_fold_keys {
+	char **pnode, **pnet;   /* Pairs. */
+	size_t npairs, cappairs;
+	char **wnode, **wmonth; /* Node-months, month as "YYYY-MM". */
+	size_t nwhole, capwhole;
+};
+/*
+ * The SQL of the client sets of the rows k folds (k from the packs of q).
+ * Columns: 0 month ("YYYY-MM"), 1 country (NULL: NULL), 2 clients (hll;
+ * binary or "\x" hex as column 10 above), 3 't' for a node-month's set of
+ * one country, 'f' for one row's set; in no particular order.  -ENOMEM on
+ * failure.
+ */
+int q_sql_build_folds(const struct query *q, const struct q_fold_keys *k, struct q_sql *out);
 /* use_rollup 0 forces the raw table (tests, verification). -ENOMEM on failure. */
 int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out);
 /*

@@ -247,8 +247,7 @@ static void result_error(struct qstream *s, PGresult *res, struct q_error *e)
 static int load_packs(struct qstream *s, struct q_error *e)
 {
 	struct q_sql f;
-	char *const *nodes, *const *nets;
-	size_t n;
+	const struct q_fold_keys *k;
 	PGresult *res;
 	int rc = q_render_pack_load(s->r);
 
@@ -257,9 +256,9 @@ static int load_packs(struct qstream *s, struct q_error *e)
 		q_error_set(e, 500, Q_MSG_SQL);
 		return rc;
 	}
-	if ((n = q_render_fold_pairs(s->r, &nodes, &nets)) == 0)
+	if (!(k = q_render_fold_keys(s->r)))
 		return 0;
-	if (q_sql_build_folds(&s->q, nodes, nets, n, &f) < 0) {
+	if (q_sql_build_folds(&s->q, k, &f) < 0) {
 		q_error_set(e, 500, Q_MSG_SQL);
 		return -ENOMEM;
 	}
@@ -280,7 +279,7 @@ static int load_packs(struct qstream *s, struct q_error *e)
 		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
 			struct q_row row = { .clients_len = 0 };
 
-			for (int i = 0; i < 3; i++)
+			for (int i = 0; i < 4; i++)
 				row.col[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
 			row.clients_len = row.col[2] ? (size_t)PQgetlength(res, 0, 2) : 0;
 			if ((rc = q_render_fold_add(s->r, &row)) < 0) {
