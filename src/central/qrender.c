@@ -104,6 +104,9 @@ struct q_render {
 	struct fset *fs;        /* In (date, country) order. */
 	size_t nfs, capfs;
 	char net[256], cty[256];
+	const char *fnode;      /* folded()'s last answer, for fnode (a pointer in pt) and fnet. */
+	char fnet[256];
+	int fres;
 };
 
 static const char *const names[] = {
@@ -243,6 +246,54 @@ static void head(struct q_render *r)
 	}
 }
 
+/* Writes v in decimal at the end of p; returns the first digit's address. */
+static char *dec(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+/*
+ * A CSV row without hll_clients as emit() writes it, in one jsonw_raw():
+ * ES_ELIMIT (nothing written) when its names do not fit the line buffer.
+ */
+static int csv_line(jsonw_t *w, const char *s[7], const int64_t num[3], uint64_t clients)
+{
+	char line[1024], nb[24];
+	size_t n = 0;
+
+	line[n++] = '\n';
+	for (int i = 0; i < 7; i++) {
+		const char *v = s[i] ? s[i] : "None";
+		size_t l = strlen(v);
+
+		if (l > 96)
+			return ES_ELIMIT;
+		memcpy(line + n, v, l);
+		n += l;
+		line[n++] = ',';
+	}
+	for (int i = 0; i < 4; i++) {
+		uint64_t v = i < 3 ? (uint64_t)num[i] : clients;
+		char *d;
+
+		if (i < 3 && num[i] < 0) {
+			line[n++] = '-';
+			v = 0 - v;
+		}
+		d = dec(nb + sizeof(nb), v);
+		memcpy(line + n, d, (size_t)(nb + sizeof(nb) - d));
+		n += (size_t)(nb + sizeof(nb) - d);
+		if (i < 3)
+			line[n++] = ',';
+	}
+	jsonw_raw(w, line, n);
+	return 0;
+}
+
 /* One row's values; s[] NULL means null/None, nums are the integer columns. */
 static void emit(struct q_render *r, const char *s[7], const int64_t num[3], uint64_t clients,
                  const char *hex)
@@ -276,6 +327,8 @@ static void emit(struct q_render *r, const char *s[7], const int64_t num[3], uin
 			jsonw_str(w, hex, strlen(hex));
 		}
 		jsonw_lit(w, "}");
+	} else if (!r->q->hllvalues && csv_line(w, s, num, clients) == 0) {
+		/* Written in one piece. */
 	} else {
 		jsonw_lit(w, "\n");
 		for (int i = 0; i < 7; i++) {
@@ -801,11 +854,21 @@ static int keys_add(char ***x, char ***y, size_t *n, size_t *cap, const char *a,
 	return 0;
 }
 
-/* 1 when the renderer folds the row of (node, net) (either NULL: never). */
+/*
+ * 1 when the renderer folds the row of (node, net) (either NULL: never).
+ * The last answer is kept: a pack's rows come by network.
+ */
 static int folded(struct q_render *r, const char *node, const char *net)
 {
-	return r->folds && node && net
-	       && !q_policy_visible(r->p, node, net, r->q->endpoint == Q_RESTRICTED, r->groups, r->ngroups);
+	if (!r->folds || !node || !net)
+		return 0;
+	if (r->fnode != node || strcmp(r->fnet, net) != 0) {
+		r->fnode = node;
+		snprintf(r->fnet, sizeof(r->fnet), "%s", net);
+		r->fres = !q_policy_visible(r->p, node, net, r->q->endpoint == Q_RESTRICTED, r->groups,
+		                            r->ngroups);
+	}
+	return r->fres;
 }
 
 int q_render_pack_load(struct q_render *r)
@@ -935,9 +998,7 @@ int q_render_fold_add(struct q_render *r, const struct q_row *row)
 			hi = mid;
 	}
 	hll_init(&h);
-	rc = row->clients_len ? hll_parse(&h, (const uint8_t *)v, row->clients_len, NULL)
-	     : hll_parse_hex(&h, v, strlen(v), NULL);
-	if (rc < 0) {
+	if (!row->clients_len && (rc = hll_parse_hex(&h, v, strlen(v), NULL)) < 0) {
 		hll_fini(&h);
 		return rc;
 	}
@@ -971,6 +1032,11 @@ int q_render_fold_add(struct q_render *r, const struct q_row *row)
 			hll_fini(&h);
 			return -ENOMEM;
 		}
+	}
+	rc = row->clients_len ? hll_union_stored(&f->h, (const uint8_t *)v, row->clients_len, NULL) : 0;
+	if (rc < 0) {
+		hll_fini(&h);
+		return rc;
 	}
 	hll_union(&f->h, &h);
 	if (row->col[3][0] == 't')
