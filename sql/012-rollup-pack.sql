@@ -121,6 +121,127 @@ BEGIN
 END;
 $$;
 
+-- The groups where a rollup and dataselect_stats differ (none when exact), as in
+-- sql/009, and the node-months whose pack differs from dataselect_rollup
+-- (rollup 'dataselect_rollup_pack', network and country NULL).
+CREATE OR REPLACE FUNCTION eidastats_rollup_verify()
+RETURNS TABLE (rollup text, node_id integer, month date, network varchar(6), country varchar(2), problem text)
+LANGUAGE sql STABLE AS $$
+	WITH c AS (SELECT * FROM eidastats_rollup_compute(NULL, NULL, NULL)),
+	cc AS (SELECT c.node_id, c.month, c.country, sum(c.bytes)::bigint AS bytes,
+	              sum(c.nb_reqs)::bigint AS nb_reqs, sum(c.nb_successful_reqs)::bigint AS nb_successful_reqs,
+	              sum(c.nb_failed_reqs)::bigint AS nb_failed_reqs, hll_union_agg(c.clients) AS clients
+	       FROM c GROUP BY 1, 2, 3),
+	cn AS (SELECT cc.node_id, cc.month, sum(cc.bytes)::bigint AS bytes,
+	              sum(cc.nb_reqs)::bigint AS nb_reqs, sum(cc.nb_successful_reqs)::bigint AS nb_successful_reqs,
+	              sum(cc.nb_failed_reqs)::bigint AS nb_failed_reqs, hll_union_agg(cc.clients) AS clients
+	       FROM cc GROUP BY 1, 2),
+	cy AS (SELECT cc.node_id, date_trunc('year', cc.month::timestamp)::date AS year, cc.country, sum(cc.bytes)::bigint AS bytes,
+	              sum(cc.nb_reqs)::bigint AS nb_reqs, sum(cc.nb_successful_reqs)::bigint AS nb_successful_reqs,
+	              sum(cc.nb_failed_reqs)::bigint AS nb_failed_reqs, hll_union_agg(cc.clients) AS clients
+	       FROM cc GROUP BY 1, 2, 3)
+	SELECT 'dataselect_rollup', coalesce(c.node_id, r.node_id), coalesce(c.month, r.month),
+	       coalesce(c.network, r.network), coalesce(c.country, r.country),
+	       CASE WHEN r.node_id IS NULL THEN 'missing from the rollup'
+	            WHEN c.node_id IS NULL THEN 'not in dataselect_stats'
+	            ELSE 'sums or clients differ' END
+	FROM c
+	FULL JOIN dataselect_rollup r
+	  ON r.node_id = c.node_id AND r.month = c.month
+	 AND r.network IS NOT DISTINCT FROM c.network AND r.country IS NOT DISTINCT FROM c.country
+	WHERE r.node_id IS NULL OR c.node_id IS NULL
+	   OR r.bytes IS DISTINCT FROM c.bytes OR r.nb_reqs IS DISTINCT FROM c.nb_reqs
+	   OR r.nb_successful_reqs IS DISTINCT FROM c.nb_successful_reqs
+	   OR r.nb_failed_reqs IS DISTINCT FROM c.nb_failed_reqs
+	   OR r.clients::text IS DISTINCT FROM c.clients::text
+	UNION ALL
+	SELECT 'dataselect_rollup_country', coalesce(cc.node_id, r.node_id), coalesce(cc.month, r.month),
+	       NULL, coalesce(cc.country, r.country),
+	       CASE WHEN r.node_id IS NULL THEN 'missing from the rollup'
+	            WHEN cc.node_id IS NULL THEN 'not in dataselect_stats'
+	            ELSE 'sums or clients differ' END
+	FROM cc
+	FULL JOIN dataselect_rollup_country r
+	  ON r.node_id = cc.node_id AND r.month = cc.month AND r.country IS NOT DISTINCT FROM cc.country
+	WHERE r.node_id IS NULL OR cc.node_id IS NULL
+	   OR r.bytes IS DISTINCT FROM cc.bytes OR r.nb_reqs IS DISTINCT FROM cc.nb_reqs
+	   OR r.nb_successful_reqs IS DISTINCT FROM cc.nb_successful_reqs
+	   OR r.nb_failed_reqs IS DISTINCT FROM cc.nb_failed_reqs
+	   OR r.clients::text IS DISTINCT FROM cc.clients::text
+	UNION ALL
+	SELECT 'dataselect_rollup_node', coalesce(cn.node_id, r.node_id), coalesce(cn.month, r.month),
+	       NULL, NULL,
+	       CASE WHEN r.node_id IS NULL THEN 'missing from the rollup'
+	            WHEN cn.node_id IS NULL THEN 'not in dataselect_stats'
+	            ELSE 'sums or clients differ' END
+	FROM cn
+	FULL JOIN dataselect_rollup_node r ON r.node_id = cn.node_id AND r.month = cn.month
+	WHERE r.node_id IS NULL OR cn.node_id IS NULL
+	   OR r.bytes IS DISTINCT FROM cn.bytes OR r.nb_reqs IS DISTINCT FROM cn.nb_reqs
+	   OR r.nb_successful_reqs IS DISTINCT FROM cn.nb_successful_reqs
+	   OR r.nb_failed_reqs IS DISTINCT FROM cn.nb_failed_reqs
+	   OR r.clients::text IS DISTINCT FROM cn.clients::text
+	UNION ALL
+	SELECT 'dataselect_rollup_node_year_country', coalesce(cy.node_id, r.node_id), coalesce(cy.year, r.year),
+	       NULL, coalesce(cy.country, r.country),
+	       CASE WHEN r.node_id IS NULL THEN 'missing from the rollup'
+	            WHEN cy.node_id IS NULL THEN 'not in dataselect_stats'
+	            ELSE 'sums or clients differ' END
+	FROM cy
+	FULL JOIN dataselect_rollup_node_year_country r
+	  ON r.node_id = cy.node_id AND r.year = cy.year AND r.country IS NOT DISTINCT FROM cy.country
+	WHERE r.node_id IS NULL OR cy.node_id IS NULL
+	   OR r.bytes IS DISTINCT FROM cy.bytes OR r.nb_reqs IS DISTINCT FROM cy.nb_reqs
+	   OR r.nb_successful_reqs IS DISTINCT FROM cy.nb_successful_reqs
+	   OR r.nb_failed_reqs IS DISTINCT FROM cy.nb_failed_reqs
+	   OR r.clients::text IS DISTINCT FROM cy.clients::text
+	UNION ALL
+	SELECT 'dataselect_rollup_pack', coalesce(k.node_id, p.node_id), coalesce(k.month, p.month),
+	       NULL, NULL,
+	       CASE WHEN p.node_id IS NULL THEN 'missing from the rollup'
+	            WHEN k.node_id IS NULL THEN 'not in dataselect_rollup'
+	            ELSE 'pack differs from dataselect_rollup' END
+	FROM eidastats_rollup_pack_compute(NULL, NULL) k
+	FULL JOIN dataselect_rollup_pack p ON p.node_id = k.node_id AND p.month = k.month
+	WHERE p.node_id IS NULL OR k.node_id IS NULL OR p.pack IS DISTINCT FROM k.pack
+$$;
+
+-- Remakes the four rollups from dataselect_stats, as in sql/009, and then every
+-- pack (the triggers remade those of the rows written; this also drops packs
+-- of node-months that have no rows); returns the number of rows of dataselect_rollup.
+CREATE OR REPLACE FUNCTION eidastats_rollup_rebuild()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	n bigint;
+BEGIN
+	LOCK TABLE dataselect_rollup, dataselect_rollup_country, dataselect_rollup_node,
+		dataselect_rollup_node_year_country, dataselect_rollup_pack IN EXCLUSIVE MODE;
+	DELETE FROM dataselect_rollup;
+	INSERT INTO dataselect_rollup SELECT * FROM eidastats_rollup_compute(NULL, NULL, NULL);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	DELETE FROM dataselect_rollup_country;
+	INSERT INTO dataselect_rollup_country
+		SELECT r.node_id, r.month, r.country, sum(r.bytes)::bigint, sum(r.nb_reqs)::bigint,
+		       sum(r.nb_successful_reqs)::bigint, sum(r.nb_failed_reqs)::bigint, hll_union_agg(r.clients)
+		FROM dataselect_rollup r GROUP BY 1, 2, 3;
+	DELETE FROM dataselect_rollup_node;
+	INSERT INTO dataselect_rollup_node
+		SELECT r.node_id, r.month, sum(r.bytes)::bigint, sum(r.nb_reqs)::bigint,
+		       sum(r.nb_successful_reqs)::bigint, sum(r.nb_failed_reqs)::bigint, hll_union_agg(r.clients)
+		FROM dataselect_rollup_country r GROUP BY 1, 2;
+	DELETE FROM dataselect_rollup_node_year_country;
+	INSERT INTO dataselect_rollup_node_year_country
+		SELECT r.node_id, date_trunc('year', r.month::timestamp)::date, r.country, sum(r.bytes)::bigint, sum(r.nb_reqs)::bigint,
+		       sum(r.nb_successful_reqs)::bigint, sum(r.nb_failed_reqs)::bigint, hll_union_agg(r.clients)
+		FROM dataselect_rollup_country r GROUP BY 1, 2, 3;
+	DELETE FROM dataselect_rollup_pack;
+	INSERT INTO dataselect_rollup_pack (node_id, month, pack)
+		SELECT c.node_id, c.month, c.pack FROM eidastats_rollup_pack_compute(NULL, NULL) c;
+	RETURN n;
+END;
+$$;
+
 DROP TRIGGER IF EXISTS dataselect_rollup_pack_ins ON dataselect_rollup;
 DROP TRIGGER IF EXISTS dataselect_rollup_pack_upd ON dataselect_rollup;
 DROP TRIGGER IF EXISTS dataselect_rollup_pack_del ON dataselect_rollup;
