@@ -154,7 +154,8 @@ verify 0
 	fail "not one pack per node-month"
 pg_psql -c "ALTER TABLE dataselect_rollup DISABLE TRIGGER dataselect_rollup_pack_upd" >/dev/null ||
 	fail "disabling the pack trigger"
-expect_200 "$(submit "$T/big2.json")" "POST with the pack trigger off"
+big "$T/big4.json" 2021-02-04 9000
+expect_200 "$(submit "$T/big4.json")" "POST with the pack trigger off"
 verify 1
 grep -q ' NULL  *NULL  *pack differs from dataselect_rollup$' "$T/verify" ||
 	fail "verify missed the stale pack: $(cat "$T/verify")"
