@@ -124,6 +124,8 @@ static int load_policy(struct hreq *rq, struct q_policy *p)
 /* One streamed answer: its own connection, the query and what the renderer borrows. */
 struct qstream {
 	PGconn *pg;
+	struct qconn_cache *cache;      /* Where pg goes back when its answer was read to the end. */
+	char *conninfo;
 	PGresult *res;          /* The current row. */
 	PGresult *first;        /* The first result, awaited before the answer started. */
 	bool finished;          /* Every result read: nothing to cancel. */
@@ -141,6 +143,11 @@ static void qstream_free(void *ctx)
 
 	if (!s)
 		return;
+	if (s->pg && s->finished) {
+		/* Every result read: the session may serve the next answer. */
+		qconn_give(s->cache, s->pg, s->conninfo);
+		s->pg = NULL;
+	}
 	if (s->pg && !s->finished) {
 		/* The client left or the answer failed: stop the query, not only our end. */
 		PGcancel *c = PQgetCancel(s->pg);
@@ -154,6 +161,7 @@ static void qstream_free(void *ctx)
 	if (s->pg)
 		PQfinish(s->pg);
 	q_render_free(s->r);
+	free(s->conninfo);
 	q_sql_fini(&s->sql);
 	q_query_fini(&s->q);
 	q_policy_fini(&s->p);
@@ -304,22 +312,34 @@ static int run_query(struct hreq *rq, struct qstream *s, char *const *groups, si
                      struct q_error *e)
 {
 	char err[512] = "", set[128];
+	bool kept;
 	int rc;
 
 	if (q_sql_build_for(&s->q, 1, &s->p, groups, ngroups, &s->sql) < 0) {
 		q_error_set(e, 500, Q_MSG_SQL);
 		goto fail;
 	}
-	if (pgx_connect(&s->pg, ingest_config_read_db(rq->cfg), "eidastats-ingestd-query", err,
-	                sizeof err) < 0) {
+	/* Every setting the query relies on, on a kept session too. */
+	snprintf(set, sizeof set, "SET default_transaction_read_only = on; "
+	         "SET statement_timeout = %u; %s", rq->cfg->query_timeout * 1000u,
+	         s->sql.date_order ? Q_SQL_DATE_ORDER_SETTINGS : "RESET enable_sort");
+	s->cache = rq->svc->qconns;
+	s->conninfo = es_strdup(ingest_config_read_db(rq->cfg));
+	s->pg = qconn_take(s->cache, s->conninfo);
+	kept = s->pg != NULL;
+	if (kept && pgx_exec(s->pg, set, 0, NULL, NULL, "query settings", err, sizeof err) < 0) {
+		/* A kept session the server closed since: a new one. */
+		PQfinish(s->pg);
+		s->pg = NULL;
+		kept = false;
+	}
+	err[0] = '\0';
+	if (!s->pg && pgx_connect(&s->pg, s->conninfo, "eidastats-ingestd-query", err, sizeof err) < 0) {
 		ingest_log("query: %s", err);
 		q_error_set(e, 500, Q_MSG_DB);
 		goto fail;
 	}
-	snprintf(set, sizeof set, "SET default_transaction_read_only = on; "
-	         "SET statement_timeout = %u%s", rq->cfg->query_timeout * 1000u,
-	         s->sql.date_order ? "; " Q_SQL_DATE_ORDER_SETTINGS : "");
-	if (pgx_exec(s->pg, set, 0, NULL, NULL, "query settings", err, sizeof err) < 0
+	if ((!kept && pgx_exec(s->pg, set, 0, NULL, NULL, "query settings", err, sizeof err) < 0)
 	    || !PQsendQueryParams(s->pg, s->sql.text, (int)s->sql.nparams, NULL,
 	                          (const char *const *)s->sql.params, NULL, NULL, 1)
 	    || !PQsetSingleRowMode(s->pg)) {
