@@ -106,7 +106,9 @@ struct q_render {
 	char net[256], cty[256];
 	const char *fnode;      /* folded()'s last answer, for fnode (a pointer in pt) and fnet. */
 	char fnet[256];
+	size_t fnetlen;
 	int fres;
+	int pfirst;             /* step_pack() is past the first row of pk[pki]. */
 };
 
 static const char *const names[] = {
@@ -246,7 +248,7 @@ static void head(struct q_render *r)
 	}
 }
 
-/* Writes v in decimal at the end of p; returns the first digit's address. */
+/* Writes v in decimal just before end; returns the first digit's address. */
 static char *dec(char *end, uint64_t v)
 {
 	do {
@@ -410,9 +412,12 @@ static int flush_others(struct q_render *r)
 			}
 			hll_union(&k->h, &f->h);
 		}
-		hll_to_hex(&k->h, hex);
-		for (char *c = hex + 2; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
+		hex[0] = '\0';
+		if (r->q->hllvalues) {
+			hll_to_hex(&k->h, hex);
+			for (char *c = hex + 2; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+		}
 		emit(r, s, num, hll_cardinality(&k->h), hex);
 	}
 	buckets_clear(r);
@@ -860,11 +865,15 @@ static int keys_add(char ***x, char ***y, size_t *n, size_t *cap, const char *a,
  */
 static int folded(struct q_render *r, const char *node, const char *net)
 {
+	size_t n;
+
 	if (!r->folds || !node || !net)
 		return 0;
-	if (r->fnode != node || strcmp(r->fnet, net) != 0) {
+	n = strlen(net);
+	if (r->fnode != node || r->fnetlen != n || memcmp(r->fnet, net, n) != 0) {
 		r->fnode = node;
 		snprintf(r->fnet, sizeof(r->fnet), "%s", net);
+		r->fnetlen = strlen(r->fnet);
 		r->fres = !q_policy_visible(r->p, node, net, r->q->endpoint == Q_RESTRICTED, r->groups,
 		                            r->ngroups);
 	}
@@ -1063,15 +1072,18 @@ static int step_pack(struct q_render *r)
 		if (rc == 0) {
 			r->pki++;
 			r->ppos = 0;
+			r->pfirst = 0;
 			continue;
 		}
 		if (pr.card < 0)
 			return ES_EFORMAT;
-		if (strcmp(date, r->date) != 0) {
+		/* A pack is one date: its first row may start the next one. */
+		if (!r->pfirst && strcmp(date, r->date) != 0) {
 			if ((rc = flush_others(r)) < 0)
 				return rc;
 			snprintf(r->date, sizeof(r->date), "%s", date);
 		}
+		r->pfirst = 1;
 		net = pack_str(r->net, pr.net, pr.netlen);
 		cty = pack_str(r->cty, pr.cty, pr.ctylen);
 		if (folded(r, node, net))

@@ -503,6 +503,19 @@ int hll_parse(hll_t *h, const uint8_t *buf, size_t len, const char **why)
 
 int hll_union_stored(hll_t *dst, const uint8_t *buf, size_t len, const char **why)
 {
+	/* A FULL set makes any union FULL: dst becomes FULL first (its registers kept). */
+	if (dst->type != HLL_FULL && len == HLL_FULL_BYTES && buf[0] == (0x10 | HLL_FULL)
+	    && buf[1] == HLL_HDR1 && buf[2] == HLL_HDR2) {
+		if (dst->type == HLL_EMPTY) {
+			free(dst->data);
+			dst->data = es_calloc(HLL_M, 1);
+			dst->cap = HLL_M;
+			dst->n = 0;
+			dst->type = HLL_FULL;
+		} else {
+			to_full(dst);
+		}
+	}
 	if (dst->type == HLL_FULL && len >= 3 && buf[0] >> 4 == 1 && buf[1] == HLL_HDR1
 	    && buf[2] == HLL_HDR2) {
 		uint8_t type = buf[0] & 15;
