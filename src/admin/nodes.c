@@ -127,6 +127,8 @@ static int delete_node_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 		"DELETE FROM dataselect_rollup_node_year_country WHERE node_id = $1::integer",
 		"DELETE FROM dataselect_rollup_country WHERE node_id = $1::integer",
 		"DELETE FROM dataselect_rollup WHERE node_id = $1::integer",
+		/* Its triggers removed the packs of those rows; any other too (sql/012). */
+		"DELETE FROM dataselect_rollup_pack WHERE node_id = $1::integer",
 		"DELETE FROM networks WHERE node_id = $1::integer",
 		"DELETE FROM payloads WHERE node_id = $1::integer",
 		"DELETE FROM tokens WHERE node_id = $1::integer",

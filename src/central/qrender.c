@@ -22,6 +22,9 @@
 /* Largest date (rows and their text) q_render_sort_dates() holds to order it. */
 #define DATE_LIMIT ((size_t)256 << 20)
 #define NO_COL SIZE_MAX
+/* Largest packs (text included) q_render_pack_load() holds. */
+#define PACK_LIMIT ((size_t)256 << 20)
+#define MAX_FSETS ((size_t)Q_PACK_MONTHS * MAX_BUCKETS)
 
 /* One held row: offsets of its values in the date's text (NO_COL: NULL), then pointers. */
 struct hrow {
@@ -54,6 +57,21 @@ struct bucket {
 	char *country;          /* NULL: a NULL country (or not detailed). */
 	int64_t bytes, reqs, succ;
 	hll_t h;
+	size_t nf, nw;          /* Rows folded into it: of other node-months, of whole ones. */
+};
+
+/* A pack held by q_render_pack_load(): offsets in the packs' text. */
+struct pk {
+	size_t date, node, pack, len;   /* node NO_COL: NULL */
+	int whole;              /* Every row is folded (q_fold_keys). */
+};
+
+/* The union of the folded rows' sets of one (date, country) (q_render_fold_add()). */
+struct fset {
+	char date[16];
+	char *country;
+	hll_t h;
+	size_t n, nc;           /* Sets united: of rows, of whole node-months' countries. */
 };
 
 enum phase { PH_HEAD, PH_ROWS, PH_TAIL, PH_DONE };
@@ -76,6 +94,21 @@ struct q_render {
 	int sort_dates;
 	struct dbuf d;
 	int err;
+	/* Packs (q_render_pack_load()). */
+	int packs;
+	char *pt;
+	size_t ptlen, ptcap;
+	struct pk *pk;
+	size_t npk, cappk, pki, ppos;
+	struct q_fold_keys fk;
+	struct fset *fs;        /* In (date, country) order. */
+	size_t nfs, capfs;
+	char net[256], cty[256];
+	const char *fnode;      /* folded()'s last answer, for fnode (a pointer in pt) and fnet. */
+	char fnet[256];
+	size_t fnetlen;
+	int fres;
+	int pfirst;             /* step_pack() is past the first row of pk[pki]. */
 };
 
 static const char *const names[] = {
@@ -127,6 +160,25 @@ void q_render_free(struct q_render *r)
 	free(r->d.text);
 	free(r->d.v);
 	free(r->d.ord);
+	free(r->pt);
+	free(r->pk);
+	for (size_t i = 0; i < r->fk.npairs; i++) {
+		free(r->fk.pnode[i]);
+		free(r->fk.pnet[i]);
+	}
+	for (size_t i = 0; i < r->fk.nwhole; i++) {
+		free(r->fk.wnode[i]);
+		free(r->fk.wmonth[i]);
+	}
+	free(r->fk.pnode);
+	free(r->fk.pnet);
+	free(r->fk.wnode);
+	free(r->fk.wmonth);
+	for (size_t i = 0; i < r->nfs; i++) {
+		free(r->fs[i].country);
+		hll_fini(&r->fs[i].h);
+	}
+	free(r->fs);
 	jsonw_fini(&r->out);
 	free(r);
 }
@@ -196,6 +248,54 @@ static void head(struct q_render *r)
 	}
 }
 
+/* Writes v in decimal just before end; returns the first digit's address. */
+static char *dec(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+/*
+ * A CSV row without hll_clients as emit() writes it, in one jsonw_raw():
+ * ES_ELIMIT (nothing written) when its names do not fit the line buffer.
+ */
+static int csv_line(jsonw_t *w, const char *s[7], const int64_t num[3], uint64_t clients)
+{
+	char line[1024], nb[24];
+	size_t n = 0;
+
+	line[n++] = '\n';
+	for (int i = 0; i < 7; i++) {
+		const char *v = s[i] ? s[i] : "None";
+		size_t l = strlen(v);
+
+		if (l > 96)
+			return ES_ELIMIT;
+		memcpy(line + n, v, l);
+		n += l;
+		line[n++] = ',';
+	}
+	for (int i = 0; i < 4; i++) {
+		uint64_t v = i < 3 ? (uint64_t)num[i] : clients;
+		char *d;
+
+		if (i < 3 && num[i] < 0) {
+			line[n++] = '-';
+			v = 0 - v;
+		}
+		d = dec(nb + sizeof(nb), v);
+		memcpy(line + n, d, (size_t)(nb + sizeof(nb) - d));
+		n += (size_t)(nb + sizeof(nb) - d);
+		if (i < 3)
+			line[n++] = ',';
+	}
+	jsonw_raw(w, line, n);
+	return 0;
+}
+
 /* One row's values; s[] NULL means null/None, nums are the integer columns. */
 static void emit(struct q_render *r, const char *s[7], const int64_t num[3], uint64_t clients,
                  const char *hex)
@@ -229,6 +329,8 @@ static void emit(struct q_render *r, const char *s[7], const int64_t num[3], uin
 			jsonw_str(w, hex, strlen(hex));
 		}
 		jsonw_lit(w, "}");
+	} else if (!r->q->hllvalues && csv_line(w, s, num, clients) == 0) {
+		/* Written in one piece. */
 	} else {
 		jsonw_lit(w, "\n");
 		for (int i = 0; i < 7; i++) {
@@ -257,8 +359,37 @@ static int cmp_bucket(const void *a, const void *b)
 	return strcmp(x->country, y->country);
 }
 
+/* NULL last, then "C" order: the SQL's ORDER BY of the grouping columns. */
+static int cmp_name(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a == NULL) - (b == NULL);
+	return strcmp(a, b);
+}
+
+/* The folded sets of (date, country), or NULL. */
+static struct fset *fset_find(struct q_render *r, const char *date, const char *country)
+{
+	size_t lo = 0, hi = r->nfs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(r->fs[mid].date, date);
+
+		if (!c)
+			c = cmp_name(r->fs[mid].country, country);
+		if (!c)
+			return &r->fs[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /* Emits the Other rows of the current date, ordered by country (NULL last). */
-static void flush_others(struct q_render *r)
+static int flush_others(struct q_render *r)
 {
 	int cdet = (r->q->details & Q_DETAIL_COUNTRY) != 0;
 
@@ -271,12 +402,26 @@ static void flush_others(struct q_render *r)
 		int64_t num[3] = { k->bytes, k->reqs, k->succ };
 		char hex[HLL_HEX_MAX];
 
-		hll_to_hex(&k->h, hex);
-		for (char *c = hex + 2; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
+		if (r->packs) {
+			/* The bucket's rows are exactly those of its sets (same pairs, same range). */
+			struct fset *f = fset_find(r, r->date, k->country);
+
+			if (!f || f->n != k->nf || (f->nc == 0) != (k->nw == 0)) {
+				buckets_clear(r);
+				return ES_EINTERNAL;
+			}
+			hll_union(&k->h, &f->h);
+		}
+		hex[0] = '\0';
+		if (r->q->hllvalues) {
+			hll_to_hex(&k->h, hex);
+			for (char *c = hex + 2; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+		}
 		emit(r, s, num, hll_cardinality(&k->h), hex);
 	}
 	buckets_clear(r);
+	return 0;
 }
 
 static int parse_i64(const char *s, int64_t *v)
@@ -304,7 +449,8 @@ static int add_sat(int64_t *a, int64_t b)
 }
 
 /* Folds a row into its (date, country) bucket. */
-static int fold(struct q_render *r, const char *country, const int64_t num[3], const hll_t *h)
+static int fold(struct q_render *r, const char *country, const int64_t num[3], const hll_t *h,
+                int whole)
 {
 	struct bucket *k = NULL;
 	int rc = 0;
@@ -340,7 +486,12 @@ static int fold(struct q_render *r, const char *country, const int64_t num[3], c
 	rc |= add_sat(&k->bytes, num[0]);
 	rc |= add_sat(&k->reqs, num[1]);
 	rc |= add_sat(&k->succ, num[2]);
-	hll_union(&k->h, h);
+	if (whole)
+		k->nw++;
+	else
+		k->nf++;
+	if (h)
+		hll_union(&k->h, h);
 	return rc ? ES_ELIMIT : 0;
 }
 
@@ -399,14 +550,6 @@ static int dbuf_add(struct dbuf *d, const struct q_row *row)
 static const char *dbuf_col(const struct dbuf *d, size_t k, int i)
 {
 	return d->v[k].off[i] == NO_COL ? NULL : d->text + d->v[k].off[i];
-}
-
-/* NULL last, then "C" order: the SQL's ORDER BY of the grouping columns. */
-static int cmp_name(const char *a, const char *b)
-{
-	if (!a || !b)
-		return (a == NULL) - (b == NULL);
-	return strcmp(a, b);
 }
 
 static int cmp_row(const void *a, const void *b)
@@ -605,14 +748,17 @@ static int step(struct q_render *r)
 	}
 	date = row.col[0] ? row.col[0] : "*";
 	if (strcmp(date, r->date) != 0) {
-		flush_others(r);
+		if ((rc = flush_others(r)) < 0) {
+			hll_fini(&h);
+			return rc;
+		}
 		snprintf(r->date, sizeof(r->date), "%s", date);
 	}
 	if (r->folds && row.col[1] && row.col[2]
 	    && !q_policy_visible(r->p, row.col[1], row.col[2], q->endpoint == Q_RESTRICTED,
 	                         r->groups, r->ngroups)) {
 		/* The SQL fetches the set of every row the same policy folds. */
-		rc = card ? ES_EINTERNAL : fold(r, cdet ? row.col[6] : NULL, num, &h);
+		rc = card ? ES_EINTERNAL : fold(r, cdet ? row.col[6] : NULL, num, &h, 0);
 		hll_fini(&h);
 		return rc < 0 ? rc : 1;
 	}
@@ -642,6 +788,317 @@ static int step(struct q_render *r)
 	return 1;
 }
 
+/* Appends n bytes (and a NUL when text) to the packs' text; its offset, or NO_COL (ES_ELIMIT / -ENOMEM in *rc). */
+static size_t pt_add(struct q_render *r, const void *v, size_t n, int text, int *rc)
+{
+	size_t off = r->ptlen, need = n + (text != 0);
+
+	if (r->ptlen + need > PACK_LIMIT) {
+		*rc = ES_ELIMIT;
+		return NO_COL;
+	}
+	if (r->ptlen + need > r->ptcap) {
+		size_t nc = r->ptcap ? r->ptcap : 65536;
+		char *nt;
+
+		while (nc < r->ptlen + need)
+			nc *= 2;
+		if (!(nt = realloc(r->pt, nc))) {
+			*rc = -ENOMEM;
+			return NO_COL;
+		}
+		r->pt = nt;
+		r->ptcap = nc;
+	}
+	memcpy(r->pt + off, v, n);
+	if (text)
+		r->pt[off + n] = '\0';
+	r->ptlen += need;
+	return off;
+}
+
+/* Copies a pack's network or country (NULL: NULL) into buf as a string. */
+static const char *pack_str(char *buf, const char *v, size_t n)
+{
+	if (!v)
+		return NULL;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Adds (a, b) to the lists x, y unless there already. */
+static int keys_add(char ***x, char ***y, size_t *n, size_t *cap, const char *a, const char *b)
+{
+	char *ca, *cb;
+
+	for (size_t i = *n; i-- > 0;)
+		if (strcmp((*y)[i], b) == 0 && strcmp((*x)[i], a) == 0)
+			return 0;
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 64;
+		char **nx = realloc(*x, nc * sizeof(*nx)), **ny;
+
+		if (!nx)
+			return -ENOMEM;
+		*x = nx;
+		if (!(ny = realloc(*y, nc * sizeof(*ny))))
+			return -ENOMEM;
+		*y = ny;
+		*cap = nc;
+	}
+	ca = strdup(a);
+	cb = strdup(b);
+	if (!ca || !cb) {
+		free(ca);
+		free(cb);
+		return -ENOMEM;
+	}
+	(*x)[*n] = ca;
+	(*y)[(*n)++] = cb;
+	return 0;
+}
+
+/*
+ * 1 when the renderer folds the row of (node, net) (either NULL: never).
+ * The last answer is kept: a pack's rows come by network.
+ */
+static int folded(struct q_render *r, const char *node, const char *net)
+{
+	size_t n;
+
+	if (!r->folds || !node || !net)
+		return 0;
+	n = strlen(net);
+	if (r->fnode != node || r->fnetlen != n || memcmp(r->fnet, net, n) != 0) {
+		r->fnode = node;
+		snprintf(r->fnet, sizeof(r->fnet), "%s", net);
+		r->fnetlen = strlen(r->fnet);
+		r->fres = !q_policy_visible(r->p, node, net, r->q->endpoint == Q_RESTRICTED, r->groups,
+		                            r->ngroups);
+	}
+	return r->fres;
+}
+
+int q_render_pack_load(struct q_render *r)
+{
+	struct q_row row = { .clients_len = 0 };
+	int rc = 0;
+
+	r->packs = 1;
+	for (;;) {
+		struct pk *k;
+		const char *v;
+		size_t n;
+
+		if ((rc = r->next(r->ctx, &row)) <= 0)
+			break;
+		if (!row.col[0] || !row.col[10])
+			return ES_EFORMAT;
+		if (r->npk == r->cappk) {
+			size_t nc = r->cappk ? 2 * r->cappk : 256;
+			struct pk *x = realloc(r->pk, nc * sizeof(*x));
+
+			if (!x)
+				return -ENOMEM;
+			r->pk = x;
+			r->cappk = nc;
+		}
+		k = &r->pk[r->npk];
+		k->date = pt_add(r, row.col[0], strlen(row.col[0]), 1, &rc);
+		k->node = row.col[1] ? pt_add(r, row.col[1], strlen(row.col[1]), 1, &rc) : NO_COL;
+		v = row.col[10];
+		n = row.clients_len;
+		if (n == 0) {
+			/* Text result format: "\x" and hex. */
+			size_t l = strlen(v);
+
+			if (l < 2 || v[0] != '\\' || v[1] != 'x' || l % 2)
+				return ES_EFORMAT;
+			n = (l - 2) / 2;
+			k->pack = pt_add(r, "", n, 0, &rc);
+			if (k->pack != NO_COL && hex_decode(r->pt + k->pack, v + 2, n) < 0)
+				return ES_EFORMAT;
+		} else {
+			k->pack = pt_add(r, v, n, 0, &rc);
+		}
+		if (rc < 0)
+			return rc;
+		k->len = n;
+		r->npk++;
+	}
+	if (rc < 0 || !r->folds)
+		return rc;
+	for (size_t i = 0; i < r->npk; i++) {
+		struct pk *k = &r->pk[i];
+		const char *node = k->node == NO_COL ? NULL : r->pt + k->node;
+		const uint8_t *pack = (const uint8_t *)r->pt + k->pack;
+		struct q_pack_row pr;
+		size_t pos = 0, nfold = 0, nrows = 0;
+
+		/* Whole when every row is folded: its sets then come by country. */
+		while ((rc = q_pack_next(pack, k->len, &pos, &pr)) > 0) {
+			const char *net = pack_str(r->net, pr.net, pr.netlen);
+
+			nrows++;
+			nfold += folded(r, node, net);
+		}
+		if (rc < 0)
+			return rc;
+		k->whole = nrows > 0 && nfold == nrows;
+		if (k->whole && (rc = keys_add(&r->fk.wnode, &r->fk.wmonth, &r->fk.nwhole, &r->fk.capwhole,
+		                                node, r->pt + k->date)) < 0)
+			return rc;
+		if (k->whole || nfold == 0)
+			continue;
+		pos = 0;
+		{
+			char last[256] = "";
+			int have = 0;
+
+			while ((rc = q_pack_next(pack, k->len, &pos, &pr)) > 0) {
+				const char *net = pack_str(r->net, pr.net, pr.netlen);
+
+				/* A pack's rows come by network: one test per network. */
+				if (!net || (have && strcmp(net, last) == 0))
+					continue;
+				snprintf(last, sizeof(last), "%s", net);
+				have = 1;
+				if (folded(r, node, net)
+				    && (rc = keys_add(&r->fk.pnode, &r->fk.pnet, &r->fk.npairs, &r->fk.cappairs,
+				                      node, net)) < 0)
+					return rc;
+			}
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+const struct q_fold_keys *q_render_fold_keys(const struct q_render *r)
+{
+	return r->fk.npairs || r->fk.nwhole ? &r->fk : NULL;
+}
+
+int q_render_fold_add(struct q_render *r, const struct q_row *row)
+{
+	const char *date = row->col[0], *country = row->col[1], *v = row->col[2];
+	size_t lo = 0, hi = r->nfs;
+	struct fset *f = NULL;
+	hll_t h;
+	int rc;
+
+	if (!date || strlen(date) >= sizeof(f->date) || !v || !row->col[3])
+		return ES_EFORMAT;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(r->fs[mid].date, date);
+
+		if (!c)
+			c = cmp_name(r->fs[mid].country, country);
+		if (!c) {
+			f = &r->fs[mid];
+			break;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	hll_init(&h);
+	if (!row->clients_len && (rc = hll_parse_hex(&h, v, strlen(v), NULL)) < 0) {
+		hll_fini(&h);
+		return rc;
+	}
+	if (!f) {
+		rc = 0;
+		if (r->nfs >= MAX_FSETS)
+			rc = ES_ELIMIT;
+		if (!rc && r->nfs == r->capfs) {
+			size_t nc = r->capfs ? 2 * r->capfs : 64;
+			struct fset *x = realloc(r->fs, nc * sizeof(*x));
+
+			if (x) {
+				r->fs = x;
+				r->capfs = nc;
+			} else {
+				rc = -ENOMEM;
+			}
+		}
+		if (rc < 0) {
+			hll_fini(&h);
+			return rc;
+		}
+		/* Kept in (date, country) order: lo is the place. */
+		memmove(&r->fs[lo + 1], &r->fs[lo], (r->nfs - lo) * sizeof(*r->fs));
+		f = &r->fs[lo];
+		memset(f, 0, sizeof(*f));
+		hll_init(&f->h);
+		snprintf(f->date, sizeof(f->date), "%s", date);
+		r->nfs++;
+		if (country && !(f->country = strdup(country))) {
+			hll_fini(&h);
+			return -ENOMEM;
+		}
+	}
+	rc = row->clients_len ? hll_union_stored(&f->h, (const uint8_t *)v, row->clients_len, NULL) : 0;
+	if (rc < 0) {
+		hll_fini(&h);
+		return rc;
+	}
+	hll_union(&f->h, &h);
+	if (row->col[3][0] == 't')
+		f->nc++;
+	else
+		f->n++;
+	hll_fini(&h);
+	return 0;
+}
+
+/* Renders the next row of the held packs (and a finished date's Other rows). 0 at the end. */
+static int step_pack(struct q_render *r)
+{
+	struct q_pack_row pr;
+	int rc;
+
+	while (r->pki < r->npk) {
+		const struct pk *k = &r->pk[r->pki];
+		const char *date = r->pt + k->date, *node = k->node == NO_COL ? NULL : r->pt + k->node;
+		const char *s[7], *net, *cty;
+
+		if ((rc = q_pack_next((const uint8_t *)r->pt + k->pack, k->len, &r->ppos, &pr)) < 0)
+			return rc;
+		if (rc == 0) {
+			r->pki++;
+			r->ppos = 0;
+			r->pfirst = 0;
+			continue;
+		}
+		if (pr.card < 0)
+			return ES_EFORMAT;
+		/* A pack is one date: its first row may start the next one. */
+		if (!r->pfirst && strcmp(date, r->date) != 0) {
+			if ((rc = flush_others(r)) < 0)
+				return rc;
+			snprintf(r->date, sizeof(r->date), "%s", date);
+		}
+		r->pfirst = 1;
+		net = pack_str(r->net, pr.net, pr.netlen);
+		cty = pack_str(r->cty, pr.cty, pr.ctylen);
+		if (folded(r, node, net))
+			return (rc = fold(r, cty, pr.num, NULL, k->whole)) < 0 ? rc : 1;
+		s[0] = date;
+		s[1] = node ? node : "*";
+		s[2] = net ? net : "*";
+		s[3] = s[4] = s[5] = "*";
+		s[6] = cty;
+		emit(r, s, pr.num, (uint64_t)pr.card, "");
+		return 1;
+	}
+	return 0;
+}
+
 ssize_t q_render_read(struct q_render *r, char *buf, size_t cap)
 {
 	size_t done = 0;
@@ -667,17 +1124,19 @@ ssize_t q_render_read(struct q_render *r, char *buf, size_t cap)
 			head(r);
 			r->phase = PH_ROWS;
 		} else if (r->phase == PH_ROWS) {
-			int rc = step(r);
+			int rc = r->packs ? step_pack(r) : step(r);
 
 			if (rc < 0) {
 				/* Hand over what is ready first; the error comes at the next call. */
 				r->err = rc;
 				return done ? (ssize_t)done : rc;
 			}
-			if (rc == 0) {
-				flush_others(r);
-				r->phase = PH_TAIL;
+			if (rc == 0 && (rc = flush_others(r)) < 0) {
+				r->err = rc;
+				return done ? (ssize_t)done : rc;
 			}
+			if (rc == 0)
+				r->phase = PH_TAIL;
 		} else {
 			if (r->q->json)
 				jsonw_lit(&r->out, "]}");

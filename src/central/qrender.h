@@ -59,6 +59,25 @@ int q_render_new(struct q_render **out, const struct query *q, const struct q_po
  */
 void q_render_sort_dates(struct q_render *r);
 /*
+ * A packs query (q_sql.packs, query.h): reads every row through the iterator
+ * now (the packs of the range, at most PACK_LIMIT bytes: ES_ELIMIT beyond)
+ * and notes the (node, network) pairs the renderer folds.  Call before the
+ * first q_render_read(); the caller then runs q_sql_build_folds() for
+ * q_render_fold_keys() (unless NULL) and hands each of its rows to
+ * q_render_fold_add().  Returns 0 or a negative code (the
+ * iterator's, ES_EFORMAT for a bad pack, -ENOMEM).
+ */
+int q_render_pack_load(struct q_render *r);
+/* What q_render_pack_load() found folded (the renderer's), or NULL: nothing. */
+const struct q_fold_keys *q_render_fold_keys(const struct q_render *r);
+/*
+ * One row of q_sql_build_folds()'s SQL (col[0] month, col[1] country, col[2]
+ * clients as col[10] of struct q_row: clients_len bytes, or hex text when 0,
+ * col[3] its kind), in any order.  Returns 0, ES_EFORMAT (bad set),
+ * ES_ELIMIT or -ENOMEM.
+ */
+int q_render_fold_add(struct q_render *r, const struct q_row *row);
+/*
  * Writes up to cap bytes of the answer to buf.  Returns the number written
  * (> 0), 0 at the end of the answer, or a negative code: the iterator's, or
  * ES_EFORMAT for a row that cannot be read (bad number or HLL).  Bytes

@@ -856,6 +856,137 @@ static void sb_clients_when_folded(struct sb *b, const struct query *q, const st
 	free(nets.buf);
 }
 
+int q_pack_next(const uint8_t *pack, size_t len, size_t *pos, struct q_pack_row *row)
+{
+	size_t k = *pos;
+
+	if (k >= len)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		size_t n;
+		const char **v = i ? &row->cty : &row->net;
+		size_t *vl = i ? &row->ctylen : &row->netlen;
+
+		if (k >= len)
+			return ES_EFORMAT;
+		n = pack[k++];
+		if (n == 255) {
+			*v = NULL;
+			*vl = 0;
+			continue;
+		}
+		if (n > len - k)
+			return ES_EFORMAT;
+		*v = (const char *)pack + k;
+		*vl = n;
+		k += n;
+	}
+	if (len - k < 32)
+		return ES_EFORMAT;
+	for (int i = 0; i < 4; i++) {
+		uint64_t x = 0;
+
+		for (int j = 0; j < 8; j++)
+			x = x << 8 | pack[k++];
+		if (i < 3)
+			row->num[i] = (int64_t)x;
+		else
+			row->card = (int64_t)x;
+	}
+	*pos = k;
+	return 1;
+}
+
+/* The month range of q (q->has_end) as " AND s.month >= $i AND s.month < $j". */
+static void sb_months(struct sb *b, const struct query *q)
+{
+	char day[48];
+	int e1 = q->end + 1;
+
+	snprintf(day, sizeof(day), "%04d-%02d-01", q->start / 12, q->start % 12 + 1);
+	sb_add(b, "s.month >= ");
+	sb_param(b, day, "::date");
+	snprintf(day, sizeof(day), "%04d-%02d-01", e1 / 12, e1 % 12 + 1);
+	sb_add(b, " AND s.month < ");
+	sb_param(b, day, "::date");
+}
+
+static int sb_done(struct sb *b, struct q_sql *out)
+{
+	if (b->err) {
+		free(b->buf);
+		for (size_t i = 0; i < b->np; i++)
+			free(b->params[i]);
+		free(b->params);
+		return b->err;
+	}
+	out->text = b->buf;
+	out->params = b->params;
+	out->nparams = b->np;
+	return 0;
+}
+
+/* Appends the array literal of v[0..n) as a text[] parameter. */
+static void sb_array(struct sb *b, char *const *v, size_t n)
+{
+	struct sb a = { 0 };
+
+	sb_add(&a, "{");
+	for (size_t i = 0; i < n; i++)
+		sb_elem(&a, v[i]);
+	sb_add(&a, "}");
+	if (a.err)
+		b->err = -ENOMEM;
+	sb_param(b, a.err ? "{}" : a.buf, "::text[]");
+	free(a.buf);
+}
+
+int q_sql_build_folds(const struct query *q, const struct q_fold_keys *k, struct q_sql *out)
+{
+	struct sb b = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	/* By pair: each one's rows through dataselect_rollup_key, but those of whole node-months. */
+	sb_add(&b, "SELECT to_char(s.month, 'YYYY-MM'), s.country::text, s.clients, 'f'"
+	       " FROM unnest(");
+	sb_array(&b, k->pnode, k->npairs);
+	sb_add(&b, ", ");
+	sb_array(&b, k->pnet, k->npairs);
+	sb_add(&b, ") AS u(node, network) JOIN nodes n ON n.name = u.node"
+	       " JOIN dataselect_rollup s ON s.node_id = n.id AND s.network = u.network WHERE ");
+	sb_months(&b, q);
+	sb_add(&b, " AND (n.name::text, to_char(s.month, 'YYYY-MM')) NOT IN (SELECT * FROM unnest(");
+	sb_array(&b, k->wnode, k->nwhole);
+	sb_add(&b, ", ");
+	sb_array(&b, k->wmonth, k->nwhole);
+	sb_add(&b, ")) UNION ALL SELECT to_char(c.month, 'YYYY-MM'), c.country::text, c.clients, 't'"
+	       " FROM unnest(");
+	sb_array(&b, k->wnode, k->nwhole);
+	sb_add(&b, ", ");
+	sb_array(&b, k->wmonth, k->nwhole);
+	sb_add(&b, ") AS w(node, month) JOIN nodes n ON n.name = w.node"
+	       " JOIN dataselect_rollup_country c ON c.node_id = n.id AND c.month = (w.month || '-01')::date");
+	out->rollup = 1;
+	return sb_done(&b, out);
+}
+
+/* Network level by month and country from dataselect_rollup_pack (q_sql.packs). */
+static int build_packs(const struct query *q, struct q_sql *out)
+{
+	struct sb b = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	sb_add(&b, "SELECT to_char(s.month, 'YYYY-MM'), n.name::text, NULL::text, NULL::text, NULL::text,"
+	       " NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, s.pack, 't', NULL::text"
+	       " FROM dataselect_rollup_pack s JOIN nodes n ON n.id = s.node_id WHERE ");
+	sb_months(&b, q);
+	sb_filter(&b, "n.name", &q->node, 0);
+	sb_add(&b, " ORDER BY s.month, n.name COLLATE \"C\"");
+	out->rollup = 1;
+	out->packs = 1;
+	return sb_done(&b, out);
+}
+
 int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out)
 {
 	return q_sql_build_for(q, use_rollup, NULL, NULL, 0, out);
@@ -892,6 +1023,10 @@ int q_sql_build_for(const struct query *q, int use_rollup, const struct q_policy
 	          : month && q->level == (roll == 1 ? Q_LEVEL_NETWORK : Q_LEVEL_NODE)
 	            && (roll == 3 || (roll && cdet));
 
+	/* Answer rows that are dataselect_rollup's rows, read from their packs (sql/012). */
+	if (one_row && roll == 1 && p && !q->hllvalues && !q->network.n && !q->country.n
+	    && q->has_end && q->end >= q->start && q->end - q->start < Q_PACK_MONTHS)
+		return build_packs(q, out);
 	memset(out, 0, sizeof(*out));
 	dcol = roll == 4 ? "s.year" : roll ? "s.month" : "s.date";
 	/*

@@ -35,6 +35,7 @@
 #define ES_QUERY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Hard limits: longer lists or values are refused with 400 (the parameter's text). */
 #define Q_MAX_ITEMS 1000       /* Items of one list parameter, all occurrences together. */
@@ -262,7 +263,48 @@ struct q_sql {
 	 * index scan gives in that order.
 	 */
 	int date_order;
+	/*
+	 * 1: network level by month and country over at most Q_PACK_MONTHS
+	 * months without network or country filter: the rows are packs
+	 * (sql/012-rollup-pack.sql), one per node and month: column 0 the
+	 * month, 1 the node, 10 the pack (bytea: binary format gives its bytes,
+	 * text format "\x" and hex), the others NULL.  The renderer reads them
+	 * all first (q_render_pack_load(), qrender.h); the sets of the rows it
+	 * folds come from a second query (q_sql_build_folds()).
+	 */
+	int packs;
 };
+#define Q_PACK_MONTHS 36
+
+/* One row of a pack: network and country NULL when NULL (not NUL-terminated: their lengths). */
+struct q_pack_row {
+	const char *net, *cty;
+	size_t netlen, ctylen;
+	int64_t num[3];         /* bytes, nb_reqs, nb_successful_reqs */
+	int64_t card;           /* clients_card */
+};
+/* Reads the row of pack[0..len) at *pos and advances *pos: 1, 0 at the end, or ES_EFORMAT. */
+int q_pack_next(const uint8_t *pack, size_t len, size_t *pos, struct q_pack_row *row);
+/*
+ * What a packs query folds (q_render_fold_keys(), qrender.h): the
+ * node-months all of whose rows are folded (their sets per country come
+ * from dataselect_rollup_country, which holds exactly their union), and the
+ * (node, network) pairs folded elsewhere.
+ */
+struct q_fold_keys {
+	char **pnode, **pnet;   /* Pairs. */
+	size_t npairs, cappairs;
+	char **wnode, **wmonth; /* Node-months, month as "YYYY-MM". */
+	size_t nwhole, capwhole;
+};
+/*
+ * The SQL of the client sets of the rows k folds (k from the packs of q).
+ * Columns: 0 month ("YYYY-MM"), 1 country (NULL: NULL), 2 clients (hll;
+ * binary or "\x" hex as column 10 above), 3 't' for a node-month's set of
+ * one country, 'f' for one row's set; in no particular order.  -ENOMEM on
+ * failure.
+ */
+int q_sql_build_folds(const struct query *q, const struct q_fold_keys *k, struct q_sql *out);
 /* use_rollup 0 forces the raw table (tests, verification). -ENOMEM on failure. */
 int q_sql_build(const struct query *q, int use_rollup, struct q_sql *out);
 /*

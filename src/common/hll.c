@@ -307,6 +307,18 @@ void hll_union(hll_t *dst, const hll_t *src)
 			full_set(dst, w[i] >> HLL_REGWIDTH, w[i] & HLL_REG_MAX);
 		return;
 	}
+	if (dst->type == HLL_FULL && src->type == HLL_FULL) {
+		/* In place: FULL stays FULL. */
+		uint8_t *d = dst->data;
+		const uint8_t *r = src->data;
+		unsigned nz = 0;
+		for (size_t j = 0; j < HLL_M; j++) {
+			d[j] = d[j] < r[j] ? r[j] : d[j];
+			nz += d[j] != 0;
+		}
+		dst->n = (uint16_t)nz;
+		return;
+	}
 	uint8_t regs[HLL_M] = { 0 };
 	regs_max_from(dst, regs);
 	regs_max_from(src, regs);
@@ -487,6 +499,60 @@ int hll_parse(hll_t *h, const uint8_t *buf, size_t len, const char **why)
 {
 	struct hll_src s = { .bin = buf, .hex = NULL, .len = len };
 	return parse_src(h, &s, why);
+}
+
+int hll_union_stored(hll_t *dst, const uint8_t *buf, size_t len, const char **why)
+{
+	/* A FULL set makes any union FULL: dst becomes FULL first (its registers kept). */
+	if (dst->type != HLL_FULL && len == HLL_FULL_BYTES && buf[0] == (0x10 | HLL_FULL)
+	    && buf[1] == HLL_HDR1 && buf[2] == HLL_HDR2) {
+		if (dst->type == HLL_EMPTY) {
+			free(dst->data);
+			dst->data = es_calloc(HLL_M, 1);
+			dst->cap = HLL_M;
+			dst->n = 0;
+			dst->type = HLL_FULL;
+		} else {
+			to_full(dst);
+		}
+	}
+	if (dst->type == HLL_FULL && len >= 3 && buf[0] >> 4 == 1 && buf[1] == HLL_HDR1
+	    && buf[2] == HLL_HDR2) {
+		uint8_t type = buf[0] & 15;
+		size_t data = len - 3;
+		uint8_t *d = dst->data;
+
+		if (type == HLL_FULL && len == HLL_FULL_BYTES) {
+			unsigned nz = 0;
+			for (size_t g = 0; g < HLL_M; g += 8) {
+				uint64_t acc = 0;
+				for (size_t b = 0; b < 5; b++)
+					acc = acc << 8 | buf[3 + g / 8 * 5 + b];
+				for (size_t k = 0; k < 8; k++) {
+					uint8_t p = (uint8_t)(acc >> (HLL_REGWIDTH * (7 - k)) & HLL_REG_MAX);
+					d[g + k] = d[g + k] < p ? p : d[g + k];
+					nz += d[g + k] != 0;
+				}
+			}
+			dst->n = (uint16_t)nz;
+			return 0;
+		}
+		if (type == HLL_SPARSE && data % 2 == 0) {
+			for (size_t i = 0; i < data / 2; i++) {
+				unsigned w = (unsigned)buf[3 + 2 * i] << 8 | buf[4 + 2 * i];
+				full_set(dst, w >> HLL_REGWIDTH, w & HLL_REG_MAX);
+			}
+			return 0;
+		}
+	}
+	/* Anything else (and every error) as hll_parse() and hll_union() do it. */
+	hll_t h;
+	hll_init(&h);
+	int rc = hll_parse(&h, buf, len, why);
+	if (rc == 0)
+		hll_union(dst, &h);
+	hll_fini(&h);
+	return rc;
 }
 
 int hll_parse_hex(hll_t *h, const char *hex, size_t len, const char **why)

@@ -43,6 +43,7 @@
 #include "db.h"
 #include "hquery.h"
 #include "metrics.h"
+#include "qconn.h"
 #include "route.h"
 #include "settings.h"
 
@@ -62,6 +63,7 @@ struct hreq_service {
 	struct budget *budget;        /* Bodies in flight, bounded by cfg->max_in_flight. */
 	struct metrics *metrics;      /* Counters of PREFIX/metrics (metrics.h). */
 	struct climit *climit;        /* Queries per client, bounded by cfg->max_queries_per_client. */
+	struct qconn_cache *qconns;   /* Idle sessions of streamed answers (qconn.h); NULL: none kept. */
 };
 
 /*

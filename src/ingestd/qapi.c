@@ -124,6 +124,8 @@ static int load_policy(struct hreq *rq, struct q_policy *p)
 /* One streamed answer: its own connection, the query and what the renderer borrows. */
 struct qstream {
 	PGconn *pg;
+	struct qconn_cache *cache;      /* Where pg goes back when its answer was read to the end. */
+	char *conninfo;
 	PGresult *res;          /* The current row. */
 	PGresult *first;        /* The first result, awaited before the answer started. */
 	bool finished;          /* Every result read: nothing to cancel. */
@@ -141,6 +143,11 @@ static void qstream_free(void *ctx)
 
 	if (!s)
 		return;
+	if (s->pg && s->finished) {
+		/* Every result read: the session may serve the next answer. */
+		qconn_give(s->cache, s->pg, s->conninfo);
+		s->pg = NULL;
+	}
 	if (s->pg && !s->finished) {
 		/* The client left or the answer failed: stop the query, not only our end. */
 		PGcancel *c = PQgetCancel(s->pg);
@@ -154,6 +161,7 @@ static void qstream_free(void *ctx)
 	if (s->pg)
 		PQfinish(s->pg);
 	q_render_free(s->r);
+	free(s->conninfo);
 	q_sql_fini(&s->sql);
 	q_query_fini(&s->q);
 	q_policy_fini(&s->p);
@@ -228,6 +236,74 @@ static void cache_control(struct hreq *rq, const struct query *q, bool restricte
 	hreq_header(rq, "Cache-Control", v);
 }
 
+/* The q_error of a failed result (a cancelled statement: query_timeout, 503). */
+static void result_error(struct qstream *s, PGresult *res, struct q_error *e)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	char err[512];
+	bool cancel = state && strcmp(state, SQLSTATE_QUERY_CANCELED) == 0;
+
+	pgx_error_text(s->pg, res, "query", err, sizeof err);
+	ingest_log("%s", err);
+	q_error_set(e, cancel ? 503 : 500, cancel ? Q_MSG_TIMEOUT : Q_MSG_SQL);
+}
+
+/*
+ * A packs query (q_sql.packs): reads the packs, then the client sets of the
+ * rows the renderer folds (q_sql_build_folds()), before the answer starts.
+ */
+static int load_packs(struct qstream *s, struct q_error *e)
+{
+	struct q_sql f;
+	const struct q_fold_keys *k;
+	PGresult *res;
+	int rc = q_render_pack_load(s->r);
+
+	if (rc < 0) {
+		ingest_log("query: packs: %s", es_strerror(rc));
+		q_error_set(e, 500, Q_MSG_SQL);
+		return rc;
+	}
+	if (!(k = q_render_fold_keys(s->r)))
+		return 0;
+	if (q_sql_build_folds(&s->q, k, &f) < 0) {
+		q_error_set(e, 500, Q_MSG_SQL);
+		return -ENOMEM;
+	}
+	s->finished = false;
+	if (!PQsendQueryParams(s->pg, f.text, (int)f.nparams, NULL, (const char *const *)f.params,
+	                       NULL, NULL, 1)
+	    || !PQsetSingleRowMode(s->pg)) {
+		ingest_log("query: %s", PQerrorMessage(s->pg));
+		q_sql_fini(&f);
+		q_error_set(e, 500, Q_MSG_SQL);
+		return ES_EUNAVAIL;
+	}
+	q_sql_fini(&f);
+	rc = 0;
+	while ((res = PQgetResult(s->pg))) {
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
+			struct q_row row = { .clients_len = 0 };
+
+			for (int i = 0; i < 4; i++)
+				row.col[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+			row.clients_len = row.col[2] ? (size_t)PQgetlength(res, 0, 2) : 0;
+			if ((rc = q_render_fold_add(s->r, &row)) < 0) {
+				ingest_log("query: folded sets: %s", es_strerror(rc));
+				q_error_set(e, 500, Q_MSG_SQL);
+			}
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
+			result_error(s, res, e);
+			rc = ES_EUNAVAIL;
+		}
+		PQclear(res);
+	}
+	s->finished = true;
+	return rc;
+}
+
 /*
  * Runs s->q on a connection of its own and starts the streamed answer; the
  * stream is then hreq's (freed through qstream_free in every case).
@@ -236,22 +312,34 @@ static int run_query(struct hreq *rq, struct qstream *s, char *const *groups, si
                      struct q_error *e)
 {
 	char err[512] = "", set[128];
+	bool kept;
 	int rc;
 
 	if (q_sql_build_for(&s->q, 1, &s->p, groups, ngroups, &s->sql) < 0) {
 		q_error_set(e, 500, Q_MSG_SQL);
 		goto fail;
 	}
-	if (pgx_connect(&s->pg, ingest_config_read_db(rq->cfg), "eidastats-ingestd-query", err,
-	                sizeof err) < 0) {
+	/* Every setting the query relies on, on a kept session too. */
+	snprintf(set, sizeof set, "SET default_transaction_read_only = on; "
+	         "SET statement_timeout = %u; %s", rq->cfg->query_timeout * 1000u,
+	         s->sql.date_order ? Q_SQL_DATE_ORDER_SETTINGS : "RESET enable_sort");
+	s->cache = rq->svc->qconns;
+	s->conninfo = es_strdup(ingest_config_read_db(rq->cfg));
+	s->pg = qconn_take(s->cache, s->conninfo);
+	kept = s->pg != NULL;
+	if (kept && pgx_exec(s->pg, set, 0, NULL, NULL, "query settings", err, sizeof err) < 0) {
+		/* A kept session the server closed since: a new one. */
+		PQfinish(s->pg);
+		s->pg = NULL;
+		kept = false;
+	}
+	err[0] = '\0';
+	if (!s->pg && pgx_connect(&s->pg, s->conninfo, "eidastats-ingestd-query", err, sizeof err) < 0) {
 		ingest_log("query: %s", err);
 		q_error_set(e, 500, Q_MSG_DB);
 		goto fail;
 	}
-	snprintf(set, sizeof set, "SET default_transaction_read_only = on; "
-	         "SET statement_timeout = %u%s", rq->cfg->query_timeout * 1000u,
-	         s->sql.date_order ? "; " Q_SQL_DATE_ORDER_SETTINGS : "");
-	if (pgx_exec(s->pg, set, 0, NULL, NULL, "query settings", err, sizeof err) < 0
+	if ((!kept && pgx_exec(s->pg, set, 0, NULL, NULL, "query settings", err, sizeof err) < 0)
 	    || !PQsendQueryParams(s->pg, s->sql.text, (int)s->sql.nparams, NULL,
 	                          (const char *const *)s->sql.params, NULL, NULL, 1)
 	    || !PQsetSingleRowMode(s->pg)) {
@@ -276,6 +364,8 @@ static int run_query(struct hreq *rq, struct qstream *s, char *const *groups, si
 		q_error_set(e, 500, NULL);
 		goto fail;
 	}
+	if (s->sql.packs && load_packs(s, e) < 0)
+		goto fail;
 	if (s->sql.date_order)
 		q_render_sort_dates(s->r);
 	cache_control(rq, &s->q, s->q.endpoint == Q_RESTRICTED);

@@ -627,6 +627,7 @@ int server_start(struct server **out, const struct route *routes, size_t nroutes
 	s->svc.metrics = s->metrics;
 	s->climit = climit_new(cfg->max_connections);
 	s->svc.climit = s->climit;
+	s->svc.qconns = qconn_new(cfg->workers);
 	s->prefix = es_strdup(cfg->prefix);
 	s->header_timeout = cfg->header_timeout;
 	pthread_mutex_init(&s->conns_lock, NULL);
@@ -694,6 +695,8 @@ void server_stop(struct server *s)
 	pthread_cond_destroy(&s->conns_wake);
 	pthread_mutex_destroy(&s->conns_lock);
 	climit_free(s->climit);
+	/* After the daemon: every answer has given its session back or closed it. */
+	qconn_free(s->svc.qconns);
 	free(s->prefix);
 	metrics_free(s->metrics);
 	free(s);

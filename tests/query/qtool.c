@@ -67,6 +67,34 @@ static int next_row(void *ctx, struct q_row *row)
 	return 1;
 }
 
+/* A packs query (q_sql.packs): the packs, then the folded rows' sets (text format). 0 or -1. */
+static int load_packs(PGconn *c, const struct query *q, struct q_render *r)
+{
+	const struct q_fold_keys *k;
+	struct q_sql f;
+	PGresult *res;
+	int rc;
+
+	if (q_render_pack_load(r) < 0)
+		return -1;
+	if (!(k = q_render_fold_keys(r)))
+		return 0;
+	if (q_sql_build_folds(q, k, &f) < 0)
+		return -1;
+	res = PQexecParams(c, f.text, (int)f.nparams, NULL, (const char *const *)f.params, NULL, NULL, 0);
+	q_sql_fini(&f);
+	rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct q_row row = { .clients_len = 0 };
+
+		for (int j = 0; j < 4; j++)
+			row.col[j] = PQgetisnull(res, i, j) ? NULL : PQgetvalue(res, i, j);
+		rc = q_render_fold_add(r, &row) < 0 ? -1 : 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* Runs a command without result rows; 0 or -1. */
 static int exec_ok(PGconn *c, const char *sql)
 {
@@ -258,6 +286,13 @@ int main(int argc, char **argv)
 		}
 		if (sql.date_order)
 			q_render_sort_dates(r);
+		if (sql.packs && load_packs(c, &q, r) < 0) {
+			fprintf(stderr, "qtool: packs or folded sets failed: %s", PQerrorMessage(c));
+			q_render_free(r);
+			free(buf);
+			status = 1;
+			goto out_sql;
+		}
 		while ((k = q_render_read(r, buf, chunk)) > 0)
 			fwrite(buf, 1, (size_t)k, stdout);
 		fflush(stdout);

@@ -19,6 +19,7 @@ for q in \
 	"start=2021-01&level=node" \
 	"start=2021-01&level=node&details=month" \
 	"start=2021-01&level=network&details=month,country" \
+	"start=2021-01&end=2021-03&level=network&details=month,country" \
 	"start=2021-01&level=network&details=year" \
 	"start=2021-01&level=network&details=country&hllvalues=true" \
 	"start=2021-01&level=network&node=node1,node3" \
@@ -143,5 +144,25 @@ wait "$LOCKER" 2>/dev/null
 st=$(api_get "$P?start=2021-01")
 [ "$st" = 200 ] || fail "the service stopped answering: $st"
 api_check public "start=2021-01"
+# A streamed answer read to its end leaves its session for the next one
+# (qconn.h); a kept session the server ended is replaced, and the answers
+# stay right after a query that changed a session setting.
+query_sessions() {
+	pg_psql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'eidastats-ingestd-query'"
+}
+kept() { [ "$(query_sessions)" -ge 1 ]; }
+wait_until 10 kept || fail "no query session kept after an answer"
+get_check() {
+	st=$(api_get "$P?$1")
+	[ "$st" = 200 ] || fail "$1: status $st"
+	api_check public "$1"
+}
+get_check "start=2021-01&level=network&details=month,country"
+get_check "start=2021-01&level=node&details=month"
+pg_psql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	WHERE application_name = 'eidastats-ingestd-query'" >/dev/null
+gone() { [ "$(query_sessions)" = 0 ]; }
+wait_until 10 gone || fail "the kept sessions did not end"
+get_check "start=2021-01&end=2021-03&level=network&details=month,country"
 ingestd_stop
 exit 0

@@ -6,7 +6,8 @@
 # `eidastats-admin rollup verify` passes after each (and db_expect proves the
 # raw rows are the payloads').  Rows written
 # behind the service's back with psql (as upstream's service would) make
-# `verify` fail with a readable list; `rollup rebuild` fixes it.
+# `verify` fail with a readable list; `rollup rebuild` fixes it.  The packs of
+# sql/012 follow every ingest, and one their trigger missed is found.
 . "$top_srcdir/tests/sh/lib.sh"
 . "$top_srcdir/tests/sh/ingest-lib.sh"
 
@@ -146,6 +147,22 @@ types=$(pg_psql -c "SELECT string_agg(DISTINCT substr(clients::text, 3, 2), ' ')
 verify 0
 expect_200 "$(submit "$T/big3.json" PUT)" "PUT of large client sets"
 verify 0
+# The packs (sql/012) follow every ingest (verify compares them); an ingest
+# the pack triggers miss is found.
+[ "$(pg_psql -c "SELECT count(*) FROM dataselect_rollup_pack WHERE node_id = $NODE_ID")" = \
+	"$(pg_psql -c "SELECT count(DISTINCT month) FROM dataselect_rollup WHERE node_id = $NODE_ID")" ] ||
+	fail "not one pack per node-month"
+pg_psql -c "ALTER TABLE dataselect_rollup DISABLE TRIGGER dataselect_rollup_pack_upd" >/dev/null ||
+	fail "disabling the pack trigger"
+big "$T/big4.json" 2021-02-04 9000
+expect_200 "$(submit "$T/big4.json")" "POST with the pack trigger off"
+verify 1
+grep -q ' NULL  *NULL  *pack differs from dataselect_rollup$' "$T/verify" ||
+	fail "verify missed the stale pack: $(cat "$T/verify")"
+pg_psql -c "ALTER TABLE dataselect_rollup ENABLE TRIGGER dataselect_rollup_pack_upd" >/dev/null ||
+	fail "enabling the pack trigger"
+es_admin rollup rebuild >/dev/null 2>"$T/rebuild.err" || fail "rollup rebuild: $(cat "$T/rebuild.err")"
+verify 0
 ingestd_stop
 
 # Rows written by other programs are caught, and rebuild fixes the rollup.
@@ -190,5 +207,7 @@ grep -q 'no rollup (migration 004-query.sql): run `eidastats-admin db init`' "$T
 	fail "message without migration 004: $(cat "$T/err")"
 es_admin node del daily --yes 2>"$T/err" || fail "node del: $(cat "$T/err")"
 [ "$(rollup_rows "$NODE_ID")" = 0 ] || fail "node del left rollup rows"
+[ "$(pg_psql -c "SELECT count(*) FROM dataselect_rollup_pack WHERE node_id = $NODE_ID")" = 0 ] ||
+	fail "node del left packs"
 verify 0
 exit 0

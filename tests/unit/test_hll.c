@@ -714,3 +714,75 @@ TEST(hll_union_full_with_sparse)
 	hll_fini(&sparse);
 	hll_fini(&direct);
 }
+
+/* Unites b's stored bytes into a copy of a both ways; the results must be byte-identical. */
+static void check_union_stored(const hll_t *a, const hll_t *b)
+{
+	hll_t x, y;
+	uint8_t sb[HLL_MAX_BYTES], ox[HLL_MAX_BYTES], oy[HLL_MAX_BYTES];
+	size_t n = hll_serialize(b, sb);
+
+	hll_init(&x);
+	hll_init(&y);
+	hll_copy(&x, a);
+	hll_copy(&y, a);
+	ASSERT_OK(hll_union_stored(&x, sb, n, NULL));
+	hll_union(&y, b);
+	ASSERT_STREQ(hll_type_name(&x), hll_type_name(&y));
+	ASSERT_EQ(hll_serialize(&x, ox), hll_serialize(&y, oy));
+	ASSERT(memcmp(ox, oy, hll_size(&y)) == 0);
+	ASSERT_EQ(hll_nonzero_registers(&x), hll_nonzero_registers(&y));
+	ASSERT_EQ(hll_cardinality(&x), hll_cardinality(&y));
+	hll_fini(&x);
+	hll_fini(&y);
+}
+
+/* hll_union_stored() equals hll_parse() and hll_union() for every pair of kinds (FULL targets take the bytes directly). */
+TEST(hll_union_stored_equals_parse_and_union)
+{
+	static const int sizes[] = { 0, 5, 400, 3000 };   /* EMPTY, EXPLICIT, SPARSE, FULL */
+	hll_t set[4][2], scratch;
+
+	hll_init(&scratch);
+	for (int i = 0; i < 4; i++)
+		for (int k = 0; k < 2; k++) {
+			char prefix[8];
+
+			hll_init(&set[i][k]);
+			snprintf(prefix, sizeof prefix, "%c%d", 'a' + k, i);
+			add_clients(&set[i][k], &scratch, prefix, sizes[i]);
+		}
+	ASSERT_STREQ(hll_type_name(&set[3][0]), "FULL");
+	ASSERT_STREQ(hll_type_name(&set[2][1]), "SPARSE");
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 4; j++)
+			check_union_stored(&set[i][0], &set[j][1]);
+	for (int i = 0; i < 4; i++)
+		for (int k = 0; k < 2; k++)
+			hll_fini(&set[i][k]);
+	hll_fini(&scratch);
+}
+
+/* A bad stored set is refused as hll_parse() refuses it, and the target is left as it was. */
+TEST(hll_union_stored_refuses_bad_bytes)
+{
+	hll_t full, scratch;
+	uint8_t before[HLL_MAX_BYTES], after[HLL_MAX_BYTES], bad[HLL_FULL_BYTES];
+	size_t n;
+
+	hll_init(&full);
+	hll_init(&scratch);
+	add_clients(&full, &scratch, "r", 3000);
+	n = hll_serialize(&full, before);
+	memcpy(bad, before, n);
+	ASSERT(hll_union_stored(&full, bad, n - 1, NULL) < 0);     /* FULL of 1279 data bytes */
+	bad[0] = 0x20 | HLL_FULL;                                   /* schema version 2 */
+	ASSERT(hll_union_stored(&full, bad, n, NULL) < 0);
+	bad[0] = 0x10 | HLL_SPARSE;                                 /* SPARSE of an odd length */
+	ASSERT(hll_union_stored(&full, bad, 6, NULL) < 0);
+	ASSERT(hll_union_stored(&full, bad, 2, NULL) < 0);
+	ASSERT_EQ(hll_serialize(&full, after), n);
+	ASSERT(memcmp(before, after, n) == 0);
+	hll_fini(&full);
+	hll_fini(&scratch);
+}

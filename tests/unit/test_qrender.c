@@ -496,3 +496,196 @@ TEST(qrender_sort_dates)
 	for (int i = 0; i < 3; i++)
 		free(h[i]);
 }
+
+/* Appends one row to a pack (sql/012-rollup-pack.sql's layout); returns the new length. */
+static size_t pack_row(uint8_t *p, size_t n, const char *net, const char *cty, int64_t bytes,
+                       int64_t reqs, int64_t succ, int64_t card)
+{
+	const char *s[2] = { net, cty };
+	int64_t v[4] = { bytes, reqs, succ, card };
+
+	for (int i = 0; i < 2; i++) {
+		if (!s[i]) {
+			p[n++] = 255;
+			continue;
+		}
+		p[n++] = (uint8_t)strlen(s[i]);
+		memcpy(p + n, s[i], strlen(s[i]));
+		n += strlen(s[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		for (int b = 7; b >= 0; b--)
+			p[n++] = (uint8_t)((uint64_t)v[i] >> (8 * b));
+	return n;
+}
+
+static int64_t card_of(const char *hex)
+{
+	hll_t h;
+	int64_t c;
+
+	hll_init(&h);
+	ASSERT_OK(hll_parse_hex(&h, hex, strlen(hex), NULL));
+	c = (int64_t)hll_cardinality(&h);
+	hll_fini(&h);
+	return c;
+}
+
+/*
+ * Packs (q_render_pack_load()) render exactly what the same rows render
+ * through the row path: folded pairs and whole node-months found, their sets
+ * taken in any order and kind (binary or hex, a node-month's country set for
+ * several rows); a bucket whose sets do not match its rows fails.
+ */
+TEST(qrender_packs_equal_rows)
+{
+	struct q_policy p;
+	struct query q;
+	struct q_pair pp[] = { { "start", "2021-01" }, { "end", "2021-02" }, { "level", "network" },
+	                       { "details", "month,country" } };
+	char *h[6] = { hll_of(0, 2), hll_of(1, 3), hll_of(10, 400), hll_of(20, 1), hll_of(30, 5), hll_of(33, 3000) };
+	struct q_row rows[] = {
+		{ { "2021-01", "A", "FR", NULL, NULL, NULL, "GR", "10", "1", "1", h[0], "t" }, 0 },
+		{ { "2021-01", "A", "Z3", NULL, NULL, NULL, "GR", "20", "2", "2", h[1], "t" }, 0 },
+		{ { "2021-01", "B", "FR", NULL, NULL, NULL, "GR", "40", "4", "3", h[2], "t" }, 0 },
+		{ { "2021-01", "B", "GE", NULL, NULL, NULL, NULL, "80", "8", "8", h[3], "t" }, 0 },
+		{ { "2021-02", "B", "FR", NULL, NULL, NULL, "DE", "5", "1", "0", h[4], "t" }, 0 },
+		{ { "2021-02", "B", "XX", NULL, NULL, NULL, "DE", "7", "1", "1", h[5], "t" }, 0 },
+	};
+	uint8_t pa[256], pb1[256], pb2[256], stored[HLL_MAX_BYTES];
+	size_t na = 0, nb1 = 0, nb2 = 0, ns;
+	struct q_row packs[3];
+	char *want, *got, *country_set;
+	const struct q_fold_keys *k;
+	struct q_render *r;
+	struct src s;
+	hll_t u;
+	int err;
+
+	policy(&p);
+	query_of(&q, Q_PUBLIC, 0, pp, NP(pp), "x", &p);
+	want = render(&q, &p, NULL, 0, rows, NP(rows), 5, &err);
+	ASSERT_OK(err);
+	na = pack_row(pa, na, "FR", "GR", 10, 1, 1, card_of(h[0]));
+	na = pack_row(pa, na, "Z3", "GR", 20, 2, 2, card_of(h[1]));
+	nb1 = pack_row(pb1, nb1, "FR", "GR", 40, 4, 3, card_of(h[2]));
+	nb1 = pack_row(pb1, nb1, "GE", NULL, 80, 8, 8, card_of(h[3]));
+	nb2 = pack_row(pb2, nb2, "FR", "DE", 5, 1, 0, card_of(h[4]));
+	nb2 = pack_row(pb2, nb2, "XX", "DE", 7, 1, 1, card_of(h[5]));
+	memset(packs, 0, sizeof(packs));
+	packs[0].col[0] = packs[1].col[0] = "2021-01";
+	packs[2].col[0] = "2021-02";
+	packs[0].col[1] = "A";
+	packs[1].col[1] = packs[2].col[1] = "B";
+	packs[0].col[10] = (const char *)pa;
+	packs[0].clients_len = na;
+	packs[1].col[10] = (const char *)pb1;
+	packs[1].clients_len = nb1;
+	packs[2].col[10] = (const char *)pb2;
+	packs[2].clients_len = nb2;
+	/* The country set of B's whole 2021-02: the union of its two rows. */
+	hll_init(&u);
+	ASSERT_OK(hll_parse_hex(&u, h[4], strlen(h[4]), NULL));
+	{
+		hll_t x;
+
+		hll_init(&x);
+		ASSERT_OK(hll_parse_hex(&x, h[5], strlen(h[5]), NULL));
+		hll_union(&u, &x);
+		hll_fini(&x);
+	}
+	country_set = malloc(HLL_HEX_MAX);
+	ASSERT(country_set);
+	hll_to_hex(&u, country_set);
+	hll_fini(&u);
+	for (int bad = 0; bad < 2; bad++) {
+		struct q_row f[3];
+		char buf[64];
+		size_t len = 0, cap = 1024;
+		ssize_t n;
+
+		got = malloc(cap);
+		ASSERT(got);
+		s = (struct src){ packs, NP(packs), 0, -1 };
+		ASSERT_OK(q_render_new(&r, &q, &p, NULL, 0, next_row, &s));
+		ASSERT_OK(q_render_pack_load(r));
+		ASSERT((k = q_render_fold_keys(r)));
+		ASSERT_EQ(k->npairs, 2);
+		ASSERT_STREQ(k->pnode[0], "A");
+		ASSERT_STREQ(k->pnet[0], "Z3");
+		ASSERT_STREQ(k->pnode[1], "B");
+		ASSERT_STREQ(k->pnet[1], "FR");
+		ASSERT_EQ(k->nwhole, 1);
+		ASSERT_STREQ(k->wnode[0], "B");
+		ASSERT_STREQ(k->wmonth[0], "2021-02");
+		/* Any order; B/FR's set stored (binary), the others as hex text. */
+		memset(f, 0, sizeof(f));
+		f[0].col[0] = "2021-02";
+		f[0].col[1] = "DE";
+		f[0].col[2] = country_set;
+		f[0].col[3] = "t";
+		{
+			hll_t x;
+
+			hll_init(&x);
+			ASSERT_OK(hll_parse_hex(&x, h[2], strlen(h[2]), NULL));
+			ns = hll_serialize(&x, stored);
+			hll_fini(&x);
+		}
+		f[1].col[0] = "2021-01";
+		f[1].col[1] = "GR";
+		f[1].col[2] = (const char *)stored;
+		f[1].clients_len = ns;
+		f[1].col[3] = "f";
+		f[2].col[0] = "2021-01";
+		f[2].col[1] = "GR";
+		f[2].col[2] = h[1];
+		f[2].col[3] = "f";
+		for (int i = 0; i < 3 - bad; i++)
+			ASSERT_OK(q_render_fold_add(r, &f[i]));
+		while ((n = q_render_read(r, buf, sizeof(buf))) > 0) {
+			while (len + (size_t)n + 1 > cap)
+				ASSERT((got = realloc(got, cap *= 2)));
+			memcpy(got + len, buf, (size_t)n);
+			len += (size_t)n;
+		}
+		got[len] = '\0';
+		if (bad) {
+			ASSERT_EQ(n, ES_EINTERNAL);
+		} else {
+			ASSERT_EQ(n, 0);
+			ASSERT_STREQ(got, want);
+		}
+		q_render_free(r);
+		free(got);
+	}
+	free(country_set);
+	free(want);
+	q_query_fini(&q);
+	q_policy_fini(&p);
+	for (int i = 0; i < 6; i++)
+		free(h[i]);
+}
+
+/* A pack cut short is a format error, as is a fold set out of its kind. */
+TEST(qrender_packs_bad)
+{
+	struct q_pack_row pr;
+	uint8_t pk[128];
+	size_t n = pack_row(pk, 0, "FR", NULL, 1, 2, 3, 4), pos = 0;
+
+	ASSERT_EQ(q_pack_next(pk, n, &pos, &pr), 1);
+	ASSERT(pr.net && pr.netlen == 2 && memcmp(pr.net, "FR", 2) == 0);
+	ASSERT(!pr.cty);
+	ASSERT_EQ(pr.num[0], 1);
+	ASSERT_EQ(pr.num[2], 3);
+	ASSERT_EQ(pr.card, 4);
+	ASSERT_EQ(q_pack_next(pk, n, &pos, &pr), 0);
+	for (size_t cut = 1; cut < n; cut++) {
+		pos = 0;
+		ASSERT_EQ(q_pack_next(pk, cut, &pos, &pr), ES_EFORMAT);
+	}
+	pk[0] = 9;      /* a network longer than the pack */
+	pos = 0;
+	ASSERT_EQ(q_pack_next(pk, n, &pos, &pr), ES_EFORMAT);
+}

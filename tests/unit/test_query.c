@@ -757,3 +757,65 @@ TEST(query_sql_stored_counts)
 	q_query_fini(&q);
 	q_policy_fini(&p);
 }
+
+/* Network level by month and country over a closed range of at most Q_PACK_MONTHS months reads the packs (sql/012). */
+TEST(query_sql_packs)
+{
+	struct q_pair pp[] = { { "start", "2021-01" }, { "end", "2021-12" }, { "level", "network" },
+	                       { "details", "month,country" }, { "node", "A" } };
+	struct q_pair plong[] = { { "start", "2021-01" }, { "end", "2024-01" }, { "level", "network" },
+	                          { "details", "month,country" } };
+	struct q_pair pnet[] = { { "start", "2021-01" }, { "end", "2021-12" }, { "level", "network" },
+	                         { "details", "month,country" }, { "network", "FR" } };
+	struct q_pair pnoend[] = { { "start", "2021-01" }, { "level", "network" }, { "details", "month,country" } };
+	char *pn[] = { "A", "B" }, *pw[] = { "Z3", "F\"R" }, *wn[] = { "B" }, *wm[] = { "2021-03" };
+	struct q_fold_keys k = { pn, pw, 2, 2, wn, wm, 1, 1 };
+	struct q_policy p;
+	struct query q;
+	struct q_error e;
+	struct q_sql s;
+
+	policy(&p);
+	q_error_init(&e, 0);
+	ASSERT_OK(q_parse(&q, Q_PUBLIC, 0, pp, NP(pp), "", &p, &e));
+	ASSERT_OK(q_sql_build_for(&q, 1, &p, NULL, 0, &s));
+	ASSERT_EQ(s.packs, 1);
+	ASSERT_EQ(s.date_order, 0);
+	ASSERT(strstr(s.text, " FROM dataselect_rollup_pack s JOIN nodes n ON n.id = s.node_id WHERE s.month >= $1::date"
+	                      " AND s.month < $2::date AND (n.name = $3::text) ORDER BY s.month, n.name COLLATE \"C\"")
+	       != NULL);
+	ASSERT_STREQ(s.params[0], "2021-01-01");
+	ASSERT_STREQ(s.params[1], "2022-01-01");
+	q_sql_fini(&s);
+	/* Its folded sets: the pairs' rows but those of whole node-months, and those by country. */
+	ASSERT_OK(q_sql_build_folds(&q, &k, &s));
+	ASSERT_EQ(s.nparams, 8);
+	ASSERT_STREQ(s.params[0], "{\"A\",\"B\"}");
+	ASSERT_STREQ(s.params[1], "{\"Z3\",\"F\\\"R\"}");
+	ASSERT_STREQ(s.params[4], "{\"B\"}");
+	ASSERT_STREQ(s.params[5], "{\"2021-03\"}");
+	ASSERT(strstr(s.text, "JOIN dataselect_rollup s ON s.node_id = n.id AND s.network = u.network") != NULL);
+	ASSERT(strstr(s.text, "JOIN dataselect_rollup_country c ON c.node_id = n.id") != NULL);
+	q_sql_fini(&s);
+	q_query_fini(&q);
+	/* Too long, open, or filtered by network: the rows of dataselect_rollup. */
+	ASSERT_OK(q_parse(&q, Q_PUBLIC, 0, plong, NP(plong), "", &p, &e));
+	ASSERT_OK(q_sql_build_for(&q, 1, &p, NULL, 0, &s));
+	ASSERT(s.packs == 0 && s.date_order == 1);
+	q_sql_fini(&s);
+	q_query_fini(&q);
+	ASSERT_OK(q_parse(&q, Q_PUBLIC, 0, pnoend, NP(pnoend), "", &p, &e));
+	ASSERT_OK(q_sql_build_for(&q, 1, &p, NULL, 0, &s));
+	ASSERT(s.packs == 0 && s.date_order == 1);
+	q_sql_fini(&s);
+	q_query_fini(&q);
+	ASSERT_OK(q_parse(&q, Q_PUBLIC, 0, pnet, NP(pnet), "", &p, &e));
+	ASSERT_OK(q_sql_build_for(&q, 1, &p, NULL, 0, &s));
+	ASSERT_EQ(s.packs, 0);
+	q_sql_fini(&s);
+	ASSERT_OK(q_sql_build_for(&q, 0, &p, NULL, 0, &s));
+	ASSERT_EQ(s.packs, 0);
+	q_sql_fini(&s);
+	q_query_fini(&q);
+	q_policy_fini(&p);
+}
