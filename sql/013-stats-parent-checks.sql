@@ -1,0 +1,165 @@
+-- 013: dataselect_stats' parents are checked once per statement, not once per row.
+--
+-- The foreign keys fk_nodes (node_id -> nodes) and fk_networks ((node_id,
+-- network) -> networks) of sql/001 run two queries for every row inserted
+-- into dataselect_stats (PostgreSQL's RI_FKey_check_ins: an executor started,
+-- an index probed and the parent row locked, per row and per key).  A profile
+-- of the ingest transaction (perf, synthetic-small into an empty table) put
+-- 41 % of the backend's CPU there, more than the three indexes, the ON
+-- CONFLICT probe and the rollup upkeep together.
+--
+-- Here the same guarantees are kept by triggers that work on sets:
+-- - after each INSERT statement, the distinct parents of the new rows (the
+--   statement's transition table) are locked FOR KEY SHARE, as the foreign
+--   keys locked them, and a statement with a row whose node or (node,
+--   network) is missing fails with SQLSTATE 23503 (foreign_key_violation)
+--   and the foreign key's message;
+-- - an UPDATE that changes a row's node_id or network checks that row (never
+--   the case for eidastats-ingestd's merges, so merges pay only the WHEN);
+-- - deleting a node or a network, changing its key, or truncating networks
+--   while dataselect_stats refers to it fails as the foreign key's NO ACTION
+--   did (at the end of the statement).
+-- As with the foreign keys, a NULL node_id or network is not checked (MATCH
+-- SIMPLE).  Concurrency is the foreign keys': a parent locked by an
+-- uncommitted insert cannot be deleted until that insert commits, and the
+-- delete's check then sees the new rows.
+--
+-- The constraints uniq_stat and the other tables' foreign keys stay.  The
+-- upstream service keeps working on this schema: it inserts rows of known
+-- nodes, and its networks trigger (sql/001) creates their networks first.
+--
+-- Cost on an existing database: none that grows with it (two constraints
+-- dropped, triggers created; nothing is rewritten or scanned).
+-- Idempotent like the other migrations; eidastats-admin runs it in one
+-- transaction.
+
+-- After an INSERT statement: the new rows' parents exist, and stay until this transaction ends.
+CREATE OR REPLACE FUNCTION eidastats_stats_parents_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	want bigint;
+	got bigint;
+	bad record;
+BEGIN
+	-- Only parents locked here count, so that one created meanwhile but not locked cannot pass.
+	SELECT count(DISTINCT node_id) INTO want FROM eidastats_new;
+	SELECT count(*) INTO got FROM (SELECT 1 FROM nodes n
+		WHERE n.id IN (SELECT node_id FROM eidastats_new) FOR KEY SHARE OF n) l;
+	IF got < want THEN
+		SELECT r.node_id INTO bad FROM eidastats_new r
+		WHERE r.node_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = r.node_id)
+		LIMIT 1;
+		RAISE foreign_key_violation USING
+			MESSAGE = 'insert or update on table "dataselect_stats" violates foreign key constraint "fk_nodes"',
+			DETAIL = format('Key (node_id)=(%s) is not present in table "nodes".', bad.node_id);
+	END IF;
+	SELECT count(*) INTO want FROM (SELECT DISTINCT node_id, network FROM eidastats_new
+		WHERE node_id IS NOT NULL AND network IS NOT NULL) k;
+	SELECT count(*) INTO got FROM (SELECT 1 FROM networks w
+		WHERE (w.node_id, w.name) IN (SELECT node_id, network FROM eidastats_new)
+		FOR KEY SHARE OF w) l;
+	IF got < want THEN
+		SELECT r.node_id, r.network INTO bad FROM eidastats_new r
+		WHERE r.node_id IS NOT NULL AND r.network IS NOT NULL AND NOT EXISTS
+			(SELECT 1 FROM networks w WHERE w.node_id = r.node_id AND w.name = r.network)
+		LIMIT 1;
+		RAISE foreign_key_violation USING
+			MESSAGE = 'insert or update on table "dataselect_stats" violates foreign key constraint "fk_networks"',
+			DETAIL = format('Key (node_id, network)=(%s, %s) is not present in table "networks".',
+			                bad.node_id, bad.network);
+	END IF;
+	RETURN NULL;
+END;
+$$;
+
+-- After an UPDATE of a row's node_id or network: its new parents exist.
+CREATE OR REPLACE FUNCTION eidastats_stats_parents_check_row() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.node_id IS NOT NULL THEN
+		PERFORM 1 FROM nodes n WHERE n.id = NEW.node_id FOR KEY SHARE;
+		IF NOT FOUND THEN
+			RAISE foreign_key_violation USING
+				MESSAGE = 'insert or update on table "dataselect_stats" violates foreign key constraint "fk_nodes"',
+				DETAIL = format('Key (node_id)=(%s) is not present in table "nodes".', NEW.node_id);
+		END IF;
+		IF NEW.network IS NOT NULL THEN
+			PERFORM 1 FROM networks w WHERE w.node_id = NEW.node_id AND w.name = NEW.network FOR KEY SHARE;
+			IF NOT FOUND THEN
+				RAISE foreign_key_violation USING
+					MESSAGE = 'insert or update on table "dataselect_stats" violates foreign key constraint "fk_networks"',
+					DETAIL = format('Key (node_id, network)=(%s, %s) is not present in table "networks".',
+					                NEW.node_id, NEW.network);
+			END IF;
+		END IF;
+	END IF;
+	RETURN NULL;
+END;
+$$;
+
+-- After a DELETE or a key change on nodes or networks, or before a TRUNCATE of networks:
+-- no row of dataselect_stats refers to what went away.
+CREATE OR REPLACE FUNCTION eidastats_stats_parent_gone() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'TRUNCATE' THEN
+		IF EXISTS (SELECT 1 FROM dataselect_stats WHERE node_id IS NOT NULL AND network IS NOT NULL) THEN
+			RAISE feature_not_supported USING
+				MESSAGE = 'cannot truncate table "networks": dataselect_stats refers to it (constraint "fk_networks")';
+		END IF;
+		RETURN NULL;
+	END IF;
+	IF TG_TABLE_NAME = 'nodes' THEN
+		IF TG_OP = 'UPDATE' AND OLD.id IS NOT DISTINCT FROM NEW.id THEN
+			RETURN NULL;
+		END IF;
+		IF EXISTS (SELECT 1 FROM dataselect_stats WHERE node_id = OLD.id) THEN
+			RAISE foreign_key_violation USING
+				MESSAGE = format('update or delete on table "nodes" violates foreign key constraint "fk_nodes" on table "dataselect_stats"'),
+				DETAIL = format('Key (id)=(%s) is still referenced from table "dataselect_stats".', OLD.id);
+		END IF;
+	ELSE
+		IF TG_OP = 'UPDATE' AND OLD.node_id IS NOT DISTINCT FROM NEW.node_id AND OLD.name IS NOT DISTINCT FROM NEW.name THEN
+			RETURN NULL;
+		END IF;
+		IF EXISTS (SELECT 1 FROM dataselect_stats WHERE node_id = OLD.node_id AND network = OLD.name) THEN
+			RAISE foreign_key_violation USING
+				MESSAGE = format('update or delete on table "networks" violates foreign key constraint "fk_networks" on table "dataselect_stats"'),
+				DETAIL = format('Key (node_id, name)=(%s, %s) is still referenced from table "dataselect_stats".',
+				                OLD.node_id, OLD.name);
+		END IF;
+	END IF;
+	RETURN NULL;
+END;
+$$;
+
+ALTER TABLE dataselect_stats DROP CONSTRAINT IF EXISTS fk_nodes;
+ALTER TABLE dataselect_stats DROP CONSTRAINT IF EXISTS fk_networks;
+
+DROP TRIGGER IF EXISTS dataselect_stats_parents ON dataselect_stats;
+CREATE TRIGGER dataselect_stats_parents
+	AFTER INSERT ON dataselect_stats
+	REFERENCING NEW TABLE AS eidastats_new
+	FOR EACH STATEMENT EXECUTE FUNCTION eidastats_stats_parents_check();
+
+DROP TRIGGER IF EXISTS dataselect_stats_parents_upd ON dataselect_stats;
+CREATE TRIGGER dataselect_stats_parents_upd
+	AFTER UPDATE ON dataselect_stats
+	FOR EACH ROW
+	WHEN (OLD.node_id IS DISTINCT FROM NEW.node_id OR OLD.network IS DISTINCT FROM NEW.network)
+	EXECUTE FUNCTION eidastats_stats_parents_check_row();
+
+DROP TRIGGER IF EXISTS nodes_stats_refs ON nodes;
+CREATE TRIGGER nodes_stats_refs
+	AFTER DELETE OR UPDATE OF id ON nodes
+	FOR EACH ROW EXECUTE FUNCTION eidastats_stats_parent_gone();
+
+DROP TRIGGER IF EXISTS networks_stats_refs ON networks;
+CREATE TRIGGER networks_stats_refs
+	AFTER DELETE OR UPDATE OF node_id, name ON networks
+	FOR EACH ROW EXECUTE FUNCTION eidastats_stats_parent_gone();
+
+DROP TRIGGER IF EXISTS networks_stats_truncate ON networks;
+CREATE TRIGGER networks_stats_truncate
+	BEFORE TRUNCATE ON networks
+	FOR EACH STATEMENT EXECUTE FUNCTION eidastats_stats_parent_gone();
