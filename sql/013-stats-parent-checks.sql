@@ -37,15 +37,25 @@
 CREATE OR REPLACE FUNCTION eidastats_stats_parents_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-	want bigint;
-	got bigint;
+	keys record;
 	bad record;
 BEGIN
-	-- Only parents locked here count, so that one created meanwhile but not locked cannot pass.
-	SELECT count(DISTINCT node_id) INTO want FROM eidastats_new;
-	SELECT count(*) INTO got FROM (SELECT 1 FROM nodes n
-		WHERE n.id IN (SELECT node_id FROM eidastats_new) FOR KEY SHARE OF n) l;
-	IF got < want THEN
+	-- The statement's distinct parents (a handful, however many rows), the
+	-- nodes and networks among them, and how many of those this statement
+	-- locked: only locked parents count, so one created meanwhile but not
+	-- locked cannot pass.
+	WITH k AS MATERIALIZED (
+		SELECT DISTINCT node_id, network FROM eidastats_new WHERE node_id IS NOT NULL
+	)
+	SELECT (SELECT count(DISTINCT node_id) FROM k) AS nodes_wanted,
+	       (SELECT count(*) FROM (SELECT 1 FROM nodes n WHERE n.id IN (SELECT node_id FROM k)
+	                              FOR KEY SHARE OF n) l) AS nodes_locked,
+	       (SELECT count(*) FROM k WHERE network IS NOT NULL) AS networks_wanted,
+	       (SELECT count(*) FROM (SELECT 1 FROM networks w
+	                              WHERE (w.node_id, w.name) IN (SELECT node_id, network FROM k)
+	                              FOR KEY SHARE OF w) l) AS networks_locked
+	INTO keys;
+	IF keys.nodes_locked < keys.nodes_wanted THEN
 		SELECT r.node_id INTO bad FROM eidastats_new r
 		WHERE r.node_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = r.node_id)
 		LIMIT 1;
@@ -53,12 +63,7 @@ BEGIN
 			MESSAGE = 'insert or update on table "dataselect_stats" violates foreign key constraint "fk_nodes"',
 			DETAIL = format('Key (node_id)=(%s) is not present in table "nodes".', bad.node_id);
 	END IF;
-	SELECT count(*) INTO want FROM (SELECT DISTINCT node_id, network FROM eidastats_new
-		WHERE node_id IS NOT NULL AND network IS NOT NULL) k;
-	SELECT count(*) INTO got FROM (SELECT 1 FROM networks w
-		WHERE (w.node_id, w.name) IN (SELECT node_id, network FROM eidastats_new)
-		FOR KEY SHARE OF w) l;
-	IF got < want THEN
+	IF keys.networks_locked < keys.networks_wanted THEN
 		SELECT r.node_id, r.network INTO bad FROM eidastats_new r
 		WHERE r.node_id IS NOT NULL AND r.network IS NOT NULL AND NOT EXISTS
 			(SELECT 1 FROM networks w WHERE w.node_id = r.node_id AND w.name = r.network)
