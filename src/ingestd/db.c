@@ -36,8 +36,8 @@ struct db_pool {
 /*
  * The codes are "C": submit_parse() sorted the rows by their bytes, so the
  * ORDER BY of the statements below finds them in order at the cost of a
- * memcmp per row, where the database's collation (strcoll) took a tenth of
- * the ingest's CPU.  Any one order serves to lock rows without deadlocks.
+ * memcmp per row instead of the database collation's strcoll (3 % of a
+ * merge's instructions).  Any one order serves to lock rows without deadlocks.
  */
 static const char create_temp_sql[] =
 	"CREATE TEMP TABLE IF NOT EXISTS ingest_rows ("
