@@ -56,6 +56,10 @@ DECLARE
 	keys record;
 	bad record;
 BEGIN
+	-- A merge into stored rows inserts nothing.
+	IF NOT EXISTS (SELECT 1 FROM eidastats_new) THEN
+		RETURN NULL;
+	END IF;
 	-- The statement's distinct parents (a handful, however many rows), the
 	-- nodes and networks among them, and how many of those this statement
 	-- locked: only locked parents count, so one created meanwhile but not
