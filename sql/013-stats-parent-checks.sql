@@ -23,7 +23,9 @@
 --   while dataselect_stats refers to it fails as the foreign key's NO ACTION
 --   did (at the end of the statement).
 -- As with the foreign keys, a NULL node_id or network is not checked (MATCH
--- SIMPLE).  Concurrency is the foreign keys': a parent locked by an
+-- SIMPLE), and the checks run with the rights of the functions' owner (the
+-- role that ran the migrations), so that a writer needs no more privileges
+-- than before (locking a parent FOR KEY SHARE needs UPDATE on it).  Concurrency is the foreign keys': a parent locked by an
 -- uncommitted insert cannot be deleted until that insert commits, and the
 -- delete's check then sees the new rows.
 --
@@ -51,7 +53,7 @@
 
 -- After an INSERT statement: the new rows' parents exist, and stay until this transaction ends.
 CREATE OR REPLACE FUNCTION eidastats_stats_parents_check() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	keys record;
 	bad record;
@@ -99,7 +101,7 @@ $$;
 
 -- After an UPDATE of a row's node_id or network: its new parents exist.
 CREATE OR REPLACE FUNCTION eidastats_stats_parents_check_row() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
 	IF NEW.node_id IS NOT NULL THEN
 		PERFORM 1 FROM nodes n WHERE n.id = NEW.node_id FOR KEY SHARE;
@@ -125,7 +127,7 @@ $$;
 -- After a DELETE or a key change on nodes or networks, or before a TRUNCATE of networks:
 -- no row of dataselect_stats refers to what went away.
 CREATE OR REPLACE FUNCTION eidastats_stats_parent_gone() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
 	IF TG_OP = 'TRUNCATE' THEN
 		IF EXISTS (SELECT 1 FROM dataselect_stats WHERE node_id IS NOT NULL AND network IS NOT NULL) THEN

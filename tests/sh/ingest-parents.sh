@@ -121,6 +121,17 @@ grep -q 'ERROR:  23503' "$T/b.out" || fail "the waiting DELETE: not a foreign ke
 [ "$(pg_psql -c "SELECT count(*) FROM dataselect_stats WHERE network = 'NEW2'")" = 1 ] ||
 	fail "the committed row of NEW2 is gone"
 
+# The checks run with their owner's rights, as the foreign keys did: a writer
+# that may insert rows but not lock (update) nodes and networks still can.
+pg_psql -c "CREATE ROLE writer" -c "GRANT SELECT, INSERT ON dataselect_stats TO writer" \
+	-c "GRANT SELECT ON nodes, networks TO writer" || fail "the writer role"
+pg_psql -c "BEGIN; SET LOCAL ROLE writer; SET LOCAL eidastats.networks_known = 'on';
+	$ins VALUES ($ES_NODE_ID, '2024-09-01', 'XX', 'W', '', 'HHZ', '', 1); COMMIT" >"$T/writer" 2>&1 ||
+	fail "a row inserted by a role without UPDATE on nodes and networks: $(cat "$T/writer")"
+refused "BEGIN; SET LOCAL ROLE writer; SET LOCAL eidastats.networks_known = 'on';
+	$ins VALUES ($ES_NODE_ID, '2024-09-01', 'NOPE', 'W', '', 'HHZ', '', 1); COMMIT" \
+	"a writer's row of an unknown network"
+
 # What the foreign keys accepted is still accepted: a new network through the
 # upstream trigger, NULL keys (MATCH SIMPLE), unused networks and keyless updates.
 pg_psql -c "$ins VALUES ($ES_NODE_ID, '2024-05-01', 'NEW', 'S', '', 'HHZ', '', 1)" ||
