@@ -33,10 +33,17 @@ struct db_pool {
 	struct db_conn *conns;
 };
 
+/*
+ * The codes are "C": submit_parse() sorted the rows by their bytes, so the
+ * ORDER BY of the statements below finds them in order at the cost of a
+ * memcmp per row instead of the database collation's strcoll (3 % of a
+ * merge's instructions).  Any one order serves to lock rows without deadlocks.
+ */
 static const char create_temp_sql[] =
 	"CREATE TEMP TABLE IF NOT EXISTS ingest_rows ("
-	" date date, network varchar(6), station varchar(5), location varchar(2),"
-	" channel varchar(3), country varchar(2), bytes bigint, nb_reqs integer,"
+	" date date, network varchar(6) COLLATE \"C\", station varchar(5) COLLATE \"C\","
+	" location varchar(2) COLLATE \"C\", channel varchar(3) COLLATE \"C\","
+	" country varchar(2) COLLATE \"C\", bytes bigint, nb_reqs integer,"
 	" nb_successful_reqs integer, nb_failed_reqs integer, clients hll(11,5)"
 	") ON COMMIT DELETE ROWS";
 
