@@ -69,6 +69,27 @@ void stats_free(stats_t *st)
 	free(st);
 }
 
+void stats_clear(stats_t *st)
+{
+	for (size_t i = 0; i < st->nent; i++)
+		hll_fini(&st->ent[i].clients);
+	st->nent = 0;
+	memset(st->slots, 0, (st->mask + 1) * sizeof *st->slots);
+	st->nstr = 0;
+	st->pool_len = 0;
+	memset(st->str_slots, 0, (st->str_mask + 1) * sizeof *st->str_slots);
+}
+
+size_t stats_string_bytes(const stats_t *st)
+{
+	return st->pool_len;
+}
+
+size_t stats_max_entries(const stats_t *st)
+{
+	return st->max_entries;
+}
+
 enum stats_granularity stats_granularity(const stats_t *st)
 {
 	return st->gran;

@@ -73,6 +73,12 @@ stats_t *stats_new(enum stats_granularity g, size_t max_entries);
 void stats_free(stats_t *st);
 
 enum stats_granularity stats_granularity(const stats_t *st);
+/* Empties the table (rows, HLLs, strings), keeping its allocations for reuse. */
+void stats_clear(stats_t *st);
+/* Bytes of interned strings (NULs included) counted against STATS_STRINGS_MAX. */
+size_t stats_string_bytes(const stats_t *st);
+/* The row limit the table was made with (after the STATS_HARD_MAX cap). */
+size_t stats_max_entries(const stats_t *st);
 
 /*
  * Folds one event into the row of key (created at the end if new):
