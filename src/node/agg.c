@@ -437,7 +437,7 @@ static int batch_fits(const agg_t *a, const struct agg_batch *b)
 }
 
 /* Applies b to the collection in line order; 0 or an error that ends the file. */
-static int batch_apply(agg_t *a, struct agg_pool *p, const struct agg_batch *b)
+static int batch_apply(agg_t *a, struct agg_pool *p, struct agg_batch *b)
 {
 	if (!b->folded || !batch_fits(a, b)) {
 		for (size_t i = 0; i < b->nlines; i++) {
@@ -449,7 +449,7 @@ static int batch_apply(agg_t *a, struct agg_pool *p, const struct agg_batch *b)
 		}
 		return 0;
 	}
-	int rc = stats_merge(a->st, b->st);
+	int rc = stats_merge_take(a->st, b->st);
 	if (rc)
 		return rc;
 	a->abs_bytes += b->abs_bytes;
@@ -632,7 +632,8 @@ int agg_file(agg_t *a, const char *path, int fd, uint8_t digest[32])
 	if (a->error)
 		return a->error;
 	reader_t *r;
-	reader_opts_t ro = { .max_line = a->o.max_line, .threads = a->o.reader_threads };
+	reader_opts_t ro = { .max_line = a->o.max_line, .threads = a->o.reader_threads,
+	                     .no_digest = digest == NULL };
 	int rc = reader_open(&r, path, fd, &ro);
 	if (rc)
 		return rc;

@@ -32,6 +32,8 @@ struct stats {
 	size_t nstr, cap_str;
 	uint32_t *str_slots;  /* Open addressing: id + 1, 0 = free. */
 	size_t str_mask;
+	uint32_t *map;        /* stats_merge_take(): this table's string ids → dst's. */
+	size_t cap_map;
 
 	/* Rows in first-occurrence order and their hash index. */
 	struct stats_entry *ent;
@@ -66,6 +68,7 @@ void stats_free(stats_t *st)
 	free(st->str_len);
 	free(st->str_hash);
 	free(st->str_slots);
+	free(st->map);
 	free(st);
 }
 
@@ -311,6 +314,55 @@ int stats_merge(stats_t *dst, const stats_t *src)
 		struct stats_entry *e = lookup(dst, reduce_date(dst, s->date), ids);
 		if (!e)
 			return ES_ELIMIT;
+		int64_t sum;
+		uint64_t nr, ns, nu;
+		if (__builtin_add_overflow(e->bytes, s->bytes, &sum)
+		    || __builtin_add_overflow(e->nb_requests, s->nb_requests, &nr)
+		    || __builtin_add_overflow(e->nb_successful, s->nb_successful, &ns)
+		    || __builtin_add_overflow(e->nb_unsuccessful, s->nb_unsuccessful, &nu))
+			return ES_ELIMIT;
+		e->bytes = sum;
+		e->nb_requests = nr;
+		e->nb_successful = ns;
+		e->nb_unsuccessful = nu;
+		hll_union(&e->clients, &s->clients);
+	}
+	return 0;
+}
+
+int stats_merge_take(stats_t *dst, stats_t *src)
+{
+	/* Each distinct string of src is interned once, not once per row. */
+	if (src->nstr > src->cap_map) {
+		free(src->map);
+		src->cap_map = src->cap_str;
+		src->map = es_reallocarray(NULL, src->cap_map, sizeof *src->map);
+	}
+	for (size_t id = 0; id < src->nstr; id++) {
+		src->map[id] = str_intern(dst, src->pool + src->str_off[id], src->str_len[id]);
+		if (src->map[id] == STR_NULL)
+			return ES_ELIMIT;
+	}
+	for (size_t k = 0; k < src->nent; k++) {
+		struct stats_entry *s = &src->ent[k];
+		uint32_t ids[5] = { src->map[s->net], src->map[s->sta], src->map[s->loc],
+		                    src->map[s->cha],
+		                    s->country == STR_NULL ? STR_NULL : src->map[s->country] };
+		size_t before = dst->nent;
+		struct stats_entry *e = lookup(dst, reduce_date(dst, s->date), ids);
+		if (!e)
+			return ES_ELIMIT;
+		if (dst->nent > before) {
+			/* A new row: src's counters and set as they are. */
+			e->bytes = s->bytes;
+			e->nb_requests = s->nb_requests;
+			e->nb_successful = s->nb_successful;
+			e->nb_unsuccessful = s->nb_unsuccessful;
+			hll_fini(&e->clients);
+			e->clients = s->clients;
+			hll_init(&s->clients);
+			continue;
+		}
 		int64_t sum;
 		uint64_t nr, ns, nu;
 		if (__builtin_add_overflow(e->bytes, s->bytes, &sum)
