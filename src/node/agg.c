@@ -159,8 +159,9 @@ static int tmp_index(const char *code)
  */
 #define AGG_BATCH_TEXT ((size_t)1 << 20)
 #define AGG_BATCH_LINES 8192u
-/* Rows of a batch table: beyond them the batch is parsed again by the calling thread. */
-#define AGG_BATCH_ROWS ((size_t)1 << 16)
+/* Rows of a batch table (about 1.3 MB of rows and index): beyond them the batch is
+ * parsed again by the calling thread.  A real batch of 1 MiB holds a few thousand. */
+#define AGG_BATCH_ROWS ((size_t)1 << 14)
 /* Input below this many decompressed bytes is parsed without threads. */
 #define AGG_PAR_MIN ((uint64_t)4 << 20)
 

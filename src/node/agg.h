@@ -15,7 +15,7 @@
  * decoders for bzip2 input, and for plain and gzip text of at least 4 MiB to
  * parse workers: lines are copied into batches (1 MiB / 8192 lines, a ring
  * of 2 x threads + 1 of them), and each worker parses a batch and folds it
- * into a table of the batch's own (at most 65 536 rows; with its counters,
+ * into a table of the batch's own (at most 16 384 rows; with its counters,
  * days and warnings), which the calling thread merges into the collection in
  * batch order.  Rows keep their first-occurrence order, an HLL depends only
  * on the set of values added (hll_union() equals adding them one by one),

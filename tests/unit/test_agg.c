@@ -734,9 +734,10 @@ TEST(agg_parallel_parse_equals_sequential)
  * EXPLICIT → SPARSE → FULL thresholds across batches while warm keys cross
  * them within one, temporary codes extended and refused, failed requests,
  * missing and null countries, and bad lines of every kind (not JSON, bad
- * date, no userID where one is needed, a float userID).
+ * date, no userID where one is needed, a float userID).  Temporary codes
+ * appear from line temp_from on.
  */
-static void write_batch_log(const char *path, int nlines)
+static void write_batch_log(const char *path, int nlines, int temp_from)
 {
 	FILE *f = fopen(path, "wb");
 	ASSERT(f != NULL);
@@ -783,7 +784,7 @@ static void write_batch_log(const char *path, int nlines)
 			unsigned q = (r >> (t * 3)) ^ (unsigned)i;
 			const char *net = "FR", *start = "2024-10-14T00:00:00";
 			char sta[16];
-			switch (t == 0 && hot ? 9 : q % 10) {
+			switch (t == 0 && hot ? 9 : i < temp_from && q % 10 < 2 ? 2 : q % 10) {
 			case 0: net = "7C"; start = "2019-03-02T00:00:00"; break;  /* → 7C2018 */
 			case 1: net = "7C"; start = "2013-01-01T00:00:00"; break;  /* refused */
 			case 2: net = "G"; break;
@@ -810,7 +811,7 @@ static void write_batch_log(const char *path, int nlines)
 TEST(agg_batch_tables_equal_sequential)
 {
 	char *path = strdup(unit_tmp("batches.log"));
-	write_batch_log(path, 60000);
+	write_batch_log(path, 60000, 0);
 	netx_t *nx = netx_for("edge-cases");
 	uint64_t h1, h2, h3;
 	agg_counts_t c1, c2, c3;
@@ -856,7 +857,7 @@ TEST(agg_batch_tables_equal_sequential)
 TEST(agg_batch_tables_limit_as_sequential)
 {
 	char *path = strdup(unit_tmp("batches-limit.log"));
-	write_batch_log(path, 30000);
+	write_batch_log(path, 30000, 0);
 	netx_t *nx = netx_for("edge-cases");
 	uint64_t h[3];
 	agg_counts_t c[3];
@@ -878,6 +879,41 @@ TEST(agg_batch_tables_limit_as_sequential)
 		ASSERT_MEMEQ(&c[t], &c[0], sizeof c[0]);
 	}
 	ASSERT(c[0].successes > 10000);
+	netx_fini(nx);
+	free(path);
+}
+
+/* A worker that meets an error (here the registry: no source for a temporary
+ * code, first seen far into the parallel part) leaves its batch to the
+ * calling thread, which fails at the same line as one thread would, after
+ * the same warnings. */
+TEST(agg_batch_worker_error_as_sequential)
+{
+	char *path = strdup(unit_tmp("batches-unavail.log"));
+	write_batch_log(path, 30000, 20000);
+	netx_opts_t no = { 0 };
+	netx_t *nx;
+	ASSERT_OK(netx_init(&nx, &no));
+	uint64_t h[3];
+	agg_counts_t c[3];
+	for (unsigned t = 1; t <= 3; t++) {
+		h[t - 1] = 14695981039346656037ull;
+		agg_opts_t o = { .granularity = STATS_MONTH, .netx = nx, .warn = hash_warn,
+		                 .ctx = &h[t - 1], .reader_threads = t };
+		agg_t *a = agg_new(&o);
+		ASSERT_ERR(agg_file(a, path, -1, NULL), ES_EUNAVAIL);
+		c[t - 1] = *agg_counts(a);
+		agg_free(a);
+	}
+	for (int t = 1; t < 3; t++) {
+		ASSERT_EQ(h[t], h[0]);
+		c[t].lines = c[0].lines;
+		c[t].bytes_in = c[0].bytes_in;
+		c[t].bytes_out = c[0].bytes_out;
+		ASSERT_MEMEQ(&c[t], &c[0], sizeof c[0]);
+	}
+	ASSERT(c[0].successes > 20000);
+	ASSERT_EQ(c[0].refused_traces, 0);
 	netx_fini(nx);
 	free(path);
 }
