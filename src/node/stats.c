@@ -306,6 +306,24 @@ int stats_add(stats_t *st, const stats_key_t *key, int64_t bytes, int success, i
 	return 0;
 }
 
+/* Adds the counters and the clients of row s to row e; 0 or ES_ELIMIT (e unchanged). */
+static int row_add(struct stats_entry *e, const struct stats_entry *s)
+{
+	int64_t sum;
+	uint64_t nr, ns, nu;
+	if (__builtin_add_overflow(e->bytes, s->bytes, &sum)
+	    || __builtin_add_overflow(e->nb_requests, s->nb_requests, &nr)
+	    || __builtin_add_overflow(e->nb_successful, s->nb_successful, &ns)
+	    || __builtin_add_overflow(e->nb_unsuccessful, s->nb_unsuccessful, &nu))
+		return ES_ELIMIT;
+	e->bytes = sum;
+	e->nb_requests = nr;
+	e->nb_successful = ns;
+	e->nb_unsuccessful = nu;
+	hll_union(&e->clients, &s->clients);
+	return 0;
+}
+
 int stats_merge(stats_t *dst, const stats_t *src)
 {
 	for (size_t k = 0; k < src->nent; k++) {
@@ -327,18 +345,9 @@ int stats_merge(stats_t *dst, const stats_t *src)
 		struct stats_entry *e = lookup(dst, reduce_date(dst, s->date), ids);
 		if (!e)
 			return ES_ELIMIT;
-		int64_t sum;
-		uint64_t nr, ns, nu;
-		if (__builtin_add_overflow(e->bytes, s->bytes, &sum)
-		    || __builtin_add_overflow(e->nb_requests, s->nb_requests, &nr)
-		    || __builtin_add_overflow(e->nb_successful, s->nb_successful, &ns)
-		    || __builtin_add_overflow(e->nb_unsuccessful, s->nb_unsuccessful, &nu))
-			return ES_ELIMIT;
-		e->bytes = sum;
-		e->nb_requests = nr;
-		e->nb_successful = ns;
-		e->nb_unsuccessful = nu;
-		hll_union(&e->clients, &s->clients);
+		rc = row_add(e, s);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -403,18 +412,9 @@ int stats_merge_take(stats_t *dst, stats_t *src)
 			hll_init(&s->clients);
 			continue;
 		}
-		int64_t sum;
-		uint64_t nr, ns, nu;
-		if (__builtin_add_overflow(e->bytes, s->bytes, &sum)
-		    || __builtin_add_overflow(e->nb_requests, s->nb_requests, &nr)
-		    || __builtin_add_overflow(e->nb_successful, s->nb_successful, &ns)
-		    || __builtin_add_overflow(e->nb_unsuccessful, s->nb_unsuccessful, &nu))
-			return ES_ELIMIT;
-		e->bytes = sum;
-		e->nb_requests = nr;
-		e->nb_successful = ns;
-		e->nb_unsuccessful = nu;
-		hll_union(&e->clients, &s->clients);
+		int rc = row_add(e, s);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

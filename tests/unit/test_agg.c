@@ -680,6 +680,28 @@ static char *threaded_run(const char *path, netx_t *nx, unsigned threads, size_t
 	return json;
 }
 
+/* Aggregates path with 1, 2 and 3 threads; checks that the payloads, the
+ * warnings in order and the counters agree; returns the payload (the
+ * caller frees it) and the counters. */
+static char *same_with_threads(const char *path, netx_t *nx, size_t max_line,
+                               agg_counts_t *counts)
+{
+	uint64_t h1, h2, h3;
+	agg_counts_t c2, c3;
+	char *seq = threaded_run(path, nx, 1, max_line, &h1, counts);
+	char *par = threaded_run(path, nx, 2, max_line, &h2, &c2);
+	char *par3 = threaded_run(path, nx, 3, max_line, &h3, &c3);
+	ASSERT_STREQ(par, seq);
+	ASSERT_STREQ(par3, seq);
+	ASSERT_EQ(h2, h1);
+	ASSERT_EQ(h3, h1);
+	ASSERT_MEMEQ(&c2, counts, sizeof c2);
+	ASSERT_MEMEQ(&c3, counts, sizeof c3);
+	free(par);
+	free(par3);
+	return seq;
+}
+
 /* Plain text over the parallel threshold, with lines too long for max_line
  * and one longer than a batch: parse workers give the sequential path's
  * payload (row order, HLL forms), counts and warnings, in the same order. */
@@ -705,23 +727,11 @@ TEST(agg_parallel_parse_equals_sequential)
 	netx_t *nx = netx_for("edge-cases");
 	const size_t max_lines[] = { 0, 200 };
 	for (size_t m = 0; m < 2; m++) {
-		uint64_t h1, h2, h3;
-		agg_counts_t c1, c2, c3;
-		char *seq = threaded_run(path, nx, 1, max_lines[m], &h1, &c1);
-		char *par = threaded_run(path, nx, 2, max_lines[m], &h2, &c2);
-		char *par3 = threaded_run(path, nx, 3, max_lines[m], &h3, &c3);
-		ASSERT_STREQ(par, seq);
-		ASSERT_STREQ(par3, seq);
-		ASSERT_EQ(h2, h1);
-		ASSERT_EQ(h3, h1);
-		ASSERT_MEMEQ(&c2, &c1, sizeof c1);
-		ASSERT_MEMEQ(&c3, &c1, sizeof c1);
+		agg_counts_t c1;
+		free(same_with_threads(path, nx, max_lines[m], &c1));
 		ASSERT_EQ(c1.lines, 300 * 51 + 1);
 		if (max_lines[m])
 			ASSERT(c1.json_errors > 300 * 40);
-		free(seq);
-		free(par);
-		free(par3);
 	}
 	netx_fini(nx);
 	free(path);
@@ -813,17 +823,8 @@ TEST(agg_batch_tables_equal_sequential)
 	char *path = strdup(unit_tmp("batches.log"));
 	write_batch_log(path, 60000, 0);
 	netx_t *nx = netx_for("edge-cases");
-	uint64_t h1, h2, h3;
-	agg_counts_t c1, c2, c3;
-	char *seq = threaded_run(path, nx, 1, 0, &h1, &c1);
-	char *par = threaded_run(path, nx, 2, 0, &h2, &c2);
-	char *par3 = threaded_run(path, nx, 3, 0, &h3, &c3);
-	ASSERT_STREQ(par, seq);
-	ASSERT_STREQ(par3, seq);
-	ASSERT_EQ(h2, h1);
-	ASSERT_EQ(h3, h1);
-	ASSERT_MEMEQ(&c2, &c1, sizeof c1);
-	ASSERT_MEMEQ(&c3, &c1, sizeof c1);
+	agg_counts_t c1;
+	char *seq = same_with_threads(path, nx, 0, &c1);
 	/* The log holds what it should. */
 	ASSERT_EQ(c1.lines, 60000);
 	ASSERT(c1.json_errors > 300 && c1.bad_dates > 300 && c1.invalid > 600);
@@ -845,29 +846,25 @@ TEST(agg_batch_tables_equal_sequential)
 	ASSERT(types[HLL_FULL] > 0);
 	cJSON_Delete(p);
 	free(seq);
-	free(par);
-	free(par3);
 	netx_fini(nx);
 	free(path);
 }
 
-/* A limit reached in the middle of the parallel part fails as sequentially:
- * the same error, the same warnings before it, the same counters (the lines
- * read ahead into batches aside). */
-TEST(agg_batch_tables_limit_as_sequential)
+/* Aggregates path with 1, 2 and 3 threads, each failing with want; checks
+ * that the warnings and the counters (but the lines read ahead into batches)
+ * agree and returns those of one thread. */
+static agg_counts_t fail_alike(const char *path, netx_t *nx, size_t max_stats, int want)
 {
-	char *path = strdup(unit_tmp("batches-limit.log"));
-	write_batch_log(path, 30000, 0);
-	netx_t *nx = netx_for("edge-cases");
 	uint64_t h[3];
 	agg_counts_t c[3];
 	for (unsigned t = 1; t <= 3; t++) {
 		h[t - 1] = 14695981039346656037ull;
 		agg_opts_t o = { .granularity = STATS_MONTH, .netx = nx, .warn = hash_warn,
-		                 .ctx = &h[t - 1], .reader_threads = t, .max_stats = 15000 };
+		                 .ctx = &h[t - 1], .reader_threads = t, .max_stats = max_stats };
 		agg_t *a = agg_new(&o);
-		ASSERT_ERR(agg_file(a, path, -1, NULL), ES_ELIMIT);
-		ASSERT_EQ(agg_nstats(a), 15000);
+		ASSERT_ERR(agg_file(a, path, -1, NULL), want);
+		if (max_stats)
+			ASSERT_EQ(agg_nstats(a), max_stats);
 		c[t - 1] = *agg_counts(a);
 		agg_free(a);
 	}
@@ -878,7 +875,18 @@ TEST(agg_batch_tables_limit_as_sequential)
 		c[t].bytes_out = c[0].bytes_out;
 		ASSERT_MEMEQ(&c[t], &c[0], sizeof c[0]);
 	}
-	ASSERT(c[0].successes > 10000);
+	return c[0];
+}
+
+/* A limit reached in the middle of the parallel part fails as sequentially:
+ * the same error, the same warnings before it, the same counters. */
+TEST(agg_batch_tables_limit_as_sequential)
+{
+	char *path = strdup(unit_tmp("batches-limit.log"));
+	write_batch_log(path, 30000, 0);
+	netx_t *nx = netx_for("edge-cases");
+	agg_counts_t c = fail_alike(path, nx, 15000, ES_ELIMIT);
+	ASSERT(c.successes > 10000);
 	netx_fini(nx);
 	free(path);
 }
@@ -894,26 +902,9 @@ TEST(agg_batch_worker_error_as_sequential)
 	netx_opts_t no = { 0 };
 	netx_t *nx;
 	ASSERT_OK(netx_init(&nx, &no));
-	uint64_t h[3];
-	agg_counts_t c[3];
-	for (unsigned t = 1; t <= 3; t++) {
-		h[t - 1] = 14695981039346656037ull;
-		agg_opts_t o = { .granularity = STATS_MONTH, .netx = nx, .warn = hash_warn,
-		                 .ctx = &h[t - 1], .reader_threads = t };
-		agg_t *a = agg_new(&o);
-		ASSERT_ERR(agg_file(a, path, -1, NULL), ES_EUNAVAIL);
-		c[t - 1] = *agg_counts(a);
-		agg_free(a);
-	}
-	for (int t = 1; t < 3; t++) {
-		ASSERT_EQ(h[t], h[0]);
-		c[t].lines = c[0].lines;
-		c[t].bytes_in = c[0].bytes_in;
-		c[t].bytes_out = c[0].bytes_out;
-		ASSERT_MEMEQ(&c[t], &c[0], sizeof c[0]);
-	}
-	ASSERT(c[0].successes > 20000);
-	ASSERT_EQ(c[0].refused_traces, 0);
+	agg_counts_t c = fail_alike(path, nx, 0, ES_EUNAVAIL);
+	ASSERT(c.successes > 20000);
+	ASSERT_EQ(c.refused_traces, 0);
 	netx_fini(nx);
 	free(path);
 }
