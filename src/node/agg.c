@@ -22,11 +22,34 @@
 /* Temporary codes are ^[0-9XYZ][0-9A-Z]$: 13 x 36 of them, so refusals fit a fixed table. */
 #define AGG_TMP_CODES (13 * 36)
 #define AGG_MSG_MAX 512
+#define AGG_TOO_LONG (-1)
 
 /* How a trace of the current line ends: recorded under code, or refused. */
 struct agg_trace {
 	char code[NETX_CODE_MAX];
 	int refused;
+};
+
+struct agg_batch;
+
+/*
+ * Where use_event() puts what a line gives: a table, counters, refusals, and
+ * either the collection itself (warnings to the callback, days to its
+ * bitmap) or a batch of the parse workers (warnings and days recorded for
+ * the calling thread to replay in line order).  Each thread has its own.
+ */
+struct agg_acc {
+	agg_t *a;                /* Direct: warnings and days go to a. */
+	struct agg_batch *b;     /* Batched: warnings and days are recorded in b. */
+	netx_t *netx;
+	stats_t *st;
+	agg_counts_t *c;
+	uint64_t *refused;       /* AGG_TMP_CODES counters. */
+	uint64_t *abs_bytes;     /* Sum of |bytes| recorded (saturating). */
+	const char *path;
+	struct agg_trace *tr;    /* Per-trace outcome of the current line (reused). */
+	size_t cap_tr;
+	char msg[AGG_MSG_MAX];
 };
 
 struct agg {
@@ -37,12 +60,9 @@ struct agg {
 	uint64_t *days;         /* Bitmap of the days that recorded something (lazy). */
 	uint32_t day_min, day_max;
 	uint64_t refused[AGG_TMP_CODES];
-	struct agg_trace *tr;   /* Per-trace outcome of the current line (reused). */
-	size_t cap_tr;
-	req_trace_t *ptr;       /* Traces of a record being applied (reused). */
-	size_t cap_ptr;
+	uint64_t abs_bytes;     /* Sum of |bytes| in the table: bounds every row's sum. */
+	struct agg_acc d;       /* The calling thread's accumulator (into st). */
 	int error;              /* First error of agg_file(); the collection is then unusable. */
-	char msg[AGG_MSG_MAX];
 };
 
 agg_t *agg_new(const agg_opts_t *opts)
@@ -51,6 +71,12 @@ agg_t *agg_new(const agg_opts_t *opts)
 	a->o = *opts;
 	a->st = stats_new(opts->granularity, opts->max_stats);
 	a->rp = req_parser_new();
+	a->d.a = a;
+	a->d.netx = opts->netx;
+	a->d.st = a->st;
+	a->d.c = &a->c;
+	a->d.refused = a->refused;
+	a->d.abs_bytes = &a->abs_bytes;
 	return a;
 }
 
@@ -61,8 +87,7 @@ void agg_free(agg_t *a)
 	stats_free(a->st);
 	req_parser_free(a->rp);
 	free(a->days);
-	free(a->tr);
-	free(a->ptr);
+	free(a->d.tr);
 	free(a);
 }
 
@@ -94,9 +119,8 @@ static uint32_t day_date(uint32_t n)
 	return STATS_DATE(y, m, d);
 }
 
-static void mark_day(agg_t *a, int y, int m, int d)
+static void mark_day_number(agg_t *a, uint32_t n)
 {
-	uint32_t n = day_number(y, m, d);
 	if (!a->days) {
 		a->days = es_calloc((AGG_DAYS + 63) / 64, sizeof *a->days);
 		a->day_min = a->day_max = n;
@@ -115,18 +139,102 @@ static int tmp_index(const char *code)
 	return hi * 36 + lo;
 }
 
-static void warn(agg_t *a, const char *file, uint64_t lineno, const char *msg)
+/* ---- Parsing on several threads ----
+ *
+ * Lines are copied into batches of at most AGG_BATCH_TEXT bytes and
+ * AGG_BATCH_LINES lines.  A parse worker parses each line of a batch and
+ * folds it with use_event() into the batch's own small table (rows in the
+ * batch's first-occurrence order), recording its warnings and days; the
+ * calling thread merges the batch tables into the collection's in batch
+ * order.  Row order is then first occurrence over the whole file, counters
+ * are sums, and an HLL depends only on the set of values added to it
+ * (hll.h: hll_union() of two sets equals adding the values one by one), so
+ * the payload, counts and warnings are those of one thread.  A batch the
+ * worker could not fold (an error such as an unreachable registry, a batch
+ * table over its limit), or whose merge might reach a limit of the
+ * collection, is parsed again by the calling thread line by line, which
+ * fails at exactly the line one thread would.  A fixed ring of batches
+ * bounds memory; a line longer than a batch drains the ring and is parsed
+ * in the calling thread.
+ */
+#define AGG_BATCH_TEXT ((size_t)1 << 20)
+#define AGG_BATCH_LINES 8192u
+/* Rows of a batch table (about 1.3 MB of rows and index): beyond them the batch is
+ * parsed again by the calling thread.  A real batch of 1 MiB holds a few thousand. */
+#define AGG_BATCH_ROWS ((size_t)1 << 14)
+/* Input below this many decompressed bytes is parsed without threads. */
+#define AGG_PAR_MIN ((uint64_t)4 << 20)
+
+/* A warning of a batch, replayed by the calling thread. */
+struct agg_note {
+	uint64_t lineno;
+	uint32_t msg;              /* Offset into notes_text. */
+};
+
+struct agg_batch {
+	char *text;                /* The lines, back to back (AGG_BATCH_TEXT). */
+	size_t text_len;
+	uint32_t *off, *len;       /* Per line (AGG_BATCH_LINES); len UINT32_MAX: too long. */
+	size_t nlines;
+	uint64_t lineno0;          /* Line number of the first line. */
+	/* Filled by the worker: */
+	int folded;                /* 1: st and the rest hold the batch; 0: parse it again. */
+	stats_t *st;               /* At most AGG_BATCH_ROWS rows. */
+	agg_counts_t c;
+	uint64_t refused[AGG_TMP_CODES];
+	uint64_t abs_bytes;
+	uint32_t *days;            /* Day numbers marked, consecutive repeats dropped (AGG_BATCH_LINES). */
+	size_t ndays;
+	struct agg_note *notes;
+	size_t nnotes, cap_notes;
+	char *notes_text;
+	size_t notes_len, cap_notes_text;
+};
+
+static void batch_note(struct agg_batch *b, uint64_t lineno, const char *msg)
 {
-	if (a->o.warn)
-		a->o.warn(a->o.ctx, file, lineno, msg);
+	size_t len = strlen(msg) + 1;
+	if (b->cap_notes_text - b->notes_len < len) {
+		size_t cap = b->cap_notes_text ? b->cap_notes_text : (size_t)1 << 14;
+		while (cap - b->notes_len < len)
+			cap *= 2;
+		b->notes_text = es_realloc(b->notes_text, cap);
+		b->cap_notes_text = cap;
+	}
+	if (b->nnotes == b->cap_notes) {
+		b->cap_notes = b->cap_notes ? 2 * b->cap_notes : 256;
+		b->notes = es_reallocarray(b->notes, b->cap_notes, sizeof *b->notes);
+	}
+	b->notes[b->nnotes].lineno = lineno;
+	b->notes[b->nnotes].msg = (uint32_t)b->notes_len;
+	b->nnotes++;
+	memcpy(b->notes_text + b->notes_len, msg, len);
+	b->notes_len += len;
 }
 
-static void skip_line(agg_t *a, const char *file, uint64_t lineno, uint64_t *counter,
-                      const char *msg)
+static void warn(struct agg_acc *x, uint64_t lineno, const char *msg)
+{
+	if (x->b)
+		batch_note(x->b, lineno, msg);
+	else if (x->a->o.warn)
+		x->a->o.warn(x->a->o.ctx, x->path, lineno, msg);
+}
+
+static void mark_day(struct agg_acc *x, int y, int m, int d)
+{
+	uint32_t n = day_number(y, m, d);
+	struct agg_batch *b = x->b;
+	if (!b)
+		mark_day_number(x->a, n);
+	else if (b->ndays == 0 || b->days[b->ndays - 1] != n)
+		b->days[b->ndays++] = n;
+}
+
+static void skip_line(struct agg_acc *x, uint64_t lineno, uint64_t *counter, const char *msg)
 {
 	(*counter)++;
-	a->c.malformed++;
-	warn(a, file, lineno, msg);
+	x->c->malformed++;
+	warn(x, lineno, msg);
 }
 
 static stats_key_t make_key(uint32_t date, const req_event_t *ev)
@@ -139,26 +247,33 @@ static stats_key_t make_key(uint32_t date, const req_event_t *ev)
 	return k;
 }
 
+static void add_abs(uint64_t *sum, int64_t bytes)
+{
+	uint64_t v = bytes < 0 ? (uint64_t)0 - (uint64_t)bytes : (uint64_t)bytes;
+	if (__builtin_add_overflow(*sum, v, sum))
+		*sum = UINT64_MAX;
+}
+
 /* Handles one parsed line; returns 0 or an error that ends the file. */
-static int use_event(agg_t *a, const char *file, uint64_t lineno, const req_event_t *ev)
+static int use_event(struct agg_acc *x, uint64_t lineno, const req_event_t *ev)
 {
 	uint32_t date = STATS_DATE(ev->year, ev->month, ev->day);
 	size_t recorded = 0;
 	if (ev->ok) {
-		if (ev->ntraces > a->cap_tr) {
-			free(a->tr);
-			a->cap_tr = ev->ntraces * 2;
-			a->tr = es_calloc(a->cap_tr, sizeof *a->tr);
+		if (ev->ntraces > x->cap_tr) {
+			free(x->tr);
+			x->cap_tr = ev->ntraces * 2;
+			x->tr = es_calloc(x->cap_tr, sizeof *x->tr);
 		}
 		for (size_t i = 0; i < ev->ntraces; i++) {
 			const req_trace_t *t = &ev->traces[i];
-			struct agg_trace *o = &a->tr[i];
+			struct agg_trace *o = &x->tr[i];
 			o->refused = 0;
 			if (!netx_is_temporary(t->net.s, t->net.len)) {
 				recorded++;
 				continue;
 			}
-			int rc = netx_extend(a->o.netx, t->net.s, t->net.len, t->start.s, t->start.len,
+			int rc = netx_extend(x->netx, t->net.s, t->net.len, t->start.s, t->start.len,
 			                     o->code);
 			if (rc == ES_EREFUSED) {
 				o->refused = 1;
@@ -173,14 +288,14 @@ static int use_event(agg_t *a, const char *file, uint64_t lineno, const req_even
 	}
 	/* userID is read only when something is recorded, as upstream does. */
 	if (recorded && ev->client_state != REQ_CLIENT_OK) {
-		snprintf(a->msg, sizeof a->msg, "Line %llu: %s (upstream crashes). Ignoring this line",
+		snprintf(x->msg, sizeof x->msg, "Line %llu: %s (upstream crashes). Ignoring this line",
 		         (unsigned long long)lineno, ev->client_why);
-		skip_line(a, file, lineno, &a->c.invalid, a->msg);
+		skip_line(x, lineno, &x->c->invalid, x->msg);
 		return 0;
 	}
 	if (ev->country_missing) {
-		a->c.missing_country++;
-		warn(a, file, lineno, ev->msg);
+		x->c->missing_country++;
+		warn(x, lineno, ev->msg);
 	}
 	stats_key_t k = make_key(date, ev);
 	if (!ev->ok) {
@@ -189,24 +304,24 @@ static int use_event(agg_t *a, const char *file, uint64_t lineno, const req_even
 		k.loc = "--";
 		k.cha = "";
 		k.loc_len = 2;
-		int rc = stats_add(a->st, &k, 0, 0, ev->client_raw);
+		int rc = stats_add(x->st, &k, 0, 0, ev->client_raw);
 		if (rc)
 			return rc;
-		a->c.failures++;
-		mark_day(a, ev->year, ev->month, ev->day);
+		x->c->failures++;
+		mark_day(x, ev->year, ev->month, ev->day);
 		return 0;
 	}
 	for (size_t i = 0; i < ev->ntraces; i++) {
 		const req_trace_t *t = &ev->traces[i];
-		const struct agg_trace *o = &a->tr[i];
+		const struct agg_trace *o = &x->tr[i];
 		if (o->refused) {
-			a->c.refused_traces++;
-			a->refused[tmp_index(t->net.s)]++;
-			size_t pos = (size_t)snprintf(a->msg, sizeof a->msg, "Network %s could not be extended at ",
+			x->c->refused_traces++;
+			x->refused[tmp_index(t->net.s)]++;
+			size_t pos = (size_t)snprintf(x->msg, sizeof x->msg, "Network %s could not be extended at ",
 			                              t->net.s);
-			snprintf(a->msg + pos, sizeof a->msg - pos, "%.*s. Ignoring this line",
+			snprintf(x->msg + pos, sizeof x->msg - pos, "%.*s. Ignoring this line",
 			         (int)t->start.len, t->start.s);
-			warn(a, file, lineno, a->msg);
+			warn(x, lineno, x->msg);
 			continue;
 		}
 		if (netx_is_temporary(t->net.s, t->net.len)) {
@@ -222,70 +337,24 @@ static int use_event(agg_t *a, const char *file, uint64_t lineno, const req_even
 		k.loc_len = t->loc.len;
 		k.cha = t->cha.s;
 		k.cha_len = t->cha.len;
-		int rc = stats_add(a->st, &k, t->bytes, 1, ev->client_raw);
+		int rc = stats_add(x->st, &k, t->bytes, 1, ev->client_raw);
 		if (rc)
 			return rc;
-		a->c.successes++;
+		add_abs(x->abs_bytes, t->bytes);
+		x->c->successes++;
 	}
 	if (recorded)
-		mark_day(a, ev->year, ev->month, ev->day);
+		mark_day(x, ev->year, ev->month, ev->day);
 	return 0;
 }
-
-/* ---- Parsing on several threads ----
- *
- * Lines are copied into batches of at most AGG_BATCH_TEXT bytes and
- * AGG_BATCH_LINES lines; parse workers turn each line into a compact record
- * (struct agg_pev: the event with its strings copied into the batch), and
- * the calling thread applies the records to the table in line order with
- * use_event(), exactly as the sequential path does: table order, HLL
- * representations and warnings are those of one thread.  A fixed ring of
- * batches bounds memory; a line longer than a batch drains the ring and is
- * parsed in the calling thread.
- */
-#define AGG_BATCH_TEXT ((size_t)1 << 20)
-#define AGG_BATCH_LINES 8192u
-/* Input below this many decompressed bytes is parsed without threads. */
-#define AGG_PAR_MIN ((uint64_t)4 << 20)
-#define AGG_TOO_LONG (-1)
-
-/* A parsed line; strings are offsets into the batch's bytes, NUL-terminated there. */
-struct agg_pev {
-	int verdict;               /* enum req_verdict, or AGG_TOO_LONG. */
-	int year, month, day;
-	int ok, country_missing, country_null;
-	enum req_client client_state;
-	const char *client_why;    /* A string constant of request.c. */
-	int64_t client_raw;
-	uint32_t msg, country;     /* Offsets into bytes. */
-	uint32_t country_len;
-	uint32_t trace0, ntraces;  /* Index into traces. */
-};
-
-struct agg_ptrace {
-	uint32_t net, sta, loc, cha, start;  /* Offsets into bytes. */
-	uint32_t net_len, sta_len, loc_len, cha_len, start_len;
-	int64_t bytes;
-};
-
-struct agg_batch {
-	char *text;                /* The lines, back to back (AGG_BATCH_TEXT). */
-	size_t text_len;
-	uint32_t *off, *len;       /* Per line (AGG_BATCH_LINES); len UINT32_MAX: too long. */
-	size_t nlines;
-	uint64_t lineno0;          /* Line number of the first line. */
-	struct agg_pev *pev;       /* AGG_BATCH_LINES, filled by the worker. */
-	struct agg_ptrace *tr;
-	size_t ntr, cap_tr;
-	char *bytes;
-	size_t nbytes, cap_bytes;
-};
 
 struct agg_pool {
 	wpool_t *wp;
 	req_parser_t *rp[WPOOL_MAX_THREADS];  /* One per worker. */
+	struct agg_acc acc[WPOOL_MAX_THREADS];
 	unsigned nthreads;
 	int allow_bom;
+	size_t max_line;
 	size_t nring;
 	struct agg_batch *ring;    /* The wpool's slots. */
 };
@@ -293,159 +362,120 @@ struct agg_pool {
 /* Counts and reports a line that gives no event: verdict is a req_parse()
  * verdict other than REQ_OK, or AGG_TOO_LONG (msg unused then).  The one
  * place both the threaded and the direct path account for bad lines. */
-static void skip_bad(agg_t *a, const char *path, uint64_t lineno, int verdict, const char *msg,
+static void skip_bad(struct agg_acc *x, uint64_t lineno, int verdict, const char *msg,
                      size_t max_line)
 {
 	switch (verdict) {
 	case AGG_TOO_LONG:
-		snprintf(a->msg, sizeof a->msg, "Line %llu is longer than %zu bytes. Ignoring",
+		snprintf(x->msg, sizeof x->msg, "Line %llu is longer than %zu bytes. Ignoring",
 		         (unsigned long long)lineno, max_line);
-		skip_line(a, path, lineno, &a->c.json_errors, a->msg);
+		skip_line(x, lineno, &x->c->json_errors, x->msg);
 		break;
 	case REQ_JSON:
-		skip_line(a, path, lineno, &a->c.json_errors, msg);
+		skip_line(x, lineno, &x->c->json_errors, msg);
 		break;
 	case REQ_DATE:
-		skip_line(a, path, lineno, &a->c.bad_dates, msg);
+		skip_line(x, lineno, &x->c->bad_dates, msg);
 		break;
 	default:
-		skip_line(a, path, lineno, &a->c.invalid, msg);
+		skip_line(x, lineno, &x->c->invalid, msg);
 		break;
 	}
 }
 
-static uint32_t batch_bytes(struct agg_batch *b, const char *s, size_t len)
+/* One line: parse and use it; 0 or an error that ends the file. */
+static int one_line(struct agg_acc *x, req_parser_t *rp, uint64_t lineno, const char *line,
+                    size_t len, int too_long, int allow_bom, size_t max_line)
 {
-	if (b->cap_bytes - b->nbytes < len + 1) {
-		size_t cap = b->cap_bytes ? b->cap_bytes : (size_t)1 << 16;
-		while (cap - b->nbytes < len + 1)
-			cap *= 2;
-		b->bytes = es_realloc(b->bytes, cap);
-		b->cap_bytes = cap;
+	if (too_long) {
+		skip_bad(x, lineno, AGG_TOO_LONG, NULL, max_line);
+		return 0;
 	}
-	uint32_t at = (uint32_t)b->nbytes;
-	if (len)
-		memcpy(b->bytes + at, s, len);
-	b->bytes[at + len] = '\0';
-	b->nbytes += len + 1;
-	return at;
-}
-
-/* Parses every line of b into records (worker threads, or the caller). */
-static void batch_parse(struct agg_batch *b, req_parser_t *rp, int allow_bom)
-{
-	b->ntr = 0;
-	b->nbytes = 0;
-	for (size_t i = 0; i < b->nlines; i++) {
-		struct agg_pev *pe = &b->pev[i];
-		memset(pe, 0, sizeof *pe);
-		if (b->len[i] == UINT32_MAX) {
-			pe->verdict = AGG_TOO_LONG;
-			continue;
-		}
-		const req_event_t *ev;
-		pe->verdict = (int)req_parse(rp, b->text + b->off[i], b->len[i], b->lineno0 + i,
-		                             allow_bom, &ev);
-		pe->msg = batch_bytes(b, ev->msg, strlen(ev->msg));
-		if (pe->verdict != REQ_OK)
-			continue;
-		pe->year = ev->year;
-		pe->month = ev->month;
-		pe->day = ev->day;
-		pe->ok = ev->ok;
-		pe->country_missing = ev->country_missing;
-		pe->country_null = ev->country.s == NULL;
-		pe->country = batch_bytes(b, ev->country.s ? ev->country.s : "", ev->country.len);
-		pe->country_len = (uint32_t)ev->country.len;
-		pe->client_state = ev->client_state;
-		pe->client_why = ev->client_why;
-		pe->client_raw = ev->client_raw;
-		pe->trace0 = (uint32_t)b->ntr;
-		pe->ntraces = (uint32_t)ev->ntraces;
-		if (b->cap_tr - b->ntr < ev->ntraces) {
-			size_t cap = b->cap_tr ? b->cap_tr : 1024;
-			while (cap - b->ntr < ev->ntraces)
-				cap *= 2;
-			b->tr = es_reallocarray(b->tr, cap, sizeof *b->tr);
-			b->cap_tr = cap;
-		}
-		for (size_t k = 0; k < ev->ntraces; k++) {
-			const req_trace_t *t = &ev->traces[k];
-			struct agg_ptrace *o = &b->tr[b->ntr++];
-			o->net = batch_bytes(b, t->net.s, t->net.len);
-			o->sta = batch_bytes(b, t->sta.s, t->sta.len);
-			o->loc = batch_bytes(b, t->loc.s, t->loc.len);
-			o->cha = batch_bytes(b, t->cha.s, t->cha.len);
-			o->start = batch_bytes(b, t->start.s, t->start.len);
-			o->net_len = (uint32_t)t->net.len;
-			o->sta_len = (uint32_t)t->sta.len;
-			o->loc_len = (uint32_t)t->loc.len;
-			o->cha_len = (uint32_t)t->cha.len;
-			o->start_len = (uint32_t)t->start.len;
-			o->bytes = t->bytes;
-		}
-	}
-}
-
-static req_str_t batch_str(const struct agg_batch *b, uint32_t off, uint32_t len)
-{
-	req_str_t s = { b->bytes + off, len };
-	return s;
-}
-
-/* Applies the records of b in line order; 0 or an error that ends the file. */
-static int batch_apply(agg_t *a, const struct agg_batch *b, const char *path, size_t max_line)
-{
-	for (size_t i = 0; i < b->nlines; i++) {
-		const struct agg_pev *pe = &b->pev[i];
-		uint64_t lineno = b->lineno0 + i;
-		const char *msg = b->bytes + pe->msg;
-		if (pe->verdict != REQ_OK) {
-			skip_bad(a, path, lineno, pe->verdict, msg, max_line);
-			continue;
-		}
-		{
-			if (pe->ntraces > a->cap_ptr) {
-				free(a->ptr);
-				a->cap_ptr = (size_t)pe->ntraces * 2;
-				a->ptr = es_calloc(a->cap_ptr, sizeof *a->ptr);
-			}
-			for (uint32_t k = 0; k < pe->ntraces; k++) {
-				const struct agg_ptrace *o = &b->tr[pe->trace0 + k];
-				req_trace_t *t = &a->ptr[k];
-				t->net = batch_str(b, o->net, o->net_len);
-				t->sta = batch_str(b, o->sta, o->sta_len);
-				t->loc = batch_str(b, o->loc, o->loc_len);
-				t->cha = batch_str(b, o->cha, o->cha_len);
-				t->start = batch_str(b, o->start, o->start_len);
-				t->bytes = o->bytes;
-			}
-			req_event_t ev = {
-				.year = pe->year, .month = pe->month, .day = pe->day,
-				.country = batch_str(b, pe->country, pe->country_len),
-				.country_missing = pe->country_missing,
-				.ok = pe->ok,
-				.client_state = pe->client_state,
-				.client_raw = pe->client_raw,
-				.ntraces = pe->ntraces,
-				.traces = a->ptr,
-				.msg = msg,
-				.client_why = pe->client_why,
-			};
-			if (pe->country_null)
-				ev.country.s = NULL;
-			int rc = use_event(a, path, lineno, &ev);
-			if (rc)
-				return rc;
-		}
-	}
+	const req_event_t *ev;
+	int v = (int)req_parse(rp, line, len, lineno, allow_bom, &ev);
+	if (v == REQ_OK)
+		return use_event(x, lineno, ev);
+	skip_bad(x, lineno, v, ev->msg, max_line);
 	return 0;
 }
 
-static void pool_parse(void *ctx, unsigned worker, size_t slot)
+/* Parses and folds every line of b into its own table (a worker thread). */
+static void batch_fold(struct agg_pool *p, struct agg_acc *x, req_parser_t *rp,
+                       struct agg_batch *b)
+{
+	stats_clear(b->st);
+	memset(&b->c, 0, sizeof b->c);
+	memset(b->refused, 0, sizeof b->refused);
+	b->abs_bytes = 0;
+	b->ndays = 0;
+	b->nnotes = 0;
+	b->notes_len = 0;
+	x->b = b;
+	x->st = b->st;
+	x->c = &b->c;
+	x->refused = b->refused;
+	x->abs_bytes = &b->abs_bytes;
+	b->folded = 1;
+	for (size_t i = 0; i < b->nlines; i++) {
+		int too_long = b->len[i] == UINT32_MAX;
+		if (one_line(x, rp, b->lineno0 + i, b->text + b->off[i], too_long ? 0 : b->len[i],
+		             too_long, p->allow_bom, p->max_line) != 0) {
+			b->folded = 0;
+			break;
+		}
+	}
+}
+
+/* Whether merging b into the collection can reach no limit of its table
+ * (rows, string bytes, a byte sum's range) at any point. */
+static int batch_fits(const agg_t *a, const struct agg_batch *b)
+{
+	uint64_t abs;
+	return stats_count(b->st) <= stats_max_entries(a->st) - stats_count(a->st)
+	       && stats_string_bytes(b->st) <= STATS_STRINGS_MAX - stats_string_bytes(a->st)
+	       && !__builtin_add_overflow(a->abs_bytes, b->abs_bytes, &abs)
+	       && abs <= (uint64_t)INT64_MAX;
+}
+
+/* Applies b to the collection in line order; 0 or an error that ends the file. */
+static int batch_apply(agg_t *a, struct agg_pool *p, struct agg_batch *b)
+{
+	if (!b->folded || !batch_fits(a, b)) {
+		for (size_t i = 0; i < b->nlines; i++) {
+			int too_long = b->len[i] == UINT32_MAX;
+			int rc = one_line(&a->d, a->rp, b->lineno0 + i, b->text + b->off[i],
+			                  too_long ? 0 : b->len[i], too_long, p->allow_bom, p->max_line);
+			if (rc)
+				return rc;
+		}
+		return 0;
+	}
+	int rc = stats_merge_take(a->st, b->st);
+	if (rc)
+		return rc;
+	a->abs_bytes += b->abs_bytes;
+	a->c.malformed += b->c.malformed;
+	a->c.json_errors += b->c.json_errors;
+	a->c.bad_dates += b->c.bad_dates;
+	a->c.invalid += b->c.invalid;
+	a->c.refused_traces += b->c.refused_traces;
+	a->c.missing_country += b->c.missing_country;
+	a->c.successes += b->c.successes;
+	a->c.failures += b->c.failures;
+	if (b->c.refused_traces)
+		for (size_t i = 0; i < AGG_TMP_CODES; i++)
+			a->refused[i] += b->refused[i];
+	for (size_t i = 0; i < b->ndays; i++)
+		mark_day_number(a, b->days[i]);
+	for (size_t i = 0; i < b->nnotes; i++)
+		warn(&a->d, b->notes[i].lineno, b->notes_text + b->notes[i].msg);
+	return 0;
+}
+
+static void pool_fold(void *ctx, unsigned worker, size_t slot)
 {
 	struct agg_pool *p = ctx;
-	batch_parse(&p->ring[slot], p->rp[worker], p->allow_bom);
+	batch_fold(p, &p->acc[worker], p->rp[worker], &p->ring[slot]);
 }
 
 static void pool_free(struct agg_pool *p)
@@ -453,28 +483,33 @@ static void pool_free(struct agg_pool *p)
 	if (!p)
 		return;
 	wpool_free(p->wp);
-	for (unsigned i = 0; i < p->nthreads; i++)
+	for (unsigned i = 0; i < p->nthreads; i++) {
 		req_parser_free(p->rp[i]);
+		free(p->acc[i].tr);
+	}
 	for (size_t i = 0; i < p->nring; i++) {
 		struct agg_batch *b = &p->ring[i];
 		free(b->text);
 		free(b->off);
 		free(b->len);
-		free(b->pev);
-		free(b->tr);
-		free(b->bytes);
+		stats_free(b->st);
+		free(b->days);
+		free(b->notes);
+		free(b->notes_text);
 	}
 	free(p->ring);
 	free(p);
 }
 
 /* Starts nthreads parse workers; 0 or -errno (nothing left running). */
-static int pool_new(struct agg_pool **out, unsigned nthreads, int allow_bom)
+static int pool_new(struct agg_pool **out, const agg_t *a, unsigned nthreads, int allow_bom,
+                    size_t max_line)
 {
 	struct agg_pool *p = es_calloc(1, sizeof *p);
 	*out = NULL;
 	p->nthreads = nthreads;
 	p->allow_bom = allow_bom;
+	p->max_line = max_line;
 	/* Each worker parses one batch while the next waits for it; one more is being filled. */
 	p->nring = 2 * (size_t)nthreads + 1;
 	p->ring = es_calloc(p->nring, sizeof *p->ring);
@@ -483,11 +518,15 @@ static int pool_new(struct agg_pool **out, unsigned nthreads, int allow_bom)
 		b->text = es_malloc(AGG_BATCH_TEXT);
 		b->off = es_malloc(AGG_BATCH_LINES * sizeof *b->off);
 		b->len = es_malloc(AGG_BATCH_LINES * sizeof *b->len);
-		b->pev = es_malloc(AGG_BATCH_LINES * sizeof *b->pev);
+		b->st = stats_new(a->o.granularity, AGG_BATCH_ROWS);
+		b->days = es_malloc(AGG_BATCH_LINES * sizeof *b->days);
 	}
-	for (unsigned i = 0; i < nthreads; i++)
+	for (unsigned i = 0; i < nthreads; i++) {
 		p->rp[i] = req_parser_new();
-	int rc = wpool_new(&p->wp, nthreads, p->nring, pool_parse, p);
+		p->acc[i].netx = a->o.netx;
+		p->acc[i].path = a->d.path;
+	}
+	int rc = wpool_new(&p->wp, nthreads, p->nring, pool_fold, p);
 	if (rc) {
 		pool_free(p);
 		return rc;
@@ -502,22 +541,22 @@ static struct agg_batch *pool_filling(struct agg_pool *p)
 	return &p->ring[wpool_filling(p->wp)];
 }
 
-/* Waits for the oldest batch in flight and applies it; 0 or use_event()'s error. */
-static int pool_apply_one(agg_t *a, struct agg_pool *p, const char *path, size_t max_line)
+/* Waits for the oldest batch in flight and applies it; 0 or an error that ends the file. */
+static int pool_apply_one(agg_t *a, struct agg_pool *p)
 {
-	return batch_apply(a, &p->ring[wpool_collect(p->wp)], path, max_line);
+	return batch_apply(a, p, &p->ring[wpool_collect(p->wp)]);
 }
 
 /* Hands the batch being filled (if it has lines) to the workers, first making
  * room in the ring by applying the oldest batch. */
-static int pool_submit(agg_t *a, struct agg_pool *p, const char *path, size_t max_line)
+static int pool_submit(agg_t *a, struct agg_pool *p)
 {
 	if (pool_filling(p)->nlines == 0)
 		return 0;
 	wpool_submit(p->wp);
 	int rc = 0;
 	if (wpool_full(p->wp))
-		rc = pool_apply_one(a, p, path, max_line);
+		rc = pool_apply_one(a, p);
 	struct agg_batch *nb = pool_filling(p);
 	nb->nlines = 0;
 	nb->text_len = 0;
@@ -525,27 +564,27 @@ static int pool_submit(agg_t *a, struct agg_pool *p, const char *path, size_t ma
 }
 
 /* Submits the batch being filled and applies everything in flight. */
-static int pool_drain(agg_t *a, struct agg_pool *p, const char *path, size_t max_line)
+static int pool_drain(agg_t *a, struct agg_pool *p)
 {
-	int rc = pool_submit(a, p, path, max_line);
+	int rc = pool_submit(a, p);
 	while (rc == 0 && wpool_pending(p->wp) > 0)
-		rc = pool_apply_one(a, p, path, max_line);
+		rc = pool_apply_one(a, p);
 	return rc;
 }
 
 /* Adds a line to the batch being filled, submitting it first when full.  A
  * line longer than a batch is not added: returns 1 after draining the ring,
  * for the caller to parse it in its own thread. */
-static int pool_add(agg_t *a, struct agg_pool *p, const char *path, size_t max_line,
-                    const char *line, size_t len, int too_long, uint64_t lineno)
+static int pool_add(agg_t *a, struct agg_pool *p, const char *line, size_t len, int too_long,
+                    uint64_t lineno)
 {
 	struct agg_batch *b = pool_filling(p);
 	if (len > AGG_BATCH_TEXT) {
-		int rc = pool_drain(a, p, path, max_line);
+		int rc = pool_drain(a, p);
 		return rc ? rc : 1;
 	}
 	if (b->nlines == AGG_BATCH_LINES || AGG_BATCH_TEXT - b->text_len < len) {
-		int rc = pool_submit(a, p, path, max_line);
+		int rc = pool_submit(a, p);
 		if (rc)
 			return rc;
 		b = pool_filling(p);
@@ -566,22 +605,6 @@ static void progress(agg_t *a, const char *file, reader_t *r, uint64_t lines)
 {
 	if (a->o.progress)
 		a->o.progress(a->o.ctx, file, reader_bytes_in(r), reader_file_size(r), lines);
-}
-
-/* One line in the calling thread: parse and apply. */
-static int line_direct(agg_t *a, const char *path, uint64_t lineno, const char *line, size_t len,
-                       int too_long, int allow_bom, size_t max_line)
-{
-	if (too_long) {
-		skip_bad(a, path, lineno, AGG_TOO_LONG, NULL, max_line);
-		return 0;
-	}
-	const req_event_t *ev;
-	int v = (int)req_parse(a->rp, line, len, lineno, allow_bom, &ev);
-	if (v == REQ_OK)
-		return use_event(a, path, lineno, ev);
-	skip_bad(a, path, lineno, v, ev->msg, max_line);
-	return 0;
 }
 
 /* Threads of the budget (agg_opts_t.reader_threads, 0 → the online CPUs). */
@@ -610,7 +633,8 @@ int agg_file(agg_t *a, const char *path, int fd, uint8_t digest[32])
 	if (a->error)
 		return a->error;
 	reader_t *r;
-	reader_opts_t ro = { .max_line = a->o.max_line, .threads = a->o.reader_threads };
+	reader_opts_t ro = { .max_line = a->o.max_line, .threads = a->o.reader_threads,
+	                     .no_digest = digest == NULL };
 	int rc = reader_open(&r, path, fd, &ro);
 	if (rc)
 		return rc;
@@ -623,19 +647,20 @@ int agg_file(agg_t *a, const char *path, int fd, uint8_t digest[32])
 	const char *line;
 	size_t len;
 	int too_long, urc = 0;
+	a->d.path = path;
 	while ((rc = reader_next(r, &line, &len, &too_long)) == 1) {
 		lineno++;
 		a->c.lines++;
 		if (!pool && nthreads && reader_bytes_out(r) >= AGG_PAR_MIN) {
 			/* Without threads (pthread_create failed) the file is read sequentially. */
-			if (pool_new(&pool, nthreads, allow_bom) != 0)
+			if (pool_new(&pool, a, nthreads, allow_bom, max_line) != 0)
 				nthreads = 0;
 		}
 		urc = 1;
 		if (pool)
-			urc = pool_add(a, pool, path, max_line, line, len, too_long, lineno);
+			urc = pool_add(a, pool, line, len, too_long, lineno);
 		if (urc == 1)
-			urc = line_direct(a, path, lineno, line, len, too_long, allow_bom, max_line);
+			urc = one_line(&a->d, a->rp, lineno, line, len, too_long, allow_bom, max_line);
 		if (urc)
 			break;
 		if (a->o.progress && reader_bytes_in(r) >= next_report) {
@@ -647,7 +672,7 @@ int agg_file(agg_t *a, const char *path, int fd, uint8_t digest[32])
 		rc = urc;
 	else if (pool)
 		/* Lines read before a reader error are used first, as sequentially. */
-		urc = pool_drain(a, pool, path, max_line);
+		urc = pool_drain(a, pool);
 	pool_free(pool);
 	if (urc)
 		rc = urc;
@@ -659,6 +684,7 @@ int agg_file(agg_t *a, const char *path, int fd, uint8_t digest[32])
 	a->c.bytes_in += reader_bytes_in(r);
 	a->c.bytes_out += reader_bytes_out(r);
 	reader_close(r);
+	a->d.path = NULL;
 	if (rc < 0)
 		a->error = rc;
 	return rc < 0 ? rc : 0;

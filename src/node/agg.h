@@ -14,12 +14,20 @@
  * agg_file() the CPU budget (agg_opts_t.reader_threads) goes to the bzip2
  * decoders for bzip2 input, and for plain and gzip text of at least 4 MiB to
  * parse workers: lines are copied into batches (1 MiB / 8192 lines, a ring
- * of 2 x threads + 1 of them, about 1.5 MiB each), parsed on the workers into
- * compact events, and applied to the table by the calling thread in line
- * order, so rows, HLLs, counts and warnings are those of one thread; warn
- * and progress are called from the calling thread only.  The threads end
- * before agg_file() returns.  agg_write_payload_gz() deflates on the same
- * budget (gz.h threaded mode).
+ * of 2 x threads + 1 of them), and each worker parses a batch and folds it
+ * into a table of the batch's own (at most 16 384 rows; with its counters,
+ * days and warnings), which the calling thread merges into the collection in
+ * batch order.  Rows keep their first-occurrence order, an HLL depends only
+ * on the set of values added (hll_union() equals adding them one by one),
+ * and warnings are replayed in line order, so the payload, counts and
+ * warnings are those of one thread.  A batch whose fold failed (an
+ * unreachable registry, a batch table full) or whose merge could reach a
+ * limit (max_stats, string bytes, a byte sum's range) is parsed again line
+ * by line in the calling thread, which fails at the line one thread would.
+ * The network extender is asked from the workers (netx_t is thread-safe).
+ * warn and progress are called from the calling thread only.  The threads
+ * end before agg_file() returns.  agg_write_payload_gz() deflates on the
+ * same budget (gz.h threaded mode).
  *
  * Ownership: agg_new() allocates; agg_free() frees the collection, its table
  * and its HLLs.  Options are copied except netx, which is borrowed and must
@@ -77,7 +85,7 @@ void agg_free(agg_t *a);
 /*
  * Aggregates one file (path; or fd >= 0, which is adopted and closed) into
  * the collection.  digest, when not NULL, receives the SHA-256 of the file's
- * decompressed content.  Returns 0, or -errno (unreadable), ES_ECORRUPT,
+ * decompressed content (computed only then).  Returns 0, or -errno (unreadable), ES_ECORRUPT,
  * ES_ETRUNC, ES_EUNAVAIL (registry unreachable), ES_ELIMIT.  After an error
  * the collection is unusable for a payload: discard it.
  */

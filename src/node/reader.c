@@ -1115,7 +1115,7 @@ static int reader_open_internal(reader_t **out, const char *path, int fd,
 		nthreads = n > 0 ? (unsigned)n : 1;
 	}
 	uint64_t par_min = opts && opts->par_min_size ? opts->par_min_size : PAR_MIN_SIZE;
-	if (want_digest && r->kind == READER_BZIP2 && r->is_regular && nthreads > 1
+	if (threaded && r->kind == READER_BZIP2 && r->is_regular && nthreads > 1
 	    && r->file_size >= par_min) {
 		rc = par_new(&r->par, nthreads);
 		if (rc < 0)
@@ -1143,7 +1143,7 @@ fail:
 
 int reader_open(reader_t **out, const char *path, int fd, const reader_opts_t *opts)
 {
-	return reader_open_internal(out, path, fd, opts, 1, 1);
+	return reader_open_internal(out, path, fd, opts, !(opts && opts->no_digest), 1);
 }
 
 void reader_close(reader_t *r)

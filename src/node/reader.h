@@ -56,6 +56,7 @@ typedef struct reader_opts {
 	 */
 	unsigned threads;
 	uint64_t par_min_size;  /* 0 → 2 MiB of compressed input; tests set it lower. */
+	int no_digest;          /* 1: no SHA-256 (reader_digest() then says -EINVAL). */
 } reader_opts_t;
 
 /*
@@ -86,9 +87,9 @@ uint64_t reader_bytes_out(const reader_t *r);
 uint64_t reader_file_size(const reader_t *r);
 /*
  * SHA-256 of all decompressed bytes; valid only after reader_next() returned
- * 0 (-EINVAL before, or after an error).  Hashing runs in the caller's thread
- * for compressed input (decompression is the slower side) and in the reader's
- * thread for plain input.
+ * 0 (-EINVAL before, after an error, or with no_digest).  Hashing runs in the
+ * caller's thread for compressed input (decompression is the slower side) and
+ * in the reader's thread for plain input.
  */
 int reader_digest(const reader_t *r, uint8_t out[32]);
 

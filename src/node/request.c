@@ -359,6 +359,33 @@ static int scan_push_num(req_parser_t *p, size_t off, size_t len, int is_int)
 }
 
 /*
+ * Index of the first byte at or after i and before n that ends a run of
+ * plain string content: '"', '\\' or a control character (below 0x20); n if
+ * none.  Eight bytes at a time: in each word, a byte's high bit is set in m
+ * when it is below 0x20 or equal to one of the two (borrows only move up, so
+ * the lowest flagged byte is exact).
+ */
+static inline size_t str_stop(const char *s, size_t i, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	while (n - i >= 8) {
+		uint64_t v;
+		memcpy(&v, s + i, 8);
+		uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+		uint64_t m = ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b);
+		m &= highs;
+		if (m)
+			return i + (size_t)__builtin_ctzll(m) / 8;
+		i += 8;
+	}
+#endif
+	while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
+
+/*
  * Checks the lexical rules of Python's json that cJSON does not enforce and
  * records every number token.  Returns NULL if the text passes, else why not.
  * The text is valid UTF-8 already.
@@ -384,8 +411,7 @@ static const char *scan_json(req_parser_t *p, const char *s, size_t n)
 		case '"':
 			i++;
 			for (;;) {
-				while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
-					i++;
+				i = str_stop(s, i, n);
 				if (i >= n)
 					return "unterminated string";
 				if (s[i] == '"') {
@@ -497,10 +523,9 @@ static cJSON *fast_node(int type)
 /* A string at f->i (its '"'): returns its NUL-terminated text in buf, or NULL. */
 static char *fast_string(struct fast *f)
 {
-	size_t start = ++f->i, end = start;
-	/* Strings are short: one pass beats two memchr() calls. */
-	while (end < f->n && f->s[end] != '"' && f->s[end] != '\\')
-		end++;
+	size_t start = ++f->i;
+	/* The lexical pass refused control characters: this stops at '"' or '\\'. */
+	size_t end = str_stop(f->s, start, f->n);
 	if (end >= f->n || f->s[end] != '"')
 		return NULL;
 	f->buf[end] = '\0';

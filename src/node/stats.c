@@ -21,6 +21,12 @@ struct stats_entry {
 	hll_t clients;
 };
 
+/* A row's key as another table has it (stats_merge_take()). */
+struct stats_mkey {
+	uint32_t ids[5];
+	uint32_t date, hash;
+};
+
 struct stats {
 	enum stats_granularity gran;
 	size_t max_entries;
@@ -32,6 +38,10 @@ struct stats {
 	size_t nstr, cap_str;
 	uint32_t *str_slots;  /* Open addressing: id + 1, 0 = free. */
 	size_t str_mask;
+	uint32_t *map;        /* stats_merge_take(): this table's string ids → dst's, */
+	size_t cap_map;
+	struct stats_mkey *keys;  /* and its rows' keys in dst. */
+	size_t cap_keys;
 
 	/* Rows in first-occurrence order and their hash index. */
 	struct stats_entry *ent;
@@ -66,7 +76,30 @@ void stats_free(stats_t *st)
 	free(st->str_len);
 	free(st->str_hash);
 	free(st->str_slots);
+	free(st->map);
+	free(st->keys);
 	free(st);
+}
+
+void stats_clear(stats_t *st)
+{
+	for (size_t i = 0; i < st->nent; i++)
+		hll_fini(&st->ent[i].clients);
+	st->nent = 0;
+	memset(st->slots, 0, (st->mask + 1) * sizeof *st->slots);
+	st->nstr = 0;
+	st->pool_len = 0;
+	memset(st->str_slots, 0, (st->str_mask + 1) * sizeof *st->str_slots);
+}
+
+size_t stats_string_bytes(const stats_t *st)
+{
+	return st->pool_len;
+}
+
+size_t stats_max_entries(const stats_t *st)
+{
+	return st->max_entries;
 }
 
 enum stats_granularity stats_granularity(const stats_t *st)
@@ -195,9 +228,8 @@ static void grow_index(stats_t *st)
  * Finds or creates the row of (date, ids).  Returns the row or NULL when the
  * table is full.
  */
-static struct stats_entry *lookup(stats_t *st, uint32_t date, const uint32_t ids[5])
+static struct stats_entry *lookup_h(stats_t *st, uint32_t date, const uint32_t ids[5], uint32_t h)
 {
-	uint32_t h = key_hashfn(date, ids);
 	size_t i = h & st->mask;
 	for (;;) {
 		uint32_t v = st->slots[i];
@@ -229,6 +261,11 @@ static struct stats_entry *lookup(stats_t *st, uint32_t date, const uint32_t ids
 	if (2 * st->nent > st->mask + 1)
 		grow_index(st);
 	return e;
+}
+
+static struct stats_entry *lookup(stats_t *st, uint32_t date, const uint32_t ids[5])
+{
+	return lookup_h(st, date, ids, key_hashfn(date, ids));
 }
 
 /* Interns the key's strings; returns 0 or ES_ELIMIT. */
@@ -269,6 +306,24 @@ int stats_add(stats_t *st, const stats_key_t *key, int64_t bytes, int success, i
 	return 0;
 }
 
+/* Adds the counters and the clients of row s to row e; 0 or ES_ELIMIT (e unchanged). */
+static int row_add(struct stats_entry *e, const struct stats_entry *s)
+{
+	int64_t sum;
+	uint64_t nr, ns, nu;
+	if (__builtin_add_overflow(e->bytes, s->bytes, &sum)
+	    || __builtin_add_overflow(e->nb_requests, s->nb_requests, &nr)
+	    || __builtin_add_overflow(e->nb_successful, s->nb_successful, &ns)
+	    || __builtin_add_overflow(e->nb_unsuccessful, s->nb_unsuccessful, &nu))
+		return ES_ELIMIT;
+	e->bytes = sum;
+	e->nb_requests = nr;
+	e->nb_successful = ns;
+	e->nb_unsuccessful = nu;
+	hll_union(&e->clients, &s->clients);
+	return 0;
+}
+
 int stats_merge(stats_t *dst, const stats_t *src)
 {
 	for (size_t k = 0; k < src->nent; k++) {
@@ -290,18 +345,76 @@ int stats_merge(stats_t *dst, const stats_t *src)
 		struct stats_entry *e = lookup(dst, reduce_date(dst, s->date), ids);
 		if (!e)
 			return ES_ELIMIT;
-		int64_t sum;
-		uint64_t nr, ns, nu;
-		if (__builtin_add_overflow(e->bytes, s->bytes, &sum)
-		    || __builtin_add_overflow(e->nb_requests, s->nb_requests, &nr)
-		    || __builtin_add_overflow(e->nb_successful, s->nb_successful, &ns)
-		    || __builtin_add_overflow(e->nb_unsuccessful, s->nb_unsuccessful, &nu))
+		rc = row_add(e, s);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Rows of src whose dst slot is fetched ahead while earlier rows are merged:
+ * a large dst is mostly cache misses otherwise. */
+#define MERGE_AHEAD 8
+
+int stats_merge_take(stats_t *dst, stats_t *src)
+{
+	/* Each distinct string of src is interned once, not once per row. */
+	if (src->nstr > src->cap_map) {
+		free(src->map);
+		src->cap_map = src->cap_str;
+		src->map = es_reallocarray(NULL, src->cap_map, sizeof *src->map);
+	}
+	for (size_t id = 0; id < src->nstr; id++) {
+		src->map[id] = str_intern(dst, src->pool + src->str_off[id], src->str_len[id]);
+		if (src->map[id] == STR_NULL)
 			return ES_ELIMIT;
-		e->bytes = sum;
-		e->nb_requests = nr;
-		e->nb_successful = ns;
-		e->nb_unsuccessful = nu;
-		hll_union(&e->clients, &s->clients);
+	}
+	/* dst's key of every row first (ids, date, hash), then the merge with the
+	 * slots of later rows prefetched. */
+	if (src->nent > src->cap_keys) {
+		free(src->keys);
+		src->cap_keys = src->cap_ent;
+		src->keys = es_reallocarray(NULL, src->cap_keys, sizeof *src->keys);
+	}
+	for (size_t k = 0; k < src->nent; k++) {
+		const struct stats_entry *s = &src->ent[k];
+		struct stats_mkey *m = &src->keys[k];
+		m->ids[0] = src->map[s->net];
+		m->ids[1] = src->map[s->sta];
+		m->ids[2] = src->map[s->loc];
+		m->ids[3] = src->map[s->cha];
+		m->ids[4] = s->country == STR_NULL ? STR_NULL : src->map[s->country];
+		m->date = reduce_date(dst, s->date);
+		m->hash = key_hashfn(m->date, m->ids);
+	}
+	for (size_t k = 0; k < src->nent; k++) {
+		if (k + MERGE_AHEAD < src->nent)
+			__builtin_prefetch(&dst->slots[src->keys[k + MERGE_AHEAD].hash & dst->mask]);
+		if (k + MERGE_AHEAD / 2 < src->nent) {
+			uint32_t v = dst->slots[src->keys[k + MERGE_AHEAD / 2].hash & dst->mask];
+			if (v)
+				__builtin_prefetch(&dst->ent[v - 1]);
+		}
+		struct stats_entry *s = &src->ent[k];
+		const struct stats_mkey *m = &src->keys[k];
+		size_t before = dst->nent;
+		struct stats_entry *e = lookup_h(dst, m->date, m->ids, m->hash);
+		if (!e)
+			return ES_ELIMIT;
+		if (dst->nent > before) {
+			/* A new row: src's counters and set as they are. */
+			e->bytes = s->bytes;
+			e->nb_requests = s->nb_requests;
+			e->nb_successful = s->nb_successful;
+			e->nb_unsuccessful = s->nb_unsuccessful;
+			hll_fini(&e->clients);
+			e->clients = s->clients;
+			hll_init(&s->clients);
+			continue;
+		}
+		int rc = row_add(e, s);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

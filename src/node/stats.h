@@ -73,6 +73,12 @@ stats_t *stats_new(enum stats_granularity g, size_t max_entries);
 void stats_free(stats_t *st);
 
 enum stats_granularity stats_granularity(const stats_t *st);
+/* Empties the table (rows, HLLs, strings), keeping its allocations for reuse. */
+void stats_clear(stats_t *st);
+/* Bytes of interned strings (NULs included) counted against STATS_STRINGS_MAX. */
+size_t stats_string_bytes(const stats_t *st);
+/* The row limit the table was made with (after the STATS_HARD_MAX cap). */
+size_t stats_max_entries(const stats_t *st);
 
 /*
  * Folds one event into the row of key (created at the end if new):
@@ -88,6 +94,14 @@ int stats_add(stats_t *st, const stats_key_t *key, int64_t bytes, int success, i
  * may hold part of src: discard it.
  */
 int stats_merge(stats_t *dst, const stats_t *src);
+
+/*
+ * The same result as stats_merge(), faster for a src of many rows: each
+ * string of src is looked up once, and a row new to dst takes src's HLL
+ * instead of a copy (src's row is left with an EMPTY set; stats_clear() src
+ * before using it again).  On ES_ELIMIT dst may hold part of src: discard it.
+ */
+int stats_merge_take(stats_t *dst, stats_t *src);
 
 size_t stats_count(const stats_t *st);
 /* Fills row with the i-th row in first-occurrence order (i < stats_count()). */

@@ -680,6 +680,28 @@ static char *threaded_run(const char *path, netx_t *nx, unsigned threads, size_t
 	return json;
 }
 
+/* Aggregates path with 1, 2 and 3 threads; checks that the payloads, the
+ * warnings in order and the counters agree; returns the payload (the
+ * caller frees it) and the counters. */
+static char *same_with_threads(const char *path, netx_t *nx, size_t max_line,
+                               agg_counts_t *counts)
+{
+	uint64_t h1, h2, h3;
+	agg_counts_t c2, c3;
+	char *seq = threaded_run(path, nx, 1, max_line, &h1, counts);
+	char *par = threaded_run(path, nx, 2, max_line, &h2, &c2);
+	char *par3 = threaded_run(path, nx, 3, max_line, &h3, &c3);
+	ASSERT_STREQ(par, seq);
+	ASSERT_STREQ(par3, seq);
+	ASSERT_EQ(h2, h1);
+	ASSERT_EQ(h3, h1);
+	ASSERT_MEMEQ(&c2, counts, sizeof c2);
+	ASSERT_MEMEQ(&c3, counts, sizeof c3);
+	free(par);
+	free(par3);
+	return seq;
+}
+
 /* Plain text over the parallel threshold, with lines too long for max_line
  * and one longer than a batch: parse workers give the sequential path's
  * payload (row order, HLL forms), counts and warnings, in the same order. */
@@ -705,25 +727,184 @@ TEST(agg_parallel_parse_equals_sequential)
 	netx_t *nx = netx_for("edge-cases");
 	const size_t max_lines[] = { 0, 200 };
 	for (size_t m = 0; m < 2; m++) {
-		uint64_t h1, h2, h3;
-		agg_counts_t c1, c2, c3;
-		char *seq = threaded_run(path, nx, 1, max_lines[m], &h1, &c1);
-		char *par = threaded_run(path, nx, 2, max_lines[m], &h2, &c2);
-		char *par3 = threaded_run(path, nx, 3, max_lines[m], &h3, &c3);
-		ASSERT_STREQ(par, seq);
-		ASSERT_STREQ(par3, seq);
-		ASSERT_EQ(h2, h1);
-		ASSERT_EQ(h3, h1);
-		ASSERT_MEMEQ(&c2, &c1, sizeof c1);
-		ASSERT_MEMEQ(&c3, &c1, sizeof c1);
+		agg_counts_t c1;
+		free(same_with_threads(path, nx, max_lines[m], &c1));
 		ASSERT_EQ(c1.lines, 300 * 51 + 1);
 		if (max_lines[m])
 			ASSERT(c1.json_errors > 300 * 40);
-		free(seq);
-		free(par);
-		free(par3);
 	}
 	netx_fini(nx);
 	free(path);
 	free(edge);
+}
+
+/*
+ * A log for the batch tables of the parse workers: thousands of keys (rows
+ * first seen in every batch), a hot key whose client set crosses the
+ * EXPLICIT → SPARSE → FULL thresholds across batches while warm keys cross
+ * them within one, temporary codes extended and refused, failed requests,
+ * missing and null countries, and bad lines of every kind (not JSON, bad
+ * date, no userID where one is needed, a float userID).  Temporary codes
+ * appear from line temp_from on.
+ */
+static void write_batch_log(const char *path, int nlines, int temp_from)
+{
+	FILE *f = fopen(path, "wb");
+	ASSERT(f != NULL);
+	uint64_t s = 42;
+	for (int i = 0; i < nlines; i++) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned r = (unsigned)(s >> 33);
+		unsigned kind = r % 100;
+		if (kind == 0) {
+			fputs("{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"countr\n", f);
+			continue;
+		}
+		if (kind == 1) {
+			fputs("{\"finished\": \"2024-13-15T10:00:00Z\", \"userLocation\": {}, "
+			      "\"status\": \"OK\", \"trace\": [], \"userID\": 5}\n", f);
+			continue;
+		}
+		/* A third of the lines are the hot key's (one month, country, first trace). */
+		int hot = (r >> 20) % 3 == 0;
+		char country[32];
+		switch (hot ? 7 : (r >> 7) % 8) {
+		case 0: strcpy(country, ""); break;
+		case 1: strcpy(country, "\"country\": null"); break;
+		case 2: strcpy(country, "\"country\": \"\""); break;
+		default: snprintf(country, sizeof country, "\"country\": \"C%u\"", hot ? 0 : (r >> 10) % 40); break;
+		}
+		char user[40];
+		if (kind == 2)
+			strcpy(user, "");
+		else if (kind == 3)
+			strcpy(user, ", \"userID\": 1.5");
+		else
+			snprintf(user, sizeof user, ", \"userID\": %u", (r >> 3) % 3 == 0 ? r : r % 50);
+		int day = 1 + (int)((r >> 5) % 28), month = hot ? 10 : 9 + (int)((r >> 4) % 3);
+		fprintf(f, "{\"finished\": \"2024-%02d-%02dT10:00:00Z\", \"userLocation\": {%s}",
+		        month, day, country);
+		if (kind < 15) {
+			fprintf(f, ", \"status\": \"NODATA\"%s}\n", user);
+			continue;
+		}
+		fputs(", \"status\": \"OK\", \"trace\": [", f);
+		int ntr = 1 + (int)((r >> 11) % 4);
+		for (int t = 0; t < ntr; t++) {
+			unsigned q = (r >> (t * 3)) ^ (unsigned)i;
+			const char *net = "FR", *start = "2024-10-14T00:00:00";
+			char sta[16];
+			switch (t == 0 && hot ? 9 : i < temp_from && q % 10 < 2 ? 2 : q % 10) {
+			case 0: net = "7C"; start = "2019-03-02T00:00:00"; break;  /* → 7C2018 */
+			case 1: net = "7C"; start = "2013-01-01T00:00:00"; break;  /* refused */
+			case 2: net = "G"; break;
+			default: break;
+			}
+			if (t == 0 && hot)
+				strcpy(sta, "HOT");
+			else if ((q >> 4) % 4 == 0)
+				snprintf(sta, sizeof sta, "W%u", (q >> 6) % 8);
+			else
+				snprintf(sta, sizeof sta, "S%u", (q >> 6) % 3000);
+			fprintf(f, "%s{\"cha\": \"HHZ\", \"sta\": \"%s\", \"start\": \"%s\", \"net\": \"%s\", "
+			        "\"loc\": \"%s\", \"bytes\": %u, \"status\": \"%s\"}", t ? ", " : "", sta, start,
+			        net, q % 2 && !(t == 0 && hot) ? "00" : "", q % 100000,
+			        (q >> 9) % 9 || (t == 0 && hot) ? "OK" : "NODATA");
+		}
+		fprintf(f, "]%s}\n", user);
+	}
+	ASSERT(fclose(f) == 0);
+}
+
+/* The parse workers' batch tables, merged in order, give the sequential
+ * path's payload, HLL forms, counts and warnings in order (1, 2, 3 threads). */
+TEST(agg_batch_tables_equal_sequential)
+{
+	char *path = strdup(unit_tmp("batches.log"));
+	write_batch_log(path, 60000, 0);
+	netx_t *nx = netx_for("edge-cases");
+	agg_counts_t c1;
+	char *seq = same_with_threads(path, nx, 0, &c1);
+	/* The log holds what it should. */
+	ASSERT_EQ(c1.lines, 60000);
+	ASSERT(c1.json_errors > 300 && c1.bad_dates > 300 && c1.invalid > 600);
+	ASSERT(c1.refused_traces > 1000 && c1.missing_country > 1000 && c1.failures > 1000);
+	ASSERT(c1.bytes_out > (8u << 20));
+	cJSON *p = cJSON_Parse(seq);
+	ASSERT(p != NULL);
+	int types[5] = { 0 };
+	size_t nstats = 0;
+	const cJSON *st;
+	cJSON_ArrayForEach(st, cJSON_GetObjectItem(p, "stats")) {
+		const char *hex = cJSON_GetObjectItem(st, "clients")->valuestring;
+		types[hex[3] - '0']++;
+		nstats++;
+	}
+	ASSERT(nstats > 20000);
+	ASSERT(types[HLL_EXPLICIT] > 0);
+	ASSERT(types[HLL_SPARSE] > 0);
+	ASSERT(types[HLL_FULL] > 0);
+	cJSON_Delete(p);
+	free(seq);
+	netx_fini(nx);
+	free(path);
+}
+
+/* Aggregates path with 1, 2 and 3 threads, each failing with want; checks
+ * that the warnings and the counters (but the lines read ahead into batches)
+ * agree and returns those of one thread. */
+static agg_counts_t fail_alike(const char *path, netx_t *nx, size_t max_stats, int want)
+{
+	uint64_t h[3];
+	agg_counts_t c[3];
+	for (unsigned t = 1; t <= 3; t++) {
+		h[t - 1] = 14695981039346656037ull;
+		agg_opts_t o = { .granularity = STATS_MONTH, .netx = nx, .warn = hash_warn,
+		                 .ctx = &h[t - 1], .reader_threads = t, .max_stats = max_stats };
+		agg_t *a = agg_new(&o);
+		ASSERT_ERR(agg_file(a, path, -1, NULL), want);
+		if (max_stats)
+			ASSERT_EQ(agg_nstats(a), max_stats);
+		c[t - 1] = *agg_counts(a);
+		agg_free(a);
+	}
+	for (int t = 1; t < 3; t++) {
+		ASSERT_EQ(h[t], h[0]);
+		c[t].lines = c[0].lines;
+		c[t].bytes_in = c[0].bytes_in;
+		c[t].bytes_out = c[0].bytes_out;
+		ASSERT_MEMEQ(&c[t], &c[0], sizeof c[0]);
+	}
+	return c[0];
+}
+
+/* A limit reached in the middle of the parallel part fails as sequentially:
+ * the same error, the same warnings before it, the same counters. */
+TEST(agg_batch_tables_limit_as_sequential)
+{
+	char *path = strdup(unit_tmp("batches-limit.log"));
+	write_batch_log(path, 30000, 0);
+	netx_t *nx = netx_for("edge-cases");
+	agg_counts_t c = fail_alike(path, nx, 15000, ES_ELIMIT);
+	ASSERT(c.successes > 10000);
+	netx_fini(nx);
+	free(path);
+}
+
+/* A worker that meets an error (here the registry: no source for a temporary
+ * code, first seen far into the parallel part) leaves its batch to the
+ * calling thread, which fails at the same line as one thread would, after
+ * the same warnings. */
+TEST(agg_batch_worker_error_as_sequential)
+{
+	char *path = strdup(unit_tmp("batches-unavail.log"));
+	write_batch_log(path, 30000, 20000);
+	netx_opts_t no = { 0 };
+	netx_t *nx;
+	ASSERT_OK(netx_init(&nx, &no));
+	agg_counts_t c = fail_alike(path, nx, 0, ES_EUNAVAIL);
+	ASSERT(c.successes > 20000);
+	ASSERT_EQ(c.refused_traces, 0);
+	netx_fini(nx);
+	free(path);
 }

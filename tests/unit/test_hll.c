@@ -786,3 +786,108 @@ TEST(hll_union_stored_refuses_bad_bytes)
 	hll_fini(&full);
 	hll_fini(&scratch);
 }
+
+/* xorshift64*: a fixed seed makes every run draw the same "random" data. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ull;
+}
+
+/* A raw value: register j (< 2048) with value p (1..31), or 0 for p = 0 (a
+ * value that sets no register), its other bits random, sign included. */
+static int64_t raw_at(uint64_t *s, unsigned j, unsigned p)
+{
+	uint64_t w = p == 0 ? 0 : (rnd(s) | 1) << (p - 1);
+	if (p >= 31)
+		w = (uint64_t)1 << 30;
+	return (int64_t)(w << HLL_LOG2M | j);
+}
+
+/*
+ * What the parse workers rely on (agg.c): a sequence of values cut into
+ * consecutive pieces, each piece added one by one to a set of its own and
+ * the sets united in order (or moved into an EMPTY one), gives the bytes of
+ * adding the whole sequence one by one, at every promotion threshold: 160 /
+ * 161 distinct values (EXPLICIT → SPARSE), 512 / 513 non-zero registers
+ * (SPARSE → FULL), with repeats, values that set no register, and pieces
+ * that are themselves of any form.
+ */
+TEST(hll_union_of_pieces_equals_adding_one_by_one)
+{
+	static const unsigned distinct[] = { 0, 1, 2, 80, 159, 160, 161, 162, 200, 320, 511,
+	                                     512, 513, 514, 700, 1500, 4000 };
+	uint64_t seed = 0x9E3779B97F4A7C15ull;
+	int64_t *seq = es_malloc(3 * 4000 * sizeof *seq);
+	for (size_t t = 0; t < sizeof distinct / sizeof distinct[0]; t++) {
+		for (int round = 0; round < 12; round++) {
+			unsigned nd = distinct[t];
+			/* Even rounds: nd distinct registers (p >= 1) around the 512/513 threshold;
+			 * odd rounds: nd distinct values, some sharing registers, some of value 0. */
+			int64_t *vals = es_malloc((nd ? nd : 1) * sizeof *vals);
+			for (unsigned i = 0; i < nd; i++) {
+				unsigned j = round % 2 == 0 ? (i * 7u) % HLL_M : (unsigned)(rnd(&seed) % HLL_M);
+				unsigned p = round % 2 == 0 ? 1 + (unsigned)(rnd(&seed) % 31)
+				                            : (unsigned)(rnd(&seed) % 8);
+				vals[i] = raw_at(&seed, j, p);
+				for (unsigned k = 0; k < i; k++)
+					if (vals[k] == vals[i]) {
+						i--;   /* Draw again: nd must be distinct values. */
+						break;
+					}
+			}
+			/* The sequence: every value once, then repeats, shuffled. */
+			size_t n = nd;
+			for (unsigned i = 0; i < nd; i++)
+				seq[i] = vals[i];
+			if (nd) {
+				size_t extra = (size_t)(rnd(&seed) % (2 * nd + 1));
+				for (size_t i = 0; i < extra; i++)
+					seq[n++] = vals[rnd(&seed) % nd];
+			}
+			for (size_t i = n; i > 1; i--) {
+				size_t k = (size_t)(rnd(&seed) % i);
+				int64_t x = seq[i - 1];
+				seq[i - 1] = seq[k];
+				seq[k] = x;
+			}
+			hll_t direct, acc;
+			hll_init(&direct);
+			hll_init(&acc);
+			for (size_t i = 0; i < n; i++)
+				hll_add_raw(&direct, seq[i]);
+			/* Cut into 1..9 consecutive pieces at random places. */
+			unsigned npieces = 1 + (unsigned)(rnd(&seed) % 9);
+			size_t at = 0;
+			for (unsigned pc = 0; pc < npieces; pc++) {
+				size_t end = pc + 1 == npieces ? n : at + (size_t)(rnd(&seed) % (n - at + 1));
+				hll_t piece;
+				hll_init(&piece);
+				for (size_t i = at; i < end; i++)
+					hll_add_raw(&piece, seq[i]);
+				if (acc.type == HLL_EMPTY && round % 3 == 0) {
+					/* What stats_merge_take() does for a new row: take the set. */
+					hll_fini(&acc);
+					acc = piece;
+				} else {
+					hll_union(&acc, &piece);
+					hll_fini(&piece);
+				}
+				at = end;
+			}
+			uint8_t a[HLL_MAX_BYTES], b[HLL_MAX_BYTES];
+			size_t la = hll_serialize(&acc, a), lb = hll_serialize(&direct, b);
+			if (la != lb || memcmp(a, b, la) != 0 || acc.type != direct.type)
+				unit_fail(__FILE__, __LINE__, "%u distinct, round %d, %u pieces: %s (%zu bytes) "
+				          "!= %s (%zu bytes)", nd, round, npieces, hll_type_name(&acc), la,
+				          hll_type_name(&direct), lb);
+			ASSERT_EQ(acc.n, direct.n);
+			hll_fini(&acc);
+			hll_fini(&direct);
+			free(vals);
+		}
+	}
+	free(seq);
+}

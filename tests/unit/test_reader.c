@@ -829,3 +829,38 @@ TEST(reader_parallel_small_file_and_close_early)
 		reader_close(rd);
 	}
 }
+
+/* no_digest: the same lines and counters, plain and bzip2 (parallel blocks
+ * included), and reader_digest() says there is none. */
+TEST(reader_no_digest)
+{
+	make_text_bz2("nodigest.bz2", "abcdefghij {}\":,0123456789", 1u << 19, 5);
+	const char *files[] = { unit_tmp("nodigest.bz2"), unit_tmp("plain-src") };
+	for (int f = 0; f < 2; f++) {
+		for (unsigned threads = 1; threads <= 2; threads++) {
+			struct read_result want = read_all(files[f], threads, 0);
+			ASSERT_OK(want.rc);
+			reader_opts_t o = { .threads = threads, .par_min_size = 1, .no_digest = 1 };
+			reader_t *r;
+			ASSERT_OK(reader_open(&r, files[f], -1, &o));
+			const char *line;
+			size_t len;
+			int tl, rc;
+			uint64_t h = 1469598103934665603ULL, n = 0;
+			while ((rc = reader_next(r, &line, &len, &tl)) == 1) {
+				for (size_t i = 0; i < len; i++)
+					h = (h ^ (unsigned char)line[i]) * 1099511628211ULL;
+				h = (h ^ (uint64_t)(len + 256 * (unsigned)tl)) * 1099511628211ULL;
+				n++;
+			}
+			ASSERT_OK(rc);
+			ASSERT_EQ(n, want.lines);
+			ASSERT_EQ(h, want.line_hash);
+			ASSERT_EQ(reader_bytes_out(r), want.bytes_out);
+			ASSERT_EQ(reader_bytes_in(r), want.bytes_in);
+			uint8_t d[32];
+			ASSERT_ERR(reader_digest(r, d), -EINVAL);
+			reader_close(r);
+		}
+	}
+}

@@ -652,3 +652,39 @@ TEST(request_fast_path_matches_cjson)
 	req_parser_free(fast);
 	req_parser_free(ref);
 }
+
+/* Strings are scanned eight bytes at a time: a quote, a backslash or a control
+ * character is found at every offset from a word's start, and bytes next to
+ * them (0x20, 0x7F, UTF-8, '!' and ']' around '"' and '\\') are not taken for them. */
+TEST(request_string_stops_at_every_offset)
+{
+	req_parser_t *fast = req_parser_new(), *ref = req_parser_new();
+	req_parser_reference(ref, 1);
+	static const char *const specials[] = { "\x01", "\x1F", "\\\"", "\\\\", "\\u0041", " ",
+	                                        "\x7F", "\xC3\xA9", "!", "]", "#", "[" };
+	static const char *const decoded[] = { NULL, NULL, "\"", "\\", "A", " ", "\x7F", "\xC3\xA9",
+	                                       "!", "]", "#", "[" };
+	for (size_t sp = 0; sp < sizeof specials / sizeof specials[0]; sp++) {
+		for (int k = 0; k < 26; k++) {
+			char s[64], want[64], line[256];
+			memset(s, 'A', (size_t)k);
+			snprintf(s + k, sizeof s - (size_t)k, "%sBCDEFGHIJ", specials[sp]);
+			snprintf(line, sizeof line, "{\"finished\": \"2024-10-15T10:00:00Z\", "
+			         "\"userLocation\": {\"country\": \"%s\"}, \"status\": \"NODATA\", "
+			         "\"userID\": 1}", s);
+			fast_vs_reference(fast, ref, line, strlen(line));
+			const req_event_t *ev;
+			enum req_verdict v = parse(fast, line, &ev);
+			if (!decoded[sp]) {
+				ASSERT_EQ(v, REQ_JSON);
+				continue;
+			}
+			ASSERT_EQ(v, REQ_OK);
+			memset(want, 'A', (size_t)k);
+			snprintf(want + k, sizeof want - (size_t)k, "%sBCDEFGHIJ", decoded[sp]);
+			ASSERT_STREQ(ev->country.s, want);
+		}
+	}
+	req_parser_free(fast);
+	req_parser_free(ref);
+}

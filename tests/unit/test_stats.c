@@ -218,3 +218,90 @@ TEST(stats_merge_unions_and_reduces)
 	stats_free(all);
 	stats_free(day);
 }
+
+/* Compares two tables row by row: keys, counters, HLL bytes, order. */
+static void same_tables(const stats_t *a, const stats_t *b)
+{
+	ASSERT_EQ(stats_count(a), stats_count(b));
+	for (size_t i = 0; i < stats_count(a); i++) {
+		stats_row_t x, y;
+		stats_get(a, i, &x);
+		stats_get(b, i, &y);
+		ASSERT_EQ(x.date, y.date);
+		ASSERT_STREQ(x.net, y.net);
+		ASSERT_STREQ(x.sta, y.sta);
+		ASSERT_STREQ(x.loc, y.loc);
+		ASSERT_STREQ(x.cha, y.cha);
+		ASSERT((x.country == NULL) == (y.country == NULL));
+		if (x.country)
+			ASSERT_STREQ(x.country, y.country);
+		ASSERT_EQ(x.bytes, y.bytes);
+		ASSERT_EQ(x.nb_requests, y.nb_requests);
+		ASSERT_EQ(x.nb_successful, y.nb_successful);
+		ASSERT_EQ(x.nb_unsuccessful, y.nb_unsuccessful);
+		char hx[HLL_HEX_MAX], hy[HLL_HEX_MAX];
+		hll_to_hex(x.clients, hx);
+		hll_to_hex(y.clients, hy);
+		ASSERT_STREQ(hx, hy);
+	}
+}
+
+/*
+ * stats_merge_take() of batch tables (cleared and reused, as agg.c's parse
+ * workers do) gives the table of adding every event to one table, and the
+ * table stats_merge() gives: many keys, null and empty countries, day dates
+ * folded to months, sets crossing the HLL thresholds across batches.
+ */
+TEST(stats_merge_take_of_batches_equals_one_table)
+{
+	static const char *const nets[] = { "FR", "G", "XX", "7C2018" };
+	static const char *const countries[] = { "FR", "DE", "", NULL };
+	stats_t *one = stats_new(STATS_MONTH, 0);
+	stats_t *taken = stats_new(STATS_MONTH, 0);
+	stats_t *merged = stats_new(STATS_MONTH, 0);
+	stats_t *batch = stats_new(STATS_MONTH, 1u << 16);
+	uint64_t s = 12345;
+	for (int b = 0; b < 40; b++) {
+		stats_clear(batch);
+		ASSERT_EQ(stats_count(batch), 0);
+		ASSERT_EQ(stats_string_bytes(batch), 0);
+		for (int e = 0; e < 2000; e++) {
+			s = s * 6364136223846793005ull + 1442695040888963407ull;
+			unsigned r = (unsigned)(s >> 33);
+			char sta[16];
+			/* One key takes a quarter of the events (its set becomes FULL), a few are
+			 * warm (SPARSE after some batches), many are rare. */
+			snprintf(sta, sizeof sta, "S%u", r % 3 ? r % 7 : r % 5000);
+			stats_key_t k = key(STATS_DATE(2024, 9 + r % 3, 1 + r % 28), nets[r % 4], sta,
+			                    r % 2 ? "00" : "", "HHZ", countries[(r >> 8) % 4]);
+			if ((r >> 4) % 4 == 0)
+				k = key(20241005, "FR", "HOT", "", "HHZ", "FR");
+			int ok = (r >> 12) % 5 != 0;
+			int64_t raw = hll_client_raw((const char *)&r, sizeof r);
+			ASSERT_OK(stats_add(one, &k, ok ? (int64_t)(r % 1000) : 0, ok, raw));
+			ASSERT_OK(stats_add(batch, &k, ok ? (int64_t)(r % 1000) : 0, ok, raw));
+		}
+		ASSERT_OK(stats_merge(merged, batch));
+		ASSERT_OK(stats_merge_take(taken, batch));
+	}
+	same_tables(taken, one);
+	same_tables(merged, one);
+	size_t types[5] = { 0 };
+	for (size_t i = 0; i < stats_count(taken); i++) {
+		stats_row_t r;
+		stats_get(taken, i, &r);
+		types[r.clients->type]++;
+	}
+	ASSERT(types[HLL_EXPLICIT] > 0);
+	ASSERT(types[HLL_SPARSE] > 0);
+	ASSERT(types[HLL_FULL] > 0);
+	/* Over the row limit: ES_ELIMIT, as stats_merge(). */
+	stats_t *small = stats_new(STATS_MONTH, 3);
+	ASSERT_ERR(stats_merge_take(small, batch), ES_ELIMIT);
+	ASSERT_EQ(stats_max_entries(small), 3);
+	stats_free(small);
+	stats_free(batch);
+	stats_free(merged);
+	stats_free(taken);
+	stats_free(one);
+}
