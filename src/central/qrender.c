@@ -788,7 +788,7 @@ static int step(struct q_render *r)
 	return 1;
 }
 
-/* Appends n bytes (and a NUL when text) to the packs' text; its offset, or NO_COL (ES_ELIMIT / -ENOMEM in *rc). */
+/* Appends n bytes (and a NUL when text) to the packs' text, or reserves them when v is NULL; their offset, or NO_COL (ES_ELIMIT / -ENOMEM in *rc). */
 static size_t pt_add(struct q_render *r, const void *v, size_t n, int text, int *rc)
 {
 	size_t off = r->ptlen, need = n + (text != 0);
@@ -810,7 +810,8 @@ static size_t pt_add(struct q_render *r, const void *v, size_t n, int text, int 
 		r->pt = nt;
 		r->ptcap = nc;
 	}
-	memcpy(r->pt + off, v, n);
+	if (v)
+		memcpy(r->pt + off, v, n);
 	if (text)
 		r->pt[off + n] = '\0';
 	r->ptlen += need;
@@ -916,7 +917,7 @@ int q_render_pack_load(struct q_render *r)
 			if (l < 2 || v[0] != '\\' || v[1] != 'x' || l % 2)
 				return ES_EFORMAT;
 			n = (l - 2) / 2;
-			k->pack = pt_add(r, "", n, 0, &rc);
+			k->pack = pt_add(r, NULL, n, 0, &rc);
 			if (k->pack != NO_COL && hex_decode(r->pt + k->pack, v + 2, n) < 0)
 				return ES_EFORMAT;
 		} else {

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 
+#include "hex.h"
 #include "hll.h"
 #include "qrender.h"
 #include "query.h"
@@ -598,14 +599,26 @@ TEST(qrender_packs_equal_rows)
 	ASSERT(country_set);
 	hll_to_hex(&u, country_set);
 	hll_fini(&u);
-	for (int bad = 0; bad < 2; bad++) {
+	/* 0: packs in binary; 1: a fold set missing; 2: packs as hex text (psql's and qtool's form). */
+	for (int variant = 0; variant < 3; variant++) {
+		int bad = variant == 1;
 		struct q_row f[3];
-		char buf[64];
+		char buf[64], *hexpk[3] = { NULL, NULL, NULL };
 		size_t len = 0, cap = 1024;
 		ssize_t n;
 
 		got = malloc(cap);
 		ASSERT(got);
+		if (variant == 2) {
+			for (int i = 0; i < 3; i++) {
+				hexpk[i] = malloc(2 * packs[i].clients_len + 3);
+				ASSERT(hexpk[i]);
+				memcpy(hexpk[i], "\\x", 2);
+				hex_encode(hexpk[i] + 2, packs[i].col[10], packs[i].clients_len);
+				packs[i].col[10] = hexpk[i];
+				packs[i].clients_len = 0;
+			}
+		}
 		s = (struct src){ packs, NP(packs), 0, -1 };
 		ASSERT_OK(q_render_new(&r, &q, &p, NULL, 0, next_row, &s));
 		ASSERT_OK(q_render_pack_load(r));
@@ -658,6 +671,8 @@ TEST(qrender_packs_equal_rows)
 		}
 		q_render_free(r);
 		free(got);
+		for (int i = 0; i < 3; i++)
+			free(hexpk[i]);
 	}
 	free(country_set);
 	free(want);
