@@ -355,7 +355,7 @@ TEST(gz_threaded_errors)
 	size_t n = 6u << 20;
 	char *t = test_text(n);
 	gz_opts_t o = { .threads = 2 };
-	/* The sink fails on its third call: the header, then a piece, then this one. */
+	/* The sink fails on its third call: the header, the first member's deflate data, then its trailer. */
 	struct mem m = { NULL, 0, 0, 2 };
 	gz_t *g;
 	ASSERT_OK(gz_new(&g, &o, mem_sink, &m));
