@@ -16,8 +16,9 @@
  * called only from the thread calling gz_write()/gz_write_made()/gz_finish().
  *
  * Ownership: gz_new() allocates the writer and about 300 KB of zlib state and
- * buffers (threaded: about 4.5 MiB per thread for two pieces in flight per
- * thread and libdeflate's compressor, and the threads, which gz_free() joins);
+ * buffers (threaded: two pieces in flight per thread, each a text buffer of
+ * up to 2 MiB, about half of it used, and 1 MiB of deflate output, plus
+ * libdeflate's compressor per thread, and the threads, which gz_free() joins);
  * gz_free() frees them (after gz_finish() or instead of it, to abandon the
  * stream).  The sink and its context are borrowed.  A writer is used by one
  * thread at a time; separate writers are independent.

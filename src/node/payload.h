@@ -66,7 +66,7 @@ int payload_write_gz(const char *path, const char *json, size_t len);
  * threaded mode, where each of that many threads both makes a piece's text
  * (reading st and meta, which must not change meanwhile) and deflates it
  * with libdeflate into a member of its own, the members written in order
- * (the same decompressed text; about 4.5 MiB more per thread).  The same
+ * (the same decompressed text; about 3 MiB more per thread in use).  The same
  * header as payload_write_gz() on the first member; ES_ENOSTATS, ES_ELIMIT,
  * ES_EFORMAT as payload_json(), else as payload_write_gz().
  */
