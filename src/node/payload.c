@@ -87,130 +87,106 @@ static int payload_head(const payload_meta_t *meta, jsonw_t *w)
 	return jsonw_error(w);
 }
 
-/* Row i by jsonw's calls one by one: for strings that need escaping or are long. */
-static void payload_row_slow(const stats_row_t *r, size_t i, jsonw_t *w)
+/* A plain string of at most this length is copied as it is (no escaping). */
+#define PAYLOAD_FAST_STR 256
+/* A row's text gathered before one jsonw call: keys and numbers, five plain
+ * strings and the hex of the HLL. */
+#define PAYLOAD_ROW_MAX (512 + 5 * (PAYLOAD_FAST_STR + 2) + HLL_HEX_MAX)
+
+struct rowbuf {
+	jsonw_t *w;
+	char *o;                      /* End of the text gathered in b. */
+	char b[PAYLOAD_ROW_MAX];
+};
+
+static void put_mem(struct rowbuf *rb, const char *s, size_t len)
 {
-	char hex[HLL_HEX_MAX], d[11];
-	payload_date_text(r->date, d);
-	jsonw_raw(w, i ? ", {" : "{", i ? 3 : 1);
-	put_key(w, "month");
-	jsonw_str(w, d, 10);
-	next_key(w, "network");
-	jsonw_str(w, r->net, r->net_len);
-	next_key(w, "station");
-	jsonw_str(w, r->sta, r->sta_len);
-	next_key(w, "location");
-	jsonw_str(w, r->loc, r->loc_len);
-	next_key(w, "channel");
-	jsonw_str(w, r->cha, r->cha_len);
-	next_key(w, "country");
-	if (r->country)
-		jsonw_str(w, r->country, r->country_len);
-	else
-		jsonw_raw(w, "null", 4);
-	next_key(w, "bytes");
-	jsonw_i64(w, r->bytes);
-	next_key(w, "nb_requests");
-	jsonw_u64(w, r->nb_requests);
-	next_key(w, "nb_successful_requests");
-	jsonw_u64(w, r->nb_successful);
-	next_key(w, "nb_unsuccessful_requests");
-	jsonw_u64(w, r->nb_unsuccessful);
-	next_key(w, "clients");
-	/* hll_to_hex() writes "\x..."; in JSON text the backslash is doubled. */
-	size_t hl = hll_to_hex(r->clients, hex);
-	jsonw_raw(w, "\"\\\\", 3);
-	jsonw_raw(w, hex + 1, hl - 1);
-	jsonw_raw(w, "\"}", 2);
+	memcpy(rb->o, s, len);
+	rb->o += len;
 }
 
-/* Strings of the fast path: together at most this long, each printable ASCII without " or \. */
-#define PAYLOAD_FAST_STR 512
-/* The fast path's row: keys, strings, five numbers and the hex of the HLL. */
-#define PAYLOAD_ROW_MAX (512 + PAYLOAD_FAST_STR + HLL_HEX_MAX)
+#define PUT_LIT(rb, lit) put_mem(rb, lit, sizeof lit - 1)
 
-static int plain(const char *s, size_t len)
+/* Hands the gathered text to jsonw. */
+static void rb_flush(struct rowbuf *rb)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
-			return 0;
+	jsonw_raw(rb->w, rb->b, (size_t)(rb->o - rb->b));
+	rb->o = rb->b;
+}
+
+/* s as a JSON string: printable ASCII without " or \ is copied; anything
+ * else (and a long string) goes through jsonw_str(). */
+static void put_str(struct rowbuf *rb, const char *s, size_t len)
+{
+	size_t i = 0;
+	if (len <= PAYLOAD_FAST_STR)
+		while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7F &&
+		       s[i] != '"' && s[i] != '\\')
+			i++;
+	if (i == len && len <= PAYLOAD_FAST_STR) {
+		*rb->o++ = '"';
+		put_mem(rb, s, len);
+		*rb->o++ = '"';
+		return;
 	}
-	return 1;
+	rb_flush(rb);
+	jsonw_str(rb->w, s, len);
 }
 
-static char *put_mem(char *o, const char *s, size_t len)
-{
-	memcpy(o, s, len);
-	return o + len;
-}
-
-#define PUT_LIT(o, lit) put_mem(o, lit, sizeof lit - 1)
-
-static char *put_quoted(char *o, const char *s, size_t len)
-{
-	*o++ = '"';
-	o = put_mem(o, s, len);
-	*o++ = '"';
-	return o;
-}
-
-static char *put_u64(char *o, uint64_t v)
+static void put_u64(struct rowbuf *rb, uint64_t v)
 {
 	char tmp[24], *p = tmp + sizeof tmp;
 	do {
 		*--p = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	return put_mem(o, p, (size_t)(tmp + sizeof tmp - p));
+	put_mem(rb, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-/* Appends row i of st (with the separator before it) as payload_row_slow()
- * does, in one jsonw call when its strings need no escaping. */
+/* Appends row i of st, with the ", " before it after the first row; the
+ * text of a row of plain strings reaches jsonw in one call. */
 static void payload_row(const stats_t *st, size_t i, jsonw_t *w)
 {
 	stats_row_t r;
+	struct rowbuf rb;
+	char d[11];
 	stats_get(st, i, &r);
-	size_t cl = r.country ? r.country_len : 0;
-	if (r.net_len + r.sta_len + r.loc_len + r.cha_len + cl > PAYLOAD_FAST_STR ||
-	    !plain(r.net, r.net_len) || !plain(r.sta, r.sta_len) || !plain(r.loc, r.loc_len) ||
-	    !plain(r.cha, r.cha_len) || (r.country && !plain(r.country, cl))) {
-		payload_row_slow(&r, i, w);
-		return;
-	}
-	char row[PAYLOAD_ROW_MAX], d[11];
-	char *o = row;
+	rb.w = w;
+	rb.o = rb.b;
 	if (i)
-		o = PUT_LIT(o, ", ");
-	o = PUT_LIT(o, "{\"month\": \"");
+		PUT_LIT(&rb, ", ");
+	PUT_LIT(&rb, "{\"month\": \"");
 	payload_date_text(r.date, d);
-	o = put_mem(o, d, 10);
-	o = PUT_LIT(o, "\", \"network\": ");
-	o = put_quoted(o, r.net, r.net_len);
-	o = PUT_LIT(o, ", \"station\": ");
-	o = put_quoted(o, r.sta, r.sta_len);
-	o = PUT_LIT(o, ", \"location\": ");
-	o = put_quoted(o, r.loc, r.loc_len);
-	o = PUT_LIT(o, ", \"channel\": ");
-	o = put_quoted(o, r.cha, r.cha_len);
-	o = PUT_LIT(o, ", \"country\": ");
-	o = r.country ? put_quoted(o, r.country, cl) : PUT_LIT(o, "null");
-	o = PUT_LIT(o, ", \"bytes\": ");
+	put_mem(&rb, d, 10);
+	PUT_LIT(&rb, "\", \"network\": ");
+	put_str(&rb, r.net, r.net_len);
+	PUT_LIT(&rb, ", \"station\": ");
+	put_str(&rb, r.sta, r.sta_len);
+	PUT_LIT(&rb, ", \"location\": ");
+	put_str(&rb, r.loc, r.loc_len);
+	PUT_LIT(&rb, ", \"channel\": ");
+	put_str(&rb, r.cha, r.cha_len);
+	PUT_LIT(&rb, ", \"country\": ");
+	if (r.country)
+		put_str(&rb, r.country, r.country_len);
+	else
+		PUT_LIT(&rb, "null");
+	PUT_LIT(&rb, ", \"bytes\": ");
 	if (r.bytes < 0)
-		*o++ = '-';
+		*rb.o++ = '-';
 	/* Negating through uint64_t is defined for INT64_MIN too. */
-	o = put_u64(o, r.bytes < 0 ? 0 - (uint64_t)r.bytes : (uint64_t)r.bytes);
-	o = PUT_LIT(o, ", \"nb_requests\": ");
-	o = put_u64(o, r.nb_requests);
-	o = PUT_LIT(o, ", \"nb_successful_requests\": ");
-	o = put_u64(o, r.nb_successful);
-	o = PUT_LIT(o, ", \"nb_unsuccessful_requests\": ");
-	o = put_u64(o, r.nb_unsuccessful);
-	o = PUT_LIT(o, ", \"clients\": \"\\");
-	/* hll_to_hex() writes "\x...": after the backslash above, the JSON text's "\\x...". */
-	o += hll_to_hex(r.clients, o);
-	o = PUT_LIT(o, "\"}");
-	jsonw_raw(w, row, (size_t)(o - row));
+	put_u64(&rb, r.bytes < 0 ? 0 - (uint64_t)r.bytes : (uint64_t)r.bytes);
+	PUT_LIT(&rb, ", \"nb_requests\": ");
+	put_u64(&rb, r.nb_requests);
+	PUT_LIT(&rb, ", \"nb_successful_requests\": ");
+	put_u64(&rb, r.nb_successful);
+	PUT_LIT(&rb, ", \"nb_unsuccessful_requests\": ");
+	put_u64(&rb, r.nb_unsuccessful);
+	PUT_LIT(&rb, ", \"clients\": \"\\");
+	/* hll_to_hex() writes "\x..."; after the backslash above, the JSON text's "\\x...". */
+	rb.o += hll_to_hex(r.clients, rb.o);
+	PUT_LIT(&rb, "\"}");
+	rb_flush(&rb);
 }
 
 static void payload_tail(jsonw_t *w)
