@@ -3,7 +3,7 @@
 set -eu
 PKGS="build-essential autoconf automake pkg-config bzip2 gzip python3 curl procps time
 bsdutils util-linux systemd faketime
-libuv1-dev libbz2-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libssl-dev
+libuv1-dev libbz2-dev zlib1g-dev libdeflate-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libssl-dev
 libsystemd-dev libpq-dev libmicrohttpd-dev libgpgme-dev gnupg postgresql-15 postgresql-15-hll
 git dpkg-dev debhelper devscripts lintian fakeroot"
 # The HTML reports are loaded in headless Chromium (tests/sh/chromium-lib.sh); a font for its text.

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "error.h"
@@ -12,27 +13,30 @@
 #include "wpool.h"
 
 #define GZ_OUT (1u << 17)
-/* Threaded mode: input pieces, each deflated on its own with the previous
- * piece's last 32 KiB as dictionary (the window a single stream would have). */
+/* Threaded mode: gz_write()'s bytes are cut into pieces of this size, each
+ * its own member (a member costs 18 bytes and a fresh window). */
 #define GZ_PIECE ((size_t)1 << 20)
-#define GZ_DICT ((size_t)32 << 10)
 
 struct gz_piece {
-	unsigned char *in;      /* GZ_DICT of dictionary, then up to GZ_PIECE of data. */
-	size_t dict, len;       /* Dictionary and data bytes in in. */
-	unsigned char *out;
+	jsonw_t in;             /* The piece's text. */
+	gz_make_fn make;        /* Makes in on the worker (else the owner filled it). */
+	void *make_ctx;
+	size_t no;              /* Piece number for make. */
+	uint64_t limit;         /* Most uncompressed bytes of the stream with this piece. */
+	unsigned char *out;     /* Raw deflate data of in. */
 	size_t out_cap, out_len;
-	uLong crc;              /* CRC-32 of the data. */
+	uint32_t crc;           /* CRC-32 of in. */
 	int last, err;
 };
 
 struct gz_pool {
 	wpool_t *wp;
-	z_stream zs[GZ_MAX_THREADS];  /* One raw deflate stream per thread. */
-	unsigned nzs;
+	struct libdeflate_compressor *dc[GZ_MAX_THREADS];  /* One per thread. */
+	unsigned ndc;
 	size_t nring;
 	struct gz_piece *ring;  /* The wpool's slots. */
-	uLong crc;              /* Of the pieces written so far. */
+	uint64_t members;       /* Members written. */
+	unsigned char head[10]; /* Header of the members after the first (no name). */
 };
 
 struct gz {
@@ -47,23 +51,28 @@ struct gz {
 	unsigned char out[GZ_OUT];
 };
 
-/* Deflates one piece into raw deflate data ending on a byte boundary (sync
- * flush) or, for the last piece, with the final block. */
-static int gz_piece_run(z_stream *zs, struct gz_piece *pc)
+/* Makes the piece's text if it is to be made, and deflates it whole. */
+static int gz_piece_run(struct libdeflate_compressor *dc, struct gz_piece *pc)
 {
-	if (deflateReset(zs) != Z_OK)
+	if (pc->make) {
+		jsonw_reset(&pc->in);
+		int rc = pc->make(pc->make_ctx, pc->no, &pc->in);
+		if (rc == 0)
+			rc = jsonw_error(&pc->in);
+		if (rc)
+			return rc;
+	}
+	const char *in = pc->in.buf ? pc->in.buf : "";
+	size_t bound = libdeflate_deflate_compress_bound(dc, pc->in.len);
+	if (bound > pc->out_cap) {
+		free(pc->out);
+		pc->out = es_malloc(bound);
+		pc->out_cap = bound;
+	}
+	pc->out_len = libdeflate_deflate_compress(dc, in, pc->in.len, pc->out, pc->out_cap);
+	if (pc->out_len == 0)
 		return ES_EINTERNAL;
-	if (pc->dict && deflateSetDictionary(zs, pc->in, (uInt)pc->dict) != Z_OK)
-		return ES_EINTERNAL;
-	zs->next_in = pc->in + pc->dict;
-	zs->avail_in = (uInt)pc->len;
-	zs->next_out = pc->out;
-	zs->avail_out = (uInt)pc->out_cap;
-	int zr = deflate(zs, pc->last ? Z_FINISH : Z_SYNC_FLUSH);
-	if (zr != (pc->last ? Z_STREAM_END : Z_OK) || zs->avail_in != 0)
-		return ES_EINTERNAL;
-	pc->out_len = pc->out_cap - zs->avail_out;
-	pc->crc = crc32_z(crc32_z(0, NULL, 0), pc->in + pc->dict, pc->len);
+	pc->crc = libdeflate_crc32(0, in, pc->in.len);
 	return 0;
 }
 
@@ -71,7 +80,7 @@ static void gz_piece_work(void *ctx, unsigned worker, size_t slot)
 {
 	struct gz_pool *p = ctx;
 	struct gz_piece *pc = &p->ring[slot];
-	pc->err = gz_piece_run(&p->zs[worker], pc);
+	pc->err = gz_piece_run(p->dc[worker], pc);
 }
 
 static void gz_pool_free(struct gz_pool *p)
@@ -79,10 +88,10 @@ static void gz_pool_free(struct gz_pool *p)
 	if (!p)
 		return;
 	wpool_free(p->wp);
-	for (unsigned i = 0; i < p->nzs; i++)
-		deflateEnd(&p->zs[i]);
+	for (unsigned i = 0; i < p->ndc; i++)
+		libdeflate_free_compressor(p->dc[i]);
 	for (size_t i = 0; i < p->nring; i++) {
-		free(p->ring[i].in);
+		jsonw_fini(&p->ring[i].in);
 		free(p->ring[i].out);
 	}
 	free(p->ring);
@@ -95,19 +104,13 @@ static int gz_pool_new(struct gz_pool **out, unsigned nthreads, int level)
 	*out = NULL;
 	p->nring = 2 * (size_t)nthreads;
 	p->ring = es_calloc(p->nring, sizeof *p->ring);
-	p->crc = crc32_z(0, NULL, 0);
-	/* deflateBound() of a piece plus the sync flush's empty block and slack. */
-	size_t cap = GZ_PIECE + GZ_PIECE / 1000 + 64 + 4096;
-	for (size_t i = 0; i < p->nring; i++) {
-		p->ring[i].in = es_malloc(GZ_DICT + GZ_PIECE);
-		p->ring[i].out = es_malloc(cap);
-		p->ring[i].out_cap = cap;
-	}
-	for (; p->nzs < nthreads; p->nzs++) {
-		int zr = deflateInit2(&p->zs[p->nzs], level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
-		if (zr != Z_OK) {
+	for (size_t i = 0; i < p->nring; i++)
+		jsonw_init(&p->ring[i].in, GZ_MADE_MAX);
+	for (; p->ndc < nthreads; p->ndc++) {
+		p->dc[p->ndc] = libdeflate_alloc_compressor(level);
+		if (!p->dc[p->ndc]) {
 			gz_pool_free(p);
-			return zr == Z_MEM_ERROR ? -ENOMEM : ES_EINTERNAL;
+			return -ENOMEM;
 		}
 	}
 	int rc = wpool_new(&p->wp, nthreads, p->nring, gz_piece_work, p);
@@ -119,62 +122,76 @@ static int gz_pool_new(struct gz_pool **out, unsigned nthreads, int level)
 	return 0;
 }
 
-/* The gzip header zlib would write for these options (RFC 1952). */
+/* The gzip header zlib would write for these options (RFC 1952); the
+ * header of later members, without the name, is kept in the pool. */
 static int gz_header_write(gz_t *g, const gz_opts_t *opts, int level)
 {
 	unsigned char h[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
 	uint32_t mtime = opts ? opts->mtime : 0;
-	if (opts && opts->name)
-		h[3] = 0x08;
 	for (int i = 0; i < 4; i++)
 		h[4 + i] = (unsigned char)(mtime >> (8 * i));
 	h[8] = level == 9 ? 2 : level == 1 ? 4 : 0;
 	if (opts && opts->os_unknown)
 		h[9] = 255;
+	memcpy(g->pool->head, h, sizeof h);
+	if (opts && opts->name)
+		h[3] = 0x08;
 	int rc = g->sink(g->ctx, h, sizeof h);
 	if (rc == 0 && opts && opts->name)
 		rc = g->sink(g->ctx, opts->name, strlen(opts->name) + 1);
 	return rc;
 }
 
-/* Waits for the oldest piece in flight and hands its output to the sink. */
+/* Waits for the oldest piece in flight and writes it as a member (the first
+ * member's header is already written); an empty piece is skipped unless the
+ * stream would otherwise have no member. */
 static int gz_pool_write_one(gz_t *g)
 {
 	struct gz_pool *p = g->pool;
 	struct gz_piece *pc = &p->ring[wpool_collect(p->wp)];
+	if (g->err)
+		return g->err;  /* An earlier piece failed: the rest are only drained. */
 	if (pc->err)
 		return g->err = pc->err;
-	p->crc = crc32_combine(p->crc, pc->crc, (z_off_t)pc->len);
-	if (pc->out_len) {
-		int rc = g->sink(g->ctx, pc->out, pc->out_len);
-		if (rc < 0)
-			return g->err = rc;
+	size_t len = pc->in.len;
+	if (len == 0 && !(pc->last && p->members == 0))
+		return 0;
+	if (pc->make && len > pc->limit - (g->total_in < pc->limit ? g->total_in : pc->limit))
+		return g->err = ES_ELIMIT;
+	int rc = 0;
+	if (p->members > 0)
+		rc = g->sink(g->ctx, p->head, sizeof p->head);
+	if (rc == 0)
+		rc = g->sink(g->ctx, pc->out, pc->out_len);
+	unsigned char t[8];
+	for (int i = 0; i < 4; i++) {
+		t[i] = (unsigned char)(pc->crc >> (8 * i));
+		t[4 + i] = (unsigned char)(len >> (8 * i));
 	}
+	if (rc == 0)
+		rc = g->sink(g->ctx, t, sizeof t);
+	if (rc < 0)
+		return g->err = rc;
+	p->members++;
+	if (pc->make)
+		g->total_in += len;
 	return 0;
 }
 
-/* Queues the piece being filled (as the last one if last), then starts the
- * next with the end of this one as its dictionary. */
+/* Hands the filling slot to the threads (as the last piece if last) and
+ * makes room for the next: the filling slot is then free to fill. */
 static int gz_pool_queue(gz_t *g, int last)
 {
 	struct gz_pool *p = g->pool;
-	struct gz_piece *pc = &p->ring[wpool_filling(p->wp)];
-	pc->last = last;
+	p->ring[wpool_filling(p->wp)].last = last;
 	wpool_submit(p->wp);
-	if (wpool_full(p->wp)) {
-		int rc = gz_pool_write_one(g);
-		if (rc)
-			return rc;
-	}
-	if (last)
-		return 0;
-	/* The worker only reads pc->in: the dictionary is copied while it deflates. */
 	struct gz_piece *nx = &p->ring[wpool_filling(p->wp)];
-	size_t total = pc->dict + pc->len;
-	nx->dict = total < GZ_DICT ? total : GZ_DICT;
-	memcpy(nx->in, pc->in + total - nx->dict, nx->dict);
-	nx->len = 0;
-	return 0;
+	int rc = 0;
+	if (wpool_full(p->wp))
+		rc = gz_pool_write_one(g);
+	jsonw_reset(&nx->in);
+	nx->make = NULL;
+	return rc;
 }
 
 static int gz_pool_write(gz_t *g, const unsigned char *buf, size_t len)
@@ -182,16 +199,17 @@ static int gz_pool_write(gz_t *g, const unsigned char *buf, size_t len)
 	struct gz_pool *p = g->pool;
 	while (len > 0) {
 		struct gz_piece *pc = &p->ring[wpool_filling(p->wp)];
-		size_t n = GZ_PIECE - pc->len;
+		size_t n = GZ_PIECE - pc->in.len;
 		if (n > len)
 			n = len;
-		memcpy(pc->in + pc->dict + pc->len, buf, n);
-		pc->len += n;
+		int rc = jsonw_raw(&pc->in, (const char *)buf, n);
+		if (rc)
+			return g->err = rc;
 		buf += n;
 		len -= n;
 		g->total_in += n;
-		if (pc->len == GZ_PIECE) {
-			int rc = gz_pool_queue(g, 0);
+		if (pc->in.len == GZ_PIECE) {
+			rc = gz_pool_queue(g, 0);
 			if (rc)
 				return rc;
 		}
@@ -205,15 +223,52 @@ static int gz_pool_finish(gz_t *g)
 	int rc = gz_pool_queue(g, 1);
 	while (rc == 0 && wpool_pending(p->wp) > 0)
 		rc = gz_pool_write_one(g);
-	if (rc)
+	return rc;
+}
+
+int gz_write_made(gz_t *g, size_t npieces, gz_make_fn make, void *ctx, uint64_t limit)
+{
+	if (g->err)
+		return g->err;
+	if (g->finished)
+		return g->err = -EINVAL;
+	struct gz_pool *p = g->pool;
+	if (!p) {
+		jsonw_t w;
+		int rc = 0;
+		jsonw_init(&w, GZ_MADE_MAX);
+		for (size_t i = 0; i < npieces && rc == 0; i++) {
+			jsonw_reset(&w);
+			rc = make(ctx, i, &w);
+			if (rc == 0)
+				rc = jsonw_error(&w);
+			if (rc == 0 && w.len > limit - (g->total_in < limit ? g->total_in : limit))
+				rc = ES_ELIMIT;
+			if (rc)
+				g->err = rc;
+			else
+				rc = gz_write(g, w.buf, w.len);
+		}
+		jsonw_fini(&w);
 		return rc;
-	unsigned char t[8];
-	for (int i = 0; i < 4; i++) {
-		t[i] = (unsigned char)(p->crc >> (8 * i));
-		t[4 + i] = (unsigned char)(g->total_in >> (8 * i));
 	}
-	rc = g->sink(g->ctx, t, sizeof t);
-	return rc < 0 ? (g->err = rc) : 0;
+	struct gz_piece *pc = &p->ring[wpool_filling(p->wp)];
+	if (pc->in.len > 0) {
+		int rc = gz_pool_queue(g, 0);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < npieces; i++) {
+		pc = &p->ring[wpool_filling(p->wp)];
+		pc->make = make;
+		pc->make_ctx = ctx;
+		pc->no = i;
+		pc->limit = limit;
+		int rc = gz_pool_queue(g, 0);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 int gz_new(gz_t **out, const gz_opts_t *opts, gz_sink_fn sink, void *ctx)
@@ -223,7 +278,9 @@ int gz_new(gz_t **out, const gz_opts_t *opts, gz_sink_fn sink, void *ctx)
 	int level = opts && opts->level ? opts->level : 6;
 	unsigned threads = opts ? opts->threads : 0;
 	if (threads > 1) {
-		if (level < Z_DEFAULT_COMPRESSION || level > Z_BEST_COMPRESSION) {
+		if (level == Z_DEFAULT_COMPRESSION)
+			level = 6;
+		if (level < 1 || level > Z_BEST_COMPRESSION) {
 			free(g);
 			return ES_EINTERNAL;  /* What deflateInit2() says of such a level. */
 		}

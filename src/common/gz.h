@@ -4,25 +4,32 @@
  * text never has to be held whole, and a whole-buffer helper.  zlib does the
  * deflating (one member, memLevel 8, the largest window).
  *
- * Threaded mode (gz_opts_t.threads > 1): the input is cut into 1 MiB pieces
- * deflated on the writer's own threads, each with the previous piece's last
- * 32 KiB as its dictionary and ending in a sync flush, and written in order
- * as ONE member with the combined CRC-32: any gunzip reads it and gets the
- * same bytes; the compressed bytes differ from the single-thread mode's (a
- * few bytes more per piece).  The sink is still called only from the thread
- * calling gz_write()/gz_finish().
+ * Threaded mode (gz_opts_t.threads > 1): the input is cut into pieces (1 MiB
+ * of gz_write()'s bytes, or the texts gz_write_made() has made on the
+ * threads) and each piece is deflated on the writer's own threads by
+ * libdeflate into a gzip member of its own; the members are written in order,
+ * so the file is a series of members (RFC 1952 2.2), which gzip -d, Python's
+ * gzip module, zlib's inflate with inflateReset() between members (reader.c,
+ * submit.c) and gzread() all read as the concatenated text.  Only the first
+ * member's header carries the name; every member has the same MTIME, XFL and
+ * OS bytes.  No member is empty unless the whole text is.  The sink is still
+ * called only from the thread calling gz_write()/gz_write_made()/gz_finish().
  *
  * Ownership: gz_new() allocates the writer and about 300 KB of zlib state and
- * buffers (threaded: about 4.2 MiB per thread, and the threads, which
- * gz_free() joins); gz_free() frees them (after gz_finish() or instead of it,
- * to abandon the stream).  The sink and its context are borrowed.  A writer
- * is used by one thread at a time; separate writers are independent.
+ * buffers (threaded: two pieces in flight per thread, each a text buffer of
+ * up to 2 MiB, about half of it used, and 1 MiB of deflate output, plus
+ * libdeflate's compressor per thread, and the threads, which gz_free() joins);
+ * gz_free() frees them (after gz_finish() or instead of it, to abandon the
+ * stream).  The sink and its context are borrowed.  A writer is used by one
+ * thread at a time; separate writers are independent.
  */
 #ifndef ES_GZ_H
 #define ES_GZ_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "jsonw.h"
 
 /* Receives len compressed bytes; returns 0 or a negative code, which gz_write/gz_finish return. */
 typedef int (*gz_sink_fn)(void *ctx, const void *buf, size_t len);
@@ -51,6 +58,25 @@ int gz_new(gz_t **out, const gz_opts_t *opts, gz_sink_fn sink, void *ctx);
 int gz_write(gz_t *g, const void *buf, size_t len);
 /* Ends the member (trailer with CRC-32 and length) and flushes it to the sink. */
 int gz_finish(gz_t *g);
+/*
+ * Makes the text of piece number piece (0..npieces-1) of gz_write_made():
+ * appends it to w (empty, limit GZ_MADE_MAX) and returns 0 or a negative
+ * code.  In threaded mode it runs on the writer's threads, several pieces at
+ * once and in any order, so it may only read shared data; otherwise in the
+ * caller's thread, in order.  A piece of about 1 MiB keeps memory and the
+ * threads' balance as gz_write()'s.
+ */
+typedef int (*gz_make_fn)(void *ctx, size_t piece, jsonw_t *w);
+/* Largest text of one made piece (ES_ELIMIT beyond). */
+#define GZ_MADE_MAX ((size_t)64 << 20)
+/*
+ * Compresses the texts of npieces pieces made by make (after anything
+ * gz_write() gave), in piece order.  Returns 0, make's or jsonw's error,
+ * ES_ELIMIT when the uncompressed bytes of the stream would pass limit
+ * (checked before a piece is written, so none of that piece reaches the
+ * sink), or as gz_write(); errors stick as gz_write()'s.
+ */
+int gz_write_made(gz_t *g, size_t npieces, gz_make_fn make, void *ctx, uint64_t limit);
 /* Uncompressed bytes written so far. */
 uint64_t gz_total_in(const gz_t *g);
 /* Frees the writer.  NULL is allowed. */

@@ -59,15 +59,23 @@ int payload_json(const stats_t *st, const payload_meta_t *meta, char **json, siz
 int payload_write_gz(const char *path, const char *json, size_t len);
 
 /*
- * payload_write_gz() of payload_json(st, meta) without holding the text: it
- * is made and compressed in 1 MiB pieces (memory: about 1 MiB + zlib's
- * state).  threads > 1 deflates on that many threads of gz.h's threaded mode
- * (one member, the same decompressed text; about 4.2 MiB more per thread).
- * The same file content; ES_ENOSTATS, ES_ELIMIT, ES_EFORMAT as
- * payload_json(), else as payload_write_gz().
+ * payload_write_gz() of payload_json(st, meta) without holding the text: the
+ * rows are cut into pieces of about 1 MiB of text.  threads <= 1: the pieces
+ * are made and deflated one after the other in the caller's thread into one
+ * zlib member (memory: about 1 MiB + zlib's state).  threads > 1: gz.h's
+ * threaded mode, where each of that many threads both makes a piece's text
+ * (reading st and meta, which must not change meanwhile) and deflates it
+ * with libdeflate into a member of its own, the members written in order
+ * (the same decompressed text; about 3 MiB more per thread in use).  The same
+ * header as payload_write_gz() on the first member; ES_ENOSTATS, ES_ELIMIT,
+ * ES_EFORMAT as payload_json(), else as payload_write_gz().
  */
 int payload_write_gz_stats(const char *path, const stats_t *st, const payload_meta_t *meta,
                            unsigned threads);
+/* payload_write_gz_stats() with pieces of about piece bytes of text (0: 1 MiB),
+ * for tests of the pieces' boundaries. */
+int payload_write_gz_pieces(const char *path, const stats_t *st, const payload_meta_t *meta,
+                            unsigned threads, size_t piece);
 
 /* zlib's default level: upstream writes 9, which costs 5x the time for 10% less. */
 #define PAYLOAD_GZ_LEVEL 6

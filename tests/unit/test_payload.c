@@ -333,3 +333,160 @@ TEST(payload_write_gz_stats_streams_the_same_text)
 	ASSERT_ERR(payload_write_gz_stats(path, st, &meta, 0), -ENOENT);
 	stats_free(st);
 }
+
+/* The text of row i as the plain jsonw calls write it (the fast path of
+ * payload.c must agree with it). */
+static void ref_row(jsonw_t *w, const stats_t *st, size_t i)
+{
+	stats_row_t r;
+	char d[11], hex[HLL_HEX_MAX];
+	stats_get(st, i, &r);
+	payload_date_text(r.date, d);
+	jsonw_lit(w, i ? ", {\"month\": " : "{\"month\": ");
+	jsonw_str(w, d, 10);
+	const char *names[] = { "network", "station", "location", "channel" };
+	const char *vals[] = { r.net, r.sta, r.loc, r.cha };
+	size_t lens[] = { r.net_len, r.sta_len, r.loc_len, r.cha_len };
+	for (int f = 0; f < 4; f++) {
+		jsonw_lit(w, ", \"");
+		jsonw_lit(w, names[f]);
+		jsonw_lit(w, "\": ");
+		jsonw_str(w, vals[f], lens[f]);
+	}
+	jsonw_lit(w, ", \"country\": ");
+	if (r.country)
+		jsonw_str(w, r.country, r.country_len);
+	else
+		jsonw_lit(w, "null");
+	jsonw_lit(w, ", \"bytes\": ");
+	jsonw_i64(w, r.bytes);
+	jsonw_lit(w, ", \"nb_requests\": ");
+	jsonw_u64(w, r.nb_requests);
+	jsonw_lit(w, ", \"nb_successful_requests\": ");
+	jsonw_u64(w, r.nb_successful);
+	jsonw_lit(w, ", \"nb_unsuccessful_requests\": ");
+	jsonw_u64(w, r.nb_unsuccessful);
+	jsonw_lit(w, ", \"clients\": \"\\");
+	hll_to_hex(r.clients, hex);
+	jsonw_lit(w, hex);
+	jsonw_lit(w, "\"}");
+}
+
+/* Rows of every kind: plain, escaped, non-ASCII, long (past the fast
+ * path's 512 bytes of strings), null country, negative and large byte
+ * counts, EXPLICIT, SPARSE and FULL HLLs. */
+static stats_t *mixed_table(size_t nrows)
+{
+	stats_t *st = stats_new(STATS_DAY, 0);
+	char sta[700], cc[8];
+	for (size_t i = 0; i < nrows; i++) {
+		int kind = (int)(i % 9);
+		if (kind == 3) {
+			memset(sta, 'L', 600);
+			snprintf(sta + 600, 100, "%zu", i);
+		} else if (kind == 5) {
+			snprintf(sta, sizeof sta, "S\"%zu\\\t\xc3\xa9", i);
+		} else {
+			snprintf(sta, sizeof sta, "S%zu", i);
+		}
+		snprintf(cc, sizeof cc, "%c%c", (char)('A' + i % 26), (char)('A' + i / 26 % 26));
+		stats_key_t k = key(kind == 7 ? "N\x7f" : "NE", sta, kind == 2 ? "" : "00", "HHZ",
+		                    kind == 4 ? NULL : cc);
+		k.date = STATS_DATE(2024, 10, 1 + i % 30);
+		int64_t bytes = kind == 6 ? -(int64_t)i - 1 : kind == 8 ? INT64_MAX / 4 : (int64_t)i;
+		int clients = i % 50 == 0 ? 3000 : i % 20 == 0 ? 100 : 1 + (int)(i % 3);
+		for (int c = 0; c < clients; c++)
+			ASSERT_OK(stats_add(st, &k, c ? 0 : bytes, c % 2 == 0,
+			                    (int64_t)(i * 7919 + (size_t)c) * 2654435761u));
+	}
+	return st;
+}
+
+TEST(payload_json_rows_agree_with_jsonw_calls)
+{
+	stats_t *st = mixed_table(400);
+	uint32_t day = 20241001;
+	payload_meta_t meta = { .generated_at = 1795904847, .version = "1", .days = &day,
+	                        .ndays = 1, .aggregation_score = 7 };
+	char *json;
+	size_t len;
+	ASSERT_OK(payload_json(st, &meta, &json, &len));
+	jsonw_t w;
+	jsonw_init(&w, 0);
+	jsonw_lit(&w, "{\"generated_at\": \"2026-11-28 22:27:27\", \"version\": \"1\", "
+	              "\"days_coverage\": [\"2024-10-01\"], \"aggregation_score\": 7, \"stats\": [");
+	for (size_t i = 0; i < stats_count(st); i++)
+		ref_row(&w, st, i);
+	jsonw_lit(&w, "]}");
+	ASSERT_OK(jsonw_error(&w));
+	ASSERT_EQ(len, w.len);
+	ASSERT_MEMEQ(json, w.buf, len);
+	ASSERT(strstr(json, "\"bytes\": -7,") != NULL);
+	jsonw_fini(&w);
+	free(json);
+	stats_free(st);
+}
+
+/* The text made by the threads that deflate it is payload_json()'s, byte for
+ * byte, wherever the pieces are cut: a row per piece, pieces that one or
+ * several rows fill exactly or overfill, one piece for everything; 1 row and
+ * many; one thread and several. */
+TEST(payload_write_gz_pieces_same_text_wherever_cut)
+{
+	const size_t nrows[] = { 1, 2, 3, 400 };
+	/* 1: every row is its own piece; 276 = the estimate of a plain row with
+	 * one client (net 2 + sta 2..4 + loc 2 + cha 3 + country 2 + 240 + 2*11),
+	 * so pieces of one and two rows filled exactly and one byte off. */
+	const size_t pieces[] = { 1, 275, 276, 277, 551, 552, 553, 4096, 65536, 0 };
+	uint32_t day = 20241001;
+	payload_meta_t meta = { .generated_at = 1795904847, .version = "v", .days = &day,
+	                        .ndays = 1, .aggregation_score = 2 };
+	char path[4096];
+	snprintf(path, sizeof path, "%s/2024-10-01_2024-10-30.json.gz", unit_tmpdir());
+	for (size_t ri = 0; ri < sizeof nrows / sizeof nrows[0]; ri++) {
+		stats_t *st = mixed_table(nrows[ri]);
+		char *json;
+		size_t len;
+		ASSERT_OK(payload_json(st, &meta, &json, &len));
+		for (size_t pi = 0; pi < sizeof pieces / sizeof pieces[0]; pi++) {
+			for (unsigned threads = 1; threads <= 3; threads++) {
+				ASSERT_OK(payload_write_gz_pieces(path, st, &meta, threads, pieces[pi]));
+				size_t n;
+				char *back = gunzip_file(path, &n);
+				ASSERT_EQ(n, len);
+				ASSERT_MEMEQ(back, json, len);
+				free(back);
+			}
+		}
+		ASSERT_OK(unlink(path));
+		free(json);
+		stats_free(st);
+	}
+	/* No row: nothing is written, in either mode. */
+	stats_t *st = stats_new(STATS_MONTH, 0);
+	ASSERT_ERR(payload_write_gz_pieces(path, st, &meta, 2, 1), ES_ENOSTATS);
+	ASSERT_ERR(payload_write_gz_pieces(path, st, &meta, 1, 1), ES_ENOSTATS);
+	ASSERT_EQ(count_entries(unit_tmpdir()), 0);
+	stats_free(st);
+}
+
+/* A string that is not UTF-8 in a late piece fails the whole file, made on
+ * the threads or not, and leaves nothing behind. */
+TEST(payload_write_gz_pieces_bad_utf8_late)
+{
+	stats_t *st = mixed_table(300);
+	stats_key_t k = key("NE", "\xff\xfe", "00", "HHZ", "FR");
+	ASSERT_OK(stats_add(st, &k, 1, 1, 5));
+	uint32_t day = 20241001;
+	payload_meta_t meta = { .generated_at = 1, .version = "v", .days = &day, .ndays = 1,
+	                        .aggregation_score = 2 };
+	char path[4096];
+	snprintf(path, sizeof path, "%s/x.json.gz", unit_tmpdir());
+	for (unsigned threads = 1; threads <= 2; threads++)
+		ASSERT_ERR(payload_write_gz_pieces(path, st, &meta, threads, 1000), ES_EFORMAT);
+	ASSERT_EQ(count_entries(unit_tmpdir()), 0);
+	char *json = (char *)1;
+	size_t len;
+	ASSERT_ERR(payload_json(st, &meta, &json, &len), ES_EFORMAT);
+	stats_free(st);
+}
