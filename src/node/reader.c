@@ -279,6 +279,80 @@ static void par_put_bits(unsigned char *p, uint64_t *pos, uint64_t v, unsigned n
 }
 
 /*
+ * For each bit shift s of a magic's start in its first byte B (and for each
+ * kind: bits 0-7 the block magic, bits 8-15 the end-of-stream magic), the
+ * bytes B+1 and B+2 are fixed by the magic.  A position passes only if both
+ * bytes allow one same shift: about 1 position in 4 000 of random data.
+ */
+static const uint16_t bz_pre1[256] = {
+	[0x14] = 0x0010, [0x28] = 0x0008, [0x2e] = 0x8000, [0x41] = 0x0001,
+	[0x50] = 0x0004, [0x5d] = 0x4000, [0x62] = 0x0080, [0x72] = 0x0100,
+	[0x77] = 0x1000, [0x8a] = 0x0020, [0xa0] = 0x0002, [0xb9] = 0x0200,
+	[0xbb] = 0x2000, [0xc5] = 0x0040, [0xdc] = 0x0400, [0xee] = 0x0800,
+};
+static const uint16_t bz_pre2[256] = {
+	[0x05] = 0x0040, [0x0a] = 0x0020, [0x15] = 0x0010, [0x22] = 0x0200,
+	[0x24] = 0x1000, [0x2b] = 0x0008, [0x45] = 0x0100, [0x48] = 0x0800,
+	[0x56] = 0x0004, [0x59] = 0x0001, [0x82] = 0x0080, [0x91] = 0x0400,
+	[0x92] = 0x2000, [0xac] = 0x0002, [0xc9] = 0x4000, [0xe4] = 0x8000,
+};
+
+int reader_bz_find_magic(const unsigned char *b, size_t len, uint64_t from, uint64_t *at, int *eos)
+{
+	if (len < 6)
+		return 0;
+	uint64_t last = (uint64_t)len * 8 - 48;
+	if (from > last)
+		return 0;
+	size_t end = (size_t)(last / 8);
+	for (size_t i = (size_t)(from / 8); i <= end; i++) {
+		unsigned t = bz_pre1[b[i + 1]] & bz_pre2[b[i + 2]];
+		if (__builtin_expect(t == 0, 1))
+			continue;
+		uint64_t w = 0;
+		for (size_t k = 0; k < 8; k++)
+			w = w << 8 | (i + k < len ? b[i + k] : 0);
+		for (unsigned sh = 0; sh < 8; sh++) {
+			uint64_t a = (uint64_t)i * 8 + sh;
+			if (!(t & (0x101u << sh)) || a < from || a > last)
+				continue;
+			uint64_t m = (w >> (16 - sh)) & BZ_MASK48;
+			if (m == BZ_BLOCK_MAGIC || m == BZ_EOS_MAGIC) {
+				*at = a;
+				*eos = m == BZ_EOS_MAGIC;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static uint64_t par_load_be64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+}
+
+/* dst[i] = the 8 bits of src starting at bit sh of src[i], for i < n; src holds avail bytes. */
+static void par_shift_copy(unsigned char *dst, const unsigned char *src, size_t n, size_t avail,
+                           unsigned sh)
+{
+	size_t i = 0;
+	for (; i + 8 <= n && i + 9 <= avail; i += 8) {
+		uint64_t v = par_load_be64(src + i) << sh | src[i + 8] >> (8 - sh);
+		v = __builtin_bswap64(v);
+		memcpy(dst + i, &v, 8);
+	}
+	for (; i < n; i++) {
+		unsigned v = (unsigned)src[i] << sh;
+		if (i + 1 < avail)
+			v |= src[i + 1] >> (8 - sh);
+		dst[i] = (unsigned char)v;
+	}
+}
+
+/*
  * Decodes one block as a stream of its own: "BZh<level>", the block's bits
  * moved to a byte boundary, the end-of-stream magic and the block's CRC as
  * the combined CRC.  libbz2 then checks the block CRC; a block cut at a magic
@@ -301,16 +375,10 @@ static int par_decode(struct par_job *j, unsigned char **buf, size_t *cap)
 	s[3] = (unsigned char)('0' + j->level);
 	const unsigned char *raw = j->raw;
 	unsigned sh = j->shift;
-	if (sh == 0) {
+	if (sh == 0)
 		memcpy(s + 4, raw, nbytes);
-	} else {
-		for (size_t i = 0; i < nbytes; i++) {
-			unsigned v = (unsigned)raw[i] << sh;
-			if (i + 1 < j->raw_len)
-				v |= raw[i + 1] >> (8 - sh);
-			s[4 + i] = (unsigned char)v;
-		}
-	}
+	else
+		par_shift_copy(s + 4, raw, nbytes, j->raw_len, sh);
 	unsigned tail = (unsigned)(j->nbits & 7);
 	if (tail)
 		s[4 + nbytes - 1] &= (unsigned char)(0xFF << (8 - tail));
@@ -440,24 +508,34 @@ static int par_new(struct par **out, unsigned nthreads)
 	return 0;
 }
 
+/* Refills r->in once it is used up: 0, 1 at the end of the file, or an error. */
+static int par_fill(reader_t *r)
+{
+	if (r->in_pos < r->in_len)
+		return 0;
+	if (r->in_eof)
+		return 1;
+	ssize_t n = reader_read_raw(r, r->in, READER_INBUF);
+	if (n < 0)
+		return (int)n;
+	r->in_pos = 0;
+	r->in_len = (size_t)n;
+	if (n == 0) {
+		r->in_eof = 1;
+		return 1;
+	}
+	return 0;
+}
+
 /* Next compressed byte (the file's bytes as read into r->in), -1 at the end. */
 static int par_byte(reader_t *r, int *c)
 {
-	if (r->in_pos == r->in_len) {
-		if (r->in_eof) {
-			*c = -1;
-			return 0;
-		}
-		ssize_t n = reader_read_raw(r, r->in, READER_INBUF);
-		if (n < 0)
-			return (int)n;
-		r->in_pos = 0;
-		r->in_len = (size_t)n;
-		if (n == 0) {
-			r->in_eof = 1;
-			*c = -1;
-			return 0;
-		}
+	int rc = par_fill(r);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		*c = -1;
+		return 0;
 	}
 	*c = r->in[r->in_pos++];
 	r->par->off++;
@@ -536,43 +614,60 @@ static void par_scan(reader_t *r, struct par_job *j)
 			p->sc = SC_BLOCKS;
 			break;
 		}
-		case SC_BLOCKS:
+		case SC_BLOCKS: {
 			j->kind = PJ_BLOCK;
 			j->level = p->level;
 			j->stream_off = p->stream_off;
 			j->shift = (unsigned)(p->blk_bit - p->raw_base * 8);
 			par_raw_add(j, p->carry, p->carry_len);
+			/* Bits of j->raw where a magic may start: after the block's own,
+			 * and ending after the bytes already searched. */
+			uint64_t from = j->shift + 1;
+			if (j->raw_len * 8 > from + 47)
+				from = j->raw_len * 8 - 47;
+			uint64_t at;
+			int eos;
 			for (;;) {
-				if (par_byte(r, &c) < 0 || c < 0 || j->raw_len >= PAR_RAW_MAX) {
+				if (par_fill(r) != 0 || j->raw_len >= PAR_RAW_MAX) {
 					par_marker(p, j, PJ_FALLBACK);
 					return;
 				}
-				unsigned char b = (unsigned char)c;
-				par_raw_add(j, &b, 1);
-				p->win = p->win << 8 | b;
-				uint64_t end = p->off * 8;
-				for (int s = 7; s >= 0; s--) {
-					uint64_t m = (p->win >> s) & BZ_MASK48;
-					if (m != BZ_BLOCK_MAGIC && m != BZ_EOS_MAGIC)
-						continue;
-					uint64_t at = end - (uint64_t)s - 48;
-					if (at <= p->blk_bit)
-						continue;
-					j->nbits = at - p->blk_bit;
-					/* The bytes from the one holding the magic's first bit on start the next unit. */
-					uint64_t from = at / 8;
-					p->carry_len = (size_t)(p->off - from);
-					memcpy(p->carry, j->raw + j->raw_len - p->carry_len, p->carry_len);
-					if (m == BZ_BLOCK_MAGIC) {
-						p->blk_bit = at;
-						p->raw_base = from;
-					} else {
-						p->eos_bit = at;
-						p->sc = SC_EOS_TAIL;
-					}
-					return;
-				}
+				size_t n = r->in_len - r->in_pos;
+				if (n > PAR_RAW_MAX - j->raw_len)
+					n = PAR_RAW_MAX - j->raw_len;
+				par_raw_add(j, r->in + r->in_pos, n);
+				r->in_pos += n;
+				p->off += n;
+				if (reader_bz_find_magic(j->raw, j->raw_len, from, &at, &eos))
+					break;
+				if (j->raw_len * 8 > from + 47)
+					from = j->raw_len * 8 - 47;
 			}
+			/* Input past the byte holding the magic's last bit is scanned again
+			 * as the next unit: give it back. */
+			size_t end = (size_t)((at + 48 + 7) / 8);
+			size_t excess = j->raw_len - end;
+			r->in_pos -= excess;
+			p->off -= excess;
+			j->raw_len = end;
+			uint64_t abs_at = p->raw_base * 8 + at;
+			j->nbits = abs_at - p->blk_bit;
+			/* The bytes from the one holding the magic's first bit on start the next unit. */
+			uint64_t from_byte = abs_at / 8;
+			p->carry_len = (size_t)(p->off - from_byte);
+			memcpy(p->carry, j->raw + j->raw_len - p->carry_len, p->carry_len);
+			p->win = 0;
+			for (size_t k = end > 8 ? end - 8 : 0; k < end; k++)
+				p->win = p->win << 8 | j->raw[k];
+			if (!eos) {
+				p->blk_bit = abs_at;
+				p->raw_base = from_byte;
+			} else {
+				p->eos_bit = abs_at;
+				p->sc = SC_EOS_TAIL;
+			}
+			return;
+		}
 		case SC_EOS_TAIL:
 			/* The combined CRC: the 32 bits after the end-of-stream magic. */
 			while (p->off * 8 < p->eos_bit + 80) {

@@ -98,6 +98,17 @@ int reader_digest(const reader_t *r, uint8_t out[32]);
 void reader_close(reader_t *r);
 
 /*
+ * Finds the first bzip2 block magic (0x314159265359) or end-of-stream magic
+ * (0x177245385090), 48 bits at any bit offset, that starts at bit from or
+ * later of b[0..len) (bit 0 is the most significant bit of b[0]) and ends
+ * inside it.  Returns 1 with *at (its first bit) and *eos (1: end of stream),
+ * else 0.  Runs at about memory speed (a byte prefilter, then a 48-bit
+ * check).  Pure; any thread.
+ */
+int reader_bz_find_magic(const unsigned char *b, size_t len, uint64_t from, uint64_t *at,
+                         int *eos);
+
+/*
  * Checks that a compressed file is complete without keeping its content:
  * decodes to the end of the last stream.  Returns 0, ES_ETRUNC, ES_ECORRUPT
  * or -errno.  Plain files are always complete.  (Used by the daemon's settle
