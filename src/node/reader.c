@@ -299,11 +299,14 @@ static const uint16_t bz_pre2[256] = {
 
 int reader_bz_find_magic(const unsigned char *b, size_t len, uint64_t from, uint64_t *at, int *eos)
 {
+	*eos = 0;
+	*at = from;
 	if (len < 6)
 		return 0;
 	uint64_t last = (uint64_t)len * 8 - 48;
 	if (from > last)
 		return 0;
+	*at = last + 1;
 	size_t end = (size_t)(last / 8);
 	for (size_t i = (size_t)(from / 8); i <= end; i++) {
 		unsigned t = bz_pre1[b[i + 1]] & bz_pre2[b[i + 2]];
@@ -620,12 +623,11 @@ static void par_scan(reader_t *r, struct par_job *j)
 			j->stream_off = p->stream_off;
 			j->shift = (unsigned)(p->blk_bit - p->raw_base * 8);
 			par_raw_add(j, p->carry, p->carry_len);
-			/* Bits of j->raw where a magic may start: after the block's own,
-			 * and ending after the bytes already searched. */
-			uint64_t from = j->shift + 1;
-			if (j->raw_len * 8 > from + 47)
-				from = j->raw_len * 8 - 47;
-			uint64_t at;
+			/* A magic may start after the block's own and end after the bytes
+			 * already searched. */
+			uint64_t at = j->shift + 1;
+			if (j->raw_len * 8 > at + 47)
+				at = j->raw_len * 8 - 47;
 			int eos;
 			for (;;) {
 				if (par_fill(r) != 0 || j->raw_len >= PAR_RAW_MAX) {
@@ -638,10 +640,8 @@ static void par_scan(reader_t *r, struct par_job *j)
 				par_raw_add(j, r->in + r->in_pos, n);
 				r->in_pos += n;
 				p->off += n;
-				if (reader_bz_find_magic(j->raw, j->raw_len, from, &at, &eos))
+				if (reader_bz_find_magic(j->raw, j->raw_len, at, &at, &eos))
 					break;
-				if (j->raw_len * 8 > from + 47)
-					from = j->raw_len * 8 - 47;
 			}
 			/* Input past the byte holding the magic's last bit is scanned again
 			 * as the next unit: give it back. */

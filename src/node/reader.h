@@ -102,8 +102,10 @@ void reader_close(reader_t *r);
  * (0x177245385090), 48 bits at any bit offset, that starts at bit from or
  * later of b[0..len) (bit 0 is the most significant bit of b[0]) and ends
  * inside it.  Returns 1 with *at (its first bit) and *eos (1: end of stream),
- * else 0.  Runs at about memory speed (a byte prefilter, then a 48-bit
- * check).  Pure; any thread.
+ * else 0 with *at the bit to search from again once bytes are appended to b
+ * (no magic starting before it can end inside b[0..len)).  at may point to
+ * from.  Runs at about memory speed (a byte prefilter, then a 48-bit check).
+ * Pure; any thread.
  */
 int reader_bz_find_magic(const unsigned char *b, size_t len, uint64_t from, uint64_t *at,
                          int *eos);
