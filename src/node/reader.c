@@ -27,6 +27,7 @@
 #define PAR_RAW_MAX (4u << 20)
 #define PAR_OUT_MIN (1u << 20)
 #define PAR_OUT_MAX (8u << 20)
+#define PAR_SWAP_MAX (2u << 20)
 #define BZ_BLOCK_MAGIC 0x314159265359ULL
 #define BZ_EOS_MAGIC 0x177245385090ULL
 #define BZ_MASK48 0xFFFFFFFFFFFFULL
@@ -36,7 +37,7 @@
 
 struct reader_block {
 	char *data;
-	size_t len;
+	size_t len, cap;    /* cap >= READER_BLOCK_SIZE; fills use READER_BLOCK_SIZE. */
 	uint64_t in_total;  /* Compressed bytes consumed when the block was complete. */
 };
 
@@ -749,12 +750,32 @@ static int par_merge(reader_t *r, struct par_job *a)
 	return par_decode(m, &p->merge_buf, &p->merge_cap);
 }
 
-static int par_produce(reader_t *r, char *buf, size_t cap, size_t *len)
+/*
+ * Fills block b with decoded text in file order.  A unit's whole text is
+ * handed on by exchanging buffers with the block (no copy) when it starts
+ * the block and its buffer is not over PAR_SWAP_MAX, which bounds the ring.
+ */
+static int par_produce(reader_t *r, struct reader_block *b, size_t *len)
 {
 	struct par *p = r->par;
+	char *buf = b->data;
+	size_t cap = READER_BLOCK_SIZE;
 	while (*len < cap) {
 		if (p->outj) {
 			struct par_job *o = p->outj;
+			if (*len == 0 && p->out_pos == 0 && o->out_cap <= PAR_SWAP_MAX) {
+				char *d = b->data;
+				size_t c = b->cap;
+				b->data = o->out;
+				b->cap = o->out_cap;
+				o->out = d;
+				o->out_cap = c;
+				*len = o->out_len;
+				o->out_len = 0;
+				p->outj = NULL;
+				p->head += p->advance;
+				return 0;
+			}
 			size_t n = o->out_len - p->out_pos;
 			if (n > cap - *len)
 				n = cap - *len;
@@ -828,14 +849,16 @@ static int par_produce(reader_t *r, char *buf, size_t cap, size_t *len)
 }
 
 /* bzip2 output: the parallel engine until it hands over, then the sequential decoder. */
-static int reader_produce_bz(reader_t *r, char *buf, size_t cap, size_t *len)
+static int reader_produce_bz(reader_t *r, struct reader_block *b, size_t *len)
 {
 	struct par *p = r->par;
 	if (p && !p->fallback) {
-		int rc = par_produce(r, buf, cap, len);
+		int rc = par_produce(r, b, len);
 		if (rc < 0 || !p->fallback || *len > 0)
 			return rc;
 	}
+	char *buf = b->data;
+	size_t cap = READER_BLOCK_SIZE;
 	while (p && p->skip > 0) {
 		size_t before = *len;
 		int rc = reader_produce_bzip2(r, buf, cap, len);
@@ -894,14 +917,20 @@ static int reader_produce_gzip(reader_t *r, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-/* Fills buf with up to cap decompressed bytes; *len == 0 on return 0 is the end. */
-static int reader_produce(reader_t *r, char *buf, size_t cap, size_t *len)
+/*
+ * Fills block b with up to READER_BLOCK_SIZE decompressed bytes (the parallel
+ * bzip2 path may give it another buffer, holding more); *len == 0 on return 0
+ * is the end.
+ */
+static int reader_produce(reader_t *r, struct reader_block *b, size_t *len)
 {
 	int rc;
+	char *buf = b->data;
+	size_t cap = READER_BLOCK_SIZE;
 	*len = 0;
 	switch (r->kind) {
 	case READER_BZIP2:
-		rc = reader_produce_bz(r, buf, cap, len);
+		rc = reader_produce_bz(r, b, len);
 		break;
 	case READER_GZIP:
 		rc = reader_produce_gzip(r, buf, cap, len);
@@ -910,7 +939,7 @@ static int reader_produce(reader_t *r, char *buf, size_t cap, size_t *len)
 		rc = reader_produce_plain(r, buf, cap, len);
 		break;
 	}
-	if (r->digest_in_producer && *len > 0 && EVP_DigestUpdate(r->sha, buf, *len) != 1)
+	if (r->digest_in_producer && *len > 0 && EVP_DigestUpdate(r->sha, b->data, *len) != 1)
 		rc = rc < 0 ? rc : ES_EINTERNAL;
 	return rc;
 }
@@ -930,7 +959,7 @@ static void *reader_thread(void *arg)
 		pthread_mutex_unlock(&r->mu);
 
 		size_t len;
-		int rc = reader_produce(r, b->data, READER_BLOCK_SIZE, &len);
+		int rc = reader_produce(r, b, &len);
 
 		pthread_mutex_lock(&r->mu);
 		if (len > 0) {
@@ -962,7 +991,7 @@ static int reader_take_block(reader_t *r)
 		if (r->done)
 			return r->prod_err;
 		struct reader_block *b = &r->ring[0];
-		int rc = reader_produce(r, b->data, READER_BLOCK_SIZE, &b->len);
+		int rc = reader_produce(r, b, &b->len);
 		b->in_total = r->in_total;
 		if (rc < 0 || b->len == 0) {
 			r->done = 1;
@@ -1217,8 +1246,10 @@ static int reader_open_internal(reader_t **out, const char *path, int fd,
 			goto fail;
 	}
 	r->nblocks = r->threaded ? READER_RING : 1;
-	for (unsigned i = 0; i < r->nblocks; i++)
+	for (unsigned i = 0; i < r->nblocks; i++) {
 		r->ring[i].data = es_malloc(READER_BLOCK_SIZE);
+		r->ring[i].cap = READER_BLOCK_SIZE;
+	}
 	if (r->threaded) {
 		if (pipe2(r->wake, O_CLOEXEC) < 0) {
 			rc = -errno;
@@ -1311,7 +1342,7 @@ int reader_check_complete(const char *path)
 	if (r->kind != READER_PLAIN) {
 		struct reader_block *b = &r->ring[0];
 		do
-			rc = reader_produce(r, b->data, READER_BLOCK_SIZE, &b->len);
+			rc = reader_produce(r, b, &b->len);
 		while (rc == 0 && b->len > 0);
 	}
 	reader_close(r);

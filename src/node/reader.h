@@ -18,6 +18,9 @@
  * finds line ends with memchr() and gets pointers into the blocks, copying
  * only lines that straddle two blocks (into a buffer of at most max_line).
  * Memory is about 6 MiB + 256 KiB + the decoder's state + that buffer.
+ * Parallel bzip2 adds, per worker plus two, a block's compressed bytes and
+ * text; a block's text is handed on by exchanging buffers with a ring block
+ * (no copy), so the ring's blocks may then hold up to 2 MiB each.
  * Multi-stream bzip2 and multi-member gzip are read to the end; bytes after
  * the last stream that do not start another one are ES_ECORRUPT.  From a pipe
  * the thread hands over what it has decoded before it waits for more input,
