@@ -331,6 +331,8 @@ int reader_bz_find_magic(const unsigned char *b, size_t len, uint64_t from, uint
 	return 0;
 }
 
+/* Not bytes_get_be64(): that one is out of line and byte by byte; this runs
+ * for every compressed byte of a block. */
 static uint64_t par_load_be64(const unsigned char *p)
 {
 	uint64_t v;
