@@ -27,6 +27,7 @@
 #define PAR_RAW_MAX (4u << 20)
 #define PAR_OUT_MIN (1u << 20)
 #define PAR_OUT_MAX (8u << 20)
+#define PAR_SWAP_MAX (2u << 20)
 #define BZ_BLOCK_MAGIC 0x314159265359ULL
 #define BZ_EOS_MAGIC 0x177245385090ULL
 #define BZ_MASK48 0xFFFFFFFFFFFFULL
@@ -36,7 +37,7 @@
 
 struct reader_block {
 	char *data;
-	size_t len;
+	size_t len, cap;    /* cap >= READER_BLOCK_SIZE; fills use READER_BLOCK_SIZE. */
 	uint64_t in_total;  /* Compressed bytes consumed when the block was complete. */
 };
 
@@ -279,6 +280,85 @@ static void par_put_bits(unsigned char *p, uint64_t *pos, uint64_t v, unsigned n
 }
 
 /*
+ * For each bit shift s of a magic's start in its first byte B (and for each
+ * kind: bits 0-7 the block magic, bits 8-15 the end-of-stream magic), the
+ * bytes B+1 and B+2 are fixed by the magic.  A position passes only if both
+ * bytes allow one same shift: about 1 position in 4 000 of random data.
+ */
+static const uint16_t bz_pre1[256] = {
+	[0x14] = 0x0010, [0x28] = 0x0008, [0x2e] = 0x8000, [0x41] = 0x0001,
+	[0x50] = 0x0004, [0x5d] = 0x4000, [0x62] = 0x0080, [0x72] = 0x0100,
+	[0x77] = 0x1000, [0x8a] = 0x0020, [0xa0] = 0x0002, [0xb9] = 0x0200,
+	[0xbb] = 0x2000, [0xc5] = 0x0040, [0xdc] = 0x0400, [0xee] = 0x0800,
+};
+static const uint16_t bz_pre2[256] = {
+	[0x05] = 0x0040, [0x0a] = 0x0020, [0x15] = 0x0010, [0x22] = 0x0200,
+	[0x24] = 0x1000, [0x2b] = 0x0008, [0x45] = 0x0100, [0x48] = 0x0800,
+	[0x56] = 0x0004, [0x59] = 0x0001, [0x82] = 0x0080, [0x91] = 0x0400,
+	[0x92] = 0x2000, [0xac] = 0x0002, [0xc9] = 0x4000, [0xe4] = 0x8000,
+};
+
+int reader_bz_find_magic(const unsigned char *b, size_t len, uint64_t from, uint64_t *at, int *eos)
+{
+	*eos = 0;
+	*at = from;
+	if (len < 6)
+		return 0;
+	uint64_t last = (uint64_t)len * 8 - 48;
+	if (from > last)
+		return 0;
+	*at = last + 1;
+	size_t end = (size_t)(last / 8);
+	for (size_t i = (size_t)(from / 8); i <= end; i++) {
+		unsigned t = bz_pre1[b[i + 1]] & bz_pre2[b[i + 2]];
+		if (__builtin_expect(t == 0, 1))
+			continue;
+		uint64_t w = 0;
+		for (size_t k = 0; k < 8; k++)
+			w = w << 8 | (i + k < len ? b[i + k] : 0);
+		for (unsigned sh = 0; sh < 8; sh++) {
+			uint64_t a = (uint64_t)i * 8 + sh;
+			if (!(t & (0x101u << sh)) || a < from || a > last)
+				continue;
+			uint64_t m = (w >> (16 - sh)) & BZ_MASK48;
+			if (m == BZ_BLOCK_MAGIC || m == BZ_EOS_MAGIC) {
+				*at = a;
+				*eos = m == BZ_EOS_MAGIC;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Not bytes_get_be64(): that one is out of line and byte by byte; this runs
+ * for every compressed byte of a block. */
+static uint64_t par_load_be64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+}
+
+/* dst[i] = the 8 bits of src starting at bit sh of src[i], for i < n; src holds avail bytes. */
+static void par_shift_copy(unsigned char *dst, const unsigned char *src, size_t n, size_t avail,
+                           unsigned sh)
+{
+	size_t i = 0;
+	for (; i + 8 <= n && i + 9 <= avail; i += 8) {
+		uint64_t v = par_load_be64(src + i) << sh | src[i + 8] >> (8 - sh);
+		v = __builtin_bswap64(v);
+		memcpy(dst + i, &v, 8);
+	}
+	for (; i < n; i++) {
+		unsigned v = (unsigned)src[i] << sh;
+		if (i + 1 < avail)
+			v |= src[i + 1] >> (8 - sh);
+		dst[i] = (unsigned char)v;
+	}
+}
+
+/*
  * Decodes one block as a stream of its own: "BZh<level>", the block's bits
  * moved to a byte boundary, the end-of-stream magic and the block's CRC as
  * the combined CRC.  libbz2 then checks the block CRC; a block cut at a magic
@@ -301,16 +381,10 @@ static int par_decode(struct par_job *j, unsigned char **buf, size_t *cap)
 	s[3] = (unsigned char)('0' + j->level);
 	const unsigned char *raw = j->raw;
 	unsigned sh = j->shift;
-	if (sh == 0) {
+	if (sh == 0)
 		memcpy(s + 4, raw, nbytes);
-	} else {
-		for (size_t i = 0; i < nbytes; i++) {
-			unsigned v = (unsigned)raw[i] << sh;
-			if (i + 1 < j->raw_len)
-				v |= raw[i + 1] >> (8 - sh);
-			s[4 + i] = (unsigned char)v;
-		}
-	}
+	else
+		par_shift_copy(s + 4, raw, nbytes, j->raw_len, sh);
 	unsigned tail = (unsigned)(j->nbits & 7);
 	if (tail)
 		s[4 + nbytes - 1] &= (unsigned char)(0xFF << (8 - tail));
@@ -440,24 +514,34 @@ static int par_new(struct par **out, unsigned nthreads)
 	return 0;
 }
 
+/* Refills r->in once it is used up: 0, 1 at the end of the file, or an error. */
+static int par_fill(reader_t *r)
+{
+	if (r->in_pos < r->in_len)
+		return 0;
+	if (r->in_eof)
+		return 1;
+	ssize_t n = reader_read_raw(r, r->in, READER_INBUF);
+	if (n < 0)
+		return (int)n;
+	r->in_pos = 0;
+	r->in_len = (size_t)n;
+	if (n == 0) {
+		r->in_eof = 1;
+		return 1;
+	}
+	return 0;
+}
+
 /* Next compressed byte (the file's bytes as read into r->in), -1 at the end. */
 static int par_byte(reader_t *r, int *c)
 {
-	if (r->in_pos == r->in_len) {
-		if (r->in_eof) {
-			*c = -1;
-			return 0;
-		}
-		ssize_t n = reader_read_raw(r, r->in, READER_INBUF);
-		if (n < 0)
-			return (int)n;
-		r->in_pos = 0;
-		r->in_len = (size_t)n;
-		if (n == 0) {
-			r->in_eof = 1;
-			*c = -1;
-			return 0;
-		}
+	int rc = par_fill(r);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		*c = -1;
+		return 0;
 	}
 	*c = r->in[r->in_pos++];
 	r->par->off++;
@@ -536,43 +620,57 @@ static void par_scan(reader_t *r, struct par_job *j)
 			p->sc = SC_BLOCKS;
 			break;
 		}
-		case SC_BLOCKS:
+		case SC_BLOCKS: {
 			j->kind = PJ_BLOCK;
 			j->level = p->level;
 			j->stream_off = p->stream_off;
 			j->shift = (unsigned)(p->blk_bit - p->raw_base * 8);
 			par_raw_add(j, p->carry, p->carry_len);
+			/* A magic may start after the block's own and end after the bytes
+			 * already searched. */
+			uint64_t at = j->shift + 1;
+			if (j->raw_len * 8 > at + 47)
+				at = j->raw_len * 8 - 47;
+			int eos;
 			for (;;) {
-				if (par_byte(r, &c) < 0 || c < 0 || j->raw_len >= PAR_RAW_MAX) {
+				if (par_fill(r) != 0 || j->raw_len >= PAR_RAW_MAX) {
 					par_marker(p, j, PJ_FALLBACK);
 					return;
 				}
-				unsigned char b = (unsigned char)c;
-				par_raw_add(j, &b, 1);
-				p->win = p->win << 8 | b;
-				uint64_t end = p->off * 8;
-				for (int s = 7; s >= 0; s--) {
-					uint64_t m = (p->win >> s) & BZ_MASK48;
-					if (m != BZ_BLOCK_MAGIC && m != BZ_EOS_MAGIC)
-						continue;
-					uint64_t at = end - (uint64_t)s - 48;
-					if (at <= p->blk_bit)
-						continue;
-					j->nbits = at - p->blk_bit;
-					/* The bytes from the one holding the magic's first bit on start the next unit. */
-					uint64_t from = at / 8;
-					p->carry_len = (size_t)(p->off - from);
-					memcpy(p->carry, j->raw + j->raw_len - p->carry_len, p->carry_len);
-					if (m == BZ_BLOCK_MAGIC) {
-						p->blk_bit = at;
-						p->raw_base = from;
-					} else {
-						p->eos_bit = at;
-						p->sc = SC_EOS_TAIL;
-					}
-					return;
-				}
+				size_t n = r->in_len - r->in_pos;
+				if (n > PAR_RAW_MAX - j->raw_len)
+					n = PAR_RAW_MAX - j->raw_len;
+				par_raw_add(j, r->in + r->in_pos, n);
+				r->in_pos += n;
+				p->off += n;
+				if (reader_bz_find_magic(j->raw, j->raw_len, at, &at, &eos))
+					break;
 			}
+			/* Input past the byte holding the magic's last bit is scanned again
+			 * as the next unit: give it back. */
+			size_t end = (size_t)((at + 48 + 7) / 8);
+			size_t excess = j->raw_len - end;
+			r->in_pos -= excess;
+			p->off -= excess;
+			j->raw_len = end;
+			uint64_t abs_at = p->raw_base * 8 + at;
+			j->nbits = abs_at - p->blk_bit;
+			/* The bytes from the one holding the magic's first bit on start the next unit. */
+			uint64_t from_byte = abs_at / 8;
+			p->carry_len = (size_t)(p->off - from_byte);
+			memcpy(p->carry, j->raw + j->raw_len - p->carry_len, p->carry_len);
+			p->win = 0;
+			for (size_t k = end > 8 ? end - 8 : 0; k < end; k++)
+				p->win = p->win << 8 | j->raw[k];
+			if (!eos) {
+				p->blk_bit = abs_at;
+				p->raw_base = from_byte;
+			} else {
+				p->eos_bit = abs_at;
+				p->sc = SC_EOS_TAIL;
+			}
+			return;
+		}
 		case SC_EOS_TAIL:
 			/* The combined CRC: the 32 bits after the end-of-stream magic. */
 			while (p->off * 8 < p->eos_bit + 80) {
@@ -654,12 +752,32 @@ static int par_merge(reader_t *r, struct par_job *a)
 	return par_decode(m, &p->merge_buf, &p->merge_cap);
 }
 
-static int par_produce(reader_t *r, char *buf, size_t cap, size_t *len)
+/*
+ * Fills block b with decoded text in file order.  A unit's whole text is
+ * handed on by exchanging buffers with the block (no copy) when it starts
+ * the block and its buffer is not over PAR_SWAP_MAX, which bounds the ring.
+ */
+static int par_produce(reader_t *r, struct reader_block *b, size_t *len)
 {
 	struct par *p = r->par;
+	char *buf = b->data;
+	size_t cap = READER_BLOCK_SIZE;
 	while (*len < cap) {
 		if (p->outj) {
 			struct par_job *o = p->outj;
+			if (*len == 0 && p->out_pos == 0 && o->out_cap <= PAR_SWAP_MAX) {
+				char *d = b->data;
+				size_t c = b->cap;
+				b->data = o->out;
+				b->cap = o->out_cap;
+				o->out = d;
+				o->out_cap = c;
+				*len = o->out_len;
+				o->out_len = 0;
+				p->outj = NULL;
+				p->head += p->advance;
+				return 0;
+			}
 			size_t n = o->out_len - p->out_pos;
 			if (n > cap - *len)
 				n = cap - *len;
@@ -733,14 +851,16 @@ static int par_produce(reader_t *r, char *buf, size_t cap, size_t *len)
 }
 
 /* bzip2 output: the parallel engine until it hands over, then the sequential decoder. */
-static int reader_produce_bz(reader_t *r, char *buf, size_t cap, size_t *len)
+static int reader_produce_bz(reader_t *r, struct reader_block *b, size_t *len)
 {
 	struct par *p = r->par;
 	if (p && !p->fallback) {
-		int rc = par_produce(r, buf, cap, len);
+		int rc = par_produce(r, b, len);
 		if (rc < 0 || !p->fallback || *len > 0)
 			return rc;
 	}
+	char *buf = b->data;
+	size_t cap = READER_BLOCK_SIZE;
 	while (p && p->skip > 0) {
 		size_t before = *len;
 		int rc = reader_produce_bzip2(r, buf, cap, len);
@@ -799,14 +919,20 @@ static int reader_produce_gzip(reader_t *r, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-/* Fills buf with up to cap decompressed bytes; *len == 0 on return 0 is the end. */
-static int reader_produce(reader_t *r, char *buf, size_t cap, size_t *len)
+/*
+ * Fills block b with up to READER_BLOCK_SIZE decompressed bytes (the parallel
+ * bzip2 path may give it another buffer, holding more); *len == 0 on return 0
+ * is the end.
+ */
+static int reader_produce(reader_t *r, struct reader_block *b, size_t *len)
 {
 	int rc;
+	char *buf = b->data;
+	size_t cap = READER_BLOCK_SIZE;
 	*len = 0;
 	switch (r->kind) {
 	case READER_BZIP2:
-		rc = reader_produce_bz(r, buf, cap, len);
+		rc = reader_produce_bz(r, b, len);
 		break;
 	case READER_GZIP:
 		rc = reader_produce_gzip(r, buf, cap, len);
@@ -815,7 +941,7 @@ static int reader_produce(reader_t *r, char *buf, size_t cap, size_t *len)
 		rc = reader_produce_plain(r, buf, cap, len);
 		break;
 	}
-	if (r->digest_in_producer && *len > 0 && EVP_DigestUpdate(r->sha, buf, *len) != 1)
+	if (r->digest_in_producer && *len > 0 && EVP_DigestUpdate(r->sha, b->data, *len) != 1)
 		rc = rc < 0 ? rc : ES_EINTERNAL;
 	return rc;
 }
@@ -835,7 +961,7 @@ static void *reader_thread(void *arg)
 		pthread_mutex_unlock(&r->mu);
 
 		size_t len;
-		int rc = reader_produce(r, b->data, READER_BLOCK_SIZE, &len);
+		int rc = reader_produce(r, b, &len);
 
 		pthread_mutex_lock(&r->mu);
 		if (len > 0) {
@@ -867,7 +993,7 @@ static int reader_take_block(reader_t *r)
 		if (r->done)
 			return r->prod_err;
 		struct reader_block *b = &r->ring[0];
-		int rc = reader_produce(r, b->data, READER_BLOCK_SIZE, &b->len);
+		int rc = reader_produce(r, b, &b->len);
 		b->in_total = r->in_total;
 		if (rc < 0 || b->len == 0) {
 			r->done = 1;
@@ -1122,8 +1248,10 @@ static int reader_open_internal(reader_t **out, const char *path, int fd,
 			goto fail;
 	}
 	r->nblocks = r->threaded ? READER_RING : 1;
-	for (unsigned i = 0; i < r->nblocks; i++)
+	for (unsigned i = 0; i < r->nblocks; i++) {
 		r->ring[i].data = es_malloc(READER_BLOCK_SIZE);
+		r->ring[i].cap = READER_BLOCK_SIZE;
+	}
 	if (r->threaded) {
 		if (pipe2(r->wake, O_CLOEXEC) < 0) {
 			rc = -errno;
@@ -1216,7 +1344,7 @@ int reader_check_complete(const char *path)
 	if (r->kind != READER_PLAIN) {
 		struct reader_block *b = &r->ring[0];
 		do
-			rc = reader_produce(r, b->data, READER_BLOCK_SIZE, &b->len);
+			rc = reader_produce(r, b, &b->len);
 		while (rc == 0 && b->len > 0);
 	}
 	reader_close(r);

@@ -18,6 +18,9 @@
  * finds line ends with memchr() and gets pointers into the blocks, copying
  * only lines that straddle two blocks (into a buffer of at most max_line).
  * Memory is about 6 MiB + 256 KiB + the decoder's state + that buffer.
+ * Parallel bzip2 adds, per worker plus two, a block's compressed bytes and
+ * text; a block's text is handed on by exchanging buffers with a ring block
+ * (no copy), so the ring's blocks may then hold up to 2 MiB each.
  * Multi-stream bzip2 and multi-member gzip are read to the end; bytes after
  * the last stream that do not start another one are ES_ECORRUPT.  From a pipe
  * the thread hands over what it has decoded before it waits for more input,
@@ -96,6 +99,19 @@ int reader_digest(const reader_t *r, uint8_t out[32]);
 /* Stops and joins the thread (also mid-file or while it waits on a pipe),
  * closes the file and frees everything.  NULL is allowed. */
 void reader_close(reader_t *r);
+
+/*
+ * Finds the first bzip2 block magic (0x314159265359) or end-of-stream magic
+ * (0x177245385090), 48 bits at any bit offset, that starts at bit from or
+ * later of b[0..len) (bit 0 is the most significant bit of b[0]) and ends
+ * inside it.  Returns 1 with *at (its first bit) and *eos (1: end of stream),
+ * else 0 with *at the bit to search from again once bytes are appended to b
+ * (no magic starting before it can end inside b[0..len)).  at may point to
+ * from.  Runs at about memory speed (a byte prefilter, then a 48-bit check).
+ * Pure; any thread.
+ */
+int reader_bz_find_magic(const unsigned char *b, size_t len, uint64_t from, uint64_t *at,
+                         int *eos);
 
 /*
  * Checks that a compressed file is complete without keeping its content:

@@ -864,3 +864,164 @@ TEST(reader_no_digest)
 		}
 	}
 }
+
+/* ---- The block-magic search of the parallel decoder ---- */
+
+#define T_BLOCK_MAGIC 0x314159265359ULL
+#define T_EOS_MAGIC 0x177245385090ULL
+
+/* Writes the 48 bits of m at bit a of b (most significant bit first). */
+static void put48(unsigned char *b, uint64_t a, uint64_t m)
+{
+	for (unsigned k = 0; k < 48; k++) {
+		uint64_t bit = a + k;
+		unsigned char mask = (unsigned char)(0x80 >> (bit & 7));
+		if ((m >> (47 - k)) & 1)
+			b[bit / 8] |= mask;
+		else
+			b[bit / 8] &= (unsigned char)~mask;
+	}
+}
+
+/* The obvious search, bit by bit: the reference for the fast one. */
+static int naive_find(const unsigned char *b, size_t len, uint64_t from, uint64_t *at, int *eos)
+{
+	for (uint64_t a = from; a + 48 <= (uint64_t)len * 8; a++) {
+		uint64_t m = 0;
+		for (unsigned k = 0; k < 48; k++)
+			m = m << 1 | ((b[(a + k) / 8] >> (7 - (a + k) % 8)) & 1);
+		if (m == T_BLOCK_MAGIC || m == T_EOS_MAGIC) {
+			*at = a;
+			*eos = m == T_EOS_MAGIC;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Pseudo-random bytes with no magic at any bit offset. */
+static void fill_random(unsigned char *b, size_t n, uint32_t seed)
+{
+	for (;;) {
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			b[i] = (unsigned char)(seed >> 16);
+		}
+		uint64_t at;
+		int eos;
+		if (!naive_find(b, n, 0, &at, &eos))
+			return;
+	}
+}
+
+/* Both magics at each of the 8 bit offsets, at the start, in the middle and
+ * at the very end of the buffer: found exactly where they are, and only from
+ * a bit at or before their start. */
+TEST(reader_bz_find_magic_every_bit_offset)
+{
+	unsigned char b[64];
+	uint64_t magics[] = { T_BLOCK_MAGIC, T_EOS_MAGIC };
+	for (int k = 0; k < 2; k++) {
+		for (uint64_t a = 0; a + 48 <= sizeof b * 8; a++) {
+			fill_random(b, sizeof b, 99);
+			put48(b, a, magics[k]);
+			uint64_t at = 12345, nat;
+			int eos = -1, neos;
+			ASSERT_EQ(naive_find(b, sizeof b, 0, &nat, &neos), 1);
+			/* The planted magic is the first (random bytes around it may
+			 * complete another one further on only by chance). */
+			ASSERT_EQ(nat, a);
+			ASSERT_EQ(reader_bz_find_magic(b, sizeof b, 0, &at, &eos), 1);
+			ASSERT_EQ(at, a);
+			ASSERT_EQ(eos, k);
+			ASSERT_EQ(reader_bz_find_magic(b, sizeof b, a, &at, &eos), 1);
+			ASSERT_EQ(at, a);
+			/* From the next bit on, it is not found again. */
+			int got = reader_bz_find_magic(b, sizeof b, a + 1, &at, &eos);
+			int want = naive_find(b, sizeof b, a + 1, &nat, &neos);
+			ASSERT_EQ(got, want);
+			if (got)
+				ASSERT_EQ(at, nat);
+			/* Cut one byte before its end: not there yet. */
+			size_t cut = (size_t)((a + 48 + 7) / 8) - 1;
+			ASSERT_EQ(reader_bz_find_magic(b, cut, 0, &at, &eos), 0);
+			ASSERT(at <= a);
+		}
+	}
+}
+
+/* Each single flipped bit of either magic, at each offset, is not a magic;
+ * neither is a pattern whose first bytes pass the byte prefilter. */
+TEST(reader_bz_find_magic_rejects_near_misses)
+{
+	unsigned char b[32];
+	uint64_t magics[] = { T_BLOCK_MAGIC, T_EOS_MAGIC };
+	for (int k = 0; k < 2; k++)
+		for (unsigned sh = 0; sh < 8; sh++)
+			for (unsigned flip = 0; flip < 48; flip++) {
+				fill_random(b, sizeof b, 7);
+				uint64_t m = magics[k] ^ (1ULL << flip);
+				put48(b, 64 + sh, m);
+				uint64_t at, nat;
+				int eos, neos;
+				int want = naive_find(b, sizeof b, 0, &nat, &neos);
+				ASSERT_EQ(reader_bz_find_magic(b, sizeof b, 0, &at, &eos), want);
+				if (want)
+					ASSERT(nat != 64 + sh);
+			}
+	/* Bytes 1..4 after the start byte right, byte 5 wrong, at every shift. */
+	for (int k = 0; k < 2; k++)
+		for (unsigned sh = 0; sh < 8; sh++) {
+			fill_random(b, sizeof b, 3);
+			put48(b, 8 * 4 + sh, magics[k] ^ 0xFFULL);
+			uint64_t at;
+			int eos;
+			ASSERT_EQ(reader_bz_find_magic(b, sizeof b, 0, &at, &eos), 0);
+		}
+}
+
+/*
+ * The scanner's use: bytes are appended in pieces and the search resumes at
+ * the bit it was told.  Every magic of a long buffer is found once, in order,
+ * whatever the piece boundaries (each magic straddles some of them), as the
+ * bit-by-bit search finds them.
+ */
+TEST(reader_bz_find_magic_in_pieces)
+{
+	size_t n = 1 << 14;
+	unsigned char *b = malloc(n);
+	ASSERT(b);
+	fill_random(b, n, 5);
+	uint32_t x = 17;
+	/* Magics about every 100 bytes, at random bit offsets, sometimes close together. */
+	for (uint64_t a = 3; a + 48 <= n * 8; ) {
+		x = x * 1103515245u + 12345u;
+		put48(b, a, (x >> 20) & 1 ? T_EOS_MAGIC : T_BLOCK_MAGIC);
+		a += 48 + (x >> 16) % 1600;
+	}
+	size_t pieces[] = { 1, 5, 6, 7, 13, 256, 4093 };
+	for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
+		uint64_t ref_from = 0, from = 0, at, nat;
+		int eos, neos;
+		size_t len = 0;
+		unsigned found = 0;
+		while (len < n) {
+			len = len + pieces[p] < n ? len + pieces[p] : n;
+			while (reader_bz_find_magic(b, len, from, &at, &eos)) {
+				ASSERT_EQ(naive_find(b, n, ref_from, &nat, &neos), 1);
+				ASSERT_EQ(at, nat);
+				ASSERT_EQ(eos, neos);
+				/* It ends inside what was appended. */
+				ASSERT(at + 48 <= (uint64_t)len * 8);
+				from = ref_from = at + 1;
+				found++;
+			}
+			/* Not found: at is where to resume. */
+			ASSERT(at >= from);
+			from = at;
+		}
+		ASSERT_EQ(naive_find(b, n, ref_from, &nat, &neos), 0);
+		ASSERT(found > 100);
+	}
+	free(b);
+}
