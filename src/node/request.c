@@ -61,6 +61,7 @@ struct req_parser {
 	char *copy;            /* The fast path's copy of the line. */
 	size_t cap_copy;
 	int reference;         /* req_parser_reference(): always cJSON. */
+	int last_fast;         /* The fast path judged the last line. */
 };
 
 /*
@@ -302,6 +303,11 @@ static int next_is_dot_or_zone(const char *s, size_t len, size_t pos, const void
 void req_parser_reference(req_parser_t *p, int on)
 {
 	p->reference = on;
+}
+
+int req_parser_last_fast(const req_parser_t *p)
+{
+	return p->last_fast;
 }
 
 int req_parse_date(const char *s, size_t len, int *year, int *month, int *day)
@@ -1252,6 +1258,7 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 	ev->traces = p->traces;
 	*evp = ev;
 	p->root = NULL;
+	p->last_fast = 0;
 	req_arena_reset(p);
 
 	if (!p->reference && len < REQ_MAX_VALUES) {
@@ -1274,8 +1281,10 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 		f.n = n;
 		if (fast_line(p, &f) == 0) {
 			int v = fast_judge(p, &f, lineno);
-			if (v >= 0)
+			if (v >= 0) {
+				p->last_fast = 1;
 				return (enum req_verdict)v;
+			}
 		}
 		/* Declined: the full path judges the line from scratch. */
 		memset(ev, 0, sizeof *ev);
