@@ -310,8 +310,43 @@ int req_parser_last_fast(const req_parser_t *p)
 	return p->last_fast;
 }
 
+static int dd(const char *s)
+{
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/*
+ * The common form, YYYY-MM-DD(T|t)hh:mm:ss[.f{1,6}]Z with two digits per field
+ * and every field in range, which both formats' expressions take one way only:
+ * 1 and the date, or 0 when the full parser must decide.
+ */
+static int date_common(const char *s, size_t len, int *year, int *month, int *day)
+{
+	if (len < 20 || len > 27 || s[len - 1] != 'Z' || (len > 20 && (len < 22 || s[19] != '.')))
+		return 0;
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	for (size_t k = 0; k < 19; k++) {
+		char c = s[k], w = shape[k];
+		if (w == 'd' ? !is_digit(c) : w == 'T' ? c != 'T' && c != 't' : c != w)
+			return 0;
+	}
+	for (size_t k = 20; k + 1 < len; k++)
+		if (!is_digit(s[k]))
+			return 0;
+	int y = dd(s) * 100 + dd(s + 2), m = dd(s + 5), d = dd(s + 8);
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > cal_days_in_month(y, m) || dd(s + 11) > 23
+	    || dd(s + 14) > 59 || dd(s + 17) > 59)
+		return 0;
+	*year = y;
+	*month = m;
+	*day = d;
+	return 1;
+}
+
 int req_parse_date(const char *s, size_t len, int *year, int *month, int *day)
 {
+	if (date_common(s, len, year, month, day))
+		return 0;
 	size_t pos = 0;
 	int y = 0, m, d, hh, mi, ss, w;
 	if (len < 4)
@@ -685,6 +720,17 @@ static struct fval fval_of(const req_parser_t *p, const cJSON *v, size_t numidx)
 /* The first 10 characters (code points, as Python slices) of a UTF-8 string. */
 static req_str_t first10(req_str_t s)
 {
+	if (s.len >= 10) {
+		/* Ten ASCII bytes (the common case) are ten characters. */
+		uint64_t a;
+		uint16_t b;
+		memcpy(&a, s.s, 8);
+		memcpy(&b, s.s + 8, 2);
+		if (!(a & 0x8080808080808080ull) && !(b & 0x8080u)) {
+			s.len = 10;
+			return s;
+		}
+	}
 	size_t i = 0, chars = 0;
 	while (i < s.len && chars < 10) {
 		i++;

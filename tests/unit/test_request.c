@@ -879,3 +879,38 @@ TEST(request_fast_path_cut_and_mutated_lines)
 	req_parser_free(fast);
 	req_parser_free(ref);
 }
+
+/* The common date form (read without the strptime alternatives) against the calendar:
+ * every day of common, leap and century years, times at and past their limits,
+ * fractions of 0-7 digits, 'T' or 't'. */
+TEST(request_date_common_form_sweep)
+{
+	static const int years[] = { 1, 1900, 2000, 2023, 2024, 9999 };
+	static const char *const times[] = { "00:00:00", "23:59:59", "24:00:00", "12:60:00",
+	                                     "12:00:60", "12:00:61", "9:00:00" };
+	static const char *const fracs[] = { "", ".1", ".123456", ".1234567", "." };
+	int checked = 0;
+	for (size_t yi = 0; yi < sizeof years / sizeof years[0]; yi++)
+		for (int m = 0; m <= 13; m++)
+			for (int d = 0; d <= 32; d++)
+				for (size_t ti = 0; ti < sizeof times / sizeof times[0]; ti++)
+					for (size_t fi = 0; fi < sizeof fracs / sizeof fracs[0]; fi++) {
+						int y = years[yi], leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+						int mdays = m == 2 ? 28 + leap : (m == 4 || m == 6 || m == 9 || m == 11) ? 30 : 31;
+						char buf[64];
+						snprintf(buf, sizeof buf, "%04d-%02d-%02d%c%s%sZ", y, m, d,
+						         (d & 1) ? 't' : 'T', times[ti], fracs[fi]);
+						/* One-digit hours are one of the formats' forms. */
+						int want = m >= 1 && m <= 12 && d >= 1 && d <= mdays && (ti < 2 || ti == 6)
+						           && fi < 3;
+						int gy = 0, gm = 0, gd = 0;
+						int rc = req_parse_date(buf, strlen(buf), &gy, &gm, &gd);
+						if ((rc == 0) != want)
+							fprintf(stderr, "%s: %d\n", buf, rc);
+						ASSERT_EQ(rc == 0, want);
+						if (want)
+							ASSERT_EQ(gy * 10000 + gm * 100 + gd, y * 10000 + m * 100 + d);
+						checked++;
+					}
+	ASSERT(checked > 10000);
+}
