@@ -886,12 +886,14 @@ static inline size_t fast_str_stop(const char *s, size_t i, size_t n)
 
 static inline void fast_ws(struct fast *f)
 {
-	while (f->i < f->n) {
-		char c = f->s[f->i];
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-			return;
-		f->i++;
-	}
+	const unsigned char *s = (const unsigned char *)f->s;
+	size_t i = f->i, n = f->n;
+	/* Most often one space, or none, then a character above ' '. */
+	if (i < n && s[i] == ' ')
+		i++;
+	while (i < n && s[i] <= ' ' && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	f->i = i;
 }
 
 static inline int fast_peek(const struct fast *f, char c)
