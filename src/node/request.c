@@ -443,6 +443,44 @@ static inline size_t str_stop(const char *s, size_t i, size_t n)
 }
 
 /*
+ * The end of the number token at s[i] (a '-' or a digit) as Python's json reads
+ * it, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][-+]?[0-9]+)?, and whether it is an
+ * integer; 0 if it is not one.  What follows is the caller's to check.
+ */
+static size_t num_token(const char *s, size_t n, size_t i, int *is_int)
+{
+	*is_int = 1;
+	if (s[i] == '-')
+		i++;
+	if (i >= n || !is_digit(s[i]))
+		return 0;
+	if (s[i] == '0')
+		i++;
+	else
+		while (i < n && is_digit(s[i]))
+			i++;
+	if (i < n && s[i] == '.') {
+		*is_int = 0;
+		i++;
+		if (i >= n || !is_digit(s[i]))
+			return 0;
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		*is_int = 0;
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n || !is_digit(s[i]))
+			return 0;
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	return i;
+}
+
+/*
  * Checks the lexical rules of Python's json that cJSON does not enforce and
  * records every number token.  Returns NULL if the text passes, else why not.
  * The text is valid UTF-8 already.
@@ -488,34 +526,9 @@ static const char *scan_json(req_parser_t *p, const char *s, size_t n)
 		case '-': case '0': case '1': case '2': case '3': case '4':
 		case '5': case '6': case '7': case '8': case '9': {
 			size_t start = i;
-			int is_int = 1;
-			if (s[i] == '-')
-				i++;
-			if (i >= n || !is_digit(s[i]))
+			int is_int;
+			if (!(i = num_token(s, n, i, &is_int)))
 				return "bad number";
-			if (s[i] == '0')
-				i++;
-			else
-				while (i < n && is_digit(s[i]))
-					i++;
-			if (i < n && s[i] == '.') {
-				is_int = 0;
-				i++;
-				if (i >= n || !is_digit(s[i]))
-					return "bad number";
-				while (i < n && is_digit(s[i]))
-					i++;
-			}
-			if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-				is_int = 0;
-				i++;
-				if (i < n && (s[i] == '+' || s[i] == '-'))
-					i++;
-				if (i >= n || !is_digit(s[i]))
-					return "bad number";
-				while (i < n && is_digit(s[i]))
-					i++;
-			}
 			/* cJSON reads at most 63 characters of a number; refuse longer literals
 			 * instead of letting it cut them (doc/upstream-aggregator.md). */
 			if (i - start > REQ_MAX_NUMBER)
@@ -960,43 +973,15 @@ static inline int fast_next(struct fast *f, char close)
 /* A number token as Python reads it, at most REQ_MAX_NUMBER characters. */
 static int fast_number(struct fast *f, struct fval *v)
 {
-	const char *s = f->s;
-	size_t n = f->n, i = f->i, start = i;
-	int is_int = 1;
-	if (s[i] == '-')
-		i++;
-	if (i >= n || !is_digit(s[i]))
-		return -1;
-	if (s[i] == '0')
-		i++;
-	else
-		while (i < n && is_digit(s[i]))
-			i++;
-	if (i < n && s[i] == '.') {
-		is_int = 0;
-		i++;
-		if (i >= n || !is_digit(s[i]))
-			return -1;
-		while (i < n && is_digit(s[i]))
-			i++;
-	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		is_int = 0;
-		i++;
-		if (i < n && (s[i] == '+' || s[i] == '-'))
-			i++;
-		if (i >= n || !is_digit(s[i]))
-			return -1;
-		while (i < n && is_digit(s[i]))
-			i++;
-	}
-	if (i - start > REQ_MAX_NUMBER)
+	int is_int;
+	size_t end = num_token(f->s, f->n, f->i, &is_int);
+	if (!end || end - f->i > REQ_MAX_NUMBER)
 		return -1;
 	v->type = FV_NUM;
 	v->is_int = is_int;
-	v->s = s + start;
-	v->len = i - start;
-	f->i = i;
+	v->s = f->s + f->i;
+	v->len = end - f->i;
+	f->i = end;
 	return 0;
 }
 
