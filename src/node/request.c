@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "cal.h"
 #include "error.h"
@@ -22,6 +25,20 @@ struct req_num {
 	uint32_t off;
 	uint32_t len;
 	int is_int;
+};
+
+/*
+ * One JSON value as the walks see it (FV_NONE: the key is absent).  Strings
+ * are NUL-terminated; numbers are their token (not terminated).
+ */
+enum fv_type { FV_NONE = 0, FV_STR, FV_NUM, FV_TRUE, FV_FALSE, FV_NULL, FV_OBJ, FV_ARR };
+
+/* One value: strings point into the copy (NUL-terminated), numbers into the line. */
+struct fval {
+	int type;
+	int is_int;
+	const char *s;
+	size_t len;
 };
 
 /* A chunk of the parse-tree arena. */
@@ -44,7 +61,7 @@ struct req_parser {
 	char *copy;            /* The fast path's copy of the line. */
 	size_t cap_copy;
 	int reference;         /* req_parser_reference(): always cJSON. */
-	int fast_tree;         /* root was built by the fast path. */
+	int last_fast;         /* The fast path judged the last line. */
 };
 
 /*
@@ -288,8 +305,48 @@ void req_parser_reference(req_parser_t *p, int on)
 	p->reference = on;
 }
 
+int req_parser_last_fast(const req_parser_t *p)
+{
+	return p->last_fast;
+}
+
+static int dd(const char *s)
+{
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/*
+ * The common form, YYYY-MM-DD(T|t)hh:mm:ss[.f{1,6}]Z with two digits per field
+ * and every field in range, which both formats' expressions take one way only:
+ * 1 and the date, or 0 when the full parser must decide.
+ */
+static int date_common(const char *s, size_t len, int *year, int *month, int *day)
+{
+	if (len < 20 || len > 27 || s[len - 1] != 'Z' || (len > 20 && (len < 22 || s[19] != '.')))
+		return 0;
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	for (size_t k = 0; k < 19; k++) {
+		char c = s[k], w = shape[k];
+		if (w == 'd' ? !is_digit(c) : w == 'T' ? c != 'T' && c != 't' : c != w)
+			return 0;
+	}
+	for (size_t k = 20; k + 1 < len; k++)
+		if (!is_digit(s[k]))
+			return 0;
+	int y = dd(s) * 100 + dd(s + 2), m = dd(s + 5), d = dd(s + 8);
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > cal_days_in_month(y, m) || dd(s + 11) > 23
+	    || dd(s + 14) > 59 || dd(s + 17) > 59)
+		return 0;
+	*year = y;
+	*month = m;
+	*day = d;
+	return 1;
+}
+
 int req_parse_date(const char *s, size_t len, int *year, int *month, int *day)
 {
+	if (date_common(s, len, year, month, day))
+		return 0;
 	size_t pos = 0;
 	int y = 0, m, d, hh, mi, ss, w;
 	if (len < 4)
@@ -386,6 +443,44 @@ static inline size_t str_stop(const char *s, size_t i, size_t n)
 }
 
 /*
+ * The end of the number token at s[i] (a '-' or a digit) as Python's json reads
+ * it, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][-+]?[0-9]+)?, and whether it is an
+ * integer; 0 if it is not one.  What follows is the caller's to check.
+ */
+static size_t num_token(const char *s, size_t n, size_t i, int *is_int)
+{
+	*is_int = 1;
+	if (s[i] == '-')
+		i++;
+	if (i >= n || !is_digit(s[i]))
+		return 0;
+	if (s[i] == '0')
+		i++;
+	else
+		while (i < n && is_digit(s[i]))
+			i++;
+	if (i < n && s[i] == '.') {
+		*is_int = 0;
+		i++;
+		if (i >= n || !is_digit(s[i]))
+			return 0;
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		*is_int = 0;
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n || !is_digit(s[i]))
+			return 0;
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	return i;
+}
+
+/*
  * Checks the lexical rules of Python's json that cJSON does not enforce and
  * records every number token.  Returns NULL if the text passes, else why not.
  * The text is valid UTF-8 already.
@@ -431,34 +526,9 @@ static const char *scan_json(req_parser_t *p, const char *s, size_t n)
 		case '-': case '0': case '1': case '2': case '3': case '4':
 		case '5': case '6': case '7': case '8': case '9': {
 			size_t start = i;
-			int is_int = 1;
-			if (s[i] == '-')
-				i++;
-			if (i >= n || !is_digit(s[i]))
+			int is_int;
+			if (!(i = num_token(s, n, i, &is_int)))
 				return "bad number";
-			if (s[i] == '0')
-				i++;
-			else
-				while (i < n && is_digit(s[i]))
-					i++;
-			if (i < n && s[i] == '.') {
-				is_int = 0;
-				i++;
-				if (i >= n || !is_digit(s[i]))
-					return "bad number";
-				while (i < n && is_digit(s[i]))
-					i++;
-			}
-			if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-				is_int = 0;
-				i++;
-				if (i < n && (s[i] == '+' || s[i] == '-'))
-					i++;
-				if (i >= n || !is_digit(s[i]))
-					return "bad number";
-				while (i < n && is_digit(s[i]))
-					i++;
-			}
 			/* cJSON reads at most 63 characters of a number; refuse longer literals
 			 * instead of letting it cut them (doc/upstream-aggregator.md). */
 			if (i - start > REQ_MAX_NUMBER)
@@ -481,175 +551,6 @@ static const char *scan_json(req_parser_t *p, const char *s, size_t n)
 		}
 	}
 	return NULL;
-}
-
-/* ---- The fast path: the common line without cJSON ----
- *
- * Builds the very tree cJSON would build (same nodes, types, keys, strings,
- * in the same order; number nodes carry no value, which the walk never
- * reads), for the plain common case only: strings without escapes, nesting
- * up to REQ_FAST_DEPTH, nothing but whitespace after the value.  Anything
- * else is declined and cJSON parses the line as before, so a line the fast
- * path accepts is one cJSON accepts with the same tree.  It runs after
- * scan_json(), so numbers and characters outside strings are already
- * checked.  Strings are NUL-terminated in a copy of the line.
- */
-#define REQ_FAST_DEPTH 64
-
-struct fast {
-	const char *s;   /* The line. */
-	char *buf;       /* Its copy, where strings end in NUL. */
-	size_t n, i;
-	int depth;
-};
-
-static void fast_ws(struct fast *f)
-{
-	while (f->i < f->n && (f->s[f->i] == ' ' || f->s[f->i] == '\t' || f->s[f->i] == '\n'
-	                       || f->s[f->i] == '\r'))
-		f->i++;
-}
-
-static cJSON *fast_node(int type)
-{
-	cJSON *c = req_arena_malloc(sizeof *c);
-	if (c) {
-		memset(c, 0, sizeof *c);
-		c->type = type;
-	}
-	return c;
-}
-
-/* A string at f->i (its '"'): returns its NUL-terminated text in buf, or NULL. */
-static char *fast_string(struct fast *f)
-{
-	size_t start = ++f->i;
-	/* The lexical pass refused control characters: this stops at '"' or '\\'. */
-	size_t end = str_stop(f->s, start, f->n);
-	if (end >= f->n || f->s[end] != '"')
-		return NULL;
-	f->buf[end] = '\0';
-	f->i = end + 1;
-	return f->buf + start;
-}
-
-static int fast_word(struct fast *f, const char *w, size_t wl)
-{
-	if (f->n - f->i < wl || memcmp(f->s + f->i, w, wl) != 0)
-		return 0;
-	f->i += wl;
-	return 1;
-}
-
-static cJSON *fast_value(struct fast *f);
-
-/* Appends child to parent's list as cJSON does (child->prev of the first is the last). */
-static void fast_append(cJSON *parent, cJSON **last, cJSON *child)
-{
-	if (!*last) {
-		parent->child = child;
-	} else {
-		(*last)->next = child;
-		child->prev = *last;
-	}
-	*last = child;
-	parent->child->prev = child;
-}
-
-static cJSON *fast_container(struct fast *f, int is_object)
-{
-	char close = is_object ? '}' : ']';
-	if (++f->depth > REQ_FAST_DEPTH)
-		return NULL;
-	cJSON *c = fast_node(is_object ? cJSON_Object : cJSON_Array), *last = NULL;
-	if (!c)
-		return NULL;
-	f->i++;
-	fast_ws(f);
-	if (f->i < f->n && f->s[f->i] == close) {
-		f->i++;
-		f->depth--;
-		return c;
-	}
-	for (;;) {
-		char *key = NULL;
-		if (is_object) {
-			if (f->i >= f->n || f->s[f->i] != '"' || !(key = fast_string(f)))
-				return NULL;
-			fast_ws(f);
-			if (f->i >= f->n || f->s[f->i] != ':')
-				return NULL;
-			f->i++;
-			fast_ws(f);
-		}
-		cJSON *v = fast_value(f);
-		if (!v)
-			return NULL;
-		v->string = key;
-		fast_append(c, &last, v);
-		fast_ws(f);
-		if (f->i >= f->n)
-			return NULL;
-		if (f->s[f->i] == close) {
-			f->i++;
-			f->depth--;
-			return c;
-		}
-		if (f->s[f->i] != ',')
-			return NULL;
-		f->i++;
-		fast_ws(f);
-	}
-}
-
-static cJSON *fast_value(struct fast *f)
-{
-	if (f->i >= f->n)
-		return NULL;
-	char c = f->s[f->i];
-	cJSON *v;
-	switch (c) {
-	case '{':
-	case '[':
-		return fast_container(f, c == '{');
-	case '"': {
-		char *s = fast_string(f);
-		if (!s || !(v = fast_node(cJSON_String)))
-			return NULL;
-		v->valuestring = s;
-		return v;
-	}
-	case 't':
-		return fast_word(f, "true", 4) ? fast_node(cJSON_True) : NULL;
-	case 'f':
-		return fast_word(f, "false", 5) ? fast_node(cJSON_False) : NULL;
-	case 'n':
-		return fast_word(f, "null", 4) ? fast_node(cJSON_NULL) : NULL;
-	default:
-		/* scan_json() checked the number; skip its characters as cJSON reads them. */
-		if (c != '-' && !is_digit(c))
-			return NULL;
-		while (f->i < f->n && (is_digit(f->s[f->i]) || f->s[f->i] == '-' || f->s[f->i] == '+'
-		                       || f->s[f->i] == '.' || f->s[f->i] == 'e' || f->s[f->i] == 'E'))
-			f->i++;
-		return fast_node(cJSON_Number);
-	}
-}
-
-/* The tree of the line in the arena, or NULL: declined (cJSON must parse it). */
-static cJSON *fast_parse(req_parser_t *p, const char *line, size_t len)
-{
-	if (len + 1 > p->cap_copy) {
-		free(p->copy);
-		p->cap_copy = len + 1 > 4096 ? len + 1 : 4096;
-		p->copy = es_malloc(p->cap_copy);
-	}
-	memcpy(p->copy, line, len);
-	struct fast f = { line, p->copy, len, 0, 0 };
-	fast_ws(&f);
-	cJSON *root = fast_value(&f);
-	fast_ws(&f);
-	return root && f.i == len ? root : NULL;
 }
 
 /* ---- Messages ---- */
@@ -755,48 +656,94 @@ static int num_to_i64(const char *s, size_t len, int64_t *out)
 	return 0;
 }
 
-static void judge_client(req_parser_t *p, const cJSON *uid, size_t numidx)
+/* Judges "userID" (FV_NONE: absent) into ev's client fields. */
+static void judge_client(req_event_t *ev, const struct fval *uid)
 {
-	req_event_t *ev = &p->ev;
 	ev->client_why = NULL;
-	if (!uid) {
-		ev->client_state = REQ_CLIENT_MISSING;
-		ev->client_why = "\"userID\" is missing";
-		return;
-	}
 	ev->client_state = REQ_CLIENT_OK;
 	/* str(userID) as Python prints it: the hash input is that text's UTF-8. */
-	if (is_type(uid, cJSON_Number)) {
-		const struct req_num *num = &p->nums[numidx];
-		if (!num->is_int) {
+	switch (uid->type) {
+	case FV_NONE:
+		ev->client_state = REQ_CLIENT_MISSING;
+		ev->client_why = "\"userID\" is missing";
+		break;
+	case FV_NUM:
+		if (!uid->is_int) {
 			ev->client_state = REQ_CLIENT_BAD;
 			ev->client_why = "\"userID\" is not an integer";
-			return;
+		} else if (uid->len == 2 && uid->s[0] == '-' && uid->s[1] == '0') {
+			ev->client_raw = hll_client_raw("0", 1);
+		} else {
+			ev->client_raw = hll_client_raw(uid->s, uid->len);
 		}
-		const char *t = p->text + num->off;
-		size_t tl = num->len;
-		if (tl == 2 && t[0] == '-' && t[1] == '0') {
-			t = "0";
-			tl = 1;
-		}
-		ev->client_raw = hll_client_raw(t, tl);
-	} else if (is_type(uid, cJSON_String)) {
-		ev->client_raw = hll_client_raw(uid->valuestring, strlen(uid->valuestring));
-	} else if (is_type(uid, cJSON_True)) {
+		break;
+	case FV_STR:
+		ev->client_raw = hll_client_raw(uid->s, uid->len);
+		break;
+	case FV_TRUE:
 		ev->client_raw = hll_client_raw("True", 4);
-	} else if (is_type(uid, cJSON_False)) {
+		break;
+	case FV_FALSE:
 		ev->client_raw = hll_client_raw("False", 5);
-	} else if (is_type(uid, cJSON_NULL)) {
+		break;
+	case FV_NULL:
 		ev->client_raw = hll_client_raw("None", 4);
-	} else {
+		break;
+	default:
 		ev->client_state = REQ_CLIENT_BAD;
 		ev->client_why = "\"userID\" is an object or an array";
+		break;
 	}
+}
+
+/* A node of cJSON's tree as a struct fval (numidx: its index among the line's numbers). */
+static struct fval fval_of(const req_parser_t *p, const cJSON *v, size_t numidx)
+{
+	struct fval r = { 0 };
+	if (!v)
+		return r;
+	switch (v->type & 0xFF) {
+	case cJSON_Number:
+		r.type = FV_NUM;
+		r.is_int = p->nums[numidx].is_int;
+		r.s = p->text + p->nums[numidx].off;
+		r.len = p->nums[numidx].len;
+		break;
+	case cJSON_String:
+		r.type = FV_STR;
+		r.s = v->valuestring;
+		r.len = strlen(v->valuestring);
+		break;
+	case cJSON_True:
+		r.type = FV_TRUE;
+		break;
+	case cJSON_False:
+		r.type = FV_FALSE;
+		break;
+	case cJSON_NULL:
+		r.type = FV_NULL;
+		break;
+	default:
+		r.type = FV_OBJ;
+		break;
+	}
+	return r;
 }
 
 /* The first 10 characters (code points, as Python slices) of a UTF-8 string. */
 static req_str_t first10(req_str_t s)
 {
+	if (s.len >= 10) {
+		/* Ten ASCII bytes (the common case) are ten characters. */
+		uint64_t a;
+		uint16_t b;
+		memcpy(&a, s.s, 8);
+		memcpy(&b, s.s + 8, 2);
+		if (!(a & 0x8080808080808080ull) && !(b & 0x8080u)) {
+			s.len = 10;
+			return s;
+		}
+	}
 	size_t i = 0, chars = 0;
 	while (i < s.len && chars < 10) {
 		i++;
@@ -886,6 +833,456 @@ static enum req_verdict walk_traces(req_parser_t *p, const cJSON *trace, size_t 
 	return REQ_OK;
 }
 
+/* ---- The fast path: the common line in one pass, without a tree ----
+ *
+ * One pass over the line checks it as scan_json() and cJSON together would
+ * (Python's lexical rules, strict UTF-8 inside strings; only ASCII outside)
+ * and keeps the values of the fields req_parse() needs, the last of each
+ * duplicate key.  It declines (returns -1) whatever is not plain: a
+ * backslash or a control character in a string, nesting deeper than
+ * REQ_FAST_DEPTH, a value that is not an object, any byte it does not
+ * expect, a line long enough to near REQ_MAX_VALUES, a missing "country"
+ * (whose message prints cJSON's tree).  The full path then judges the line
+ * from scratch, so a declined line costs one wasted pass and nothing else.
+ * Strings end in NUL in a copy of the line.
+ */
+#define REQ_FAST_DEPTH 64
+
+struct fast {
+	const char *s;   /* The line. */
+	char *buf;       /* Its copy. */
+	size_t n, i;
+	/* The fields, last duplicate winning. */
+	struct fval finished, loc, country, status, trace, uid;
+	size_t ntr;           /* OK traces of the last "trace" array. */
+	const char *tfail;    /* Its first bad entry's reason, or NULL. */
+};
+
+/*
+ * Index of the first byte at or after i and before n that ends a run of
+ * plain ASCII string content: '"', '\\', a control character or a byte of
+ * 0x80 or more; n if none.  SSE2 takes 16 bytes at a time (a signed compare
+ * with 0x20 catches both controls and high bytes); the portable fallback
+ * takes 8 (as str_stop(), plus the high bits).
+ */
+static inline size_t fast_str_stop(const char *s, size_t i, size_t n)
+{
+#if defined(__SSE2__)
+	const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
+	while (n - i >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, b)),
+		                         _mm_cmplt_epi8(v, sp));
+		unsigned mask = (unsigned)_mm_movemask_epi8(m);
+		if (mask)
+			return i + (size_t)__builtin_ctz(mask);
+		i += 16;
+	}
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	while (n - i >= 8) {
+		uint64_t v;
+		memcpy(&v, s + i, 8);
+		uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+		uint64_t m = ((v - ones * 0x20) & ~v) | v | ((q - ones) & ~q) | ((b - ones) & ~b);
+		m &= highs;
+		if (m)
+			return i + (size_t)__builtin_ctzll(m) / 8;
+		i += 8;
+	}
+#endif
+	while (i < n && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x80 && s[i] != '"'
+	       && s[i] != '\\')
+		i++;
+	return i;
+}
+
+static inline void fast_ws(struct fast *f)
+{
+	const unsigned char *s = (const unsigned char *)f->s;
+	size_t i = f->i, n = f->n;
+	/* Most often one space, or none, then a character above ' '. */
+	if (i < n && s[i] == ' ')
+		i++;
+	while (i < n && s[i] <= ' ' && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	f->i = i;
+}
+
+static inline int fast_peek(const struct fast *f, char c)
+{
+	return f->i < f->n && f->s[f->i] == c;
+}
+
+/* A string at f->i (its '"'): its first byte's index and length; NUL-ends it in the copy. */
+static inline int fast_string(struct fast *f, size_t *start, size_t *len)
+{
+	size_t i = f->i + 1;
+	*start = i;
+	for (;;) {
+		i = fast_str_stop(f->s, i, f->n);
+		if (i >= f->n)
+			return -1;
+		unsigned char c = (unsigned char)f->s[i];
+		if (c == '"')
+			break;
+		if (c < 0x80)
+			return -1;  /* A backslash or a control character: the full path judges. */
+		uint32_t cp;
+		size_t k = utf8_decode((const unsigned char *)f->s + i, f->n - i, &cp);
+		if (!k)
+			return -1;
+		i += k;
+	}
+	f->buf[i] = '\0';
+	*len = i - *start;
+	f->i = i + 1;
+	return 0;
+}
+
+/* "key" ws ':' ws at f->i: the key's text (in the line) and length. */
+static inline int fast_key(struct fast *f, const char **key, size_t *klen)
+{
+	size_t start;
+	if (!fast_peek(f, '"') || fast_string(f, &start, klen) != 0)
+		return -1;
+	*key = f->s + start;
+	fast_ws(f);
+	if (!fast_peek(f, ':'))
+		return -1;
+	f->i++;
+	fast_ws(f);
+	return 0;
+}
+
+/* After a member: ws, then ',' ws (returns 0) or close (returns 1); -1 for anything else. */
+static inline int fast_next(struct fast *f, char close)
+{
+	fast_ws(f);
+	if (f->i >= f->n)
+		return -1;
+	char c = f->s[f->i++];
+	if (c == close)
+		return 1;
+	if (c != ',')
+		return -1;
+	fast_ws(f);
+	return 0;
+}
+
+/* A number token as Python reads it, at most REQ_MAX_NUMBER characters. */
+static int fast_number(struct fast *f, struct fval *v)
+{
+	int is_int;
+	size_t end = num_token(f->s, f->n, f->i, &is_int);
+	if (!end || end - f->i > REQ_MAX_NUMBER)
+		return -1;
+	v->type = FV_NUM;
+	v->is_int = is_int;
+	v->s = f->s + f->i;
+	v->len = end - f->i;
+	f->i = end;
+	return 0;
+}
+
+static int fast_word(struct fast *f, const char *w, size_t wl, int type, struct fval *v)
+{
+	if (f->n - f->i < wl || memcmp(f->s + f->i, w, wl) != 0)
+		return -1;
+	f->i += wl;
+	v->type = type;
+	return 0;
+}
+
+static int fast_skip(struct fast *f, int depth, char close);
+
+/* Any value at f->i, inside a container of depth depth; containers are checked and skipped. */
+static int fast_value(struct fast *f, struct fval *v, int depth)
+{
+	if (f->i >= f->n)
+		return -1;
+	size_t start;
+	switch (f->s[f->i]) {
+	case '"':
+		if (fast_string(f, &start, &v->len) != 0)
+			return -1;
+		v->type = FV_STR;
+		v->s = f->buf + start;
+		return 0;
+	case '{':
+		v->type = FV_OBJ;
+		return fast_skip(f, depth + 1, '}');
+	case '[':
+		v->type = FV_ARR;
+		return fast_skip(f, depth + 1, ']');
+	case 't':
+		return fast_word(f, "true", 4, FV_TRUE, v);
+	case 'f':
+		return fast_word(f, "false", 5, FV_FALSE, v);
+	case 'n':
+		return fast_word(f, "null", 4, FV_NULL, v);
+	default:
+		return fast_number(f, v);
+	}
+}
+
+/* A container at f->i (its '{' or '['), checked and skipped. */
+static int fast_skip(struct fast *f, int depth, char close)
+{
+	if (depth > REQ_FAST_DEPTH)
+		return -1;
+	f->i++;
+	fast_ws(f);
+	if (fast_peek(f, close)) {
+		f->i++;
+		return 0;
+	}
+	for (;;) {
+		const char *k;
+		size_t kl;
+		struct fval v;
+		if ((close == '}' && fast_key(f, &k, &kl) != 0) || fast_value(f, &v, depth) != 0)
+			return -1;
+		int r = fast_next(f, close);
+		if (r != 0)
+			return r > 0 ? 0 : -1;
+	}
+}
+
+/*
+ * The members of an object at f->i (its '{'), in a function returning -1 on
+ * failure: PICK sees the key (k, kl) and points dst at where its value goes
+ * (default: a scratch value), or reads the value itself and sets dst NULL.
+ */
+#define FAST_OBJECT(f, depth, PICK)                                   \
+	do {                                                          \
+		(f)->i++;                                             \
+		fast_ws(f);                                           \
+		if (fast_peek((f), '}')) {                            \
+			(f)->i++;                                     \
+			break;                                        \
+		}                                                     \
+		for (;;) {                                            \
+			const char *k;                                \
+			size_t kl;                                    \
+			struct fval skip, *dst = &skip;               \
+			if (fast_key((f), &k, &kl) != 0)              \
+				return -1;                            \
+			PICK                                          \
+			if (dst && fast_value((f), dst, (depth)) != 0) \
+				return -1;                            \
+			int r_ = fast_next((f), '}');                 \
+			if (r_ < 0)                                   \
+				return -1;                            \
+			if (r_)                                       \
+				break;                                \
+		}                                                     \
+	} while (0)
+
+static inline int key_eq(const char *k, size_t kl, const char *lit, size_t ll)
+{
+	return kl == ll && memcmp(k, lit, ll) == 0;
+}
+
+/* One entry of "trace" (an object at f->i): judged as walk_traces() does. */
+static int fast_entry(req_parser_t *p, struct fast *f)
+{
+	struct fval st = { 0 }, net = { 0 }, sta = { 0 }, loc = { 0 }, cha = { 0 }, start = { 0 },
+	            bytes = { 0 };
+	FAST_OBJECT(f, 3, {
+		switch (kl) {
+		case 3:
+			if (key_eq(k, kl, "net", 3))
+				dst = &net;
+			else if (key_eq(k, kl, "sta", 3))
+				dst = &sta;
+			else if (key_eq(k, kl, "loc", 3))
+				dst = &loc;
+			else if (key_eq(k, kl, "cha", 3))
+				dst = &cha;
+			break;
+		case 5:
+			if (key_eq(k, kl, "start", 5))
+				dst = &start;
+			else if (key_eq(k, kl, "bytes", 5))
+				dst = &bytes;
+			break;
+		case 6:
+			if (key_eq(k, kl, "status", 6))
+				dst = &st;
+			break;
+		}
+	});
+	if (!st.type) {
+		f->tfail = "a trace has no \"status\"";
+		return 0;
+	}
+	if (st.type != FV_STR || !key_eq(st.s, st.len, "OK", 2))
+		return 0;
+	if (!net.type || !sta.type || !loc.type || !cha.type || !start.type || !bytes.type) {
+		f->tfail = "an OK trace lacks one of net, sta, loc, cha, start, bytes";
+		return 0;
+	}
+	if (net.type != FV_STR || sta.type != FV_STR || loc.type != FV_STR || cha.type != FV_STR) {
+		f->tfail = "an OK trace has a net, sta, loc or cha that is not a string";
+		return 0;
+	}
+	if (start.type != FV_STR) {
+		f->tfail = "an OK trace has a \"start\" that is not a string";
+		return 0;
+	}
+	if (bytes.type != FV_NUM || !bytes.is_int) {
+		f->tfail = "an OK trace has \"bytes\" that are not an integer";
+		return 0;
+	}
+	int64_t b;
+	if (num_to_i64(bytes.s, bytes.len, &b) != 0) {
+		f->tfail = "an OK trace has \"bytes\" beyond 64 bits";
+		return 0;
+	}
+	if (f->ntr == p->cap_traces) {
+		size_t cap = p->cap_traces ? 2 * p->cap_traces : 16;
+		p->traces = es_reallocarray(p->traces, cap, sizeof *p->traces);
+		p->cap_traces = cap;
+	}
+	req_trace_t *tr = &p->traces[f->ntr++];
+	tr->net = (req_str_t){ net.s, net.len };
+	tr->sta = (req_str_t){ sta.s, sta.len };
+	tr->loc = (req_str_t){ loc.s, loc.len };
+	tr->cha = (req_str_t){ cha.s, cha.len };
+	tr->start = first10((req_str_t){ start.s, start.len });
+	tr->bytes = b;
+	return 0;
+}
+
+/* The "trace" array at f->i (its '['): its OK traces, or the first bad entry. */
+static int fast_trace(req_parser_t *p, struct fast *f)
+{
+	f->ntr = 0;
+	f->tfail = NULL;
+	f->i++;
+	fast_ws(f);
+	if (fast_peek(f, ']')) {
+		f->i++;
+		return 0;
+	}
+	for (;;) {
+		if (!f->tfail && fast_peek(f, '{')) {
+			if (fast_entry(p, f) != 0)
+				return -1;
+		} else {
+			struct fval v;
+			if (fast_value(f, &v, 2) != 0)
+				return -1;
+			if (!f->tfail && v.type != FV_OBJ)
+				f->tfail = "a trace entry is not an object";
+		}
+		int r = fast_next(f, ']');
+		if (r != 0)
+			return r > 0 ? 0 : -1;
+	}
+}
+
+static int fast_location(struct fast *f)
+{
+	f->country.type = FV_NONE;
+	FAST_OBJECT(f, 2, {
+		if (key_eq(k, kl, "country", 7))
+			dst = &f->country;
+	});
+	return 0;
+}
+
+/* The whole line (f->i at its first byte): 0 when every field is kept, -1 to decline. */
+static int fast_line(req_parser_t *p, struct fast *f)
+{
+	fast_ws(f);
+	if (!fast_peek(f, '{'))
+		return -1;
+	FAST_OBJECT(f, 1, {
+		switch (kl) {
+		case 5:
+			if (key_eq(k, kl, "trace", 5)) {
+				if (fast_peek(f, '[')) {
+					if (fast_trace(p, f) != 0)
+						return -1;
+					f->trace.type = FV_ARR;
+					dst = NULL;
+					break;
+				}
+				dst = &f->trace;
+			}
+			break;
+		case 6:
+			if (key_eq(k, kl, "status", 6))
+				dst = &f->status;
+			else if (key_eq(k, kl, "userID", 6))
+				dst = &f->uid;
+			break;
+		case 8:
+			if (key_eq(k, kl, "finished", 8))
+				dst = &f->finished;
+			break;
+		case 12:
+			if (key_eq(k, kl, "userLocation", 12)) {
+				if (fast_peek(f, '{')) {
+					if (fast_location(f) != 0)
+						return -1;
+					f->loc.type = FV_OBJ;
+					dst = NULL;
+					break;
+				}
+				dst = &f->loc;
+			}
+			break;
+		}
+	});
+	fast_ws(f);
+	return f->i == f->n ? 0 : -1;
+}
+
+/* req_parse()'s judgement of a line fast_line() kept, in the same order: the verdict, or -1. */
+static int fast_judge(req_parser_t *p, const struct fast *f, uint64_t lineno)
+{
+	req_event_t *ev = &p->ev;
+	if (!f->finished.type)
+		return invalid(p, lineno, "\"finished\" is missing");
+	if (f->finished.type != FV_STR)
+		return invalid(p, lineno, "\"finished\" is not a string");
+	if (req_parse_date(f->finished.s, f->finished.len, &ev->year, &ev->month, &ev->day) != 0) {
+		ev->msg = msg_with(p, "Could not parse date ", f->finished.s, f->finished.len, "");
+		return REQ_DATE;
+	}
+	if (!f->loc.type)
+		return invalid(p, lineno, "\"userLocation\" is missing");
+	if (f->loc.type != FV_OBJ)
+		return invalid(p, lineno, "\"userLocation\" is not an object");
+	if (f->country.type == FV_STR)
+		ev->country = (req_str_t){ f->country.s, f->country.len };
+	else if (f->country.type == FV_NULL)
+		ev->country = (req_str_t){ NULL, 0 };
+	else if (f->country.type)
+		return invalid(p, lineno, "\"country\" is neither a string nor null");
+	else
+		return -1;  /* The message prints userLocation as cJSON does: the full path. */
+	if (!f->status.type)
+		return invalid(p, lineno, "\"status\" is missing");
+	ev->ok = f->status.type == FV_STR && key_eq(f->status.s, f->status.len, "OK", 2);
+	if (ev->ok) {
+		if (!f->trace.type)
+			return invalid(p, lineno, "an OK request has no \"trace\"");
+		if (f->trace.type != FV_ARR)
+			return invalid(p, lineno, "\"trace\" is not a list");
+		if (f->tfail)
+			return invalid(p, lineno, f->tfail);
+		ev->ntraces = f->ntr;
+		ev->traces = p->traces;
+	}
+	judge_client(ev, &f->uid);
+	ev->msg = "";
+	return REQ_OK;
+}
+
 enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64_t lineno,
                            int allow_bom, const req_event_t **evp)
 {
@@ -894,8 +1291,38 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 	ev->traces = p->traces;
 	*evp = ev;
 	p->root = NULL;
+	p->last_fast = 0;
 	req_arena_reset(p);
 
+	if (!p->reference && len < REQ_MAX_VALUES) {
+		const char *l = line;
+		size_t n = len;
+		if (allow_bom && n >= 3 && memcmp(l, "\xEF\xBB\xBF", 3) == 0) {
+			l += 3;
+			n -= 3;
+		}
+		if (n + 1 > p->cap_copy) {
+			free(p->copy);
+			p->cap_copy = n + 1 > 4096 ? n + 1 : 4096;
+			p->copy = es_malloc(p->cap_copy);
+		}
+		memcpy(p->copy, l, n);
+		struct fast f;
+		memset(&f, 0, sizeof f);
+		f.s = l;
+		f.buf = p->copy;
+		f.n = n;
+		if (fast_line(p, &f) == 0) {
+			int v = fast_judge(p, &f, lineno);
+			if (v >= 0) {
+				p->last_fast = 1;
+				return (enum req_verdict)v;
+			}
+		}
+		/* Declined: the full path judges the line from scratch. */
+		memset(ev, 0, sizeof *ev);
+		ev->traces = p->traces;
+	}
 	if (!utf8_valid(line, len)) {
 		snprintf(p->msg, sizeof p->msg, "Line %llu is not valid UTF-8. Ignoring",
 		         (unsigned long long)lineno);
@@ -907,14 +1334,7 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 		len -= 3;
 	}
 	const char *why = scan_json(p, line, len);
-	p->fast_tree = 0;
-	if (!why && !p->reference) {
-		req_tl_parser = p;
-		p->root = fast_parse(p, line, len);
-		req_tl_parser = NULL;
-		p->fast_tree = p->root != NULL;
-	}
-	if (!why && !p->fast_tree) {
+	if (!why) {
 		const char *end = NULL;
 		p->root = req_cjson_parse(p, line, len, &end);
 		if (!p->root)
@@ -1011,18 +1431,10 @@ enum req_verdict req_parse(req_parser_t *p, const char *line, size_t len, uint64
 		if (v != REQ_OK)
 			return v;
 	}
-	judge_client(p, uid, uid_idx);
+	struct fval uidv = fval_of(p, uid, uid_idx);
+	judge_client(ev, &uidv);
 
 	if (ev->country_missing) {
-		if (p->fast_tree) {
-			/* The fast tree has no number values: print cJSON's own tree. */
-			cJSON *root = req_cjson_parse(p, line, len, NULL);
-			if (!root)
-				return invalid(p, lineno, "the line parses differently the second time");
-			for (const cJSON *c = root->child; c; c = c->next)
-				if (key_is(c, "userLocation"))
-					loc = c;
-		}
 		char *text = cJSON_PrintUnformatted(loc);
 		const char *t = text ? text : "{}";
 		ev->msg = msg_with(p, "No country code found in ", t, strlen(t),

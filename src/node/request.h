@@ -11,11 +11,13 @@
  *     module reads it (cJSON does the parsing; a lexical pass first refuses
  *     what cJSON accepts and Python does not: leading zeros, "1.", control
  *     characters in strings, whitespace other than space/tab/CR/LF, trailing
- *     data) → REQ_JSON.  The common line (no escapes, shallow) is turned into
- *     cJSON's tree by a scanner of this module instead (the "fast path"); it
- *     declines anything else, which cJSON then parses: the verdicts and
- *     events are the same either way (req_parser_reference() and the
- *     differential fuzz target check it);
+ *     data) → REQ_JSON.  The common line (an object, no escapes in its
+ *     strings, not deeply nested, "country" present) is judged instead in one
+ *     pass of this module that checks the same rules and keeps the fields
+ *     below as it reads them, without a tree (the "fast path"); it declines
+ *     anything else, which the full path above then judges from scratch: the
+ *     verdicts and events are the same either way (req_parser_reference()
+ *     and the differential fuzz target check it);
  *  2. a JSON value that is not an object → REQ_INVALID;
  *  3. "finished": absent or not a string → REQ_INVALID; not a date of §4 →
  *     REQ_DATE (req_parse_date() below);
@@ -111,6 +113,8 @@ req_parser_t *req_parser_new(void);
 void req_parser_free(req_parser_t *p);
 /* on: parse every line with cJSON, never the fast path (the reference, for tests). */
 void req_parser_reference(req_parser_t *p, int on);
+/* 1 if the fast path judged the last line req_parse() saw, else 0 (for tests). */
+int req_parser_last_fast(const req_parser_t *p);
 
 /*
  * Parses one line (len bytes, without its '\n'; a trailing '\r' is JSON

@@ -688,3 +688,229 @@ TEST(request_string_stops_at_every_offset)
 	req_parser_free(fast);
 	req_parser_free(ref);
 }
+
+/* fast_vs_reference() on an exact-size heap copy (so ASan sees any read past len);
+ * returns whether the fast path judged the line itself. */
+static int fast_vs_reference_exact(req_parser_t *fast, req_parser_t *ref, const char *line,
+                                   size_t len)
+{
+	char *copy = malloc(len ? len : 1);
+	ASSERT(copy != NULL);
+	memcpy(copy, line, len);
+	fast_vs_reference(fast, ref, copy, len);
+	const req_event_t *ev;
+	req_parse(fast, copy, len, 9, 0, &ev);
+	int taken = req_parser_last_fast(fast);
+	free(copy);
+	return taken;
+}
+
+#define L_HEAD "{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"FR\"}, "
+#define L_TR(net, bytes, st)                                                               \
+	"{\"net\": \"" net "\", \"sta\": \"S\", \"loc\": \"\", \"cha\": \"HHZ\", "             \
+	"\"start\": \"2024-10-14T00:00:00Z\", \"bytes\": " bytes ", \"status\": \"" st "\"}"
+
+/*
+ * The one-pass fast path against the cJSON reference on lines it judges itself
+ * (asserted: a test of a declined line would compare cJSON with cJSON):
+ * duplicate keys at every level, keys in other orders, unknown fields with
+ * nested values, nulls, numbers at the int64 edges, traces that are not OK or
+ * not valid, and UTF-8 of every length; then lines it must decline.
+ */
+TEST(request_fast_path_one_pass_tricky_lines)
+{
+	req_parser_t *fast = req_parser_new(), *ref = req_parser_new();
+	req_parser_reference(ref, 1);
+	static const char *const taken[] = {
+		LINE_OK,
+		/* Duplicate keys: the last one wins, whatever the types. */
+		L_HEAD "\"finished\": \"2023-01-02T00:00:00Z\", \"status\": \"OK\", \"userID\": 1, \"trace\": []}",
+		L_HEAD "\"finished\": 5, \"status\": \"OK\", \"userID\": 1, \"trace\": []}",
+		"{\"finished\": 5, \"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"FR\"}, "
+		"\"status\": \"OK\", \"userID\": 1, \"trace\": []}",
+		L_HEAD "\"userLocation\": {\"country\": \"DE\", \"country\": null}, \"status\": \"OK\", "
+		"\"userID\": 1, \"trace\": []}",
+		L_HEAD "\"userLocation\": [1], \"status\": \"OK\", \"userID\": 1, \"trace\": []}",
+		"{\"userLocation\": 3, \"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"IT\"}, "
+		"\"status\": \"NODATA\", \"userID\": 2}",
+		L_HEAD "\"status\": \"NODATA\", \"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("FR", "1", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"status\": \"NODATA\", \"userID\": 1, \"trace\": 5}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("A", "1", "OK") "], \"trace\": ["
+		L_TR("B", "2", "OK") ", " L_TR("C", "3", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("A", "1", "OK") "], \"trace\": {}}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [5], \"trace\": [" L_TR("A", "1", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [{\"net\": \"X\", \"sta\": \"S\", \"loc\": \"\", "
+		"\"cha\": \"C\", \"start\": \"s\", \"bytes\": 1, \"status\": \"OK\", \"net\": \"Y\", \"bytes\": 7, "
+		"\"status\": \"OK\", \"loc\": \"10\"}]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [{\"status\": \"OK\", \"status\": \"NODATA\"}]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": \"a\", \"userID\": true, \"trace\": []}",
+		/* Other key orders, unknown fields with nested values. */
+		"{\"trace\": [{\"bytes\": 9, \"status\": \"OK\", \"cha\": \"Z\", \"x\": {\"net\": 1, \"a\": [{}, []]}, "
+		"\"loc\": \"\", \"start\": \"2024\", \"sta\": \"S\", \"net\": \"N\"}], \"userID\": \"u\", "
+		"\"status\": \"OK\", \"z\": [[1, 2.5e-3, {\"trace\": 1}], null], \"userLocation\": "
+		"{\"lat\": -1.5, \"country\": \"NL\", \"c\": {\"country\": 1}}, \"finished\": \"2024-10-15T10:00:00Z\"}",
+		"{\"a\": {\"finished\": 1, \"userLocation\": 2, \"status\": 3, \"trace\": 4, \"userID\": {}}, "
+		"\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"FR\"}, \"status\": \"OK\", "
+		"\"trace\": [], \"userID\": [1]}",
+		/* Nulls and other types where strings are expected. */
+		L_HEAD "\"status\": null, \"userID\": null}",
+		"{\"finished\": null}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": 1}}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": null}, \"status\": \"OK\"}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"FR\"}}",
+		"{\"finished\": \"2024-13-15T10:00:00Z\", \"userLocation\": {\"country\": \"FR\"}}",
+		"{\"finished\": \"not a date at all \xC3\xA9\"}",
+		"{}",
+		"{\"userLocation\": {}}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("N", "null", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [{\"net\": null, \"sta\": \"S\", \"loc\": \"\", "
+		"\"cha\": \"C\", \"start\": \"s\", \"bytes\": 1, \"status\": \"OK\"}]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [{\"net\": \"N\", \"sta\": \"S\", \"loc\": \"\", "
+		"\"cha\": \"C\", \"start\": [], \"bytes\": 1, \"status\": \"OK\"}]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [{\"net\": \"N\", \"sta\": \"S\", \"loc\": \"\", "
+		"\"cha\": \"C\", \"bytes\": 1, \"status\": \"OK\"}]}",
+		/* Numbers at the int64 edges, floats, -0. */
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("N", "9223372036854775807", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("N", "-9223372036854775808", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("N", "9223372036854775808", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("N", "-9223372036854775809", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("N", "18446744073709551616", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("N", "1e3", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("N", "1.0", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("N", "-0", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": -0, \"trace\": []}",
+		L_HEAD "\"status\": \"OK\", \"userID\": -9223372036854775809, \"trace\": []}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 123456789012345678901234567890, \"trace\": []}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 0.5, \"trace\": []}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1E+2, \"trace\": []}",
+		L_HEAD "\"status\": \"OK\", \"userID\": false, \"trace\": []}",
+		L_HEAD "\"status\": \"OK\", \"trace\": []}",
+		/* Traces that are not OK, or not objects, or after a bad one. */
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("A", "\"x\"", "NODATA") ", "
+		L_TR("B", "2", "OK") ", " L_TR("C", "3", "ok") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("A", "1", "OK") ", 5, {\"x\": 1}]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [{\"x\": 1}, " L_TR("A", "1.5", "OK") "]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [" L_TR("A", "1.5", "OK") ", [1], {}]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1, \"trace\": [{\"status\": 1, \"net\": 2}]}",
+		L_HEAD "\"status\": \"NODATA\", \"userID\": 1, \"trace\": [5, {}]}",
+		L_HEAD "\"status\": \"OK\", \"userID\": 1}",
+		/* UTF-8 of every length in values and keys, start cut at ten code points. */
+		L_HEAD "\"status\": \"OK\", \"userID\": \"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\", \"trace\": ["
+		"{\"net\": \"\xC3\xA9\", \"sta\": \"\xE2\x82\xAC\", \"loc\": \"\xF0\x9F\x98\x80\", \"cha\": \"\xEF\xBF\xBF\", "
+		"\"start\": \"\xF4\x8F\xBF\xBF\xC2\x80\xE0\xA0\x80\xF0\x90\x80\x80\xED\x9F\xBF\xEE\x80\x80" "ABCDE\", "
+		"\"bytes\": 1, \"status\": \"OK\", \"\xC3\xA9\": {\"\xF0\x9F\x98\x80\": 1}}]}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"\xE6\x97\xA5\"}, \"status\": 0}",
+		/* Whitespace of every kind Python allows, everywhere it may stand. */
+		" \t\r\n{ \"finished\" :\"2024-10-15T10:00:00Z\"\t,\r\"userLocation\"\n:\n{ \"country\" : \"FR\" } ,"
+		"\"status\":\"OK\",\"userID\":1,\"trace\":[ " L_TR("A", "1", "OK") " , { \"status\" : \"OK\" } ] } \r",
+	};
+	for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+		int fp = fast_vs_reference_exact(fast, ref, taken[i], strlen(taken[i]));
+		if (!fp)
+			fprintf(stderr, "declined: %s\n", taken[i]);
+		ASSERT(fp);
+	}
+	/* Declined: escapes, controls, bad UTF-8, a missing country, deep nesting, non-objects,
+	 * JSON that Python refuses; the full path judges them (same outcome either way). */
+	static const char *const declined[] = {
+		L_HEAD "\"status\": \"OK\", \"userID\": \"a\\\"b\", \"trace\": []}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"F\\u0052\"}}",
+		"{\"fin\\u0069shed\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"FR\"}}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"F\tR\"}}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"\xC0\x80\"}}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"\xED\xA0\x80\"}}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"\xF4\x90\x80\x80\"}}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"\xE2\x82\"}}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"\xC3\"",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"country\": \"\xFF\"}}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {\"city\": \"X\"}, \"status\": \"OK\"}",
+		"{\"finished\": \"2024-10-15T10:00:00Z\", \"userLocation\": {}, \"status\": \"NODATA\", \"userID\": 1}",
+		"{\"a\": 01}", "{\"a\": 1.}", "{\"a\": .5}", "{\"a\": -}", "{\"a\": 1e}", "{\"a\": +1}",
+		"{\"a\": NaN}", "{\"a\": Infinity}", "{\"a\": 1}\x0B", "{\"a\":\x0C1}", "{\"a\": 1} 2",
+		"{\"a\": 1}\xC3\xA9", "\xEF\xBB\xBF{}", "[]", "\"x\"", "1", "{\"a\": 1,}", "{\"a\": [1,]}",
+		"{\"a\": 1234567890123456789012345678901234567890123456789012345678901234}",
+		"{\"a\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+		"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+	};
+	for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++) {
+		int fp = fast_vs_reference_exact(fast, ref, declined[i], strlen(declined[i]));
+		if (fp)
+			fprintf(stderr, "taken: %s\n", declined[i]);
+		ASSERT(!fp);
+	}
+	req_parser_free(fast);
+	req_parser_free(ref);
+}
+
+/* A line cut off at every offset, and a line with each byte replaced by each of a
+ * set of bytes that matter to the scanner: the fast path agrees with the reference
+ * on all of them (each on an exact-size buffer, so ASan sees overreads). */
+TEST(request_fast_path_cut_and_mutated_lines)
+{
+	req_parser_t *fast = req_parser_new(), *ref = req_parser_new();
+	req_parser_reference(ref, 1);
+	static const char line[] =
+		L_HEAD "\"clientID\": \"ObsPy/1.4.0 (\xC3\xA9t\xC3\xA9 \xF0\x9F\x98\x80)\", \"status\": \"OK\", "
+		"\"userID\": -1480792910, \"z\": [true, false, null, {\"k\": 1.5e-7}], \"trace\": [" L_TR("RD", "8704", "OK")
+		", " L_TR("RD", "9223372036854775807", "NODATA") ", {\"cha\": \"BHE\", \"sta\": \"H4OE5\", "
+		"\"start\": \"2010-06-24T06:08:17.429253Z\", \"net\": \"RD\", \"restricted\": false, \"loc\": \"\", "
+		"\"bytes\": 11264, \"status\": \"OK\", \"end\": \"2010-06-24T06:09:17.429253Z\"}]}";
+	size_t len = sizeof line - 1;
+	ASSERT(fast_vs_reference_exact(fast, ref, line, len));
+	size_t taken = 0;
+	for (size_t cut = 0; cut < len; cut++)
+		taken += (size_t)fast_vs_reference_exact(fast, ref, line, cut);
+	ASSERT_EQ(taken, 0);  /* No prefix is a whole object. */
+	static const char subs[] = { '"', '\\', '{', '}', '[', ']', ',', ':', ' ', '0', '-', 'e',
+	                             '.', 'x', '\x01', '\x7F', (char)0x80, (char)0xC3, (char)0xFF };
+	char *m = malloc(len);
+	ASSERT(m != NULL);
+	size_t ok = 0;
+	for (size_t at = 0; at < len; at++)
+		for (size_t k = 0; k < sizeof subs; k++) {
+			if (line[at] == subs[k])
+				continue;
+			memcpy(m, line, len);
+			m[at] = subs[k];
+			ok += (size_t)fast_vs_reference_exact(fast, ref, m, len);
+		}
+	ASSERT(ok > 0);  /* Many mutations (inside strings) are still judged by the fast path. */
+	free(m);
+	req_parser_free(fast);
+	req_parser_free(ref);
+}
+
+/* The common date form (read without the strptime alternatives) against the calendar:
+ * every day of common, leap and century years, times at and past their limits,
+ * fractions of 0-7 digits, 'T' or 't'. */
+TEST(request_date_common_form_sweep)
+{
+	static const int years[] = { 1, 1900, 2000, 2023, 2024, 9999 };
+	static const char *const times[] = { "00:00:00", "23:59:59", "24:00:00", "12:60:00",
+	                                     "12:00:60", "12:00:61", "9:00:00" };
+	static const char *const fracs[] = { "", ".1", ".123456", ".1234567", "." };
+	int checked = 0;
+	for (size_t yi = 0; yi < sizeof years / sizeof years[0]; yi++)
+		for (int m = 0; m <= 13; m++)
+			for (int d = 0; d <= 32; d++)
+				for (size_t ti = 0; ti < sizeof times / sizeof times[0]; ti++)
+					for (size_t fi = 0; fi < sizeof fracs / sizeof fracs[0]; fi++) {
+						int y = years[yi], leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+						int mdays = m == 2 ? 28 + leap : (m == 4 || m == 6 || m == 9 || m == 11) ? 30 : 31;
+						char buf[64];
+						snprintf(buf, sizeof buf, "%04d-%02d-%02d%c%s%sZ", y, m, d,
+						         (d & 1) ? 't' : 'T', times[ti], fracs[fi]);
+						/* One-digit hours are one of the formats' forms. */
+						int want = m >= 1 && m <= 12 && d >= 1 && d <= mdays && (ti < 2 || ti == 6)
+						           && fi < 3;
+						int gy = 0, gm = 0, gd = 0;
+						int rc = req_parse_date(buf, strlen(buf), &gy, &gm, &gd);
+						if ((rc == 0) != want)
+							fprintf(stderr, "%s: %d\n", buf, rc);
+						ASSERT_EQ(rc == 0, want);
+						if (want)
+							ASSERT_EQ(gy * 10000 + gm * 100 + gd, y * 10000 + m * 100 + d);
+						checked++;
+					}
+	ASSERT(checked > 10000);
+}
