@@ -181,6 +181,19 @@ static ssize_t reader_read_raw(reader_t *r, void *buf, size_t cap)
 	}
 }
 
+/* Reads the next piece of the file into r->in: 0 (r->in_eof set at the end) or an error. */
+static int reader_refill(reader_t *r)
+{
+	ssize_t n = reader_read_raw(r, r->in, READER_INBUF);
+	if (n < 0)
+		return (int)n;
+	r->in_pos = 0;
+	r->in_len = (size_t)n;
+	if (n == 0)
+		r->in_eof = 1;
+	return 0;
+}
+
 /*
  * Refills the input buffer once it is used up.  From a pipe, data already
  * decompressed is handed over first (1 when made > 0), so that lines do not
@@ -192,14 +205,7 @@ static int reader_fill_input(reader_t *r, size_t made)
 		return 0;
 	if (made > 0 && !r->is_regular)
 		return 1;
-	ssize_t n = reader_read_raw(r, r->in, READER_INBUF);
-	if (n < 0)
-		return (int)n;
-	r->in_pos = 0;
-	r->in_len = (size_t)n;
-	if (n == 0)
-		r->in_eof = 1;
-	return 0;
+	return reader_refill(r);
 }
 
 static int reader_produce_plain(reader_t *r, char *buf, size_t cap, size_t *len)
@@ -521,16 +527,8 @@ static int par_fill(reader_t *r)
 		return 0;
 	if (r->in_eof)
 		return 1;
-	ssize_t n = reader_read_raw(r, r->in, READER_INBUF);
-	if (n < 0)
-		return (int)n;
-	r->in_pos = 0;
-	r->in_len = (size_t)n;
-	if (n == 0) {
-		r->in_eof = 1;
-		return 1;
-	}
-	return 0;
+	int rc = reader_refill(r);
+	return rc ? rc : r->in_eof;
 }
 
 /* Next compressed byte (the file's bytes as read into r->in), -1 at the end. */

@@ -17,17 +17,6 @@ verify() {
 	es_admin rollup verify >"$T/verify" 2>"$T/verify.err" ||
 		fail "rollup verify $1: $(cat "$T/verify" "$T/verify.err")"
 }
-# edit IN OUT DAY [SED-EXPR...]: IN with its coverage set to DAY, then the expressions.
-edit() {
-	_in=$1 _out=$2 _day=$3
-	shift 3
-	sed -e "s/\"days_coverage\": \[[^]]*\]/\"days_coverage\": [\"$_day\"]/" "$@" "$_in" >"$_out"
-}
-# first IN N OUT: IN with only its first N stats.
-first() {
-	awk -v n="$2" '/^  {"month"/ { if (++k > n) next; if (k == n) sub(/,$/, "") } { print }' "$1" >"$3"
-}
-expect_200() { [ "$1" = 200 ] || fail "$2: status $1: $(cat "$T/response")"; }
 # collations: the collation of each code column, then of each column of uniq_stat's index
 # and of dataselect_stats_network, "default" for the database's.
 collations() {
@@ -124,17 +113,7 @@ verify "after a POST merged into migrated rows"
 edit "$T/c.json" "$T/c2.json" 2020-09-22 -e 's/"bytes": [0-9]*/"bytes": 9/'
 expect_200 "$(submit "$T/c2.json" PUT)" "PUT over migrated rows"
 verify "after a PUT over migrated rows"
-pids=""
-for day in 01 02 03 04 05 06; do
-	case $day in 0[1245]) method=POST ;; *) method=PUT ;; esac
-	edit "$T/a.json" "$T/k$day.json" "2021-02-$day"
-	curl -s -o /dev/null -w '%{http_code}\n' -X $method -H "Authentication: Bearer $ES_TOKEN" \
-		--data-binary "@$T/k$day.json" "$ES_SUBMIT_URL" >"$T/k$day.code" &
-	pids="$pids $!"
-done
-# shellcheck disable=SC2086
-wait $pids
-[ "$(cat "$T"/k*.code | sort -u)" = 200 ] || fail "concurrent POSTs and PUTs: $(cat "$T"/k*.code)"
+submit_concurrently "$T/a.json" 2021-02 '0[1245]'
 verify "after concurrent POSTs and PUTs"
 ES_TOKEN=$(es_admin token add --node node2 2>>"$T/admin.log") || fail "token"
 edit "$T/b.json" "$T/e.json" 2020-09-23 -e 's/"month": "2020-09-01"/"month": "2020-09-18"/'

@@ -114,6 +114,36 @@ submit() {
 		--data-binary "@$_file" "$@" "$ES_SUBMIT_URL"
 }
 
+# edit IN OUT DAY [SED-EXPR...]: IN with its coverage set to DAY, then the expressions.
+edit() {
+	_in=$1 _out=$2 _day=$3
+	shift 3
+	sed -e "s/\"days_coverage\": \[[^]]*\]/\"days_coverage\": [\"$_day\"]/" "$@" "$_in" >"$_out"
+}
+# first IN N OUT: IN with only its first N stats.
+first() {
+	awk -v n="$2" '/^  {"month"/ { if (++k > n) next; if (k == n) sub(/,$/, "") } { print }' "$1" >"$3"
+}
+expect_200() { [ "$1" = 200 ] || fail "$2: status $1: $(cat "$T/response")"; }
+# submit_concurrently IN MONTH POSTDAYS: six payloads made from IN, covering the
+# days MONTH-01 to MONTH-06, sent at once: POST for the days matching the case
+# pattern POSTDAYS, PUT for the others.  Fails unless every answer is 200.
+submit_concurrently() {
+	_pids=""
+	for _d in 01 02 03 04 05 06; do
+		# shellcheck disable=SC2254
+		case $_d in $3) _m=POST ;; *) _m=PUT ;; esac
+		edit "$1" "$T/k$_d.json" "$2-$_d"
+		curl -s -o /dev/null -w '%{http_code}\n' -X $_m -H "Authentication: Bearer $ES_TOKEN" \
+			--data-binary "@$T/k$_d.json" "$ES_SUBMIT_URL" >"$T/k$_d.code" &
+		_pids="$_pids $!"
+	done
+	# shellcheck disable=SC2086
+	wait $_pids
+	[ "$(cat "$T"/k0[1-6].code | sort -u)" = 200 ] ||
+		fail "concurrent POSTs and PUTs: $(cat "$T"/k0[1-6].code)"
+}
+
 payload_from_expected() {
 	sed -e 's/"GENERATED_AT"/"2026-11-28 12:00:00"/' -e 's/"VERSION"/"0.8.0"/' "$1" >"$2"
 }

@@ -10,7 +10,6 @@
 . "$top_srcdir/tests/sh/lib.sh"
 . "$top_srcdir/tests/sh/ingest-lib.sh"
 
-expect_200() { [ "$1" = 200 ] || fail "$2: status $1: $(cat "$T/response")"; }
 # stat_line MONTH NET STA LOC CHA COUNTRY BYTES NBREQ NBOK NBFAIL HLLHEX (NBREQ, NBFAIL may be null)
 stat_line() {
 	printf '{"month": "%s", "network": "%s", "station": "%s", "location": "%s", "channel": "%s",' "$1" "$2" "$3" "$4" "$5"

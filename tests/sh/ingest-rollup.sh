@@ -17,17 +17,6 @@ verify() {
 	_rc=$?
 	[ "$_rc" = "$1" ] || fail "rollup verify: exit $_rc, expected $1: $(cat "$T/verify" "$T/verify.err")"
 }
-# edit IN OUT DAY [SED-EXPR...]: IN with its coverage set to DAY, then the expressions.
-edit() {
-	_in=$1 _out=$2 _day=$3
-	shift 3
-	sed -e "s/\"days_coverage\": \[[^]]*\]/\"days_coverage\": [\"$_day\"]/" "$@" "$_in" >"$_out"
-}
-# first IN N OUT: IN with only its first N stats.
-first() {
-	awk -v n="$2" '/^  {"month"/ { if (++k > n) next; if (k == n) sub(/,$/, "") } { print }' "$1" >"$3"
-}
-expect_200() { [ "$1" = 200 ] || fail "$2: status $1: $(cat "$T/response")"; }
 rollup_rows() { pg_psql -c "SELECT count(*) FROM dataselect_rollup WHERE node_id = $1"; }
 
 central_start
@@ -78,17 +67,7 @@ verify 0
 
 # Concurrent POSTs and PUTs of one node into the same month (distinct payloads:
 # other coverage days).
-pids=""
-for day in 01 02 03 04 05 06; do
-	case $day in 0[135]) method=POST ;; *) method=PUT ;; esac
-	edit "$T/a.json" "$T/k$day.json" "2021-01-$day"
-	curl -s -o /dev/null -w '%{http_code}\n' -X $method -H "Authentication: Bearer $ES_TOKEN" \
-		--data-binary "@$T/k$day.json" "$ES_SUBMIT_URL" >"$T/k$day.code" &
-	pids="$pids $!"
-done
-# shellcheck disable=SC2086
-wait $pids
-[ "$(cat "$T"/k*.code | sort -u)" = 200 ] || fail "concurrent POSTs and PUTs: $(cat "$T"/k*.code)"
+submit_concurrently "$T/a.json" 2021-01 '0[135]'
 verify 0
 
 # Concurrent POSTs only (appends share the node's rollup lock, sql/011), all
