@@ -10,6 +10,9 @@
 #   - stats/s for a 300 000-line log's payload, made by `eidastats aggregate`
 #     from bench/genlog.py's log (when the CLI cannot aggregate yet, a payload
 #     of synthetic-small's stats over 8 years of months stands in, and says so);
+#   - the same run's baseline: psql's COPY of that payload's rows into a bare copy
+#     of dataselect_stats (its unique index, no rollups or triggers), and the
+#     ratio of the service's time to it;
 #   - requests/s for small payloads (4 stats) from 8 concurrent clients.
 # Needs PostgreSQL 15 with hll (as the tests), curl and awk; python3 for the
 # 300 000-line log.  Not a test: it asserts nothing but that every answer is 200.
@@ -120,6 +123,29 @@ fi
 n=$(grep -o '"month"' "$T/large.json" | wc -l)
 t=$(post "$T/large.json")
 echo "$what, $n stats, $(wc -c <"$T/large.json") bytes: $t s, $(rate "$n" "$t") stats/s"
+
+# Baseline of the same run: the floor of storing these rows, psql's COPY of them
+# (already as CSV, made beforehand) into a copy of dataselect_stats with its unique
+# index but no rollups, triggers, merge or validation.  The machine's speed drifts
+# from one day to the next; the ratio to this floor does not follow it as much.
+python3 - "$T/large.json" "$T/large.csv" <<'PY'
+import csv, json, sys
+rows = json.load(open(sys.argv[1]))["stats"]
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.writer(f)
+    for r in rows:
+        w.writerow([1, r["month"], r["network"], r["station"], r["location"], r["channel"],
+                    r["country"], r["bytes"], r["nb_requests"], r["nb_successful_requests"],
+                    r["nb_unsuccessful_requests"], r["clients"]])
+PY
+pg_psql -c "CREATE TABLE bench_floor (LIKE dataselect_stats INCLUDING DEFAULTS INCLUDING INDEXES)" ||
+	{ echo "baseline table failed" >&2; exit 1; }
+start=$(date +%s.%N)
+pg_psql -c "\\copy bench_floor (node_id, date, network, station, location, channel, country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients) FROM '$T/large.csv' WITH (FORMAT csv)" ||
+	{ echo "baseline COPY failed" >&2; exit 1; }
+end=$(date +%s.%N)
+tf=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
+echo "baseline, the same $n rows COPYed by psql into a bare copy of dataselect_stats: $tf s, $(rate "$n" "$tf") stats/s; ingest takes $(awk -v a="$t" -v b="$tf" 'BEGIN { printf "%.2f", a / b }')x the floor's time"
 
 # 3. Small payloads from 8 concurrent clients, each on one kept-alive connection.
 node many
