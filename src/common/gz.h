@@ -1,8 +1,9 @@
 /*
  * gz.h - the one gzip (RFC 1952) compressor of the project: a streaming
  * writer that hands compressed bytes to a sink as they are made, so a large
- * text never has to be held whole, and a whole-buffer helper.  zlib does the
- * deflating (one member, memLevel 8, the largest window).
+ * text never has to be held whole, and a whole-buffer helper.  In the
+ * caller's thread zlib does the deflating (one member, memLevel 8, the
+ * largest window); threaded mode, below, uses libdeflate.
  *
  * Threaded mode (gz_opts_t.threads > 1): the input is cut into pieces (1 MiB
  * of gz_write()'s bytes, or the texts gz_write_made() has made on the

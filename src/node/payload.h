@@ -77,7 +77,8 @@ int payload_write_gz_stats(const char *path, const stats_t *st, const payload_me
 int payload_write_gz_pieces(const char *path, const stats_t *st, const payload_meta_t *meta,
                             unsigned threads, size_t piece);
 
-/* zlib's default level: upstream writes 9, which costs 5x the time for 10% less. */
+/* zlib's default level (libdeflate's level 6 in threaded mode): upstream writes 9,
+ * which costs 5x the time for 10% less. */
 #define PAYLOAD_GZ_LEVEL 6
 
 /* Formats YYYYMMDD as "YYYY-MM-DD" into out (11 bytes). */
