@@ -10,6 +10,20 @@ void bytes_put_be64(uint8_t *p, uint64_t v)
 	}
 }
 
+void bytes_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+void bytes_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
 uint64_t bytes_get_be64(const uint8_t *p)
 {
 	uint64_t v = 0;

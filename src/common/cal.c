@@ -22,6 +22,18 @@ int cal_valid_ymd(int year, int month, int day)
 	return year >= 1 && year <= 9999 && day >= 1 && day <= cal_days_in_month(year, month);
 }
 
+long cal_days_since_epoch(int year, int month, int day)
+{
+	/* Years counted from March, so that the leap day ends a year (no branch on February). */
+	long y = month <= 2 ? year - 1 : year;
+	long era = y / 400;                       /* year >= 1, so never negative */
+	long yoe = y - era * 400;                 /* [0, 399] */
+	long doy = (153L * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + doe - 719468;
+}
+
 static int digits(const char *s, size_t n, int *out)
 {
 	int v = 0;

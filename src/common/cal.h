@@ -26,5 +26,12 @@ int cal_valid_ymd(int year, int month, int day);
  * (each may be NULL), else ES_EFORMAT.
  */
 int cal_parse_ymd(const char *s, size_t len, int *year, int *month, int *day);
+/*
+ * Days from 1970-01-01 to the day year-month-day (negative before it); the
+ * arguments must name a day that exists (cal_valid_ymd()).  PostgreSQL's
+ * binary `date` counts from 2000-01-01: subtract CAL_DAYS_1970_TO_2000.
+ */
+long cal_days_since_epoch(int year, int month, int day);
+#define CAL_DAYS_1970_TO_2000 10957L
 
 #endif

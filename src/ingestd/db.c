@@ -8,10 +8,13 @@
 
 #include <libpq-fe.h>
 
+#include "bytes.h"
+#include "cal.h"
 #include "error.h"
 #include "hll.h"
 #include "mem.h"
 #include "pgx.h"
+#include "sgroup.h"
 
 #include "db.h"
 
@@ -34,18 +37,35 @@ struct db_pool {
 };
 
 /*
- * The codes are "C": submit_parse() sorted the rows by their bytes, so the
- * ORDER BY of the statements below finds them in order at the cost of a
- * memcmp per row instead of the database collation's strcoll (3 % of a
- * merge's instructions).  Any one order serves to lock rows without deadlocks.
+ * The session's COPY tables: the payload's rows, and its groups as the query
+ * rollup groups them (sgroup.h).  The codes are "C", as in dataselect_stats
+ * (sql/014).  A temporary table lives in the session's local buffers
+ * (temp_buffers, 8 MB by default): a large payload's rows (20 MB for 200 000)
+ * went to disk and back; DB_TEMP_BUFFERS keeps them in memory, allocated only
+ * as a payload needs them, and can be set only before the session's first
+ * temporary table.
  */
+#define DB_TEMP_BUFFERS "64MB"
 static const char create_temp_sql[] =
+	"SET temp_buffers = '" DB_TEMP_BUFFERS "';"
 	"CREATE TEMP TABLE IF NOT EXISTS ingest_rows ("
 	" date date, network varchar(6) COLLATE \"C\", station varchar(5) COLLATE \"C\","
 	" location varchar(2) COLLATE \"C\", channel varchar(3) COLLATE \"C\","
 	" country varchar(2) COLLATE \"C\", bytes bigint, nb_reqs integer,"
 	" nb_successful_reqs integer, nb_failed_reqs integer, clients hll(11,5)"
+	") ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS ingest_groups ("
+	" month date, network varchar(6) COLLATE \"C\", country varchar(2) COLLATE \"C\","
+	" bytes bigint, nb_reqs bigint, nb_successful_reqs bigint, nb_failed_reqs bigint,"
+	" clients hll(11,5)"
 	") ON COMMIT DELETE ROWS";
+
+static const char copy_rows_sql[] =
+	"COPY ingest_rows (date, network, station, location, channel, country,"
+	" bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients) FROM STDIN (FORMAT binary)";
+static const char copy_groups_sql[] =
+	"COPY ingest_groups (month, network, country, bytes, nb_reqs, nb_successful_reqs,"
+	" nb_failed_reqs, clients) FROM STDIN (FORMAT binary)";
 
 static const char insert_payload_sql[] =
 	"INSERT INTO payloads (node_id, generated_at, version, first_stat_at, last_stat_at,"
@@ -57,7 +77,7 @@ static const char insert_payload_sql[] =
 /* The networks of the rows, in one statement; the trigger then has nothing to do (sql/002). */
 static const char networks_sql[] =
 	"INSERT INTO networks (node_id, name, inverted_policy)"
-	" SELECT DISTINCT $1::integer, network, false FROM ingest_rows"
+	" SELECT DISTINCT $1::integer, network, false FROM ingest_groups"
 	" ON CONFLICT DO NOTHING";
 
 /*
@@ -76,13 +96,37 @@ static const char tx_settings_sql[] =
 	"SELECT set_config('eidastats.networks_known', 'on', true),"
 	" set_config('work_mem', '" DB_INGEST_WORK_MEM "', true)";
 
-/* The ORDER BY makes concurrent payloads lock shared rows in one order, so they cannot deadlock. */
-static const char merge_sql[] =
-	"INSERT INTO dataselect_stats AS s (node_id, date, network, station, location, channel,"
-	" country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients, created_at, updated_at)"
-	" SELECT $1::integer, date, network, station, location, channel, country, bytes, nb_reqs,"
+/*
+ * Whether the node has stored any row on one of the payload's days.  When it
+ * has not, the rows are inserted without ON CONFLICT: its probe of uniq_stat
+ * before each row was a fifth of the instructions of an ingest into new days
+ * (callgrind, 40 000 rows).  uniq_stat begins with (node_id, date).
+ */
+static const char days_stored_sql[] =
+	"SELECT EXISTS (SELECT 1 FROM dataselect_stats WHERE node_id = $1::integer"
+	" AND date = ANY($2::date[]))";
+
+/*
+ * Every statement below reads ingest_rows in the order COPY wrote it, which
+ * is the key order submit_parse() sorted the rows in: the table is empty at
+ * the start of each transaction (ON COMMIT DELETE ROWS), COPY appends, and a
+ * sequential scan of a temporary table is never parallel nor synchronized
+ * with another scan, so it starts at its first page.  Concurrent payloads
+ * thus lock shared rows (and wait on each other's new keys) in one order and
+ * cannot deadlock; an ORDER BY here sorted the whole rows again, on disk past
+ * work_mem (12 % of an ingest's instructions).  Were a deadlock ever
+ * detected, pgx_tx() runs the transaction again.
+ */
+#define INSERT_ROWS_SQL                                                                        \
+	"INSERT INTO dataselect_stats AS s (node_id, date, network, station, location, channel,"  \
+	" country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients, created_at, updated_at)" \
+	" SELECT $1::integer, date, network, station, location, channel, country, bytes, nb_reqs," \
 	" nb_successful_reqs, nb_failed_reqs, clients, now(), now() FROM ingest_rows"
-	" ORDER BY date, network, station, location, channel, country"
+
+static const char insert_new_sql[] = INSERT_ROWS_SQL;
+
+static const char merge_sql[] =
+	INSERT_ROWS_SQL
 	" ON CONFLICT (node_id, date, network, station, location, channel, country) DO UPDATE SET"
 	" bytes = coalesce(s.bytes, 0) + EXCLUDED.bytes,"
 	" nb_reqs = coalesce(s.nb_reqs, 0) + EXCLUDED.nb_reqs,"
@@ -92,36 +136,30 @@ static const char merge_sql[] =
 	" updated_at = now()";
 
 static const char overwrite_sql[] =
-	"INSERT INTO dataselect_stats AS s (node_id, date, network, station, location, channel,"
-	" country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients, created_at, updated_at)"
-	" SELECT $1::integer, date, network, station, location, channel, country, bytes, nb_reqs,"
-	" nb_successful_reqs, nb_failed_reqs, clients, now(), now() FROM ingest_rows"
-	" ORDER BY date, network, station, location, channel, country"
+	INSERT_ROWS_SQL
 	" ON CONFLICT (node_id, date, network, station, location, channel, country) DO UPDATE SET"
 	" bytes = EXCLUDED.bytes, nb_reqs = EXCLUDED.nb_reqs,"
 	" nb_successful_reqs = EXCLUDED.nb_successful_reqs, nb_failed_reqs = EXCLUDED.nb_failed_reqs,"
 	" clients = EXCLUDED.clients, created_at = now(), updated_at = now()";
 
 /*
- * The query rollup (sql/004-query.sql) follows in the same transaction, from
- * the COPY table, so that it always equals dataselect_stats.  An append adds
- * the payload's rows, grouped here by (month, network, country), to the
- * counters and client sets of the four rollup tables (sql/011): the cost of
- * the payload, not of the month, and appends of one node do not wait for
- * each other.  A replacement cannot be subtracted: the (node, month) groups it
- * touched are recomputed from dataselect_stats.
+ * The query rollup (sql/004-query.sql) follows in the same transaction, so
+ * that it always equals dataselect_stats.  An append adds the payload's
+ * groups (grouped by the service, sgroup.h) to the counters and client sets
+ * of the four rollup tables (sql/011): the cost of the payload, not of the
+ * month, and appends of one node do not wait for each other.  A replacement
+ * cannot be subtracted: the (node, month) groups it touched are recomputed
+ * from dataselect_stats.
  */
 static const char rollup_add_sql[] =
-	"SELECT eidastats_rollup_add($1::integer, array_agg(m), array_agg(n)::text[],"
-	" array_agg(c)::text[], array_agg(b), array_agg(q), array_agg(s), array_agg(f), array_agg(h))"
-	" FROM (SELECT date_trunc('month', date)::date AS m, network AS n, country AS c,"
-	" sum(bytes)::bigint AS b, sum(nb_reqs)::bigint AS q, sum(nb_successful_reqs)::bigint AS s,"
-	" sum(nb_failed_reqs)::bigint AS f, hll_union_agg(clients) AS h"
-	" FROM ingest_rows GROUP BY 1, 2, 3) g";
+	"SELECT eidastats_rollup_add($1::integer, array_agg(month), array_agg(network)::text[],"
+	" array_agg(country)::text[], array_agg(bytes), array_agg(nb_reqs),"
+	" array_agg(nb_successful_reqs), array_agg(nb_failed_reqs), array_agg(clients))"
+	" FROM ingest_groups";
 
 static const char rollup_refresh_sql[] =
 	"SELECT eidastats_rollup_refresh($1::integer,"
-	" ARRAY(SELECT DISTINCT date_trunc('month', date)::date FROM ingest_rows))";
+	" ARRAY(SELECT DISTINCT month FROM ingest_groups))";
 
 struct db_pool *db_pool_new(const char *conninfo, unsigned size, enum db_role role)
 {
@@ -310,78 +348,133 @@ int db_authenticate_name(struct db_conn *c, const char *token, size_t len, int *
 	return 0;
 }
 
-/* Appends text to the COPY buffer, escaped for COPY's text format. */
-static char *copy_text(char *out, const char *s)
+/*
+ * PostgreSQL's binary COPY (the COPY reference page, "Binary Format"): no
+ * text to format here nor to parse in the server, and a client set goes as
+ * its storage bytes, which hll's receive function takes as they are
+ * (submit_parse() checked and re-serialized every set).
+ */
+static const uint8_t copy_bin_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+
+/* A binary field: its length, then its bytes. */
+static uint8_t *bin_bytes(uint8_t *o, const void *data, size_t len)
 {
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '\\') {
-			*out++ = '\\';
-			*out++ = '\\';
-		} else if (ch < 0x20 || ch == 0x7F) {
-			/* Backslash and three octal digits: the byte itself, never a delimiter. */
-			*out++ = '\\';
-			*out++ = (char)('0' + (ch >> 6));
-			*out++ = (char)('0' + ((ch >> 3) & 7));
-			*out++ = (char)('0' + (ch & 7));
-		} else {
-			*out++ = (char)ch;
-		}
-	}
-	return out;
+	bytes_put_be32(o, (uint32_t)len);
+	memcpy(o + 4, data, len);
+	return o + 4 + len;
 }
 
-/* The longest COPY line a row can make: text escaped at 4 bytes per byte, numbers, HLL hex. */
-#define COPY_LINE_MAX (4 * (11 + sizeof(((struct submit_row *)0)->network) +            \
-	sizeof(((struct submit_row *)0)->station) + sizeof(((struct submit_row *)0)->location) + \
-	sizeof(((struct submit_row *)0)->channel) + 3) + 4 * 21 + 16 + 1 + HLL_HEX_MAX + 16)
-
-static size_t copy_row(char *buf, const struct submit_row *r)
+static uint8_t *bin_text(uint8_t *o, const char *s)
 {
-	char *o = buf;
+	return bin_bytes(o, s, strlen(s));
+}
 
-	o = copy_text(o, r->date);
-	*o++ = '\t';
-	o = copy_text(o, r->network);
-	*o++ = '\t';
-	o = copy_text(o, r->station);
-	*o++ = '\t';
-	o = copy_text(o, r->location);
-	*o++ = '\t';
-	o = copy_text(o, r->channel);
-	*o++ = '\t';
-	o = copy_text(o, r->country);
-	o += sprintf(o, "\t%lld\t%ld\t%ld\t%ld\t\\", (long long)r->bytes, (long)r->nb_reqs,
-	             (long)r->nb_successful, (long)r->nb_failed);
-	/* hll_to_hex writes "\x...": with the backslash above, COPY reads "\\x..." as "\x...". */
-	o += hll_to_hex(&r->clients, o);
-	*o++ = '\n';
+static uint8_t *bin_int8(uint8_t *o, int64_t v)
+{
+	bytes_put_be32(o, 8);
+	bytes_put_be64(o + 4, (uint64_t)v);
+	return o + 12;
+}
+
+static uint8_t *bin_int4(uint8_t *o, int32_t v)
+{
+	bytes_put_be32(o, 4);
+	bytes_put_be32(o + 4, (uint32_t)v);
+	return o + 8;
+}
+
+static uint8_t *bin_hll(uint8_t *o, const hll_t *h)
+{
+	size_t n = hll_serialize(h, o + 4);
+
+	bytes_put_be32(o, (uint32_t)n);
+	return o + 4 + n;
+}
+
+/* A date as days from 2000-01-01; `last` remembers the previous one (the rows come by date). */
+struct bin_day {
+	char text[11];
+	int32_t days;
+};
+
+static uint8_t *bin_date(uint8_t *o, const char *ymd, struct bin_day *last)
+{
+	int y, m, d;
+
+	if (memcmp(last->text, ymd, 11) != 0) {
+		/* Checked by submit_parse(): the parse cannot fail. */
+		if (cal_parse_ymd(ymd, 10, &y, &m, &d) < 0)
+			y = 2000, m = 1, d = 1;
+		memcpy(last->text, ymd, 11);
+		last->days = (int32_t)(cal_days_since_epoch(y, m, d) - CAL_DAYS_1970_TO_2000);
+	}
+	return bin_int4(o, last->days);
+}
+
+/* The most bytes one tuple takes: its field count, 11 lengths, every field at its largest. */
+#define COPY_TUPLE_MAX (2 + 11 * 4 + sizeof(struct submit_row) + sizeof(struct sgroup) + HLL_MAX_BYTES)
+
+static size_t bin_row(uint8_t *buf, const struct submit_row *r, struct bin_day *day)
+{
+	uint8_t *o = buf;
+
+	bytes_put_be16(o, 11);
+	o = bin_date(o + 2, r->date, day);
+	o = bin_text(o, r->network);
+	o = bin_text(o, r->station);
+	o = bin_text(o, r->location);
+	o = bin_text(o, r->channel);
+	o = bin_text(o, r->country);
+	o = bin_int8(o, r->bytes);
+	o = bin_int4(o, r->nb_reqs);
+	o = bin_int4(o, r->nb_successful);
+	o = bin_int4(o, r->nb_failed);
+	o = bin_hll(o, &r->clients);
 	return (size_t)(o - buf);
 }
 
-/* 0 or a pgx code; the COPY table is the session's (DB_ROLE_WRITE). */
-static int copy_rows(PGconn *pg, const struct submit_payload *p, char *err, size_t errlen)
+static size_t bin_group(uint8_t *buf, const struct sgroup *g, struct bin_day *day)
 {
+	uint8_t *o = buf;
+
+	bytes_put_be16(o, 8);
+	o = bin_date(o + 2, g->month, day);
+	o = bin_text(o, g->network);
+	o = bin_text(o, g->country);
+	o = bin_int8(o, g->bytes);
+	o = bin_int8(o, g->nb_reqs);
+	o = bin_int8(o, g->nb_successful);
+	o = bin_int8(o, g->nb_failed);
+	o = bin_hll(o, &g->clients);
+	return (size_t)(o - buf);
+}
+
+/* COPY of n tuples made by row() or group() (exactly one not NULL); 0 or a pgx code. */
+static int copy_binary(PGconn *pg, const char *sql, size_t n, const struct submit_row *rows,
+                       const struct sgroup *groups, char *err, size_t errlen)
+{
+	struct bin_day day = { "", 0 };
 	PGresult *res;
-	char *buf;
-	size_t used = 0;
+	uint8_t *buf;
+	size_t used = sizeof copy_bin_header;
 	int ok = 1, rc;
 
-	rc = pgx_exec(pg, "COPY ingest_rows (date, network, station, location, channel, country,"
-	                  " bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients) FROM STDIN",
-	              0, NULL, NULL, "COPY", err, errlen);
+	rc = pgx_exec(pg, sql, 0, NULL, NULL, "COPY", err, errlen);
 	if (rc < 0)
 		return rc;
-	buf = es_malloc(DB_COPY_CHUNK + COPY_LINE_MAX);
-	for (size_t i = 0; ok == 1 && i < p->nrows; i++) {
-		used += copy_row(buf + used, &p->rows[i]);
+	buf = es_malloc(DB_COPY_CHUNK + COPY_TUPLE_MAX);
+	memcpy(buf, copy_bin_header, sizeof copy_bin_header);
+	for (size_t i = 0; ok == 1 && i < n; i++) {
+		used += rows ? bin_row(buf + used, &rows[i], &day) : bin_group(buf + used, &groups[i], &day);
 		if (used >= DB_COPY_CHUNK) {
-			ok = PQputCopyData(pg, buf, (int)used);
+			ok = PQputCopyData(pg, (const char *)buf, (int)used);
 			used = 0;
 		}
 	}
-	if (ok == 1 && used > 0)
-		ok = PQputCopyData(pg, buf, (int)used);
+	bytes_put_be16(buf + used, (uint16_t)-1);  /* The trailer. */
+	used += 2;
+	if (ok == 1)
+		ok = PQputCopyData(pg, (const char *)buf, (int)used);
 	free(buf);
 	if (ok != 1) {
 		pgx_error_text(pg, NULL, "COPY data", err, errlen);
@@ -408,7 +501,61 @@ struct ingest_args {
 	bool overwrite;
 	const char *method;
 	const struct submit_payload *p;
+	const struct sgroup_set *g;
+	const char *days;       /* The rows' days as an array literal. */
 };
+
+/* "{YYYY-MM-DD,...}" of n days: a date[] parameter; the caller frees it. */
+static char *date_array(char (*days)[11], size_t n)
+{
+	char *out = es_malloc(3 + 11 * n), *o = out;
+
+	*o++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		memcpy(o, days[i], 10);
+		o += 10;
+	}
+	*o++ = '}';
+	*o = '\0';
+	return out;
+}
+
+/*
+ * Stores the COPY table's rows: without ON CONFLICT when none of their days
+ * holds a row of the node yet, in a savepoint, so that a concurrent payload
+ * that stored one of the keys first (23505) sends them through the merge.
+ */
+static int store_rows(PGconn *pg, const struct ingest_args *a, const char *const *params,
+                      char *err, size_t errlen)
+{
+	const char *probe[2] = { params[0], a->days };
+	PGresult *res;
+	bool stored;
+	int rc;
+
+	rc = pgx_exec(pg, days_stored_sql, 2, probe, &res, "looking for stored days", err, errlen);
+	if (rc < 0)
+		return rc;
+	stored = PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 'f';
+	PQclear(res);
+	if (!stored) {
+		rc = pgx_exec(pg, "SAVEPOINT ingest_new", 0, NULL, NULL, "SAVEPOINT", err, errlen);
+		if (rc == 0)
+			rc = pgx_exec(pg, insert_new_sql, 1, params, NULL, "storing the statistics",
+			              err, errlen);
+		if (rc != ES_EDUPLICATE)
+			return rc == 0 ? pgx_exec(pg, "RELEASE SAVEPOINT ingest_new", 0, NULL, NULL,
+			                          "RELEASE SAVEPOINT", err, errlen) : rc;
+		rc = pgx_exec(pg, "ROLLBACK TO SAVEPOINT ingest_new", 0, NULL, NULL,
+		              "ROLLBACK TO SAVEPOINT", err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return pgx_exec(pg, a->overwrite ? overwrite_sql : merge_sql, 1, params, NULL,
+	                "storing the statistics", err, errlen);
+}
 
 /* The ingest transaction's statements, run by pgx_tx between BEGIN and COMMIT. */
 static int ingest_tx(PGconn *pg, void *arg, char *err, size_t errlen)
@@ -425,19 +572,7 @@ static int ingest_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 	snprintf(node, sizeof node, "%d", a->node_id);
 	snprintf(nstats, sizeof nstats, "%zu", p->nstats > INT32_MAX ? (size_t)INT32_MAX : p->nstats);
 	pgx_bytea_text(digest, p->digest, SUBMIT_DIGEST_LEN);
-	coverage = es_malloc(3 + 11 * p->ndays);
-	{
-		char *o = coverage;
-		*o++ = '{';
-		for (size_t i = 0; i < p->ndays; i++) {
-			if (i > 0)
-				*o++ = ',';
-			memcpy(o, p->days[i], 10);
-			o += 10;
-		}
-		*o++ = '}';
-		*o = '\0';
-	}
+	coverage = date_array(p->days, p->ndays);
 	submit_span(p, &first, &last);
 	params[0] = node;
 	params[1] = p->generated_at;
@@ -458,7 +593,8 @@ static int ingest_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 		snprintf(err, errlen, "this node already sent the same payload");
 		return ES_EDUPLICATE;
 	}
-	if ((rc = copy_rows(pg, p, err, errlen)) < 0)
+	if ((rc = copy_binary(pg, copy_rows_sql, p->nrows, p->rows, NULL, err, errlen)) < 0 ||
+	    (rc = copy_binary(pg, copy_groups_sql, a->g->n, NULL, a->g->groups, err, errlen)) < 0)
 		return rc;
 	rc = pgx_exec(pg, networks_sql, 1, params, NULL, "creating the networks", err, errlen);
 	if (rc < 0)
@@ -466,8 +602,7 @@ static int ingest_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 	rc = pgx_exec(pg, tx_settings_sql, 0, NULL, NULL, "SET LOCAL", err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = pgx_exec(pg, a->overwrite ? overwrite_sql : merge_sql, 1, params, NULL,
-	              "storing the statistics", err, errlen);
+	rc = store_rows(pg, a, params, err, errlen);
 	if (rc == 0)
 		rc = pgx_exec(pg, a->overwrite ? rollup_refresh_sql : rollup_add_sql, 1, params, NULL,
 		              "updating the query rollup", err, errlen);
@@ -479,15 +614,27 @@ static int ingest_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 int db_ingest(struct db_conn *c, int node_id, bool overwrite, const char *method,
               const struct submit_payload *p, char *err, size_t errlen)
 {
-	struct ingest_args a = { node_id, overwrite, method, p };
+	struct sgroup_set g;
+	struct ingest_args a = { node_id, overwrite, method, p, &g, NULL };
 	int rc;
 
 	if (c->role != DB_ROLE_WRITE) {
 		snprintf(err, errlen, "db_ingest on a connection of the read pool");
 		return ES_EINTERNAL;
 	}
+	sgroup_init(&g);
+	if (sgroup_build(&g, p) < 0) {
+		/* What PostgreSQL's sum()::bigint of the rollup would refuse (22003). */
+		snprintf(err, errlen, "adding these statistics to the stored ones overflows a counter");
+		return ES_EFORMAT;
+	}
 	rc = connect_if_needed(c, err, errlen);
-	if (rc < 0)
-		return rc;
-	return pgx_tx(c->pg, ingest_tx, &a, err, errlen);
+	if (rc == 0) {
+		char *days = date_array(g.days, g.ndays);
+		a.days = days;
+		rc = pgx_tx(c->pg, ingest_tx, &a, err, errlen);
+		free(days);
+	}
+	sgroup_fini(&g);
+	return rc;
 }

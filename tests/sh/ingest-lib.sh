@@ -24,6 +24,11 @@
 #   submit FILE [METHOD [CURL-OPTION...]]
 #       Sends FILE to ES_SUBMIT_URL with ES_TOKEN (POST by default); prints
 #       the HTTP status; the answer's body is in $T/response.
+#   stat_line MONTH NET STA LOC CHA COUNTRY BYTES NBREQ NBOK NBFAIL HLLHEX
+#       One stat of a payload (NBREQ and NBFAIL may be null; HLLHEX is an
+#       EXPLICIT set's values after its header).
+#   stats_payload OUT DAY < STAT-LINES
+#       A payload covering DAY with those stats.
 #   payload_from_expected IN OUT
 #       A golden expected.json with real generated_at and version.
 #   db_state
@@ -142,6 +147,21 @@ submit_concurrently() {
 	wait $_pids
 	[ "$(cat "$T"/k0[1-6].code | sort -u)" = 200 ] ||
 		fail "concurrent POSTs and PUTs: $(cat "$T"/k0[1-6].code)"
+}
+
+# stat_line MONTH NET STA LOC CHA COUNTRY BYTES NBREQ NBOK NBFAIL HLLHEX (NBREQ, NBFAIL may be null)
+stat_line() {
+	printf '{"month": "%s", "network": "%s", "station": "%s", "location": "%s", "channel": "%s",' "$1" "$2" "$3" "$4" "$5"
+	printf ' "country": "%s", "bytes": %s, "nb_requests": %s, "nb_successful_requests": %s,' "$6" "$7" "$8" "$9"
+	printf ' "nb_unsuccessful_requests": %s, "clients": "\\\\x128B7F%s"}\n' "${10}" "${11}"
+}
+# stats_payload OUT DAY < stat lines
+stats_payload() {
+	{
+		printf '{"generated_at": "2026-11-28 12:00:00", "version": "0.8.0", "days_coverage": ["%s"], "stats": [\n' "$2"
+		sed '$!s/$/,/'
+		printf ']}\n'
+	} >"$1"
 }
 
 payload_from_expected() {

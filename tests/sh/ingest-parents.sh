@@ -10,20 +10,6 @@
 . "$top_srcdir/tests/sh/lib.sh"
 . "$top_srcdir/tests/sh/ingest-lib.sh"
 
-# stat_line MONTH NET STA LOC CHA COUNTRY BYTES NBREQ NBOK NBFAIL HLLHEX (NBREQ, NBFAIL may be null)
-stat_line() {
-	printf '{"month": "%s", "network": "%s", "station": "%s", "location": "%s", "channel": "%s",' "$1" "$2" "$3" "$4" "$5"
-	printf ' "country": "%s", "bytes": %s, "nb_requests": %s, "nb_successful_requests": %s,' "$6" "$7" "$8" "$9"
-	printf ' "nb_unsuccessful_requests": %s, "clients": "\\\\x128B7F%s"}\n' "${10}" "${11}"
-}
-# payload OUT DAY < stat lines
-payload() {
-	{
-		printf '{"generated_at": "2026-11-28 12:00:00", "version": "0.8.0", "days_coverage": ["%s"], "stats": [\n' "$2"
-		sed '$!s/$/,/'
-		printf ']}\n'
-	} >"$1"
-}
 # refused SQL WHAT: SQL fails with SQLSTATE 23503 (foreign_key_violation) and changes nothing.
 refused() {
 	db_state >"$T/before"
@@ -47,14 +33,14 @@ central_start
 	stat_line 2024-05-01 XX a_b 00 HHZ "" 7 1 0 1 0000000011111111
 	stat_line 2024-05-01 ÅS Öz "" BHN FR 9 2 2 null 0000000022222222
 	stat_line 2024-06-01 XX ab 00 HHZ DE 1 1 1 0 0000000033333333
-} | payload "$T/a.json" 2024-06-02
+} | stats_payload "$T/a.json" 2024-06-02
 {
 	stat_line 2024-05-01 XX ab 00 HHZ DE 1000 null 10 null 0000000044444444
 	stat_line 2024-05-01 xx AB 00 HHZ DE 3 1 1 0 0000000047198F26
 	stat_line 2024-05-01 ÅS Öz "" BHN FR 1 null 1 null 0000000055555555
 	stat_line 2024-05-01 ÅS Öz "" BHN FR 2 1 1 0 0000000066666666
 	stat_line 2024-05-01 XX Zb 00 HHZ IT 4 1 1 0 0000000077777777
-} | payload "$T/b.json" 2024-06-03
+} | stats_payload "$T/b.json" 2024-06-03
 expect_200 "$(submit "$T/a.json")" "POST of A"
 db_expect "$ES_NODE_ID" "$T/a.json" || fail "A stored"
 expect_200 "$(submit "$T/b.json")" "POST of B"

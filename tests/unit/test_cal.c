@@ -47,3 +47,21 @@ TEST(cal_parse_ymd)
 		if (cal_parse_ymd(bad[i], strlen(bad[i]), &y, &m, &d) != ES_EFORMAT)
 			unit_fail(__FILE__, __LINE__, "\"%s\" accepted", bad[i]);
 }
+
+/* Against a walk day by day from 0001-01-01 (-719162) to 9999-12-31, every day of every month. */
+TEST(cal_days_since_epoch_every_day)
+{
+	long want = -719162;
+
+	for (int y = 1; y <= 9999; y++)
+		for (int m = 1; m <= 12; m++)
+			for (int d = 1; d <= cal_days_in_month(y, m); d++, want++)
+				if (cal_days_since_epoch(y, m, d) != want) {
+					ASSERT_EQ(cal_days_since_epoch(y, m, d), want);
+					return;
+				}
+	ASSERT_EQ(want, 2932897L);
+	ASSERT_EQ(cal_days_since_epoch(1970, 1, 1), 0);
+	ASSERT_EQ(cal_days_since_epoch(2000, 1, 1), CAL_DAYS_1970_TO_2000);
+	ASSERT_EQ(cal_days_since_epoch(2024, 2, 29), 19782);
+}

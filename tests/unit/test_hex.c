@@ -34,3 +34,16 @@ TEST(bytes_be64)
 	bytes_put_be64(b, UINT64_MAX);
 	ASSERT(bytes_get_be64(b) == UINT64_MAX);
 }
+
+TEST(bytes_be32_be16)
+{
+	uint8_t b[6] = { 0 };
+
+	bytes_put_be32(b, 0x01020304u);
+	bytes_put_be16(b + 4, 0xFFFEu);
+	ASSERT_MEMEQ(b, "\x01\x02\x03\x04\xFF\xFE", 6);
+	/* -1 as PostgreSQL's binary COPY ends its data: every bit set. */
+	bytes_put_be16(b, (uint16_t)-1);
+	bytes_put_be32(b + 2, (uint32_t)-2);
+	ASSERT_MEMEQ(b, "\xFF\xFF\xFF\xFF\xFF\xFE", 6);
+}

@@ -1,0 +1,80 @@
+#!/bin/sh
+# How eidastats-ingestd stores the rows of days the node has no row of yet
+# (src/ingestd/db.c, store_rows()): without ON CONFLICT, in a savepoint; and
+# when another transaction stores one of those keys first, it waits for it,
+# rolls back to the savepoint and merges instead, losing nothing.  Which way
+# each payload went is read in PostgreSQL's statement log; what was stored is
+# checked against the payloads (db_expect) and the rollup (rollup verify).
+. "$top_srcdir/tests/sh/lib.sh"
+. "$top_srcdir/tests/sh/ingest-lib.sh"
+
+central_start
+pg_psql -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()" >/dev/null ||
+	fail "turning the statement log on"
+# log_count TEXT: how many logged statements are exactly TEXT.
+log_count() { grep -c "statement: $1\$" "$ES_PGLOG"; }
+
+# A: new days, inserted.  B: the same days and more, merged.
+{
+	stat_line 2024-05-01 XX AA 00 HHZ DE 100 5 4 1 0000000047198F26
+	stat_line 2024-05-01 XX AB 00 HHZ FR 200 null 2 null 000000002AB79D5F
+	stat_line 2024-06-01 YY AA "" BHN "" 300 3 3 0 0000000011111111
+} | stats_payload "$T/a.json" 2024-06-02
+{
+	stat_line 2024-05-01 XX AA 00 HHZ DE 1000 null 10 null 0000000044444444
+	stat_line 2024-06-01 YY AB "" BHN IT 7 1 1 0 0000000022222222
+} | stats_payload "$T/b.json" 2024-06-03
+expect_200 "$(submit "$T/a.json")" "POST of A"
+[ "$(log_count 'SAVEPOINT ingest_new')" = 1 ] && [ "$(log_count 'RELEASE SAVEPOINT ingest_new')" = 1 ] ||
+	fail "A's rows, all on new days, did not go in without ON CONFLICT"
+db_expect "$ES_NODE_ID" "$T/a.json" || fail "A stored"
+expect_200 "$(submit "$T/b.json")" "POST of B"
+[ "$(log_count 'SAVEPOINT ingest_new')" = 1 ] || fail "B's rows, on stored days, were not merged"
+db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" || fail "A and B merged"
+es_admin rollup verify >"$T/verify" 2>&1 || fail "rollup verify after A and B: $(cat "$T/verify")"
+
+# C: a new day, while an open transaction has just inserted one of C's keys.
+# C's insert waits for it; once it commits, C rolls back to its savepoint and
+# merges into that row.  M is what the open transaction stored, as a payload.
+stat_line 2024-07-01 XX AA 00 HHZ DE 40 4 4 0 0000000033333333 | stats_payload "$T/m.json" 2024-07-02
+{
+	stat_line 2024-07-01 XX AA 00 HHZ DE 5 1 1 0 0000000055555555
+	stat_line 2024-07-01 XX ZZ 00 HHZ "" 6 1 0 1 0000000066666666
+} | stats_payload "$T/c.json" 2024-07-02
+mkfifo "$T/m.in"
+"$(pg__bin)/psql" -X -q -d "$ES_DB" <"$T/m.in" >"$T/m.out" 2>&1 &
+M=$!
+bg_track "$M"
+exec 3>"$T/m.in"
+printf "BEGIN;\nINSERT INTO dataselect_stats (node_id, date, network, station, location, channel, country,
+	bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
+	VALUES (%s, '2024-07-01', 'XX', 'AA', '00', 'HHZ', 'DE', 40, 4, 4, 0, '\\\\x128B7F0000000033333333');
+SELECT eidastats_rollup_refresh(%s, ARRAY['2024-07-01'::date]);
+SELECT 'row inserted';\n" "$ES_NODE_ID" "$ES_NODE_ID" >&3
+wait_until 10 grep -q 'row inserted' "$T/m.out" || fail "the open transaction's insert: $(cat "$T/m.out")"
+submit "$T/c.json" >"$T/c.code" &
+C=$!
+bg_track "$C"
+waiting_insert() {
+	[ "$(pg_psql -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+		AND query LIKE 'INSERT INTO dataselect_stats AS s %' AND query NOT LIKE '%ON CONFLICT%'")" = 1 ]
+}
+wait_until 30 waiting_insert || fail "C's insert did not wait for the open transaction's row"
+printf 'COMMIT;\n' >&3
+exec 3>&-
+wait "$M" || fail "the open transaction: $(cat "$T/m.out")"
+wait "$C"
+expect_200 "$(cat "$T/c.code")" "POST of C"
+[ "$(log_count 'ROLLBACK TO SAVEPOINT ingest_new')" = 1 ] ||
+	fail "C did not fall back to the merge after the other transaction stored its key"
+db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" "$T/m.json" "$T/c.json" ||
+	fail "C merged into the row the other transaction stored"
+es_admin rollup verify >"$T/verify" 2>&1 || fail "rollup verify after C: $(cat "$T/verify")"
+
+# D: a PUT on new days goes the same way, and its rollup is remade from the rows.
+stat_line 2024-08-01 XX AA 00 HHZ DE 9 9 9 0 0000000077777777 | stats_payload "$T/d.json" 2024-08-02
+expect_200 "$(submit "$T/d.json" PUT)" "PUT of D"
+[ "$(log_count 'RELEASE SAVEPOINT ingest_new')" = 2 ] && [ "$(log_count 'SAVEPOINT ingest_new')" = 3 ] || fail "D's rows, on a new day, were merged"
+db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" "$T/m.json" "$T/c.json" "$T/d.json" || fail "D stored"
+es_admin rollup verify >"$T/verify" 2>&1 || fail "rollup verify after D: $(cat "$T/verify")"
+echo "ok"
