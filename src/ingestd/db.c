@@ -112,10 +112,12 @@ static const char days_stored_sql[] =
  * the start of each transaction (ON COMMIT DELETE ROWS), COPY appends, and a
  * sequential scan of a temporary table is never parallel nor synchronized
  * with another scan, so it starts at its first page.  Concurrent payloads
- * thus lock shared rows (and wait on each other's new keys) in one order and
- * cannot deadlock; an ORDER BY here sorted the whole rows again, on disk past
- * work_mem (12 % of an ingest's instructions).  Were a deadlock ever
- * detected, pgx_tx() runs the transaction again.
+ * thus insert keys, and lock the rows they merge into when the UPDATE's join
+ * walks the COPY table (its plan for any payload of some size), in one order.
+ * An ORDER BY here sorted the whole rows again, on disk past work_mem (12 %
+ * of an ingest's instructions).  Should another plan lock in another order
+ * and two payloads deadlock, PostgreSQL breaks the cycle and pgx_tx() runs
+ * the transaction again.
  */
 #define INSERT_ROWS_SQL                                                                        \
 	"INSERT INTO dataselect_stats AS s (node_id, date, network, station, location, channel,"  \
@@ -125,22 +127,42 @@ static const char days_stored_sql[] =
 
 static const char insert_new_sql[] = INSERT_ROWS_SQL;
 
-static const char merge_sql[] =
-	INSERT_ROWS_SQL
-	" ON CONFLICT (node_id, date, network, station, location, channel, country) DO UPDATE SET"
-	" bytes = coalesce(s.bytes, 0) + EXCLUDED.bytes,"
-	" nb_reqs = coalesce(s.nb_reqs, 0) + EXCLUDED.nb_reqs,"
-	" nb_successful_reqs = coalesce(s.nb_successful_reqs, 0) + EXCLUDED.nb_successful_reqs,"
-	" nb_failed_reqs = coalesce(s.nb_failed_reqs, 0) + EXCLUDED.nb_failed_reqs,"
-	" clients = coalesce(hll_union(s.clients, EXCLUDED.clients), EXCLUDED.clients),"
-	" updated_at = now()";
+/* The SET lists of a merge and of a replacement, from the new row `n` (EXCLUDED, or the COPY table's). */
+#define MERGE_SET(n)                                                                           \
+	" bytes = coalesce(s.bytes, 0) + " n ".bytes,"                                             \
+	" nb_reqs = coalesce(s.nb_reqs, 0) + " n ".nb_reqs,"                                       \
+	" nb_successful_reqs = coalesce(s.nb_successful_reqs, 0) + " n ".nb_successful_reqs,"      \
+	" nb_failed_reqs = coalesce(s.nb_failed_reqs, 0) + " n ".nb_failed_reqs,"                  \
+	" clients = coalesce(hll_union(s.clients, " n ".clients), " n ".clients),"                 \
+	" updated_at = now()"
+#define OVERWRITE_SET(n)                                                                       \
+	" bytes = " n ".bytes, nb_reqs = " n ".nb_reqs,"                                           \
+	" nb_successful_reqs = " n ".nb_successful_reqs, nb_failed_reqs = " n ".nb_failed_reqs,"   \
+	" clients = " n ".clients, created_at = now(), updated_at = now()"
 
-static const char overwrite_sql[] =
-	INSERT_ROWS_SQL
-	" ON CONFLICT (node_id, date, network, station, location, channel, country) DO UPDATE SET"
-	" bytes = EXCLUDED.bytes, nb_reqs = EXCLUDED.nb_reqs,"
-	" nb_successful_reqs = EXCLUDED.nb_successful_reqs, nb_failed_reqs = EXCLUDED.nb_failed_reqs,"
-	" clients = EXCLUDED.clients, created_at = now(), updated_at = now()";
+/*
+ * Rows on days the node has rows of: first an UPDATE joined with the COPY
+ * table, then an INSERT ... ON CONFLICT of the rows it did not update, in one
+ * statement.  The join is the planner's choice: a hash join reads the node's
+ * rows of those days once, where ON CONFLICT searched uniq_stat for every row
+ * (seven columns compared at each step: 46 % of a merge's instructions; the
+ * hash join takes the statement from 1.58 G to 0.72 G instructions for
+ * synthetic-small, callgrind), and a small payload into a large month still
+ * gets its index probes.  Nothing is lost to a concurrent payload: a row the
+ * UPDATE did not see (committed after its snapshot, or not yet) is not in u,
+ * so the INSERT meets it as a conflict, waits for it if need be, and merges.
+ */
+#define UPSERT_SQL(set)                                                                        \
+	"WITH u AS (UPDATE dataselect_stats s SET" set("r") " FROM ingest_rows r"                  \
+	" WHERE s.node_id = $1::integer AND s.date = ANY($2::date[]) AND s.date = r.date"          \
+	" AND s.network = r.network AND s.station = r.station AND s.location = r.location"         \
+	" AND s.channel = r.channel AND s.country = r.country RETURNING r.ctid AS rid) "           \
+	INSERT_ROWS_SQL " WHERE ctid NOT IN (SELECT rid FROM u)"                                   \
+	" ON CONFLICT (node_id, date, network, station, location, channel, country) DO UPDATE SET" \
+	set("EXCLUDED")
+
+static const char merge_sql[] = UPSERT_SQL(MERGE_SET);
+static const char overwrite_sql[] = UPSERT_SQL(OVERWRITE_SET);
 
 /*
  * The query rollup (sql/004-query.sql) follows in the same transaction, so
@@ -553,7 +575,7 @@ static int store_rows(PGconn *pg, const struct ingest_args *a, const char *const
 		if (rc < 0)
 			return rc;
 	}
-	return pgx_exec(pg, a->overwrite ? overwrite_sql : merge_sql, 1, params, NULL,
+	return pgx_exec(pg, a->overwrite ? overwrite_sql : merge_sql, 2, probe, NULL,
 	                "storing the statistics", err, errlen);
 }
 

@@ -2,7 +2,10 @@
 # How eidastats-ingestd stores the rows of days the node has no row of yet
 # (src/ingestd/db.c, store_rows()): without ON CONFLICT, in a savepoint; and
 # when another transaction stores one of those keys first, it waits for it,
-# rolls back to the savepoint and merges instead, losing nothing.  Which way
+# rolls back to the savepoint and merges instead, losing nothing.  Rows on
+# stored days are merged by an UPDATE joined with the COPY table and an INSERT
+# ... ON CONFLICT of the rest: a key another transaction adds meanwhile is
+# merged into, not lost.  Which way
 # each payload went is read in PostgreSQL's statement log; what was stored is
 # checked against the payloads (db_expect) and the rollup (rollup verify).
 . "$top_srcdir/tests/sh/lib.sh"
@@ -71,10 +74,48 @@ db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" "$T/m.json" "$T/c.json" ||
 	fail "C merged into the row the other transaction stored"
 es_admin rollup verify >"$T/verify" 2>&1 || fail "rollup verify after C: $(cat "$T/verify")"
 
+# E: days already stored (the UPDATE joined with the COPY table, then the
+# INSERT of the rest), with a new key of E inserted by an open transaction:
+# the UPDATE cannot see it, the INSERT waits for it and merges into it.
+{
+	stat_line 2024-05-01 XX AA 00 HHZ DE 11 1 1 0 0000000088888888
+	stat_line 2024-05-01 XX NEW 00 HHZ DE 12 2 2 0 0000000099999999
+} | stats_payload "$T/e.json" 2024-06-04
+stat_line 2024-05-01 XX NEW 00 HHZ DE 30 3 3 0 00000000AAAAAAAA | stats_payload "$T/n.json" 2024-06-04
+mkfifo "$T/n.in"
+"$(pg__bin)/psql" -X -q -d "$ES_DB" <"$T/n.in" >"$T/n.out" 2>&1 &
+N=$!
+bg_track "$N"
+exec 3>"$T/n.in"
+printf "BEGIN;\nINSERT INTO dataselect_stats (node_id, date, network, station, location, channel, country,
+	bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients)
+	VALUES (%s, '2024-05-01', 'XX', 'NEW', '00', 'HHZ', 'DE', 30, 3, 3, 0, '\\\\x128B7F00000000AAAAAAAA');
+SELECT eidastats_rollup_refresh(%s, ARRAY['2024-05-01'::date]);
+SELECT 'row inserted';\n" "$ES_NODE_ID" "$ES_NODE_ID" >&3
+wait_until 10 grep -q 'row inserted' "$T/n.out" || fail "the open transaction's insert: $(cat "$T/n.out")"
+submit "$T/e.json" >"$T/e.code" &
+E=$!
+bg_track "$E"
+waiting_merge() {
+	[ "$(pg_psql -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+		AND query LIKE 'WITH u AS (UPDATE dataselect_stats %'")" = 1 ]
+}
+wait_until 30 waiting_merge || fail "E's merge did not wait for the open transaction's new key"
+printf 'COMMIT;\n' >&3
+exec 3>&-
+wait "$N" || fail "the open transaction: $(cat "$T/n.out")"
+wait "$E"
+expect_200 "$(cat "$T/e.code")" "POST of E"
+[ "$(log_count 'SAVEPOINT ingest_new')" = 2 ] || fail "E's rows, on stored days, did not go to the merge"
+db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" "$T/m.json" "$T/c.json" "$T/n.json" "$T/e.json" ||
+	fail "E merged into the stored row and into the row the other transaction stored meanwhile"
+es_admin rollup verify >"$T/verify" 2>&1 || fail "rollup verify after E: $(cat "$T/verify")"
+
 # D: a PUT on new days goes the same way, and its rollup is remade from the rows.
 stat_line 2024-08-01 XX AA 00 HHZ DE 9 9 9 0 0000000077777777 | stats_payload "$T/d.json" 2024-08-02
 expect_200 "$(submit "$T/d.json" PUT)" "PUT of D"
 [ "$(log_count 'RELEASE SAVEPOINT ingest_new')" = 2 ] && [ "$(log_count 'SAVEPOINT ingest_new')" = 3 ] || fail "D's rows, on a new day, were merged"
-db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" "$T/m.json" "$T/c.json" "$T/d.json" || fail "D stored"
+db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" "$T/m.json" "$T/c.json" "$T/n.json" "$T/e.json" "$T/d.json" ||
+	fail "D stored"
 es_admin rollup verify >"$T/verify" 2>&1 || fail "rollup verify after D: $(cat "$T/verify")"
 echo "ok"
