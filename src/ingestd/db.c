@@ -39,15 +39,12 @@ struct db_pool {
 /*
  * The session's COPY tables: the payload's rows, and its groups as the query
  * rollup groups them (sgroup.h).  The codes are "C", as in dataselect_stats
- * (sql/014).  A temporary table lives in the session's local buffers
- * (temp_buffers, 8 MB by default): a large payload's rows (20 MB for 200 000)
- * went to disk and back; DB_TEMP_BUFFERS keeps them in memory, allocated only
- * as a payload needs them, and can be set only before the session's first
- * temporary table.
+ * (sql/014).  temp_buffers stays the server's (8 MB by default): a large
+ * payload's rows then go through the kernel's page cache, while every commit
+ * empties the tables by a scan of all the session's local buffers, which at
+ * 64 MB cost small payloads more (perf) than it saved large ones.
  */
-#define DB_TEMP_BUFFERS "64MB"
 static const char create_temp_sql[] =
-	"SET temp_buffers = '" DB_TEMP_BUFFERS "';"
 	"CREATE TEMP TABLE IF NOT EXISTS ingest_rows ("
 	" date date, network varchar(6) COLLATE \"C\", station varchar(5) COLLATE \"C\","
 	" location varchar(2) COLLATE \"C\", channel varchar(3) COLLATE \"C\","
@@ -100,8 +97,12 @@ static const char tx_settings_sql[] =
  * Whether the node has stored any row on one of the payload's days.  When it
  * has not, the rows are inserted without ON CONFLICT: its probe of uniq_stat
  * before each row was a fifth of the instructions of an ingest into new days
- * (callgrind, 40 000 rows).  uniq_stat begins with (node_id, date).
+ * (callgrind, 40 000 rows).  uniq_stat begins with (node_id, date).  Payloads
+ * of fewer than DB_NEW_DAYS_MIN_ROWS rows go to the merge at once: for them
+ * the three statements more (the question, SAVEPOINT, RELEASE) cost more
+ * than the probes they save.
  */
+#define DB_NEW_DAYS_MIN_ROWS 100
 static const char days_stored_sql[] =
 	"SELECT EXISTS (SELECT 1 FROM dataselect_stats WHERE node_id = $1::integer"
 	" AND date = ANY($2::date[]))";
@@ -545,9 +546,10 @@ static char *date_array(char (*days)[11], size_t n)
 }
 
 /*
- * Stores the COPY table's rows: without ON CONFLICT when none of their days
- * holds a row of the node yet, in a savepoint, so that a concurrent payload
- * that stored one of the keys first (23505) sends them through the merge.
+ * Stores the COPY table's rows: a payload of DB_NEW_DAYS_MIN_ROWS rows or
+ * more none of whose days holds a row of the node yet without ON CONFLICT, in
+ * a savepoint, so that a concurrent payload that stored one of the keys first
+ * (23505) sends them through the merge; any other by the merge.
  */
 static int store_rows(PGconn *pg, const struct ingest_args *a, const char *const *params,
                       char *err, size_t errlen)
@@ -557,6 +559,9 @@ static int store_rows(PGconn *pg, const struct ingest_args *a, const char *const
 	bool stored;
 	int rc;
 
+	if (a->p->nrows < DB_NEW_DAYS_MIN_ROWS)
+		return pgx_exec(pg, a->overwrite ? overwrite_sql : merge_sql, 2, probe, NULL,
+		                "storing the statistics", err, errlen);
 	rc = pgx_exec(pg, days_stored_sql, 2, probe, &res, "looking for stored days", err, errlen);
 	if (rc < 0)
 		return rc;

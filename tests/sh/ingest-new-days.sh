@@ -14,14 +14,27 @@
 central_start
 pg_psql -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()" >/dev/null ||
 	fail "turning the statement log on"
+# many MONTH PREFIX: 100 stats of network XX, stations PREFIX000 to PREFIX099, so
+# that a payload reaches the size from which new days are inserted without
+# ON CONFLICT (DB_NEW_DAYS_MIN_ROWS).
+many() {
+	i=0
+	while [ $i -lt 100 ]; do
+		stat_line "$1" XX "$(printf '%s%03d' "$2" $i)" 00 HHZ DE $((i + 1)) 1 1 0 \
+			"$(printf '%016X' $((i + 4096)))"
+		i=$((i + 1))
+	done
+}
 # log_count TEXT: how many logged statements are exactly TEXT.
 log_count() { grep -c "statement: $1\$" "$ES_PGLOG"; }
 
-# A: new days, inserted.  B: the same days and more, merged.
+# A: new days, inserted.  B: the same days and more, merged (B is small: it
+# would be merged anyway).
 {
 	stat_line 2024-05-01 XX AA 00 HHZ DE 100 5 4 1 0000000047198F26
 	stat_line 2024-05-01 XX AB 00 HHZ FR 200 null 2 null 000000002AB79D5F
 	stat_line 2024-06-01 YY AA "" BHN "" 300 3 3 0 0000000011111111
+	many 2024-05-01 P
 } | stats_payload "$T/a.json" 2024-06-02
 {
 	stat_line 2024-05-01 XX AA 00 HHZ DE 1000 null 10 null 0000000044444444
@@ -43,6 +56,7 @@ stat_line 2024-07-01 XX AA 00 HHZ DE 40 4 4 0 0000000033333333 | stats_payload "
 {
 	stat_line 2024-07-01 XX AA 00 HHZ DE 5 1 1 0 0000000055555555
 	stat_line 2024-07-01 XX ZZ 00 HHZ "" 6 1 0 1 0000000066666666
+	many 2024-07-01 Q
 } | stats_payload "$T/c.json" 2024-07-02
 mkfifo "$T/m.in"
 "$(pg__bin)/psql" -X -q -d "$ES_DB" <"$T/m.in" >"$T/m.out" 2>&1 &
@@ -112,7 +126,10 @@ db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" "$T/m.json" "$T/c.json" "$T/n.js
 es_admin rollup verify >"$T/verify" 2>&1 || fail "rollup verify after E: $(cat "$T/verify")"
 
 # D: a PUT on new days goes the same way, and its rollup is remade from the rows.
-stat_line 2024-08-01 XX AA 00 HHZ DE 9 9 9 0 0000000077777777 | stats_payload "$T/d.json" 2024-08-02
+{
+	stat_line 2024-08-01 XX AA 00 HHZ DE 9 9 9 0 0000000077777777
+	many 2024-08-01 R
+} | stats_payload "$T/d.json" 2024-08-02
 expect_200 "$(submit "$T/d.json" PUT)" "PUT of D"
 [ "$(log_count 'RELEASE SAVEPOINT ingest_new')" = 2 ] && [ "$(log_count 'SAVEPOINT ingest_new')" = 3 ] || fail "D's rows, on a new day, were merged"
 db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" "$T/m.json" "$T/c.json" "$T/n.json" "$T/e.json" "$T/d.json" ||
