@@ -72,8 +72,15 @@ filenode=$(pg_psql -c "select pg_relation_filenode('dataselect_stats')")
 
 # The migration: 014 alone, nothing lost, nothing rewritten, the codes "C".
 es_admin db init >"$T/init.out" 2>"$T/init.err" || fail "db init from 013: $(cat "$T/init.err")"
-[ "$(cat "$T/init.out")" = "applied 014-stats-codes-collate-c.sql" ] ||
+# 014 first, then the migrations after it (015: the rollup tables' fillfactor).
+later=$(ls "$top_srcdir"/sql | grep -c '^01[4-9]-.*\.sql$')
+[ "$(head -n 1 "$T/init.out")" = "applied 014-stats-codes-collate-c.sql" ] &&
+	[ "$(grep -c '^applied ' "$T/init.out")" = "$later" ] ||
 	fail "db init from 013 applied: $(cat "$T/init.out")"
+[ "$(pg_psql -c "SELECT string_agg(relname || ':' || array_to_string(reloptions, ','), ' ' ORDER BY relname)
+	FROM pg_class WHERE relname LIKE 'dataselect_rollup%' AND relkind = 'r'")" = \
+	"dataselect_rollup:fillfactor=50 dataselect_rollup_country:fillfactor=50 dataselect_rollup_node:fillfactor=50 dataselect_rollup_node_year_country:fillfactor=50 dataselect_rollup_pack:fillfactor=50" ] ||
+	fail "the rollup tables' fillfactor after 015"
 db_state >"$T/state14" || fail "db_state after 014"
 cmp -s "$T/state13" "$T/state14" || { diff "$T/state13" "$T/state14" >&2; fail "014 changed stored rows"; }
 check "the table is not rewritten" test "$(pg_psql -c "select pg_relation_filenode('dataselect_stats')")" = "$filenode"
