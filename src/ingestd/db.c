@@ -60,6 +60,11 @@ static const char create_temp_sql[] =
 static const char copy_rows_sql[] =
 	"COPY ingest_rows (date, network, station, location, channel, country,"
 	" bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients) FROM STDIN (FORMAT binary)";
+/* The rows of new days straight into dataselect_stats (store_rows()). */
+static const char copy_stats_sql[] =
+	"COPY dataselect_stats (node_id, date, network, station, location, channel, country,"
+	" bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients, created_at, updated_at)"
+	" FROM STDIN (FORMAT binary)";
 static const char copy_groups_sql[] =
 	"COPY ingest_groups (month, network, country, bytes, nb_reqs, nb_successful_reqs,"
 	" nb_failed_reqs, clients) FROM STDIN (FORMAT binary)";
@@ -94,18 +99,21 @@ static const char tx_settings_sql[] =
 	" set_config('work_mem', '" DB_INGEST_WORK_MEM "', true)";
 
 /*
- * Whether the node has stored any row on one of the payload's days.  When it
- * has not, the rows are inserted without ON CONFLICT: its probe of uniq_stat
- * before each row was a fifth of the instructions of an ingest into new days
- * (callgrind, 40 000 rows).  uniq_stat begins with (node_id, date).  Payloads
- * of fewer than DB_NEW_DAYS_MIN_ROWS rows go to the merge at once: for them
- * the three statements more (the question, SAVEPOINT, RELEASE) cost more
- * than the probes they save.
+ * Whether the node has stored any row on one of the payload's days, and the
+ * transaction's now() as PostgreSQL's binary timestamptz counts it.  When it
+ * has not, the rows are copied straight into dataselect_stats: no ON
+ * CONFLICT, whose probe of uniq_stat before each row was a fifth of the
+ * instructions of an ingest into new days (callgrind, 40 000 rows), and no
+ * session table to copy them through (another fifth).  uniq_stat begins with
+ * (node_id, date).  Payloads of fewer than DB_NEW_DAYS_MIN_ROWS rows go to
+ * the merge at once: for them the statements more (the question, SAVEPOINT,
+ * RELEASE) cost more than the probes they save.
  */
 #define DB_NEW_DAYS_MIN_ROWS 100
 static const char days_stored_sql[] =
 	"SELECT EXISTS (SELECT 1 FROM dataselect_stats WHERE node_id = $1::integer"
-	" AND date = ANY($2::date[]))";
+	" AND date = ANY($2::date[])),"
+	" (extract(epoch FROM now()) * 1000000)::bigint - 946684800000000";
 
 /*
  * Every statement below reads ingest_rows in the order COPY wrote it, which
@@ -113,8 +121,9 @@ static const char days_stored_sql[] =
  * the start of each transaction (ON COMMIT DELETE ROWS), COPY appends, and a
  * sequential scan of a temporary table is never parallel nor synchronized
  * with another scan, so it starts at its first page.  Concurrent payloads
- * thus insert keys, and lock the rows they merge into when the UPDATE's join
- * walks the COPY table (its plan for any payload of some size), in one order.
+ * thus insert keys (a COPY straight into dataselect_stats sends them in that
+ * order too), and lock the rows they merge into when the UPDATE's join walks
+ * the COPY table (its plan for any payload of some size), in one order.
  * An ORDER BY here sorted the whole rows again, on disk past work_mem (12 %
  * of an ingest's instructions).  Should another plan lock in another order
  * and two payloads deadlock, PostgreSQL breaks the cycle and pgx_tx() runs
@@ -125,8 +134,6 @@ static const char days_stored_sql[] =
 	" country, bytes, nb_reqs, nb_successful_reqs, nb_failed_reqs, clients, created_at, updated_at)" \
 	" SELECT $1::integer, date, network, station, location, channel, country, bytes, nb_reqs," \
 	" nb_successful_reqs, nb_failed_reqs, clients, now(), now() FROM ingest_rows"
-
-static const char insert_new_sql[] = INSERT_ROWS_SQL;
 
 /* The SET lists of a merge and of a replacement, from the new row `n` (EXCLUDED, or the COPY table's). */
 #define MERGE_SET(n)                                                                           \
@@ -434,15 +441,34 @@ static uint8_t *bin_date(uint8_t *o, const char *ymd, struct bin_day *last)
 	return bin_int4(o, last->days);
 }
 
-/* The most bytes one tuple takes: its field count, 11 lengths, every field at its largest. */
-#define COPY_TUPLE_MAX (2 + 11 * 4 + sizeof(struct submit_row) + sizeof(struct sgroup) + HLL_MAX_BYTES)
+/* The most bytes one tuple takes: its field count, 14 lengths, every field at its largest. */
+#define COPY_TUPLE_MAX (2 + 14 * 4 + 3 * 8 + sizeof(struct submit_row) + sizeof(struct sgroup) + \
+	HLL_MAX_BYTES)
 
-static size_t bin_row(uint8_t *buf, const struct submit_row *r, struct bin_day *day)
+/*
+ * What one COPY sends: the rows, either to the session's table or (node >
+ * 0) straight to dataselect_stats with their node and both times; or the
+ * groups.  now_us is the transaction's now() in PostgreSQL's binary
+ * timestamptz (microseconds from 2000-01-01 UTC).
+ */
+struct copy_src {
+	const struct submit_row *rows;
+	const struct sgroup *groups;
+	size_t n;
+	int node;
+	int64_t now_us;
+};
+
+static size_t bin_row(uint8_t *buf, const struct copy_src *src, size_t i, struct bin_day *day)
 {
+	const struct submit_row *r = &src->rows[i];
 	uint8_t *o = buf;
 
-	bytes_put_be16(o, 11);
-	o = bin_date(o + 2, r->date, day);
+	bytes_put_be16(o, src->node > 0 ? 14 : 11);
+	o += 2;
+	if (src->node > 0)
+		o = bin_int4(o, src->node);
+	o = bin_date(o, r->date, day);
 	o = bin_text(o, r->network);
 	o = bin_text(o, r->station);
 	o = bin_text(o, r->location);
@@ -453,11 +479,16 @@ static size_t bin_row(uint8_t *buf, const struct submit_row *r, struct bin_day *
 	o = bin_int4(o, r->nb_successful);
 	o = bin_int4(o, r->nb_failed);
 	o = bin_hll(o, &r->clients);
+	if (src->node > 0) {
+		o = bin_int8(o, src->now_us);  /* created_at */
+		o = bin_int8(o, src->now_us);  /* updated_at */
+	}
 	return (size_t)(o - buf);
 }
 
-static size_t bin_group(uint8_t *buf, const struct sgroup *g, struct bin_day *day)
+static size_t bin_group(uint8_t *buf, const struct copy_src *src, size_t i, struct bin_day *day)
 {
+	const struct sgroup *g = &src->groups[i];
 	uint8_t *o = buf;
 
 	bytes_put_be16(o, 8);
@@ -472,12 +503,37 @@ static size_t bin_group(uint8_t *buf, const struct sgroup *g, struct bin_day *da
 	return (size_t)(o - buf);
 }
 
-/* COPY of n tuples made by row() or group() (exactly one not NULL); 0 or a pgx code. */
-static int copy_binary(PGconn *pg, const char *sql, size_t n, const struct submit_row *rows,
-                       const struct sgroup *groups, char *err, size_t errlen)
+/*
+ * The COPY's result.  The server may refuse the data before its end (a key
+ * stored meanwhile, 23505): libpq then stops taking data, and the error
+ * is in the result like any other.
+ */
+static int copy_result(PGconn *pg, char *err, size_t errlen)
+{
+	PGresult *res;
+	int rc = 0;
+	bool first = true;
+
+	while ((res = PQgetResult(pg)) != NULL) {
+		if (first && PQresultStatus(res) != PGRES_COMMAND_OK) {
+			pgx_error_text(pg, res, "COPY", err, errlen);
+			rc = pgx_classify(PQresultErrorField(res, PG_DIAG_SQLSTATE), pgx_lost(pg));
+		}
+		first = false;
+		PQclear(res);
+	}
+	if (first && pgx_lost(pg)) {
+		pgx_error_text(pg, NULL, "COPY", err, errlen);
+		rc = -ENOTCONN;
+	}
+	return rc;
+}
+
+/* One COPY ... FROM STDIN (FORMAT binary) of src; 0 or a pgx code. */
+static int copy_binary(PGconn *pg, const char *sql, const struct copy_src *src, char *err,
+                       size_t errlen)
 {
 	struct bin_day day = { "", 0 };
-	PGresult *res;
 	uint8_t *buf;
 	size_t used = sizeof copy_bin_header;
 	int ok = 1, rc;
@@ -487,8 +543,8 @@ static int copy_binary(PGconn *pg, const char *sql, size_t n, const struct submi
 		return rc;
 	buf = es_malloc(DB_COPY_CHUNK + COPY_TUPLE_MAX);
 	memcpy(buf, copy_bin_header, sizeof copy_bin_header);
-	for (size_t i = 0; ok == 1 && i < n; i++) {
-		used += rows ? bin_row(buf + used, &rows[i], &day) : bin_group(buf + used, &groups[i], &day);
+	for (size_t i = 0; ok == 1 && i < src->n; i++) {
+		used += src->rows ? bin_row(buf + used, src, i, &day) : bin_group(buf + used, src, i, &day);
 		if (used >= DB_COPY_CHUNK) {
 			ok = PQputCopyData(pg, (const char *)buf, (int)used);
 			used = 0;
@@ -499,23 +555,14 @@ static int copy_binary(PGconn *pg, const char *sql, size_t n, const struct submi
 	if (ok == 1)
 		ok = PQputCopyData(pg, (const char *)buf, (int)used);
 	free(buf);
-	if (ok != 1) {
+	if (ok == 1 && PQputCopyEnd(pg, NULL) != 1)
+		ok = -1;
+	rc = copy_result(pg, err, errlen);
+	if (rc == 0 && ok != 1) {
+		/* libpq refused data or the end without a result saying why. */
 		pgx_error_text(pg, NULL, "COPY data", err, errlen);
-		return pgx_lost(pg) ? -ENOTCONN : ES_EINTERNAL;
+		rc = pgx_lost(pg) ? -ENOTCONN : ES_EINTERNAL;
 	}
-	if (PQputCopyEnd(pg, NULL) != 1) {
-		pgx_error_text(pg, NULL, "COPY end", err, errlen);
-		return pgx_lost(pg) ? -ENOTCONN : ES_EINTERNAL;
-	}
-	res = PQgetResult(pg);
-	rc = 0;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pgx_error_text(pg, res, "COPY", err, errlen);
-		rc = pgx_classify(PQresultErrorField(res, PG_DIAG_SQLSTATE), pgx_lost(pg));
-	}
-	PQclear(res);
-	while ((res = PQgetResult(pg)) != NULL)
-		PQclear(res);
 	return rc;
 }
 
@@ -546,40 +593,47 @@ static char *date_array(char (*days)[11], size_t n)
 }
 
 /*
- * Stores the COPY table's rows: a payload of DB_NEW_DAYS_MIN_ROWS rows or
- * more none of whose days holds a row of the node yet without ON CONFLICT, in
- * a savepoint, so that a concurrent payload that stored one of the keys first
- * (23505) sends them through the merge; any other by the merge.
+ * Stores the payload's rows.  A payload of DB_NEW_DAYS_MIN_ROWS rows or more
+ * none of whose days holds a row of the node yet is copied straight into
+ * dataselect_stats, in a savepoint: when a concurrent payload stored one of
+ * its keys first (23505), the rows go the other way.  Any other goes through
+ * the session's table and the merge.
  */
 static int store_rows(PGconn *pg, const struct ingest_args *a, const char *const *params,
                       char *err, size_t errlen)
 {
 	const char *probe[2] = { params[0], a->days };
+	struct copy_src src = { .rows = a->p->rows, .n = a->p->nrows };
 	PGresult *res;
-	bool stored;
 	int rc;
 
-	if (a->p->nrows < DB_NEW_DAYS_MIN_ROWS)
-		return pgx_exec(pg, a->overwrite ? overwrite_sql : merge_sql, 2, probe, NULL,
-		                "storing the statistics", err, errlen);
-	rc = pgx_exec(pg, days_stored_sql, 2, probe, &res, "looking for stored days", err, errlen);
-	if (rc < 0)
-		return rc;
-	stored = PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 'f';
-	PQclear(res);
-	if (!stored) {
-		rc = pgx_exec(pg, "SAVEPOINT ingest_new", 0, NULL, NULL, "SAVEPOINT", err, errlen);
-		if (rc == 0)
-			rc = pgx_exec(pg, insert_new_sql, 1, params, NULL, "storing the statistics",
-			              err, errlen);
-		if (rc != ES_EDUPLICATE)
-			return rc == 0 ? pgx_exec(pg, "RELEASE SAVEPOINT ingest_new", 0, NULL, NULL,
-			                          "RELEASE SAVEPOINT", err, errlen) : rc;
-		rc = pgx_exec(pg, "ROLLBACK TO SAVEPOINT ingest_new", 0, NULL, NULL,
-		              "ROLLBACK TO SAVEPOINT", err, errlen);
+	if (a->p->nrows >= DB_NEW_DAYS_MIN_ROWS) {
+		bool stored;
+
+		rc = pgx_exec(pg, days_stored_sql, 2, probe, &res, "looking for stored days", err,
+		              errlen);
 		if (rc < 0)
 			return rc;
+		stored = PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 'f';
+		src.now_us = stored ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		PQclear(res);
+		if (!stored) {
+			src.node = a->node_id;
+			rc = pgx_exec(pg, "SAVEPOINT ingest_new", 0, NULL, NULL, "SAVEPOINT", err, errlen);
+			if (rc == 0)
+				rc = copy_binary(pg, copy_stats_sql, &src, err, errlen);
+			if (rc != ES_EDUPLICATE)
+				return rc == 0 ? pgx_exec(pg, "RELEASE SAVEPOINT ingest_new", 0, NULL, NULL,
+				                          "RELEASE SAVEPOINT", err, errlen) : rc;
+			rc = pgx_exec(pg, "ROLLBACK TO SAVEPOINT ingest_new", 0, NULL, NULL,
+			              "ROLLBACK TO SAVEPOINT", err, errlen);
+			if (rc < 0)
+				return rc;
+			src.node = 0;
+		}
 	}
+	if ((rc = copy_binary(pg, copy_rows_sql, &src, err, errlen)) < 0)
+		return rc;
 	return pgx_exec(pg, a->overwrite ? overwrite_sql : merge_sql, 2, probe, NULL,
 	                "storing the statistics", err, errlen);
 }
@@ -620,9 +674,11 @@ static int ingest_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 		snprintf(err, errlen, "this node already sent the same payload");
 		return ES_EDUPLICATE;
 	}
-	if ((rc = copy_binary(pg, copy_rows_sql, p->nrows, p->rows, NULL, err, errlen)) < 0 ||
-	    (rc = copy_binary(pg, copy_groups_sql, a->g->n, NULL, a->g->groups, err, errlen)) < 0)
-		return rc;
+	{
+		struct copy_src groups = { .groups = a->g->groups, .n = a->g->n };
+		if ((rc = copy_binary(pg, copy_groups_sql, &groups, err, errlen)) < 0)
+			return rc;
+	}
 	rc = pgx_exec(pg, networks_sql, 1, params, NULL, "creating the networks", err, errlen);
 	if (rc < 0)
 		return rc;
