@@ -100,6 +100,40 @@ static int utf8(struct jp *j, uint32_t *cp)
 	return 0;
 }
 
+/* A byte that stands for itself in a string: printable ASCII but the quote and the backslash. */
+static bool plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Whether one of the 8 bytes of w is not a plain_byte() (exact as a whole, not per byte). */
+static bool block_has_special(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+
+	return ((w | ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS) != 0;
+}
+
+/* Length of the run of plain bytes at p (before end). */
+static size_t plain_run(const char *p, const char *end)
+{
+	const char *q = p;
+
+	while (end - q >= 8) {
+		uint64_t w;
+		memcpy(&w, q, 8);
+		if (block_has_special(w))
+			break;
+		q += 8;
+	}
+	while (q < end && plain_byte((unsigned char)*q))
+		q++;
+	return (size_t)(q - p);
+}
+
 /*
  * Reads a string (j->p at its opening quote) into buf[0..cap) as UTF-8 with
  * a NUL; buf may be NULL to only validate it.  What does not fit is counted
@@ -116,6 +150,21 @@ static int jstring(struct jp *j, char *buf, size_t cap, struct jstr *s)
 		if (j->p >= j->end)
 			return syntax(j, "unterminated string");
 		c = (unsigned char)*j->p;
+		if (plain_byte(c)) {
+			/* Runs of plain bytes are copied whole, stored exactly as byte by byte would. */
+			size_t run = plain_run(j->p, j->end);
+			if (buf && !s->truncated && s->len + run < cap) {
+				memcpy(buf + s->len, j->p, run);
+			} else {
+				if (buf && !s->truncated && s->len + 1 < cap)
+					memcpy(buf + s->len, j->p, cap - 1 - s->len);
+				s->truncated = true;
+			}
+			s->len += run;
+			s->nchars += run;
+			j->p += run;
+			continue;
+		}
 		if (c == '"') {
 			j->p++;
 			break;
@@ -653,41 +702,137 @@ static int key_cmp(const struct submit_row *x, const struct submit_row *y)
 	return strcmp(x->country, y->country);
 }
 
-static int row_cmp(const void *a, const void *b)
-{
-	const struct submit_row *x = a, *y = b;
-	int c = key_cmp(x, y);
-
-	if (c != 0)
-		return c;
-	/* Equal keys keep their payload order, so the first stat's index is reported. */
-	return (x->stat_index > y->stat_index) - (x->stat_index < y->stat_index);
-}
-
 static int day_cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, 10);
 }
 
+/*
+ * Sorting moves small keys, not rows: the first SORT_KEY_BYTES of a row's key
+ * as big-endian words (the date packed in 3 bytes, then each code and the
+ * country with its NUL, zero-padded), which order as key_cmp() does because
+ * the codes hold no NUL.  Rows whose words tie are told apart by key_cmp(),
+ * then by payload order.
+ */
+#define SORT_KEY_WORDS 3
+#define SORT_KEY_BYTES (8 * SORT_KEY_WORDS)
+
+struct sort_key {
+	uint64_t w[SORT_KEY_WORDS];
+	size_t row;  /* Index in p->rows, which is the stat's index. */
+};
+
+static void make_sort_key(const struct submit_row *r, size_t row, struct sort_key *k)
+{
+	const char *fields[] = { r->network, r->station, r->location, r->channel, r->country };
+	uint8_t b[SORT_KEY_BYTES] = { 0 };
+	const char *d = r->date;
+	/* YYYY-MM-DD, validated: the numbers order as the text does. */
+	uint32_t y = (uint32_t)((d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0'));
+	uint32_t m = (uint32_t)((d[5] - '0') * 10 + (d[6] - '0'));
+	uint32_t v = y << 9 | m << 5 | (uint32_t)((d[8] - '0') * 10 + (d[9] - '0'));
+	size_t n = 3;
+
+	b[0] = (uint8_t)(v >> 16);
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)v;
+	for (size_t f = 0; f < sizeof fields / sizeof fields[0] && n < SORT_KEY_BYTES; f++)
+		for (const char *c = fields[f]; n < SORT_KEY_BYTES; c++) {
+			b[n++] = (uint8_t)*c;
+			if (*c == '\0')
+				break;
+		}
+	for (size_t i = 0; i < SORT_KEY_WORDS; i++)
+		k->w[i] = bytes_get_be64(b + 8 * i);
+	k->row = row;
+}
+
+/* key_cmp() of the two keys' rows, the words first. */
+static int sort_key_cmp(const struct sort_key *x, const struct sort_key *y, const struct submit_row *rows)
+{
+	for (size_t i = 0; i < SORT_KEY_WORDS; i++)
+		if (x->w[i] != y->w[i])
+			return x->w[i] < y->w[i] ? -1 : 1;
+	return key_cmp(&rows[x->row], &rows[y->row]);
+}
+
+static bool sort_key_less(const struct sort_key *x, const struct sort_key *y, const struct submit_row *rows)
+{
+	int c = sort_key_cmp(x, y, rows);
+	return c < 0 || (c == 0 && x->row < y->row);
+}
+
+/* A merge sort (stable; the order is total anyway), which also skips merging halves already in order. */
+static void sort_keys(struct sort_key *a, struct sort_key *tmp, size_t n, const struct submit_row *rows)
+{
+	if (n <= 16) {
+		for (size_t i = 1; i < n; i++) {
+			struct sort_key k = a[i];
+			size_t at = i;
+			for (; at > 0 && sort_key_less(&k, &a[at - 1], rows); at--)
+				a[at] = a[at - 1];
+			a[at] = k;
+		}
+		return;
+	}
+	size_t h = n / 2, l = 0, r = h, o = 0;
+	sort_keys(a, tmp, h, rows);
+	sort_keys(a + h, tmp, n - h, rows);
+	if (!sort_key_less(&a[h], &a[h - 1], rows))
+		return;
+	memcpy(tmp, a, h * sizeof a[0]);
+	while (l < h && r < n)
+		a[o++] = sort_key_less(&a[r], &tmp[l], rows) ? a[r++] : tmp[l++];
+	memcpy(a + o, tmp + l, (h - l) * sizeof a[0]);
+}
+
 static int merge_rows(struct jp *j, struct submit_payload *p)
 {
-	size_t out = 0;
+	size_t n = p->nrows, out = 0;
+	struct sort_key *keys, *tmp;
+	struct submit_row *rows;
+	bool sorted = true;
 
-	if (p->nrows == 0)
+	if (n <= 1)
 		return 0;
-	qsort(p->rows, p->nrows, sizeof p->rows[0], row_cmp);
-	for (size_t i = 1; i < p->nrows; i++) {
-		struct submit_row *dst = &p->rows[out], *src = &p->rows[i];
-		if (key_cmp(dst, src) != 0) {
-			p->rows[++out] = *src;
+	keys = es_reallocarray(NULL, n, sizeof keys[0]);
+	for (size_t i = 0; i < n; i++) {
+		make_sort_key(&p->rows[i], i, &keys[i]);
+		if (sorted && i > 0 && sort_key_cmp(&keys[i - 1], &keys[i], p->rows) >= 0)
+			sorted = false;
+	}
+	/* Strictly ascending (as the node's aggregator sends them): nothing to sort or merge. */
+	if (sorted) {
+		free(keys);
+		return 0;
+	}
+	tmp = es_reallocarray(NULL, n / 2 + 1, sizeof tmp[0]);
+	sort_keys(keys, tmp, n, p->rows);
+	free(tmp);
+
+	/* Each row is moved once into the new array (its HLL with it); merged ones are freed. */
+	rows = es_reallocarray(NULL, n, sizeof rows[0]);
+	for (size_t i = 0; i < n; i++) {
+		struct submit_row *src = &p->rows[keys[i].row];
+		struct submit_row *dst = &rows[out - (out > 0)];
+		if (out == 0 || sort_key_cmp(&keys[i - 1], &keys[i], p->rows) != 0) {
+			rows[out++] = *src;
+			hll_init(&src->clients);
 			continue;
 		}
 		if (dst->bytes > INT64_MAX - src->bytes ||
 		    (int64_t)dst->nb_reqs + src->nb_reqs > INT32_MAX ||
 		    (int64_t)dst->nb_successful + src->nb_successful > INT32_MAX ||
-		    (int64_t)dst->nb_failed + src->nb_failed > INT32_MAX)
-			return fail(j, "stats[%zu]: the counters of the stats that share its key (stats[%zu]) overflow",
-			            src->stat_index, dst->stat_index);
+		    (int64_t)dst->nb_failed + src->nb_failed > INT32_MAX) {
+			int rc = fail(j, "stats[%zu]: the counters of the stats that share its key (stats[%zu]) overflow",
+			              src->stat_index, dst->stat_index);
+			/* The rows moved so far are freed here, the others by submit_fini(). */
+			for (size_t k = 0; k < out; k++)
+				hll_fini(&rows[k].clients);
+			free(rows);
+			free(keys);
+			return rc;
+		}
 		dst->bytes += src->bytes;
 		dst->nb_reqs += src->nb_reqs;
 		dst->nb_successful += src->nb_successful;
@@ -695,7 +840,10 @@ static int merge_rows(struct jp *j, struct submit_payload *p)
 		hll_union(&dst->clients, &src->clients);
 		hll_fini(&src->clients);
 	}
-	p->nrows = out + 1;
+	free(keys);
+	free(p->rows);
+	p->rows = rows;
+	p->nrows = out;
 	return 0;
 }
 
