@@ -162,15 +162,12 @@ static int jstring(struct jp *j, char *buf, size_t cap, struct jstr *s)
 			return syntax(j, "unterminated string");
 		c = (unsigned char)*j->p;
 		if (plain_byte(c)) {
-			/* Runs of plain bytes are copied whole, stored exactly as byte by byte would. */
+			/* A run of plain bytes is copied whole (a truncated text is never read). */
 			size_t run = plain_run(j->p, j->end);
-			if (buf && !s->truncated && s->len + run < cap) {
+			if (buf && !s->truncated && s->len + run < cap)
 				memcpy(buf + s->len, j->p, run);
-			} else {
-				if (buf && !s->truncated && s->len + 1 < cap)
-					memcpy(buf + s->len, j->p, cap - 1 - s->len);
+			else
 				s->truncated = true;
-			}
 			s->len += run;
 			s->nchars += run;
 			j->p += run;
