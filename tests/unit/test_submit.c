@@ -1051,3 +1051,34 @@ TEST(submit_stat_keys_end_at_a_nul)
 	           ES_EFORMAT);
 	ASSERT_STREQ(err, "stats[0].month: given twice");
 }
+
+TEST(submit_clients_hex_either_case_and_bad_digits)
+{
+	static const struct { const char *clients, *message; } bad[] = {
+		{ "\\\\x128B7F00000000471", "stats[1].clients: not valid hll(11,5) bytes: odd number of hex digits" },
+		{ "\\\\x128B7F0000000047198F2G", "stats[1].clients: not valid hll(11,5) bytes: not a hex digit" },
+		{ "\\\\x\\\\x128B7F0000000047198F26", "stats[1].clients: not valid hll(11,5) bytes: not a hex digit" },
+		{ "\\\\x128B7F00", "stats[1].clients: not valid hll(11,5) bytes: EXPLICIT data is not a multiple of 8 bytes" },
+		{ "\\\\X128B7F0000000047198F26", "stats[1].clients: not \\x followed by hex digits" },
+	};
+	struct submit_payload p;
+	char err[256], fields[512];
+	uint8_t upper[SUBMIT_DIGEST_LEN];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(fields, sizeof fields, GOOD_MONTH GOOD_CODES GOOD_COUNTS "\"clients\": \"%s\"", bad[i].clients);
+		if (parse_stat_fields(fields, err, sizeof err) != ES_EFORMAT || strcmp(err, bad[i].message) != 0)
+			unit_fail(__FILE__, __LINE__, "case %zu: \"%s\", expected \"%s\"", i, err, bad[i].message);
+	}
+	/* Lower-case digits are the same set. */
+	submit_init(&p);
+	ASSERT_OK(parse_text(&p, PAYLOAD(STAT("", "\"nb_successful_requests\": 1, ")), err, sizeof err));
+	memcpy(upper, p.digest, sizeof upper);
+	submit_fini(&p);
+	char *lower = replace_all(PAYLOAD(STAT("", "\"nb_successful_requests\": 1, ")), "47198F26", "47198f26");
+	ASSERT_OK(parse_text(&p, lower, err, sizeof err));
+	ASSERT_MEMEQ(p.digest, upper, sizeof upper);
+	ASSERT_EQ(hll_cardinality(&p.rows[0].clients), 1);
+	submit_fini(&p);
+	free(lower);
+}
