@@ -836,17 +836,17 @@ static void sort_keys(struct sort_key *a, struct sort_key *tmp, size_t n, const 
 
 static int merge_rows(struct jp *j, struct submit_payload *p)
 {
+	struct submit_row *rows = p->rows;
 	size_t n = p->nrows, out = 0;
 	struct sort_key *keys, *tmp;
-	struct submit_row *rows;
 	bool sorted = true;
 
 	if (n <= 1)
 		return 0;
 	keys = es_reallocarray(NULL, n, sizeof keys[0]);
 	for (size_t i = 0; i < n; i++) {
-		make_sort_key(&p->rows[i], i, &keys[i]);
-		if (sorted && i > 0 && sort_key_cmp(&keys[i - 1], &keys[i], p->rows) >= 0)
+		make_sort_key(&rows[i], i, &keys[i]);
+		if (sorted && i > 0 && sort_key_cmp(&keys[i - 1], &keys[i], rows) >= 0)
 			sorted = false;
 	}
 	/* Strictly ascending (as the node's aggregator sends them): nothing to sort or merge. */
@@ -855,31 +855,42 @@ static int merge_rows(struct jp *j, struct submit_payload *p)
 		return 0;
 	}
 	tmp = es_reallocarray(NULL, n / 2 + 1, sizeof tmp[0]);
-	sort_keys(keys, tmp, n, p->rows);
+	sort_keys(keys, tmp, n, rows);
 	free(tmp);
 
-	/* Each row is moved once into the new array (its HLL with it); merged ones are freed. */
-	rows = es_reallocarray(NULL, n, sizeof rows[0]);
+	/* Rows are put in key order in place, one cycle of the permutation at a time. */
 	for (size_t i = 0; i < n; i++) {
-		struct submit_row *src = &p->rows[keys[i].row];
-		struct submit_row *dst = &rows[out - (out > 0)];
-		if (out == 0 || sort_key_cmp(&keys[i - 1], &keys[i], p->rows) != 0) {
-			rows[out++] = *src;
-			hll_init(&src->clients);
+		if (keys[i].row == i)
+			continue;
+		struct submit_row t = rows[i];
+		size_t at = i;
+		while (keys[at].row != i) {
+			size_t from = keys[at].row;
+			rows[at] = rows[from];
+			keys[at].row = at;
+			at = from;
+		}
+		rows[at] = t;
+		keys[at].row = at;
+	}
+
+	/* Each slot keeps one owner of its HLL (moved-from and merged slots are left EMPTY). */
+	for (size_t i = 1; i < n; i++) {
+		struct submit_row *dst = &rows[out], *src = &rows[i];
+		if (sort_key_cmp(&keys[i - 1], &keys[i], rows) != 0) {
+			if (++out != i) {
+				rows[out] = *src;
+				hll_init(&src->clients);
+			}
 			continue;
 		}
 		if (dst->bytes > INT64_MAX - src->bytes ||
 		    (int64_t)dst->nb_reqs + src->nb_reqs > INT32_MAX ||
 		    (int64_t)dst->nb_successful + src->nb_successful > INT32_MAX ||
 		    (int64_t)dst->nb_failed + src->nb_failed > INT32_MAX) {
-			int rc = fail(j, "stats[%zu]: the counters of the stats that share its key (stats[%zu]) overflow",
-			              src->stat_index, dst->stat_index);
-			/* The rows moved so far are freed here, the others by submit_fini(). */
-			for (size_t k = 0; k < out; k++)
-				hll_fini(&rows[k].clients);
-			free(rows);
 			free(keys);
-			return rc;
+			return fail(j, "stats[%zu]: the counters of the stats that share its key (stats[%zu]) overflow",
+			            src->stat_index, dst->stat_index);
 		}
 		dst->bytes += src->bytes;
 		dst->nb_reqs += src->nb_reqs;
@@ -889,9 +900,7 @@ static int merge_rows(struct jp *j, struct submit_payload *p)
 		hll_fini(&src->clients);
 	}
 	free(keys);
-	free(p->rows);
-	p->rows = rows;
-	p->nrows = out;
+	p->nrows = out + 1;
 	return 0;
 }
 
