@@ -65,6 +65,8 @@ static void ws(struct jp *j)
 
 static int peek(struct jp *j)
 {
+	if (j->p < j->end && (unsigned char)*j->p > ' ')
+		return (unsigned char)*j->p;
 	ws(j);
 	return j->p < j->end ? (unsigned char)*j->p : -1;
 }
