@@ -851,7 +851,7 @@ static int merge_rows(struct jp *j, struct submit_payload *p)
 		if (sorted && i > 0 && sort_key_cmp(&keys[i - 1], &keys[i], rows) >= 0)
 			sorted = false;
 	}
-	/* Strictly ascending (as the node's aggregator sends them): nothing to sort or merge. */
+	/* Already strictly ascending: nothing to sort or merge. */
 	if (sorted) {
 		free(keys);
 		return 0;
