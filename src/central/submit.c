@@ -58,12 +58,15 @@ static int syntax(struct jp *j, const char *what)
 
 static void ws(struct jp *j)
 {
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+	while (j->p < j->end && (unsigned char)*j->p <= ' ' &&
+	       (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
 		j->p++;
 }
 
 static int peek(struct jp *j)
 {
+	if (j->p < j->end && (unsigned char)*j->p > ' ')
+		return (unsigned char)*j->p;
 	ws(j);
 	return j->p < j->end ? (unsigned char)*j->p : -1;
 }
@@ -100,6 +103,50 @@ static int utf8(struct jp *j, uint32_t *cp)
 	return 0;
 }
 
+/* A byte that stands for itself in a string: printable ASCII but the quote and the backslash. */
+static bool plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* The high bit of each byte of x that is zero (exact: no carry crosses bytes). */
+static uint64_t zero_bytes(uint64_t x)
+{
+	return ~(((x & ~HIGHS) + ~HIGHS) | x) & HIGHS;
+}
+
+/* The high bit of each of the 8 bytes of w that is not a plain_byte(). */
+static uint64_t special_bytes(uint64_t w)
+{
+	return (w & HIGHS) | zero_bytes(w & (ONES * 0xE0)) | zero_bytes(w ^ (ONES * '"')) |
+	       zero_bytes(w ^ (ONES * '\\'));
+}
+
+/* Length of the run of plain bytes at p (before end), 8 bytes at a time. */
+static size_t plain_run(const char *p, const char *end)
+{
+	const char *q = p;
+
+	while (end - q >= 8) {
+		uint64_t w, m;
+		memcpy(&w, q, 8);
+		if ((m = special_bytes(w)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return (size_t)(q - p) + (size_t)__builtin_ctzll(m) / 8;
+#else
+			break;
+#endif
+		}
+		q += 8;
+	}
+	while (q < end && plain_byte((unsigned char)*q))
+		q++;
+	return (size_t)(q - p);
+}
+
 /*
  * Reads a string (j->p at its opening quote) into buf[0..cap) as UTF-8 with
  * a NUL; buf may be NULL to only validate it.  What does not fit is counted
@@ -116,6 +163,18 @@ static int jstring(struct jp *j, char *buf, size_t cap, struct jstr *s)
 		if (j->p >= j->end)
 			return syntax(j, "unterminated string");
 		c = (unsigned char)*j->p;
+		if (plain_byte(c)) {
+			/* A run of plain bytes is copied whole (a truncated text is never read). */
+			size_t run = plain_run(j->p, j->end);
+			if (buf && !s->truncated && s->len + run < cap)
+				memcpy(buf + s->len, j->p, run);
+			else
+				s->truncated = true;
+			s->len += run;
+			s->nchars += run;
+			j->p += run;
+			continue;
+		}
 		if (c == '"') {
 			j->p++;
 			break;
@@ -415,15 +474,19 @@ enum {
 	F_NBOK = 1 << 8, F_NBFAIL = 1 << 9, F_CLIENTS = 1 << 10
 };
 
+#define STAT_FIELD(name, bit) { name, sizeof name - 1, bit }
+
 static const struct stat_field {
 	const char *name;
+	size_t len;
 	unsigned bit;
 } stat_fields[] = {
-	{ "month", F_MONTH }, { "network", F_NETWORK }, { "station", F_STATION },
-	{ "location", F_LOCATION }, { "channel", F_CHANNEL }, { "country", F_COUNTRY },
-	{ "bytes", F_BYTES }, { "nb_requests", F_NBREQ },
-	{ "nb_successful_requests", F_NBOK }, { "nb_unsuccessful_requests", F_NBFAIL },
-	{ "clients", F_CLIENTS },
+	STAT_FIELD("month", F_MONTH), STAT_FIELD("network", F_NETWORK),
+	STAT_FIELD("station", F_STATION), STAT_FIELD("location", F_LOCATION),
+	STAT_FIELD("channel", F_CHANNEL), STAT_FIELD("country", F_COUNTRY),
+	STAT_FIELD("bytes", F_BYTES), STAT_FIELD("nb_requests", F_NBREQ),
+	STAT_FIELD("nb_successful_requests", F_NBOK),
+	STAT_FIELD("nb_unsuccessful_requests", F_NBFAIL), STAT_FIELD("clients", F_CLIENTS),
 };
 
 #define N_STAT_FIELDS (sizeof stat_fields / sizeof stat_fields[0])
@@ -496,12 +559,39 @@ static int counter_field(struct jp *j, size_t idx, const char *name, int64_t max
 	return 0;
 }
 
+/*
+ * hll_parse_hex() of the hex digits hex[0..len) (after the "\\x"), with its
+ * checks and reasons, decoding each digit once: hll_parse_hex() checks every
+ * digit, then decodes each again as it reads the byte.
+ */
+static int clients_parse(hll_t *h, const char *hex, size_t len, const char **why)
+{
+	uint8_t bin[HLL_HEX_MAX / 2 + 8];
+
+	if (len % 2 != 0) {
+		*why = "odd number of hex digits";
+		return ES_EFORMAT;
+	}
+	if (len / 2 > sizeof bin)
+		return hll_parse_hex(h, hex, len, why);
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = hex_digit_any((unsigned char)hex[2 * i]), lo = hex_digit_any((unsigned char)hex[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			*why = "not a hex digit";
+			return ES_EFORMAT;
+		}
+		bin[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return hll_parse(h, bin, len / 2, why);
+}
+
 static int parse_stat(struct jp *j, size_t idx, struct submit_row *r)
 {
 	/* Room for the largest hll as text, with a little slack to detect longer ones. */
 	char text[HLL_HEX_MAX + 8], key[32];
 	bool first = true;
 	unsigned seen = 0;
+	size_t next = 0;
 	int64_t bytes = 0, nbreq = 0, nbok = 0, nbfail = 0;
 	bool has_nbreq = false, has_nbfail = false, present;
 	struct jstr s;
@@ -521,9 +611,18 @@ static int parse_stat(struct jp *j, size_t idx, struct submit_row *r)
 	while ((rc = obj_key(j, &first, key, sizeof key, &s)) > 0) {
 		const struct stat_field *f = NULL;
 
-		for (size_t i = 0; !s.truncated && i < N_STAT_FIELDS; i++)
-			if (strcmp(key, stat_fields[i].name) == 0)
+		/*
+		 * The key ends at its first NUL (a \u0000 inside cuts it), as it always
+		 * has.  The search starts after the last field found: stats usually list
+		 * their fields in one order.
+		 */
+		size_t klen = s.has_nul ? strlen(key) : s.len;
+		for (size_t n = 0, i = next; !s.truncated && n < N_STAT_FIELDS; n++, i = (i + 1) % N_STAT_FIELDS)
+			if (klen == stat_fields[i].len && memcmp(key, stat_fields[i].name, klen) == 0) {
 				f = &stat_fields[i];
+				next = (i + 1) % N_STAT_FIELDS;
+				break;
+			}
 		if (f && (seen & f->bit))
 			return fail(j, "stats[%zu].%s: given twice", idx, f->name);
 		if (f)
@@ -600,7 +699,7 @@ static int parse_stat(struct jp *j, size_t idx, struct submit_row *r)
 				return fail(j, "stats[%zu].clients: longer than the largest hll(11,5)", idx);
 			if (s.len < 2 || text[0] != '\\' || text[1] != 'x')
 				return fail(j, "stats[%zu].clients: not \\x followed by hex digits", idx);
-			rc = hll_parse_hex(&r->clients, text, s.len, &why);
+			rc = clients_parse(&r->clients, text + 2, s.len - 2, &why);
 			if (rc < 0)
 				return fail(j, "stats[%zu].clients: not valid hll(11,5) bytes: %s", idx,
 				            why ? why : es_strerror(rc));
@@ -653,41 +752,148 @@ static int key_cmp(const struct submit_row *x, const struct submit_row *y)
 	return strcmp(x->country, y->country);
 }
 
-static int row_cmp(const void *a, const void *b)
-{
-	const struct submit_row *x = a, *y = b;
-	int c = key_cmp(x, y);
-
-	if (c != 0)
-		return c;
-	/* Equal keys keep their payload order, so the first stat's index is reported. */
-	return (x->stat_index > y->stat_index) - (x->stat_index < y->stat_index);
-}
-
 static int day_cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, 10);
 }
 
+/*
+ * Sorting moves small keys, not rows: the first SORT_KEY_BYTES of a row's key
+ * as big-endian words (the date packed in 3 bytes, then each code and the
+ * country with its NUL, zero-padded), which order as key_cmp() does because
+ * the codes hold no NUL.  Rows whose words tie are told apart by key_cmp(),
+ * then by payload order.
+ */
+#define SORT_KEY_WORDS 3
+#define SORT_KEY_BYTES (8 * SORT_KEY_WORDS)
+
+struct sort_key {
+	uint64_t w[SORT_KEY_WORDS];
+	size_t row;  /* Index in p->rows, which is the stat's index. */
+};
+
+static void make_sort_key(const struct submit_row *r, size_t row, struct sort_key *k)
+{
+	const char *fields[] = { r->network, r->station, r->location, r->channel, r->country };
+	uint8_t b[SORT_KEY_BYTES] = { 0 };
+	const char *d = r->date;
+	/* YYYY-MM-DD, validated: the numbers order as the text does. */
+	uint32_t y = (uint32_t)((d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0'));
+	uint32_t m = (uint32_t)((d[5] - '0') * 10 + (d[6] - '0'));
+	uint32_t v = y << 9 | m << 5 | (uint32_t)((d[8] - '0') * 10 + (d[9] - '0'));
+	size_t n = 3;
+
+	b[0] = (uint8_t)(v >> 16);
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)v;
+	for (size_t f = 0; f < sizeof fields / sizeof fields[0] && n < SORT_KEY_BYTES; f++)
+		for (const char *c = fields[f]; n < SORT_KEY_BYTES; c++) {
+			b[n++] = (uint8_t)*c;
+			if (*c == '\0')
+				break;
+		}
+	for (size_t i = 0; i < SORT_KEY_WORDS; i++)
+		k->w[i] = bytes_get_be64(b + 8 * i);
+	k->row = row;
+}
+
+/* key_cmp() of the two keys' rows, the words first. */
+static int sort_key_cmp(const struct sort_key *x, const struct sort_key *y, const struct submit_row *rows)
+{
+	for (size_t i = 0; i < SORT_KEY_WORDS; i++)
+		if (x->w[i] != y->w[i])
+			return x->w[i] < y->w[i] ? -1 : 1;
+	return key_cmp(&rows[x->row], &rows[y->row]);
+}
+
+static bool sort_key_less(const struct sort_key *x, const struct sort_key *y, const struct submit_row *rows)
+{
+	int c = sort_key_cmp(x, y, rows);
+	return c < 0 || (c == 0 && x->row < y->row);
+}
+
+/* A merge sort (stable; the order is total anyway), which also skips merging halves already in order. */
+static void sort_keys(struct sort_key *a, struct sort_key *tmp, size_t n, const struct submit_row *rows)
+{
+	if (n <= 16) {
+		for (size_t i = 1; i < n; i++) {
+			struct sort_key k = a[i];
+			size_t at = i;
+			for (; at > 0 && sort_key_less(&k, &a[at - 1], rows); at--)
+				a[at] = a[at - 1];
+			a[at] = k;
+		}
+		return;
+	}
+	size_t h = n / 2, l = 0, r = h, o = 0;
+	sort_keys(a, tmp, h, rows);
+	sort_keys(a + h, tmp, n - h, rows);
+	if (!sort_key_less(&a[h], &a[h - 1], rows))
+		return;
+	memcpy(tmp, a, h * sizeof a[0]);
+	while (l < h && r < n)
+		a[o++] = sort_key_less(&a[r], &tmp[l], rows) ? a[r++] : tmp[l++];
+	memcpy(a + o, tmp + l, (h - l) * sizeof a[0]);
+}
+
 static int merge_rows(struct jp *j, struct submit_payload *p)
 {
-	size_t out = 0;
+	struct submit_row *rows = p->rows;
+	size_t n = p->nrows, out = 0;
+	struct sort_key *keys, *tmp;
+	bool sorted = true;
 
-	if (p->nrows == 0)
+	if (n <= 1)
 		return 0;
-	qsort(p->rows, p->nrows, sizeof p->rows[0], row_cmp);
-	for (size_t i = 1; i < p->nrows; i++) {
-		struct submit_row *dst = &p->rows[out], *src = &p->rows[i];
-		if (key_cmp(dst, src) != 0) {
-			p->rows[++out] = *src;
+	keys = es_reallocarray(NULL, n, sizeof keys[0]);
+	for (size_t i = 0; i < n; i++) {
+		make_sort_key(&rows[i], i, &keys[i]);
+		if (sorted && i > 0 && sort_key_cmp(&keys[i - 1], &keys[i], rows) >= 0)
+			sorted = false;
+	}
+	/* Already strictly ascending: nothing to sort or merge. */
+	if (sorted) {
+		free(keys);
+		return 0;
+	}
+	tmp = es_reallocarray(NULL, n / 2 + 1, sizeof tmp[0]);
+	sort_keys(keys, tmp, n, rows);
+	free(tmp);
+
+	/* Rows are put in key order in place, one cycle of the permutation at a time. */
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i].row == i)
+			continue;
+		struct submit_row t = rows[i];
+		size_t at = i;
+		while (keys[at].row != i) {
+			size_t from = keys[at].row;
+			rows[at] = rows[from];
+			keys[at].row = at;
+			at = from;
+		}
+		rows[at] = t;
+		keys[at].row = at;
+	}
+
+	/* Each slot keeps one owner of its HLL (moved-from and merged slots are left EMPTY). */
+	for (size_t i = 1; i < n; i++) {
+		struct submit_row *dst = &rows[out], *src = &rows[i];
+		if (sort_key_cmp(&keys[i - 1], &keys[i], rows) != 0) {
+			if (++out != i) {
+				rows[out] = *src;
+				hll_init(&src->clients);
+			}
 			continue;
 		}
 		if (dst->bytes > INT64_MAX - src->bytes ||
 		    (int64_t)dst->nb_reqs + src->nb_reqs > INT32_MAX ||
 		    (int64_t)dst->nb_successful + src->nb_successful > INT32_MAX ||
-		    (int64_t)dst->nb_failed + src->nb_failed > INT32_MAX)
+		    (int64_t)dst->nb_failed + src->nb_failed > INT32_MAX) {
+			free(keys);
 			return fail(j, "stats[%zu]: the counters of the stats that share its key (stats[%zu]) overflow",
 			            src->stat_index, dst->stat_index);
+		}
 		dst->bytes += src->bytes;
 		dst->nb_reqs += src->nb_reqs;
 		dst->nb_successful += src->nb_successful;
@@ -695,21 +901,42 @@ static int merge_rows(struct jp *j, struct submit_payload *p)
 		hll_union(&dst->clients, &src->clients);
 		hll_fini(&src->clients);
 	}
+	free(keys);
 	p->nrows = out + 1;
 	return 0;
+}
+
+/* Bytes one row adds to the digest at most: its text fields, 5 numbers and its HLL. */
+#define DIGEST_ROW_MAX (sizeof(struct submit_row) + 5 * 8 + HLL_MAX_BYTES)
+
+/* Appends the NUL-terminated s with its NUL; returns the end. */
+static uint8_t *put_text(uint8_t *o, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	memcpy(o, s, n);
+	return o + n;
+}
+
+static uint8_t *put_be64(uint8_t *o, uint64_t v)
+{
+	bytes_put_be64(o, v);
+	return o + 8;
 }
 
 static int digest(struct submit_payload *p)
 {
 	static const char tag[] = "eidastats-submit-1";
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t hbuf[HLL_MAX_BYTES];
+	/* Rows are hashed in batches: the same bytes as one update per field, fewer calls. */
+	uint8_t *buf = es_malloc(64 * DIGEST_ROW_MAX), *o = buf;
 	uint8_t num8[8];
 	unsigned int dlen = 0;
 	int ok;
 
-	if (!ctx)
+	if (!ctx) {
+		free(buf);
 		return -ENOMEM;
+	}
 	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 	ok = ok && EVP_DigestUpdate(ctx, tag, sizeof tag);
 	bytes_put_be64(num8, p->ndays);
@@ -721,26 +948,27 @@ static int digest(struct submit_payload *p)
 	for (size_t i = 0; ok && i < p->nrows; i++) {
 		const struct submit_row *r = &p->rows[i];
 		/* Every text field ends with its NUL, so field boundaries cannot shift. */
-		ok = EVP_DigestUpdate(ctx, r->date, strlen(r->date) + 1) &&
-		     EVP_DigestUpdate(ctx, r->network, strlen(r->network) + 1) &&
-		     EVP_DigestUpdate(ctx, r->station, strlen(r->station) + 1) &&
-		     EVP_DigestUpdate(ctx, r->location, strlen(r->location) + 1) &&
-		     EVP_DigestUpdate(ctx, r->channel, strlen(r->channel) + 1) &&
-		     EVP_DigestUpdate(ctx, r->country, strlen(r->country) + 1);
-		bytes_put_be64(num8, (uint64_t)r->bytes);
-		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
-		bytes_put_be64(num8, (uint64_t)r->nb_reqs);
-		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
-		bytes_put_be64(num8, (uint64_t)r->nb_successful);
-		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
-		bytes_put_be64(num8, (uint64_t)r->nb_failed);
-		ok = ok && EVP_DigestUpdate(ctx, num8, 8);
-		size_t n = hll_serialize(&r->clients, hbuf);
-		bytes_put_be64(num8, n);
-		ok = ok && EVP_DigestUpdate(ctx, num8, 8) && EVP_DigestUpdate(ctx, hbuf, n);
+		o = put_text(o, r->date);
+		o = put_text(o, r->network);
+		o = put_text(o, r->station);
+		o = put_text(o, r->location);
+		o = put_text(o, r->channel);
+		o = put_text(o, r->country);
+		o = put_be64(o, (uint64_t)r->bytes);
+		o = put_be64(o, (uint64_t)r->nb_reqs);
+		o = put_be64(o, (uint64_t)r->nb_successful);
+		o = put_be64(o, (uint64_t)r->nb_failed);
+		size_t n = hll_serialize(&r->clients, o + 8);
+		o = put_be64(o, n) + n;
+		if ((size_t)(o - buf) > 63 * DIGEST_ROW_MAX) {
+			ok = EVP_DigestUpdate(ctx, buf, (size_t)(o - buf));
+			o = buf;
+		}
 	}
+	ok = ok && EVP_DigestUpdate(ctx, buf, (size_t)(o - buf));
 	ok = ok && EVP_DigestFinal_ex(ctx, p->digest, &dlen);
 	EVP_MD_CTX_free(ctx);
+	free(buf);
 	return ok && dlen == SUBMIT_DIGEST_LEN ? 0 : ES_EINTERNAL;
 }
 

@@ -25,7 +25,10 @@
  * successful + unsuccessful.  Stats that share a key after normalisation are
  * merged (counters summed, HLLs unioned), so the rows are unique by
  * (date, network, station, location, channel, country) and sorted by it
- * (byte order of the UTF-8 text, i.e. code point order).
+ * (byte order of the UTF-8 text, i.e. code point order).  Stats already
+ * strictly in that order cost only a linear check; others are sorted as small
+ * keys and the rows moved once (stable: a merged row keeps the index of its
+ * first stat in the payload).
  *
  * The digest is SHA-256 over days_coverage (as a sorted set) and the merged,
  * sorted rows with their HLLs re-serialized by python-hll's rules: two

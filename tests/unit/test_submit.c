@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include "hll.h"
+#include "jsonw.h"
 #include "mem.h"
 #include "submit.h"
 #include "unit.h"
@@ -650,4 +651,434 @@ TEST(submit_gunzip_bomb_is_bounded)
 	ASSERT_EQ(outlen, big);
 	free(out);
 	free(z);
+}
+
+/*
+ * The string reader takes runs of plain bytes 8 at a time: every kind of
+ * escape, raw UTF-8 and bad byte, at every offset of a 32-byte string, must
+ * read (or fail, at the same byte) as one byte at a time would.
+ */
+TEST(submit_string_scan_at_every_offset)
+{
+	static const struct { const char *json, *text; } good[] = {
+		{ "\\n", "\n" }, { "\\u00e9", "\xc3\xa9" }, { "\\ud83d\\ude00", "\xf0\x9f\x98\x80" },
+		{ "\xc3\xa9", "\xc3\xa9" }, { "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" }, { "\\\"", "\"" },
+		{ "\\\\", "\\" }, { "\\/", "/" }, { "\x7f", "\x7f" }, { "~", "~" }, { " ", " " },
+		{ "\\u0021", "!" },
+	};
+	/* Bad bytes, with the offset of the error from the bad byte. */
+	static const struct { const char *json, *message; size_t at; } bad[] = {
+		{ "\x01", "control character inside a string", 0 },
+		{ "\x1f", "control character inside a string", 0 },
+		{ "\xff", "invalid UTF-8", 0 },
+		{ "\xc3(", "invalid UTF-8", 0 },
+		{ "\x80", "invalid UTF-8", 0 },
+		{ "\\q", "invalid escape", 1 },
+		{ "\\udc00", "unpaired UTF-16 surrogate", 6 },
+	};
+	const char *head = "{\"version\": \"";
+	const char *tail = "\", \"generated_at\": \"2026-11-28 22:27:27\", \"days_coverage\": [], \"stats\": []}";
+	const size_t off = strlen(head);
+	struct submit_payload p;
+	char err[256], text[512], want[64], msg[128];
+
+	submit_init(&p);
+	for (size_t k = 0; k < 32; k++) {
+		for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+			/* 32 characters: the longest version; one more is too long. */
+			for (size_t extra = 0; extra < 2; extra++) {
+				snprintf(want, sizeof want, "%.*s%s%.*s", (int)k, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+				         good[i].text, (int)(31 - k + extra), "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+				snprintf(text, sizeof text, "%s%.*s%s%.*s%s", head, (int)k,
+				         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", good[i].json, (int)(31 - k + extra),
+				         "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", tail);
+				int rc = parse_text(&p, text, err, sizeof err);
+				if (extra == 0 && (rc != 0 || strcmp(p.version, want) != 0))
+					unit_fail(__FILE__, __LINE__, "good %zu at %zu: %d \"%s\" \"%s\"", i, k, rc, err,
+					          p.version);
+				if (extra == 1 && (rc != ES_EFORMAT || strcmp(err, "version: longer than 32 characters") != 0))
+					unit_fail(__FILE__, __LINE__, "good %zu at %zu, 33 characters: %d \"%s\"", i, k, rc, err);
+				submit_fini(&p);
+			}
+			/* The same in a key, which is read without being stored. */
+			snprintf(text, sizeof text, "{\"%.*s%s%.*s\": 1, \"version\": \"v\"%s", (int)k,
+			         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", good[i].json, (int)(31 - k),
+			         "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", tail + 1);
+			if (parse_text(&p, text, err, sizeof err) != 0)
+				unit_fail(__FILE__, __LINE__, "good %zu at %zu in a key: \"%s\"", i, k, err);
+			submit_fini(&p);
+		}
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			snprintf(text, sizeof text, "%s%.*s%s%s", head, (int)k, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+			         bad[i].json, tail);
+			snprintf(msg, sizeof msg, "invalid JSON at byte %zu: %s", off + k + bad[i].at, bad[i].message);
+			if (parse_text(&p, text, err, sizeof err) != ES_EFORMAT || strcmp(err, msg) != 0)
+				unit_fail(__FILE__, __LINE__, "bad %zu at %zu: \"%s\", expected \"%s\"", i, k, err, msg);
+			ASSERT_EQ(p.nrows, 0);
+			/* In a key, 2 bytes earlier. */
+			snprintf(text, sizeof text, "{\"%.*s%s\": 1%s", (int)k, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+			         bad[i].json, tail + 1);
+			snprintf(msg, sizeof msg, "invalid JSON at byte %zu: %s", 2 + k + bad[i].at, bad[i].message);
+			if (parse_text(&p, text, err, sizeof err) != ES_EFORMAT || strcmp(err, msg) != 0)
+				unit_fail(__FILE__, __LINE__, "bad %zu at %zu in a key: \"%s\", expected \"%s\"", i, k, err,
+				          msg);
+		}
+		/* The text ends inside the string, k bytes after its quote. */
+		snprintf(text, sizeof text, "%s%.*s", head, (int)k, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+		snprintf(msg, sizeof msg, "invalid JSON at byte %zu: unterminated string", off + k);
+		if (parse_text(&p, text, err, sizeof err) != ES_EFORMAT || strcmp(err, msg) != 0)
+			unit_fail(__FILE__, __LINE__, "unterminated at %zu: \"%s\"", k, err);
+	}
+}
+
+/* Codes chosen so that keys share prefixes across fields ("A"+"BC" and "AB"+"C"), order by
+ * bytes above 0x7F, and fill more than the first 24 bytes of a key (six 4-byte characters). */
+static const char *const t_dates[] = { "2024-10-01", "2024-09-30", "2023-12-31", "2024-10-02", "2025-01-01",
+                                       "1999-02-28" };
+static const char *const t_networks[] = {
+	"", "A", "AB", "\xc3\xa9", "Z\"",
+	"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80" };
+static const char *const t_stations[] = { "", "C", "BC", "CIEL\\", "\x7f\x7fZ", "Zz\xc3\xa9" };
+static const char *const t_locations[] = { "", "00", "C" };
+static const char *const t_channels[] = { "HHZ", "H", "\xe2\x82\xac" };
+/* As sent (NULL is null) and as stored. */
+static const char *const t_countries_sent[] = { NULL, "", "FR", "de", "FRA" };
+static const char *const t_countries[] = { "", "", "FR", "de", "" };
+
+#define T_COUNT(a) (sizeof a / sizeof a[0])
+
+struct t_stat {
+	unsigned date, net, sta, loc, cha, cty;
+	int64_t bytes, reqs, ok, failed;
+	hll_t clients;
+	size_t pos;  /* Index in the payload being built. */
+};
+
+static uint64_t t_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* The naive key order: field by field with strcmp(). */
+static int t_key_cmp(const struct t_stat *x, const struct t_stat *y)
+{
+	int c;
+
+	if ((c = strcmp(t_dates[x->date], t_dates[y->date])) != 0 ||
+	    (c = strcmp(t_networks[x->net], t_networks[y->net])) != 0 ||
+	    (c = strcmp(t_stations[x->sta], t_stations[y->sta])) != 0 ||
+	    (c = strcmp(t_locations[x->loc], t_locations[y->loc])) != 0 ||
+	    (c = strcmp(t_channels[x->cha], t_channels[y->cha])) != 0)
+		return c;
+	return strcmp(t_countries[x->cty], t_countries[y->cty]);
+}
+
+static int t_stat_cmp(const void *a, const void *b)
+{
+	const struct t_stat *x = *(const struct t_stat *const *)a, *y = *(const struct t_stat *const *)b;
+	int c = t_key_cmp(x, y);
+	return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* A code as a JSON string: raw UTF-8, or (escaped) with every non-ASCII character as \u. */
+static void t_code(jsonw_t *w, const char *s, bool escaped)
+{
+	if (escaped) {
+		jsonw_str(w, s, strlen(s));
+		return;
+	}
+	jsonw_raw(w, "\"", 1);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			jsonw_raw(w, "\\", 1);
+		jsonw_raw(w, s, 1);
+	}
+	jsonw_raw(w, "\"", 1);
+}
+
+/* The payload of stats order[0..n) (setting their pos). */
+static char *t_payload(struct t_stat **order, size_t n, bool escaped)
+{
+	jsonw_t w;
+	char hex[HLL_HEX_MAX];
+	size_t len;
+
+	jsonw_init(&w, 0);
+	jsonw_lit(&w, "{\"generated_at\": \"2026-11-28 22:27:27\", \"version\": \"v\", "
+	              "\"days_coverage\": [\"2024-10-01\"], \"stats\": [");
+	for (size_t i = 0; i < n; i++) {
+		const struct t_stat *s = order[i];
+		order[i]->pos = i;
+		jsonw_lit(&w, i ? ", {\"month\": " : "{\"month\": ");
+		t_code(&w, t_dates[s->date], escaped);
+		jsonw_lit(&w, ", \"network\": ");
+		t_code(&w, t_networks[s->net], escaped);
+		jsonw_lit(&w, ", \"station\": ");
+		t_code(&w, t_stations[s->sta], escaped);
+		jsonw_lit(&w, ", \"location\": ");
+		t_code(&w, t_locations[s->loc], escaped);
+		jsonw_lit(&w, ", \"channel\": ");
+		t_code(&w, t_channels[s->cha], escaped);
+		jsonw_lit(&w, ", \"country\": ");
+		if (t_countries_sent[s->cty])
+			t_code(&w, t_countries_sent[s->cty], escaped);
+		else
+			jsonw_lit(&w, "null");
+		jsonw_lit(&w, ", \"bytes\": ");
+		jsonw_i64(&w, s->bytes);
+		jsonw_lit(&w, ", \"nb_requests\": ");
+		jsonw_i64(&w, s->reqs);
+		jsonw_lit(&w, ", \"nb_successful_requests\": ");
+		jsonw_i64(&w, s->ok);
+		jsonw_lit(&w, ", \"nb_unsuccessful_requests\": ");
+		jsonw_i64(&w, s->failed);
+		jsonw_lit(&w, ", \"clients\": \"\\");
+		hll_to_hex(&s->clients, hex);
+		jsonw_lit(&w, hex);
+		jsonw_lit(&w, "\"}");
+	}
+	jsonw_lit(&w, "]}");
+	ASSERT_OK(jsonw_error(&w));
+	return jsonw_take(&w, &len);
+}
+
+/*
+ * Parses the stats in the given order and checks the rows against a naive
+ * reference (qsort() of the stats by key then payload position, summed and
+ * united group by group); returns the digest in dig.
+ */
+static void t_check_order(struct t_stat **order, size_t n, bool escaped, uint8_t dig[SUBMIT_DIGEST_LEN])
+{
+	struct submit_payload p;
+	char err[256];
+	char *text = t_payload(order, n, escaped);
+	struct t_stat **ref = es_reallocarray(NULL, n, sizeof ref[0]);
+	size_t row = 0;
+
+	submit_init(&p);
+	if (parse_text(&p, text, err, sizeof err) != 0)
+		unit_fail(__FILE__, __LINE__, "%s", err);
+	ASSERT_EQ(p.nstats, n);
+	memcpy(ref, order, n * sizeof ref[0]);
+	qsort(ref, n, sizeof ref[0], t_stat_cmp);
+	for (size_t i = 0; i < n; row++) {
+		const struct submit_row *r = &p.rows[row];
+		int64_t bytes = 0, reqs = 0, ok = 0, failed = 0;
+		hll_t u;
+		uint8_t a[HLL_MAX_BYTES], b[HLL_MAX_BYTES];
+		size_t first = i;
+
+		ASSERT(row < p.nrows);
+		hll_init(&u);
+		for (; i < n && t_key_cmp(ref[first], ref[i]) == 0; i++) {
+			bytes += ref[i]->bytes;
+			reqs += ref[i]->reqs;
+			ok += ref[i]->ok;
+			failed += ref[i]->failed;
+			hll_union(&u, &ref[i]->clients);
+		}
+		ASSERT_STREQ(r->date, t_dates[ref[first]->date]);
+		ASSERT_STREQ(r->network, t_networks[ref[first]->net]);
+		ASSERT_STREQ(r->station, t_stations[ref[first]->sta]);
+		ASSERT_STREQ(r->location, t_locations[ref[first]->loc]);
+		ASSERT_STREQ(r->channel, t_channels[ref[first]->cha]);
+		ASSERT_STREQ(r->country, t_countries[ref[first]->cty]);
+		ASSERT_EQ(r->stat_index, ref[first]->pos);
+		ASSERT_EQ(r->bytes, bytes);
+		ASSERT_EQ(r->nb_reqs, reqs);
+		ASSERT_EQ(r->nb_successful, ok);
+		ASSERT_EQ(r->nb_failed, failed);
+		size_t len = hll_serialize(&u, a);
+		ASSERT_EQ(hll_serialize(&r->clients, b), len);
+		ASSERT_MEMEQ(a, b, len);
+		hll_fini(&u);
+	}
+	ASSERT_EQ(p.nrows, row);
+	memcpy(dig, p.digest, SUBMIT_DIGEST_LEN);
+	submit_fini(&p);
+	free(ref);
+	free(text);
+}
+
+static int t_stat_ptr_cmp(const void *a, const void *b)
+{
+	return t_key_cmp(*(const struct t_stat *const *)a, *(const struct t_stat *const *)b);
+}
+
+TEST(submit_rows_are_the_same_in_any_order)
+{
+	enum { NKEYS = 150, NSTATS = 900 };
+	struct t_stat keys[NKEYS], *stats = es_calloc(NSTATS, sizeof stats[0]);
+	struct t_stat **order = es_reallocarray(NULL, NSTATS, sizeof order[0]);
+	uint8_t want[SUBMIT_DIGEST_LEN], have[SUBMIT_DIGEST_LEN];
+	uint64_t seed = 0x9e3779b97f4a7c15u;
+	size_t nuniq = 0;
+
+	/* Stats of 150 keys, about 6 stats a key, spread over the whole payload. */
+	for (size_t i = 0; i < NKEYS; i++) {
+		keys[i] = (struct t_stat){
+			.date = (unsigned)(t_rand(&seed) % T_COUNT(t_dates)),
+			.net = (unsigned)(t_rand(&seed) % T_COUNT(t_networks)),
+			.sta = (unsigned)(t_rand(&seed) % T_COUNT(t_stations)),
+			.loc = (unsigned)(t_rand(&seed) % T_COUNT(t_locations)),
+			.cha = (unsigned)(t_rand(&seed) % T_COUNT(t_channels)),
+			.cty = (unsigned)(t_rand(&seed) % T_COUNT(t_countries)),
+		};
+	}
+	for (size_t i = 0; i < NSTATS; i++) {
+		static const unsigned clients[] = { 0, 1, 3, 200, 700 };
+		struct t_stat *s = &stats[i];
+		*s = keys[t_rand(&seed) % NKEYS];
+		s->bytes = (int64_t)(t_rand(&seed) % 1000000);
+		s->ok = (int64_t)(t_rand(&seed) % 1000);
+		s->failed = (int64_t)(t_rand(&seed) % 10);
+		s->reqs = s->ok + s->failed;
+		hll_init(&s->clients);
+		for (unsigned c = clients[t_rand(&seed) % T_COUNT(clients)]; c > 0; c--)
+			hll_add_raw(&s->clients, (int64_t)(int32_t)t_rand(&seed));
+		order[i] = s;
+	}
+
+	/* As generated, escaped, shuffled, sorted (equal keys together), reverse-sorted. */
+	t_check_order(order, NSTATS, false, want);
+	t_check_order(order, NSTATS, true, have);
+	ASSERT_MEMEQ(want, have, SUBMIT_DIGEST_LEN);
+	for (size_t i = NSTATS - 1; i > 0; i--) {
+		size_t k = (size_t)(t_rand(&seed) % (i + 1));
+		struct t_stat *t = order[i];
+		order[i] = order[k];
+		order[k] = t;
+	}
+	t_check_order(order, NSTATS, false, have);
+	ASSERT_MEMEQ(want, have, SUBMIT_DIGEST_LEN);
+	qsort(order, NSTATS, sizeof order[0], t_stat_cmp);
+	t_check_order(order, NSTATS, false, have);
+	ASSERT_MEMEQ(want, have, SUBMIT_DIGEST_LEN);
+	for (size_t i = 0; i < NSTATS / 2; i++) {
+		struct t_stat *t = order[i];
+		order[i] = order[NSTATS - 1 - i];
+		order[NSTATS - 1 - i] = t;
+	}
+	t_check_order(order, NSTATS, true, have);
+	ASSERT_MEMEQ(want, have, SUBMIT_DIGEST_LEN);
+
+	/* One stat per key, strictly ascending (nothing to sort or merge), then each adjacent pair swapped. */
+	qsort(order, NSTATS, sizeof order[0], t_stat_cmp);
+	for (size_t i = 0; i < NSTATS; i++)
+		if (nuniq == 0 || t_key_cmp(order[nuniq - 1], order[i]) != 0)
+			order[nuniq++] = order[i];
+	ASSERT(nuniq > 50);
+	t_check_order(order, nuniq, false, want);
+	for (size_t i = 1; i < nuniq; i++)
+		ASSERT(t_stat_ptr_cmp(&order[i - 1], &order[i]) < 0);
+	for (size_t i = 0; i + 1 < nuniq; i += 2) {
+		struct t_stat *t = order[i];
+		order[i] = order[i + 1];
+		order[i + 1] = t;
+	}
+	t_check_order(order, nuniq, false, have);
+	ASSERT_MEMEQ(want, have, SUBMIT_DIGEST_LEN);
+
+	for (size_t i = 0; i < NSTATS; i++)
+		hll_fini(&stats[i].clients);
+	free(order);
+	free(stats);
+}
+
+TEST(submit_merge_overflow_far_apart_frees_all)
+{
+	/* Three stats of one key, 4e18 bytes each, far apart and after rows of smaller keys. */
+	jsonw_t w;
+	size_t len;
+	char *text;
+	struct submit_payload p;
+	char err[256];
+
+	jsonw_init(&w, 0);
+	jsonw_lit(&w, "{\"generated_at\": \"2026-11-28 22:27:27\", \"version\": \"v\", \"days_coverage\": [], "
+	              "\"stats\": [");
+	for (int i = 0; i < 40; i++) {
+		char stat[512];
+		bool big = i == 3 || i == 20 || i == 37;
+		snprintf(stat, sizeof stat,
+		         "%s{\"month\": \"2024-10-01\", \"network\": \"N%c\", \"station\": \"S\", \"location\": \"\", "
+		         "\"channel\": \"HHZ\", \"bytes\": %s, \"nb_successful_requests\": 1, \"clients\": \"" ONE "\"}",
+		         i ? ", " : "", big ? 'M' : 'A' + i % 26, big ? "4000000000000000000" : "1");
+		jsonw_lit(&w, stat);
+	}
+	jsonw_lit(&w, "]}");
+	text = jsonw_take(&w, &len);
+	submit_init(&p);
+	ASSERT_ERR(submit_parse(&p, text, len, NULL, err, sizeof err), ES_EFORMAT);
+	ASSERT_STREQ(err, "stats[37]: the counters of the stats that share its key (stats[3]) overflow");
+	ASSERT_EQ(p.nrows, 0);
+	free(text);
+
+	/* Two of them fit. */
+	text = replace_all("{\"generated_at\": \"2026-11-28 22:27:27\", \"version\": \"v\", \"days_coverage\": [], "
+	                   "\"stats\": [" STAT("", "\"nb_successful_requests\": 1, ") ", "
+	                   STAT("\"country\": \"FR\", ", "\"nb_successful_requests\": 1, ") ", "
+	                   STAT("", "\"nb_successful_requests\": 1, ") "]}",
+	                   "\"bytes\": 10", "\"bytes\": 4000000000000000000");
+	ASSERT_OK(parse_text(&p, text, err, sizeof err));
+	ASSERT_EQ(p.nrows, 2);
+	ASSERT_EQ(p.rows[0].bytes, 8000000000000000000);
+	ASSERT_EQ(p.rows[0].stat_index, 0);
+	ASSERT_EQ(p.rows[1].stat_index, 1);
+	submit_fini(&p);
+	free(text);
+}
+
+TEST(submit_stat_keys_end_at_a_nul)
+{
+	/* A key is matched up to its first NUL, as the reader always has: "month\u0000x" is month. */
+	struct submit_payload p;
+	char err[256];
+
+	submit_init(&p);
+	ASSERT_OK(parse_text(&p, "{\"generated_at\": \"2026-11-28 22:27:27\", \"version\": \"v\", "
+	                         "\"days_coverage\": [], \"stats\": [{\"month\\u0000x\": \"2024-10-03\", "
+	                         GOOD_CODES GOOD_COUNTS GOOD_CLIENTS ", \"monthx\": 1, \"mont\": 2}]}",
+	                     err, sizeof err));
+	ASSERT_STREQ(p.rows[0].date, "2024-10-03");
+	submit_fini(&p);
+	ASSERT_ERR(parse_text(&p, "{\"generated_at\": \"2026-11-28 22:27:27\", \"version\": \"v\", "
+	                          "\"days_coverage\": [], \"stats\": [{\"month\\u0000x\": \"2024-10-03\", "
+	                          GOOD_MONTH GOOD_CODES GOOD_COUNTS GOOD_CLIENTS "}]}", err, sizeof err),
+	           ES_EFORMAT);
+	ASSERT_STREQ(err, "stats[0].month: given twice");
+}
+
+TEST(submit_clients_hex_either_case_and_bad_digits)
+{
+	static const struct { const char *clients, *message; } bad[] = {
+		{ "\\\\x128B7F00000000471", "stats[1].clients: not valid hll(11,5) bytes: odd number of hex digits" },
+		{ "\\\\x128B7F0000000047198F2G", "stats[1].clients: not valid hll(11,5) bytes: not a hex digit" },
+		{ "\\\\x\\\\x128B7F0000000047198F26", "stats[1].clients: not valid hll(11,5) bytes: not a hex digit" },
+		{ "\\\\x128B7F00", "stats[1].clients: not valid hll(11,5) bytes: EXPLICIT data is not a multiple of 8 bytes" },
+		{ "\\\\X128B7F0000000047198F26", "stats[1].clients: not \\x followed by hex digits" },
+	};
+	struct submit_payload p;
+	char err[256], fields[512];
+	uint8_t upper[SUBMIT_DIGEST_LEN];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(fields, sizeof fields, GOOD_MONTH GOOD_CODES GOOD_COUNTS "\"clients\": \"%s\"", bad[i].clients);
+		if (parse_stat_fields(fields, err, sizeof err) != ES_EFORMAT || strcmp(err, bad[i].message) != 0)
+			unit_fail(__FILE__, __LINE__, "case %zu: \"%s\", expected \"%s\"", i, err, bad[i].message);
+	}
+	/* Lower-case digits are the same set. */
+	submit_init(&p);
+	ASSERT_OK(parse_text(&p, PAYLOAD(STAT("", "\"nb_successful_requests\": 1, ")), err, sizeof err));
+	memcpy(upper, p.digest, sizeof upper);
+	submit_fini(&p);
+	char *lower = replace_all(PAYLOAD(STAT("", "\"nb_successful_requests\": 1, ")), "47198F26", "47198f26");
+	ASSERT_OK(parse_text(&p, lower, err, sizeof err));
+	ASSERT_MEMEQ(p.digest, upper, sizeof upper);
+	ASSERT_EQ(hll_cardinality(&p.rows[0].clients), 1);
+	submit_fini(&p);
+	free(lower);
 }
