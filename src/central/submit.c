@@ -559,32 +559,6 @@ static int counter_field(struct jp *j, size_t idx, const char *name, int64_t max
 	return 0;
 }
 
-/*
- * hll_parse_hex() of the hex digits hex[0..len) (after the "\\x"), with its
- * checks and reasons, decoding each digit once: hll_parse_hex() checks every
- * digit, then decodes each again as it reads the byte.
- */
-static int clients_parse(hll_t *h, const char *hex, size_t len, const char **why)
-{
-	uint8_t bin[HLL_HEX_MAX / 2 + 8];
-
-	if (len % 2 != 0) {
-		*why = "odd number of hex digits";
-		return ES_EFORMAT;
-	}
-	if (len / 2 > sizeof bin)
-		return hll_parse_hex(h, hex, len, why);
-	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hex_digit_any((unsigned char)hex[2 * i]), lo = hex_digit_any((unsigned char)hex[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			*why = "not a hex digit";
-			return ES_EFORMAT;
-		}
-		bin[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return hll_parse(h, bin, len / 2, why);
-}
-
 static int parse_stat(struct jp *j, size_t idx, struct submit_row *r)
 {
 	/* Room for the largest hll as text, with a little slack to detect longer ones. */
@@ -699,7 +673,7 @@ static int parse_stat(struct jp *j, size_t idx, struct submit_row *r)
 				return fail(j, "stats[%zu].clients: longer than the largest hll(11,5)", idx);
 			if (s.len < 2 || text[0] != '\\' || text[1] != 'x')
 				return fail(j, "stats[%zu].clients: not \\x followed by hex digits", idx);
-			rc = clients_parse(&r->clients, text + 2, s.len - 2, &why);
+			rc = hll_parse_hex_digits(&r->clients, text + 2, s.len - 2, &why);
 			if (rc < 0)
 				return fail(j, "stats[%zu].clients: not valid hll(11,5) bytes: %s", idx,
 				            why ? why : es_strerror(rc));

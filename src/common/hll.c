@@ -557,17 +557,29 @@ int hll_union_stored(hll_t *dst, const uint8_t *buf, size_t len, const char **wh
 
 int hll_parse_hex(hll_t *h, const char *hex, size_t len, const char **why)
 {
-	hll_fini(h);
 	if (len >= 2 && hex[0] == '\\' && (hex[1] == 'x' || hex[1] == 'X')) {
 		hex += 2;
 		len -= 2;
 	}
+	return hll_parse_hex_digits(h, hex, len, why);
+}
+
+int hll_parse_hex_digits(hll_t *h, const char *hex, size_t len, const char **why)
+{
+	hll_fini(h);
 	if (len % 2 != 0)
 		return parse_fail(ES_EFORMAT, "odd number of hex digits", why);
-	for (size_t i = 0; i < len; i++)
-		if (hex_digit_any(hex[i]) < 0)
+	/* Every set a reader accepts fits (a SPARSE one of 2048 words is the longest): decode once. */
+	uint8_t bin[3 + 2 * HLL_M];
+	bool fits = len / 2 <= sizeof bin;
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = hex_digit_any(hex[2 * i]), lo = hex_digit_any(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
 			return parse_fail(ES_EFORMAT, "not a hex digit", why);
-	struct hll_src s = { .bin = NULL, .hex = hex, .len = len / 2 };
+		if (fits)
+			bin[i] = (uint8_t)(hi << 4 | lo);
+	}
+	struct hll_src s = { .bin = fits ? bin : NULL, .hex = hex, .len = len / 2 };
 	return parse_src(h, &s, why);
 }
 

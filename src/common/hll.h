@@ -79,6 +79,8 @@ size_t hll_to_hex(const hll_t *h, char *out);
 int hll_parse(hll_t *h, const uint8_t *buf, size_t len, const char **why);
 /* Same, from hex text with or without a "\x" prefix, either case. */
 int hll_parse_hex(hll_t *h, const char *hex, size_t len, const char **why);
+/* Same, from exactly the hex digits hex[0..len) (no prefix: "\x" is refused as not hex). */
+int hll_parse_hex_digits(hll_t *h, const char *hex, size_t len, const char **why);
 /*
  * Unites the set stored in buf[0..len) into dst: the same as hll_parse() of
  * buf and hll_union(), and the same errors (dst unchanged on error), but a

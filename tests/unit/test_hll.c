@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 
+#include "hex.h"
 #include "hll.h"
 #include "mem.h"
 #include "unit.h"
@@ -451,6 +452,46 @@ TEST(hll_parse_hex_accepts_prefix_and_case)
 	ASSERT_OK(hll_parse_hex(&h, "\\x118B7Fzz", 8, NULL));
 	ASSERT_STREQ(hll_type_name(&h), "EMPTY");
 	hll_fini(&h);
+}
+
+/* Digits only; and text longer than any set a reader accepts is judged as the bytes would be. */
+TEST(hll_parse_hex_digits_and_long_text)
+{
+	const char *why = NULL;
+	hll_t h, b;
+	hll_init(&h);
+	hll_init(&b);
+	ASSERT_OK(hll_parse_hex_digits(&h, "128b7FFFFFFFFFF6A5C420", 22, NULL));
+	ASSERT_EQ(hll_cardinality(&h), 1);
+	ASSERT_ERR(hll_parse_hex_digits(&h, "\\x128B7FFFFFFFFFF6A5C420", 24, &why), ES_EFORMAT);
+	ASSERT_STREQ(why, "not a hex digit");
+	ASSERT_ERR(hll_parse_hex_digits(&h, "128B7", 5, &why), ES_EFORMAT);
+	ASSERT_STREQ(why, "odd number of hex digits");
+	/* A SPARSE body of 2049 words (past the 4099-byte decoding buffer) and of 2048. */
+	for (size_t words = 2048; words <= 2049; words++) {
+		size_t n = 3 + 2 * words;
+		uint8_t *bin = es_malloc(n);
+		char *hex = es_malloc(2 * n + 1);
+		const char *why_bin = NULL, *why_hex = NULL;
+		bin[0] = 0x13;
+		bin[1] = 0x8B;
+		bin[2] = 0x7F;
+		for (size_t i = 0; i < words; i++) {
+			bin[3 + 2 * i] = (uint8_t)((i % 2048) >> 3);
+			bin[4 + 2 * i] = (uint8_t)(((i % 2048) & 7) << 5 | 1);
+		}
+		hex_encode(hex, bin, n);
+		int rb = hll_parse(&b, bin, n, &why_bin), rh = hll_parse_hex_digits(&h, hex, 2 * n, &why_hex);
+		ASSERT_EQ(rh, rb);
+		if (rb == 0)
+			ASSERT_EQ(hll_cardinality(&h), hll_cardinality(&b));
+		else
+			ASSERT_STREQ(why_hex, why_bin);
+		free(bin);
+		free(hex);
+	}
+	hll_fini(&h);
+	hll_fini(&b);
 }
 
 /* ---- parsing: what is accepted and normalised ----------------------------- */
