@@ -79,7 +79,7 @@ later=$(ls "$top_srcdir"/sql | grep -c '^01[4-9]-.*\.sql$')
 	fail "db init from 013 applied: $(cat "$T/init.out")"
 [ "$(pg_psql -c "SELECT string_agg(relname || ':' || array_to_string(reloptions, ','), ' ' ORDER BY relname)
 	FROM pg_class WHERE relname LIKE 'dataselect_rollup%' AND relkind = 'r'")" = \
-	"dataselect_rollup:fillfactor=50 dataselect_rollup_country:fillfactor=50 dataselect_rollup_node:fillfactor=50 dataselect_rollup_node_year_country:fillfactor=50 dataselect_rollup_pack:fillfactor=50" ] ||
+	"dataselect_rollup:fillfactor=50 dataselect_rollup_country:fillfactor=50 dataselect_rollup_node:fillfactor=50 dataselect_rollup_node_year_country:fillfactor=50" ] ||
 	fail "the rollup tables' fillfactor after 015"
 db_state >"$T/state14" || fail "db_state after 014"
 cmp -s "$T/state13" "$T/state14" || { diff "$T/state13" "$T/state14" >&2; fail "014 changed stored rows"; }
