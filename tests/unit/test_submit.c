@@ -680,7 +680,7 @@ TEST(submit_string_scan_at_every_offset)
 	const char *tail = "\", \"generated_at\": \"2026-11-28 22:27:27\", \"days_coverage\": [], \"stats\": []}";
 	const size_t off = strlen(head);
 	struct submit_payload p;
-	char err[256], text[512], want[64], msg[128];
+	char err[256], text[512], want[128], msg[128];
 
 	submit_init(&p);
 	for (size_t k = 0; k < 32; k++) {
