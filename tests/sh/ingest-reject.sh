@@ -151,5 +151,10 @@ sed -e 's/"nb_requests": 1, "nb_successful_requests": 1/"nb_requests": 214748364
 code=$(submit "$T/max.json")
 [ "$code" = 200 ] || fail "max counters: status $code: $(cat "$T/response")"
 refused 400 "overflows a counter" "$T/good.json"
+# Within one payload: two stations of one (month, network, country) whose bytes
+# add up past bigint, as the rollup would sum them (src/central/sgroup.c).
+payload "$T/groupsum.json" "$(bad 's/"station": "CIEL"/"station": "OTHER"/; s/"bytes": 10/"bytes": 9000000000000000000/')"
+sed -i 's/"bytes": 10,/"bytes": 9000000000000000000,/' "$T/groupsum.json"
+refused 400 "overflows a counter" "$T/groupsum.json"
 ingestd_stop
 exit 0
