@@ -32,17 +32,8 @@ collations() {
 	done
 }
 
-# A database at 013: the tree's migrations up to it.
-mkdir "$T/central" "$T/sql13"
-chmod o+x "$T"   # PostgreSQL runs as its own user when the test runs as root.
-for f in "$top_srcdir"/sql/0[0-9][0-9]-*.sql; do
-	case ${f##*/} in 01[4-9]-*|0[2-9][0-9]-*) ;; *) cp "$f" "$T/sql13/" ;; esac
-done
-[ -f "$T/sql13/013-stats-parent-checks.sql" ] || fail "no migration 013 in the tree"
-pg_start "$T/central" || exit $?
-"$ADMIN" --db "$ES_DB" --sql-dir "$T/sql13" db init >/dev/null 2>"$T/init13.err" ||
-	fail "db init up to 013: $(cat "$T/init13.err")"
-check "the database is at 013" test "$(pg_psql -c 'select count(*) from eidastats_migrations')" = 13
+# A database at 013.
+central_at 013
 collations >"$T/coll13"
 grep -q 'network=default' "$T/coll13" || fail "013's codes are already \"C\": $(cat "$T/coll13")"
 

@@ -37,6 +37,15 @@
 #       Checks in PostgreSQL that the node's rows are exactly the stats of the
 #       FILEs summed by key (country normalised; HLLs unioned): counters
 #       equal and hll_cardinality(clients) equal.  Prints differences.
+#   central_at NNN
+#       Like central_start's first step, but the schema stops at migration
+#       NNN (the tree's migrations up to it, copied to $T/sqlNNN): for tests
+#       of a later migration on a filled database.  Starts no service.
+#   delete_waits_then_fails INSERT-SQL DELETE-SQL WHAT
+#       An open transaction runs INSERT-SQL (statements, ';'-separated); then
+#       DELETE-SQL, started meanwhile, must wait for a lock, and fail with
+#       SQLSTATE 23503 once the transaction has committed, as a foreign key's
+#       NO ACTION would make it.
 #
 # Environment: ES_INGESTD and ES_ADMIN override the programs.
 
@@ -241,5 +250,46 @@ EOF
 		head -n 20 "$T/db_expect.out" >&2
 		return 1
 	fi
+	return 0
+}
+
+central_at() {
+	mkdir -p "$T/central" "$T/sql$1"
+	chmod o+x "$T"   # PostgreSQL runs as its own user when the test runs as root.
+	for _f in "$top_srcdir"/sql/[0-9][0-9][0-9]-*.sql; do
+		_v=${_f##*/}
+		[ "$(expr "${_v%%-*}" + 0)" -le "$(expr "$1" + 0)" ] && cp "$_f" "$T/sql$1/"
+	done
+	ls "$T/sql$1/$1"-*.sql >/dev/null 2>&1 || fail "no migration $1 in the tree"
+	pg_start "$T/central" || exit $?
+	"$ADMIN" --db "$ES_DB" --sql-dir "$T/sql$1" db init >/dev/null 2>"$T/init$1.err" ||
+		fail "db init up to $1: $(cat "$T/init$1.err")"
+	check "the database is at $1" test "$(pg_psql -c 'select count(*) from eidastats_migrations')" = \
+		"$(expr "$1" + 0)"
+}
+
+delete_waits_then_fails() {
+	_psql_bg() { "$(pg__bin)/psql" -X -q -v VERBOSITY=verbose -d "$ES_DB" "$@"; }
+	_waiting() {
+		[ "$(pg_psql -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+			AND query = \$q\$$2\$q\$")" = 1 ]
+	}
+	rm -f "$T/held.in"
+	mkfifo "$T/held.in"
+	_psql_bg <"$T/held.in" >"$T/held.out" 2>&1 &
+	_held=$!
+	bg_track "$_held"
+	exec 3>"$T/held.in"
+	printf "BEGIN;\n%s;\nSELECT 'inserted';\n" "$1" >&3
+	wait_until 10 grep -q 'inserted' "$T/held.out" || fail "$3: the open transaction's insert: $(cat "$T/held.out")"
+	_psql_bg -c "$2" >"$T/waiting.out" 2>&1 &
+	_waiter=$!
+	bg_track "$_waiter"
+	wait_until 10 _waiting "$@" || fail "$3: the delete did not wait for the open insert"
+	printf 'COMMIT;\n' >&3
+	exec 3>&-
+	wait "$_held" || fail "$3: the insert's transaction: $(cat "$T/held.out")"
+	wait "$_waiter" && fail "$3: the delete was accepted after the insert committed"
+	grep -q 'ERROR:  23503' "$T/waiting.out" || fail "$3: not a foreign key violation: $(cat "$T/waiting.out")"
 	return 0
 }

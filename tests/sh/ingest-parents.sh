@@ -79,30 +79,11 @@ cmp -s "$T/before" "$T/after" || fail "the refused TRUNCATE changed the database
 # Concurrency as with the foreign keys: a network that an open transaction has
 # just given a row cannot be deleted; the DELETE waits for that transaction
 # and, once it has committed, fails.
-psql_bg() { "$(pg__bin)/psql" -X -q -v VERBOSITY=verbose -d "$ES_DB" "$@"; }
-waiting_on_lock() {
-	[ "$(pg_psql -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-		AND query LIKE 'DELETE FROM networks%'")" = 1 ]
-}
 pg_psql -c "INSERT INTO networks (node_id, name, inverted_policy) VALUES ($ES_NODE_ID, 'NEW2', false)" ||
 	fail "creating network NEW2"
-mkfifo "$T/a.in"
-psql_bg <"$T/a.in" >"$T/a.out" 2>&1 &
-A=$!
-bg_track "$A"
-exec 3>"$T/a.in"
-printf "BEGIN;\nSET LOCAL eidastats.networks_known = 'on';\n%s;\nSELECT 'row inserted';\n" \
-	"$ins VALUES ($ES_NODE_ID, '2024-08-01', 'NEW2', 'S', '', 'HHZ', '', 1)" >&3
-wait_until 10 grep -q 'row inserted' "$T/a.out" || fail "the open transaction's insert: $(cat "$T/a.out")"
-psql_bg -c "DELETE FROM networks WHERE node_id = $ES_NODE_ID AND name = 'NEW2'" >"$T/b.out" 2>&1 &
-B=$!
-bg_track "$B"
-wait_until 10 waiting_on_lock || fail "the DELETE of a network in use by an open insert did not wait"
-printf 'COMMIT;\n' >&3
-exec 3>&-
-wait "$A" || fail "the insert's transaction: $(cat "$T/a.out")"
-wait "$B" && fail "the DELETE of a network whose row was committed meanwhile was accepted"
-grep -q 'ERROR:  23503' "$T/b.out" || fail "the waiting DELETE: not a foreign key violation: $(cat "$T/b.out")"
+delete_waits_then_fails "SET LOCAL eidastats.networks_known = 'on';
+$ins VALUES ($ES_NODE_ID, '2024-08-01', 'NEW2', 'S', '', 'HHZ', '', 1)" \
+	"DELETE FROM networks WHERE node_id = $ES_NODE_ID AND name = 'NEW2'" "a network given a row by an open transaction"
 [ "$(pg_psql -c "SELECT count(*) FROM dataselect_stats WHERE network = 'NEW2'")" = 1 ] ||
 	fail "the committed row of NEW2 is gone"
 
