@@ -34,6 +34,12 @@ struct db_pool {
 	char *conninfo;
 	unsigned size;
 	struct db_conn *conns;
+	/* db_pool_warm()'s thread: started (to be joined), and told to stop. */
+	pthread_t warmer;
+	bool warming;
+	bool closing;
+	db_warm_done_fn *warm_done;
+	void *warm_arg;
 };
 
 /*
@@ -76,15 +82,15 @@ static const char insert_payload_sql[] =
 	" $6::date[], $7::bytea, $8, $9::integer)"
 	" ON CONFLICT (node_id, digest) DO NOTHING RETURNING id";
 
-/* The networks of the rows, in one statement; the trigger then has nothing to do (sql/002). */
+/* The networks of the rows, in one statement; the networks trigger then has nothing to do (sql/016). */
 static const char networks_sql[] =
 	"INSERT INTO networks (node_id, name, inverted_policy)"
 	" SELECT DISTINCT $1::integer, network, false FROM ingest_groups"
 	" ON CONFLICT DO NOTHING";
 
 /*
- * For the rest of the transaction: the networks exist (sql/002's row trigger
- * has nothing to do), and sorts, hash tables and the transition table of
+ * For the rest of the transaction: the networks exist (sql/016's statement
+ * trigger has nothing to do), and sorts, hash tables and the transition table of
  * sql/013's parents check stay in memory up to DB_INGEST_WORK_MEM instead of
  * the server's work_mem (4 MB by default): with it synthetic-small's client
  * sets spilled to temporary files (the rollup's grouping in 85 batches, the
@@ -211,6 +217,12 @@ void db_pool_free(struct db_pool *pool)
 {
 	if (!pool)
 		return;
+	if (pool->warming) {
+		pthread_mutex_lock(&pool->lock);
+		pool->closing = true;
+		pthread_mutex_unlock(&pool->lock);
+		pthread_join(pool->warmer, NULL);
+	}
 	for (unsigned i = 0; i < pool->size; i++)
 		if (pool->conns[i].pg)
 			PQfinish(pool->conns[i].pg);
@@ -293,6 +305,58 @@ static int connect_if_needed(struct db_conn *c, char *err, size_t errlen)
 		disconnect(c);
 	}
 	return rc;
+}
+
+/*
+ * Opens the closed sessions one after the other, skipping those lent to a
+ * request (which opens its own); stops at the first failure, since the others
+ * would wait as long to fail the same way, and when the pool is being freed.
+ */
+static void *warm_main(void *arg)
+{
+	struct db_pool *pool = arg;
+	char err[512] = "";
+	unsigned opened = 0;
+
+	for (unsigned i = 0; i < pool->size; i++) {
+		struct db_conn *c = &pool->conns[i];
+		bool skip;
+		int rc;
+
+		pthread_mutex_lock(&pool->lock);
+		if (pool->closing) {
+			pthread_mutex_unlock(&pool->lock);
+			break;
+		}
+		skip = c->busy;
+		c->busy = true;
+		pthread_mutex_unlock(&pool->lock);
+		if (skip)
+			continue;
+		rc = connect_if_needed(c, err, sizeof err);
+		db_release(pool, c);
+		if (rc < 0)
+			break;
+		opened++;
+	}
+	if (pool->warm_done)
+		pool->warm_done(pool->warm_arg, opened, pool->size, err);
+	return NULL;
+}
+
+int db_pool_warm(struct db_pool *pool, db_warm_done_fn *done, void *arg)
+{
+	int rc;
+
+	if (pool->warming)
+		return -EALREADY;
+	pool->warm_done = done;
+	pool->warm_arg = arg;
+	rc = pthread_create(&pool->warmer, NULL, warm_main, pool);
+	if (rc != 0)
+		return -rc;
+	pool->warming = true;
+	return 0;
 }
 
 static int query(struct db_conn *c, const char *what, const char *sql, int nparams,

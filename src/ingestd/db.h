@@ -14,9 +14,9 @@
  *                  default_transaction_read_only on; db_ingest() refuses them.
  * db_health(), db_authenticate() and db_query() work on both.
  *
- * Sessions are opened lazily and re-opened when PostgreSQL went away, so
- * the service starts while the database is down and recovers when it
- * returns.  Every session runs in UTC.
+ * Sessions are opened on first use (or ahead of it, db_pool_warm()) and
+ * re-opened when PostgreSQL went away, so the service starts while the
+ * database is down and recovers when it returns.  Every session runs in UTC.
  *
  * Ownership: the pool owns its connections; db_acquire() lends one until
  * db_release().  A caller holds at most one connection at a time and never
@@ -50,9 +50,30 @@ enum db_role {
 	DB_ROLE_READ,   /* queries: no temporary table, read-only, replica allowed */
 };
 
-/* A pool of size (>= 1) lazily opened sessions on conninfo; never NULL. */
+/* A pool of size (>= 1) sessions on conninfo, none open yet; never NULL. */
 struct db_pool *db_pool_new(const char *conninfo, unsigned size, enum db_role role);
 void db_pool_free(struct db_pool *pool);
+
+/*
+ * Called once by db_pool_warm()'s thread when it is done: opened of size
+ * sessions are open (sessions lent to requests meanwhile are not counted),
+ * err is the text of the failure that stopped it ("" when none).
+ */
+typedef void db_warm_done_fn(void *arg, unsigned opened, unsigned size, const char *err);
+
+/*
+ * Opens the pool's sessions ahead of their first use, in a thread of the
+ * pool's own, so that the first requests after a start do not pay for them
+ * (connection, time zone, a write session's COPY tables: tens of
+ * milliseconds each).  Returns at once: 0, -EALREADY on a second call, or
+ * -errno when the thread cannot start.  Nothing depends on it: a session it
+ * could not open (the database is down) opens on its first use, as always;
+ * the thread stops at the first failure.  done (may be NULL) is called from
+ * that thread at its end.  db_pool_free() stops it and waits for it (at most
+ * one connection attempt, pgx_connect()'s timeout).  Call it from the thread
+ * that created the pool, once.
+ */
+int db_pool_warm(struct db_pool *pool, db_warm_done_fn *done, void *arg);
 
 /* Waits for a free connection (it may be closed; the calls below open it). */
 struct db_conn *db_acquire(struct db_pool *pool);

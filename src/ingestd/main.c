@@ -130,6 +130,17 @@ static void reload(struct ingest_live *live, const struct cli *cli, unsigned gen
 	           cli->config_file ? cli->config_file : "the command line", note[0] ? "; " : "", note);
 }
 
+/* The end of the write sessions' opening at start (db_pool_warm), for the operator. */
+static void warm_done(void *arg, unsigned opened, unsigned size, const char *err)
+{
+	(void)arg;
+	if (*err)
+		ingest_log("database: %u of %u write sessions open at start; the others open on first use (%s)",
+		           opened, size, err);
+	else
+		ingest_log("database: %u of %u write sessions open", opened, size);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -243,6 +254,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	pool = db_pool_new(cfg.db, cfg.workers, DB_ROLE_WRITE);
+	if ((rc = db_pool_warm(pool, warm_done, NULL)) < 0)
+		ingest_log("write sessions will open on first use (no thread to open them now: %s)", strerror(-rc));
 	read_pool = db_pool_new(ingest_config_read_db(&cfg), cfg.workers, DB_ROLE_READ);
 	live = ingest_live_new(&cfg);
 	rc = server_start(&srv, api_routes, api_nroutes, live, pool, read_pool, err, sizeof err);

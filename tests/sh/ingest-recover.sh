@@ -1,8 +1,9 @@
 #!/bin/sh
 # PostgreSQL stopped mid-run: health and submissions answer 503 and store
 # nothing; when PostgreSQL returns the service recovers by itself, and a
-# restart between requests costs no error at all.  The service also starts
-# while the database is down, and exits 0 on SIGTERM.
+# restart between requests costs no error at all.  The service opens its
+# write sessions at start, before any request; it also starts while the
+# database is down (and says so), and exits 0 on SIGTERM.
 . "$top_srcdir/tests/sh/lib.sh"
 . "$top_srcdir/tests/sh/ingest-lib.sh"
 
@@ -18,6 +19,14 @@ day_payload() {
 }
 
 central_start --workers 4
+# The write sessions, opened before any request.
+write_sessions() {
+	pg_psql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'eidastats-ingestd'"
+}
+wait_until 15 grep -q 'database: 4 of 4 write sessions open$' "$T/ingestd.log" ||
+	fail "the write sessions were not opened at start: $(cat "$T/ingestd.log")"
+[ "$(write_sessions)" = 4 ] || fail "$(write_sessions) write sessions in PostgreSQL, 4 expected"
+grep -q 'access' "$T/ingestd.log" && fail "a request was served before the check"
 day_payload 2020-09-18 "$T/a.json"
 day_payload 2020-09-19 "$T/b.json"
 day_payload 2020-09-20 "$T/c.json"
@@ -50,6 +59,8 @@ db_expect "$ES_NODE_ID" "$T/a.json" "$T/b.json" "$T/c.json" || fail "after the r
 ingestd_stop
 pg_stop || fail "pg_stop"
 ingestd_start
+wait_until 15 grep -q 'database: 0 of 8 write sessions open at start; the others open on first use (cannot connect' \
+	"$T/ingestd.log" || fail "the failed opening at start was not logged: $(cat "$T/ingestd.log")"
 expect_status 503 "$(health)" "health of a service started without PostgreSQL"
 expect_status 503 "$(submit "$T/d.json")" "POST to a service started without PostgreSQL"
 pg_resume || fail "pg_resume"

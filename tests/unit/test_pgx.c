@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "ingestd/db.h"
@@ -137,6 +138,62 @@ TEST(pgx_token_digest)
 	ASSERT(strcmp(out, "\\x000fa5ff") == 0);
 	pgx_bytea_text(out, bytes, 0);
 	ASSERT(strcmp(out, "\\x") == 0);
+}
+
+struct warm_seen {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	int calls;
+	unsigned opened, size;
+	char err[512];
+};
+
+static void warm_seen(void *arg, unsigned opened, unsigned size, const char *err)
+{
+	struct warm_seen *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->calls++;
+	w->opened = opened;
+	w->size = size;
+	snprintf(w->err, sizeof w->err, "%s", err);
+	pthread_cond_signal(&w->done);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Opening the sessions ahead fails quietly without a database, reports why once, and leaves the pool usable. */
+TEST(db_pool_warm_unreachable)
+{
+	struct db_pool *pool = db_pool_new(NOWHERE, 3, DB_ROLE_WRITE);
+	struct warm_seen w = { .lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER };
+	char err[512];
+
+	ASSERT(db_pool_warm(pool, warm_seen, &w) == 0);
+	ASSERT_ERR(db_pool_warm(pool, warm_seen, &w), -EALREADY);
+	pthread_mutex_lock(&w.lock);
+	while (w.calls == 0)
+		pthread_cond_wait(&w.done, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	/* It stopped at the first failure, which it names. */
+	ASSERT(w.size == 3 && w.opened == 0);
+	ASSERT(strstr(w.err, "cannot connect to the database") != NULL);
+	/* The pool still lends every session, which try again on their use. */
+	struct db_conn *c[3];
+	for (int i = 0; i < 3; i++)
+		c[i] = db_acquire(pool);
+	ASSERT(c[0] != c[1] && c[1] != c[2] && c[0] != c[2]);
+	ASSERT_ERR(db_health(c[2], err, sizeof err), -ENOTCONN);
+	for (int i = 0; i < 3; i++)
+		db_release(pool, c[i]);
+	db_pool_free(pool);
+	ASSERT(w.calls == 1);
+
+	/* A pool freed at once: the thread is stopped and waited for, and reports once. */
+	pool = db_pool_new(NOWHERE, 2, DB_ROLE_READ);
+	w.calls = 0;
+	ASSERT(db_pool_warm(pool, warm_seen, &w) == 0);
+	db_pool_free(pool);
+	ASSERT(w.calls == 1 && w.opened == 0 && w.size == 2);
 }
 
 TEST(db_pool_unreachable)
