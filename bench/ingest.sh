@@ -55,21 +55,20 @@ node() {
 
 "$INGESTD" --db "$ES_DB" --listen 127.0.0.1:0 --workers 8 2>"$T/ingestd.log" &
 PID=$!
-i=0
-until grep -q 'listening on' "$T/ingestd.log"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || { cat "$T/ingestd.log" >&2; exit 1; }
-	sleep 0.1
-done
+# logged TEXT: waits up to 10 s for TEXT in the service's log; 1 if it never came.
+logged() {
+	i=0
+	until grep -q "$1" "$T/ingestd.log"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || return 1
+		sleep 0.1
+	done
+}
+logged 'listening on' || { cat "$T/ingestd.log" >&2; exit 1; }
 URL="http://$(sed -n 's/.*listening on //p' "$T/ingestd.log")/eidaws/statistics/1/submit"
 # The service opens its write sessions right after it starts listening (a
 # build from before that opened them on first use, and never says so: 10 s).
-i=0
-until grep -q 'write sessions open' "$T/ingestd.log"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || break
-	sleep 0.1
-done
+logged 'write sessions open' || :
 
 # post FILE: prints curl's total time in seconds; stops the bench on anything but 200.
 post() {

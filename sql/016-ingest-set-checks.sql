@@ -82,6 +82,16 @@ CREATE TRIGGER dataselect_stats_networks
 	REFERENCING NEW TABLE AS eidastats_new
 	FOR EACH STATEMENT EXECUTE FUNCTION eidastats_stats_networks_create();
 
+-- The error of the foreign key of rollup table t for a row whose node is missing.
+CREATE OR REPLACE FUNCTION eidastats_rollup_node_missing(t text, node integer) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE foreign_key_violation USING
+		MESSAGE = format('insert or update on table "%s" violates foreign key constraint "%s_node_id_fkey"', t, t),
+		DETAIL = format('Key (node_id)=(%s) is not present in table "nodes".', node);
+END;
+$$;
+
 -- After an INSERT statement on a rollup table: the new rows' nodes exist, and
 -- stay until this transaction ends.
 CREATE OR REPLACE FUNCTION eidastats_rollup_parents_check() RETURNS trigger
@@ -100,10 +110,7 @@ BEGIN
 		SELECT r.node_id INTO bad FROM eidastats_new r
 		WHERE r.node_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = r.node_id)
 		LIMIT 1;
-		RAISE foreign_key_violation USING
-			MESSAGE = format('insert or update on table "%s" violates foreign key constraint "%s_node_id_fkey"',
-			                 TG_TABLE_NAME, TG_TABLE_NAME),
-			DETAIL = format('Key (node_id)=(%s) is not present in table "nodes".', bad);
+		PERFORM eidastats_rollup_node_missing(TG_TABLE_NAME, bad);
 	END IF;
 	RETURN NULL;
 END;
@@ -116,10 +123,7 @@ BEGIN
 	IF NEW.node_id IS NOT NULL THEN
 		PERFORM 1 FROM nodes n WHERE n.id = NEW.node_id FOR KEY SHARE;
 		IF NOT FOUND THEN
-			RAISE foreign_key_violation USING
-				MESSAGE = format('insert or update on table "%s" violates foreign key constraint "%s_node_id_fkey"',
-				                 TG_TABLE_NAME, TG_TABLE_NAME),
-				DETAIL = format('Key (node_id)=(%s) is not present in table "nodes".', NEW.node_id);
+			PERFORM eidastats_rollup_node_missing(TG_TABLE_NAME, NEW.node_id);
 		END IF;
 	END IF;
 	RETURN NULL;

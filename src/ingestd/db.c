@@ -329,7 +329,8 @@ static void *warm_main(void *arg)
 			break;
 		}
 		skip = c->busy;
-		c->busy = true;
+		if (!skip)
+			c->busy = true;
 		pthread_mutex_unlock(&pool->lock);
 		if (skip)
 			continue;
