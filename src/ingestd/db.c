@@ -90,16 +90,20 @@ static const char networks_sql[] =
 
 /*
  * For the rest of the transaction: the networks exist (sql/016's statement
- * trigger has nothing to do), and sorts, hash tables and the transition table of
- * sql/013's parents check stay in memory up to DB_INGEST_WORK_MEM instead of
- * the server's work_mem (4 MB by default): with it synthetic-small's client
- * sets spilled to temporary files (the rollup's grouping in 85 batches, the
- * transition table in 316 blocks), 4 % of the instructions of an ingest
- * into an empty table (callgrind).  Each sort or hash of one ingest
- * may take that much, so a connection of the write pool may hold a few times
- * it while a large payload is stored.
+ * trigger has nothing to do), and sorts, hash tables and the transition
+ * tables of the statement checks take at most DB_INGEST_WORK_MEM each, then
+ * spill to temporary files, whatever work_mem the server or the role sets.
+ * More memory is slower here, not faster: it is fresh memory for every
+ * payload (the server's allocator gives large blocks back at the end of each
+ * statement), and a page fault costs more than the temporary file's page
+ * written to and read back from the kernel's cache.  At 32 MB (until
+ * 2026-11-30, chosen on callgrind's instruction counts, which miss the
+ * kernel's work) PostgreSQL took 2 800 to 3 300 more page faults per
+ * synthetic-small payload, and eidastats_rollup_add() 120 to 180 ms of wall
+ * time instead of 80 to 95 at 4 MB (1 MB and 2 MB about as 4 MB; README,
+ * Performance).
  */
-#define DB_INGEST_WORK_MEM "32MB"
+#define DB_INGEST_WORK_MEM "4MB"
 static const char tx_settings_sql[] =
 	"SELECT set_config('eidastats.networks_known', 'on', true),"
 	" set_config('work_mem', '" DB_INGEST_WORK_MEM "', true)";
@@ -307,16 +311,20 @@ static int connect_if_needed(struct db_conn *c, char *err, size_t errlen)
 	return rc;
 }
 
+static int rehearse(struct db_conn *c, int *node_id, char *err, size_t errlen);
+
 /*
  * Opens the closed sessions one after the other, skipping those lent to a
- * request (which opens its own); stops at the first failure, since the others
- * would wait as long to fail the same way, and when the pool is being freed.
+ * request (which opens its own), and has each write session rehearse an
+ * ingest; stops opening at the first failure, since the others would wait as
+ * long to fail the same way, and rehearsing at the first failed rehearsal;
+ * stops all when the pool is being freed.
  */
 static void *warm_main(void *arg)
 {
 	struct db_pool *pool = arg;
-	char err[512] = "";
-	unsigned opened = 0;
+	struct db_warm_report r = { .size = pool->size };
+	int node = 0;
 
 	for (unsigned i = 0; i < pool->size; i++) {
 		struct db_conn *c = &pool->conns[i];
@@ -334,14 +342,18 @@ static void *warm_main(void *arg)
 		pthread_mutex_unlock(&pool->lock);
 		if (skip)
 			continue;
-		rc = connect_if_needed(c, err, sizeof err);
+		rc = connect_if_needed(c, r.err, sizeof r.err);
+		if (rc == 0 && c->role == DB_ROLE_WRITE && node >= 0 && !r.rehearsal_err[0] &&
+		    rehearse(c, &node, r.rehearsal_err, sizeof r.rehearsal_err) == 0 && node > 0)
+			r.rehearsed++;
 		db_release(pool, c);
 		if (rc < 0)
 			break;
-		opened++;
+		r.opened++;
 	}
+	r.no_node = node < 0;
 	if (pool->warm_done)
-		pool->warm_done(pool->warm_arg, opened, pool->size, err);
+		pool->warm_done(pool->warm_arg, &r);
 	return NULL;
 }
 
@@ -703,6 +715,33 @@ static int store_rows(PGconn *pg, const struct ingest_args *a, const char *const
 	                "storing the statistics", err, errlen);
 }
 
+/*
+ * What an ingest writes after its payloads row (params[0]: the node): the
+ * groups, the networks, the rows, the query rollup.
+ */
+static int store_payload(PGconn *pg, const struct ingest_args *a, const char *const *params,
+                         char *err, size_t errlen)
+{
+	struct copy_src groups = { .groups = a->g->groups, .n = a->g->n };
+	int rc;
+
+	if ((rc = copy_binary(pg, copy_groups_sql, &groups, err, errlen)) < 0)
+		return rc;
+	rc = pgx_exec(pg, networks_sql, 1, params, NULL, "creating the networks", err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = pgx_exec(pg, tx_settings_sql, 0, NULL, NULL, "SET LOCAL", err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = store_rows(pg, a, params, err, errlen);
+	if (rc == 0)
+		rc = pgx_exec(pg, a->overwrite ? rollup_refresh_sql : rollup_add_sql, 1, params, NULL,
+		              "updating the query rollup", err, errlen);
+	if (rc == ES_EFORMAT)
+		snprintf(err, errlen, "adding these statistics to the stored ones overflows a counter");
+	return rc;
+}
+
 /* The ingest transaction's statements, run by pgx_tx between BEGIN and COMMIT. */
 static int ingest_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 {
@@ -739,24 +778,7 @@ static int ingest_tx(PGconn *pg, void *arg, char *err, size_t errlen)
 		snprintf(err, errlen, "this node already sent the same payload");
 		return ES_EDUPLICATE;
 	}
-	{
-		struct copy_src groups = { .groups = a->g->groups, .n = a->g->n };
-		if ((rc = copy_binary(pg, copy_groups_sql, &groups, err, errlen)) < 0)
-			return rc;
-	}
-	rc = pgx_exec(pg, networks_sql, 1, params, NULL, "creating the networks", err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = pgx_exec(pg, tx_settings_sql, 0, NULL, NULL, "SET LOCAL", err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = store_rows(pg, a, params, err, errlen);
-	if (rc == 0)
-		rc = pgx_exec(pg, a->overwrite ? rollup_refresh_sql : rollup_add_sql, 1, params, NULL,
-		              "updating the query rollup", err, errlen);
-	if (rc == ES_EFORMAT)
-		snprintf(err, errlen, "adding these statistics to the stored ones overflows a counter");
-	return rc;
+	return store_payload(pg, a, params, err, errlen);
 }
 
 int db_ingest(struct db_conn *c, int node_id, bool overwrite, const char *method,
@@ -784,5 +806,93 @@ int db_ingest(struct db_conn *c, int node_id, bool overwrite, const char *method
 		free(days);
 	}
 	sgroup_fini(&g);
+	return rc;
+}
+
+/*
+ * The rehearsal of db_pool_warm(): DB_REHEARSAL_ROWS rows of the first node
+ * (lowest id) on DB_REHEARSAL_DAY, in network XX, go through every statement
+ * of an ingest but the payloads row (store_payload(): the straight COPY into
+ * dataselect_stats, as its rows are enough; the merge, should the node have
+ * rows on that day), and the transaction is rolled back.  What a session's first payload paid on
+ * top of the next ones -- PL/pgSQL functions compiled and their plans made,
+ * tables, indexes and triggers loaded, memory grown -- it pays here, before
+ * any request: about 30 ms of a first synthetic-small payload of 0.38 s
+ * (README, Performance).  Nothing stays: no row, no network, no sequence
+ * value (the payloads row is not written); the node's row is locked FOR KEY
+ * SHARE and its rollup lock taken shared for those milliseconds.
+ */
+#define DB_REHEARSAL_ROWS DB_NEW_DAYS_MIN_ROWS
+#define DB_REHEARSAL_DAY "1900-01-01"
+
+static int rehearse_tx(PGconn *pg, void *arg, char *err, size_t errlen)
+{
+	const struct ingest_args *a = arg;
+	char node[16];
+	const char *params[1] = { node };
+	int rc;
+
+	snprintf(node, sizeof node, "%d", a->node_id);
+	rc = store_payload(pg, a, params, err, errlen);
+	/* Any code makes pgx_tx() roll back; this one is not retried. */
+	return rc == 0 ? -ECANCELED : rc;
+}
+
+/*
+ * Rehearses on c (open): *node_id 0 is looked up first, then -1 when there
+ * is no node (nothing to rehearse with: 0).  0, or a pgx code with err.
+ */
+static int rehearse(struct db_conn *c, int *node_id, char *err, size_t errlen)
+{
+	struct submit_payload p;
+	struct sgroup_set g;
+	struct ingest_args a = { 0, false, "POST", &p, &g, NULL };
+	char *days;
+	int rc;
+
+	if (*node_id == 0) {
+		PGresult *res;
+
+		rc = pgx_exec(c->pg, "SELECT min(id) FROM nodes", 0, NULL, &res,
+		              "finding a node to rehearse an ingest with", err, errlen);
+		if (rc < 0)
+			return rc;
+		*node_id = PQgetisnull(res, 0, 0) ? -1 : atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	if (*node_id <= 0)
+		return 0;
+	submit_init(&p);
+	sgroup_init(&g);
+	p.rows = es_calloc(DB_REHEARSAL_ROWS, sizeof *p.rows);
+	for (size_t i = 0; i < DB_REHEARSAL_ROWS; i++) {
+		struct submit_row *r = &p.rows[i];
+
+		memcpy(r->date, DB_REHEARSAL_DAY, sizeof r->date);
+		memcpy(r->network, "XX", 3);
+		snprintf(r->station, sizeof r->station, "R%03zu", i);
+		memcpy(r->channel, "HHZ", 4);
+		memcpy(r->country, "FR", 3);
+		r->bytes = 1;
+		r->nb_reqs = r->nb_successful = 1;
+		hll_init(&r->clients);
+		hll_add_raw(&r->clients, (int64_t)i + 1);
+		r->stat_index = i;
+		p.nrows = p.nstats = i + 1;
+	}
+	/* The rows are in key order (stations R000, R001, ...), as sgroup_build() wants them. */
+	if (sgroup_build(&g, &p) < 0) {
+		snprintf(err, errlen, "rehearsal: its rows could not be grouped");
+		rc = ES_EINTERNAL;
+	} else {
+		a.node_id = *node_id;
+		a.days = days = date_array(g.days, g.ndays);
+		rc = pgx_tx(c->pg, rehearse_tx, &a, err, errlen);
+		free(days);
+		if (rc == -ECANCELED)
+			rc = 0;
+	}
+	sgroup_fini(&g);
+	submit_fini(&p);
 	return rc;
 }

@@ -54,24 +54,33 @@ enum db_role {
 struct db_pool *db_pool_new(const char *conninfo, unsigned size, enum db_role role);
 void db_pool_free(struct db_pool *pool);
 
-/*
- * Called once by db_pool_warm()'s thread when it is done: opened of size
- * sessions are open (sessions lent to requests meanwhile are not counted),
- * err is the text of the failure that stopped it ("" when none).
- */
-typedef void db_warm_done_fn(void *arg, unsigned opened, unsigned size, const char *err);
+/* What db_pool_warm()'s thread did, given to its done callback once, at its end. */
+struct db_warm_report {
+	unsigned opened;        /* Sessions it opened (not those lent to requests meanwhile). */
+	unsigned size;          /* The pool's. */
+	unsigned rehearsed;     /* Write sessions that rehearsed an ingest. */
+	bool no_node;           /* None did: there is no node yet. */
+	char err[512];          /* What stopped the opening; "" when nothing did. */
+	char rehearsal_err[512];/* What stopped the rehearsals; "" when nothing did. */
+};
+typedef void db_warm_done_fn(void *arg, const struct db_warm_report *report);
 
 /*
  * Opens the pool's sessions ahead of their first use, in a thread of the
  * pool's own, so that the first requests after a start do not pay for them
  * (connection, time zone, a write session's COPY tables: tens of
- * milliseconds each).  Returns at once: 0, -EALREADY on a second call, or
- * -errno when the thread cannot start.  Nothing depends on it: a session it
- * could not open (the database is down) opens on its first use, as always;
- * the thread stops at the first failure.  done (may be NULL) is called from
+ * milliseconds each).  Each write session then rehearses an ingest: a few
+ * rows of the first node (lowest id) on 1900-01-01 through the statements of
+ * a payload's transaction, rolled back, so that the session's first payload
+ * does not pay for PostgreSQL's first use of the functions, plans and tables
+ * either; nothing stays in the database.  Returns at once: 0, -EALREADY on a
+ * second call, or -errno when the thread cannot start.  Nothing depends on
+ * it: a session it could not open (the database is down) opens on its first
+ * use, as always; the thread stops opening at the first failure and
+ * rehearsing at the first failed rehearsal.  done (may be NULL) is called from
  * that thread at its end.  db_pool_free() stops it and waits for it (at most
- * one connection attempt, pgx_connect()'s timeout).  Call it from the thread
- * that created the pool, once.
+ * one connection attempt, pgx_connect()'s timeout, or one rehearsal).  Call
+ * it from the thread that created the pool, once.
  */
 int db_pool_warm(struct db_pool *pool, db_warm_done_fn *done, void *arg);
 

@@ -130,15 +130,24 @@ static void reload(struct ingest_live *live, const struct cli *cli, unsigned gen
 	           cli->config_file ? cli->config_file : "the command line", note[0] ? "; " : "", note);
 }
 
-/* The end of the write sessions' opening at start (db_pool_warm), for the operator. */
-static void warm_done(void *arg, unsigned opened, unsigned size, const char *err)
+/* The end of the write sessions' opening and rehearsals at start (db_pool_warm), for the operator. */
+static void warm_done(void *arg, const struct db_warm_report *r)
 {
+	char more[640] = "";
+
 	(void)arg;
-	if (*err)
-		ingest_log("database: %u of %u write sessions open at start; the others open on first use (%s)",
-		           opened, size, err);
+	if (r->rehearsal_err[0])
+		snprintf(more, sizeof more, "; %u rehearsed an ingest, the others did not (%s)",
+		         r->rehearsed, r->rehearsal_err);
+	else if (r->no_node)
+		snprintf(more, sizeof more, "; no ingest rehearsed (no node yet)");
+	else if (r->rehearsed > 0)
+		snprintf(more, sizeof more, ", %u rehearsed an ingest", r->rehearsed);
+	if (r->err[0])
+		ingest_log("database: %u of %u write sessions open at start%s; the others open on first use (%s)",
+		           r->opened, r->size, more, r->err);
 	else
-		ingest_log("database: %u of %u write sessions open", opened, size);
+		ingest_log("database: %u of %u write sessions open%s", r->opened, r->size, more);
 }
 
 int main(int argc, char **argv)

@@ -12,7 +12,8 @@
 #       ES_NODE_ID and what ingestd_start exports.
 #   ingestd_start [OPTION...]
 #       Starts eidastats-ingestd --db "$ES_DB" --listen 127.0.0.1:0 (log in
-#       $T/ingestd.log) and waits until it listens.  Exports ES_INGEST_BASE
+#       $T/ingestd.log) and waits until it listens and has opened (or failed
+#       to open) its write sessions and rehearsed.  Exports ES_INGEST_BASE
 #       (http://127.0.0.1:PORT/eidaws/statistics/1), ES_SUBMIT_URL
 #       (.../submit) and ES_INGESTD_PID.
 #   ingestd_stop
@@ -85,6 +86,12 @@ ingestd_start() {
 	if ! wait_until 10 grep -q 'listening on' "$T/ingestd.log"; then
 		cat "$T/ingestd.log" >&2
 		fail "eidastats-ingestd did not start"
+	fi
+	# Then the opening of the write sessions and their rehearsed ingests
+	# (db_pool_warm), so that no test meets a rehearsal's statements or locks.
+	if ! wait_until 30 grep -q 'write sessions open' "$T/ingestd.log"; then
+		cat "$T/ingestd.log" >&2
+		fail "eidastats-ingestd did not open its write sessions (nor say why)"
 	fi
 	_addr=$(sed -n 's/.*listening on //p' "$T/ingestd.log" | tail -n 1)
 	ES_INGEST_BASE="http://$_addr/eidaws/statistics/1"

@@ -8,6 +8,7 @@
 # behind the service's back with psql (as upstream's service would) make
 # `verify` fail with a readable list; `rollup rebuild` fixes it.  The packs of
 # sql/012 follow every ingest, and one their trigger missed is found.
+# eidastats_rollup_add() runs with its own enable_hashagg = off (sql/017).
 . "$top_srcdir/tests/sh/lib.sh"
 . "$top_srcdir/tests/sh/ingest-lib.sh"
 
@@ -21,6 +22,10 @@ rollup_rows() { pg_psql -c "SELECT count(*) FROM dataselect_rollup WHERE node_id
 
 central_start
 verify 0
+# Migration 017: the rollup's upkeep groups by sorting (its own setting), as
+# every ingest below runs it.
+[ "$(pg_psql -c "SELECT array_to_string(proconfig, ',') FROM pg_proc WHERE proname = 'eidastats_rollup_add'")" = \
+	enable_hashagg=off ] || fail "eidastats_rollup_add() has not its setting of sql/017"
 grep -q 'equals dataselect_stats' "$T/verify.err" || fail "verify message: $(cat "$T/verify.err")"
 
 payload_from_expected "$DATA/upstream-sample/expected.json" "$T/a.json"

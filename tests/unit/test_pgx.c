@@ -144,19 +144,20 @@ struct warm_seen {
 	pthread_mutex_t lock;
 	pthread_cond_t done;
 	int calls;
-	unsigned opened, size;
+	unsigned opened, size, rehearsed;
 	char err[512];
 };
 
-static void warm_seen(void *arg, unsigned opened, unsigned size, const char *err)
+static void warm_seen(void *arg, const struct db_warm_report *r)
 {
 	struct warm_seen *w = arg;
 
 	pthread_mutex_lock(&w->lock);
 	w->calls++;
-	w->opened = opened;
-	w->size = size;
-	snprintf(w->err, sizeof w->err, "%s", err);
+	w->opened = r->opened;
+	w->size = r->size;
+	w->rehearsed = r->rehearsed;
+	snprintf(w->err, sizeof w->err, "%s", r->err);
 	pthread_cond_signal(&w->done);
 	pthread_mutex_unlock(&w->lock);
 }
@@ -175,7 +176,7 @@ TEST(db_pool_warm_unreachable)
 		pthread_cond_wait(&w.done, &w.lock);
 	pthread_mutex_unlock(&w.lock);
 	/* It stopped at the first failure, which it names. */
-	ASSERT(w.size == 3 && w.opened == 0);
+	ASSERT(w.size == 3 && w.opened == 0 && w.rehearsed == 0);
 	ASSERT(strstr(w.err, "cannot connect to the database") != NULL);
 	/* The pool still lends every session, which try again on their use. */
 	struct db_conn *c[3];
