@@ -99,8 +99,8 @@ static const char networks_sql[] =
  * written to and read back from the kernel's cache.  At 32 MB (until
  * 2026-11-30, chosen on callgrind's instruction counts, which miss the
  * kernel's work) PostgreSQL took 2 800 to 3 300 more page faults per
- * synthetic-small payload, and eidastats_rollup_add() 120 to 180 ms of wall
- * time instead of 80 to 95 at 4 MB (1 MB and 2 MB about as 4 MB; README,
+ * synthetic-small payload, and eidastats_rollup_add() 126 to 184 ms of wall
+ * time instead of 77 to 93 at 4 MB (1 MB and 2 MB about as 4 MB; README,
  * Performance).
  */
 #define DB_INGEST_WORK_MEM "4MB"
