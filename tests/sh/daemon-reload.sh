@@ -61,9 +61,9 @@ esd_wait 30 spool.pending 0
 check "delivery resumed" test "$(esd_get delivery.state)" = idle
 if grep -q "$(cat "$ESD_TOKEN_FILE")" "$ESD_LOG"; then fail "the token appears in the log"; fi
 
-# The control socket answers at once while a big file is aggregated: ten
+# The control socket answers at once while a big file is aggregated: twenty
 # copies of the 20 000-line log in one gzip file.
-copies=10
+copies=20
 i=0
 while [ $i -lt $copies ]; do
 	bzip2 -dc "$DATA/synthetic-small/small.log.bz2"
@@ -72,8 +72,11 @@ done | gzip -1 >"$T/big.gz"
 mv "$T/big.gz" "$ESD_LOGS/fdsnws-requests.log.2024-09-29.gz"
 # Each answer that still reports the file running was given during the
 # aggregation; an event loop blocked by the file would answer once, at its
-# end.  Latency is judged against the aggregation's own length (both grow
-# alike on a slow or busy machine), not against a fixed number of ms.
+# end, and report it done.  So three such answers prove the loop free, and
+# how many more fit depends only on the machine (a sanitizer build under
+# load gave 4 of 10 copies' worth).  Latency is judged against the
+# aggregation's own length (both grow alike on a slow or busy machine), not
+# against a fixed number of ms.
 esd_wait 30 files.running 1
 slowest=0
 n=0
@@ -89,7 +92,7 @@ while :; do
 done
 span=$(( ($(date +%s%N) - span0) / 1000000 ))
 echo "status answered $n times during ${span} ms of aggregation; slowest ${slowest} ms"
-check "status answered at least 5 times while the big file was read ($n)" test $n -ge 5
+check "status answered at least 3 times while the big file was read ($n)" test $n -ge 3
 check "the slowest status (${slowest} ms) took under a fifth of the aggregation (${span} ms)" \
 	test $((slowest * 5)) -lt "$span"
 esd_wait 120 spool.pending 0
